@@ -1,0 +1,56 @@
+/**
+ * Everything `save()` accepts, turned into one shape for the backends: a Node
+ * `Readable` of bytes plus the size when it is known up front (S3 needs it to
+ * choose between a single PUT and a multipart upload).
+ */
+import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+
+/** What can be saved: text (UTF-8), bytes, a Node or web stream, or a Blob/File. */
+export type Content = string | Uint8Array | NodeJS.ReadableStream | ReadableStream<Uint8Array> | Blob
+
+/** A normalised body: a byte stream, and its length when known in advance. */
+export interface ContentSource {
+  stream: Readable
+  /** Byte length, when known without reading (strings, bytes, Blobs). */
+  size?: number
+  /** The whole body, when it was given in memory: lets backends skip streaming. */
+  bytes?: Uint8Array
+}
+
+function isWebStream(c: unknown): c is ReadableStream<Uint8Array> {
+  return typeof (c as ReadableStream)?.getReader === 'function'
+}
+
+function isBlob(c: unknown): c is Blob {
+  return typeof Blob !== 'undefined' && c instanceof Blob
+}
+
+/**
+ * Normalises `content` for a backend.
+ * @throws TypeError for anything that is not a `Content`.
+ */
+export function toSource(content: Content): ContentSource {
+  if (typeof content === 'string') content = Buffer.from(content, 'utf8')
+  if (content instanceof Uint8Array) {
+    const bytes = content
+    return { stream: Readable.from([bytes], { objectMode: false }), size: bytes.byteLength, bytes }
+  }
+  if (isBlob(content)) {
+    return { stream: Readable.fromWeb(content.stream() as WebReadableStream<Uint8Array>), size: content.size }
+  }
+  if (content instanceof Readable) return { stream: content }
+  if (isWebStream(content)) return { stream: Readable.fromWeb(content as WebReadableStream<Uint8Array>) }
+  if (typeof (content as NodeJS.ReadableStream)?.pipe === 'function') {
+    // An old-style stream (e.g. from a library predating streams2).
+    return { stream: new Readable().wrap(content as NodeJS.ReadableStream) }
+  }
+  throw new TypeError(`Cannot save content of type ${Object.prototype.toString.call(content)}`)
+}
+
+/** Reads a whole stream into one buffer. */
+export async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  return Buffer.concat(chunks)
+}

@@ -1,0 +1,114 @@
+/**
+ * One error family for every backend. Callers branch on `code`, which is
+ * stable across releases and identical on every backend ("not found" is
+ * `ENOENT` on disk, in memory and on S3 alike); `cause` keeps the original
+ * error (an `fs` errno, an AWS SDK exception) for logs.
+ */
+
+/** Extra facts attached to an error: the storage name, the config key, ... */
+export type ErrorContext = Record<string, unknown>
+
+/** Options accepted by every error constructor. */
+export interface StorageErrorOptions {
+  cause?: unknown
+  context?: ErrorContext
+}
+
+/** Base class of every error Stowage throws on purpose. `code` is stable. */
+export class StorageError extends Error {
+  /** Stable machine-readable code, e.g. `ENOENT`. */
+  readonly code: string
+  /** Facts about the failed call (storage name, key, alias). */
+  readonly context: ErrorContext
+
+  constructor(message: string, options: StorageErrorOptions & { code?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = options.code ?? 'ESTORAGE'
+    this.context = options.context ?? {}
+  }
+}
+
+/** The named file does not exist. `code: 'ENOENT'` on every backend. */
+export class FileNotFoundError extends StorageError {
+  constructor(name: string, options: StorageErrorOptions = {}) {
+    super(`File not found: '${name}'`, { ...options, code: 'ENOENT', context: { name, ...options.context } })
+  }
+}
+
+/**
+ * A name was claimed by someone else between the availability check and the
+ * write. The base pipeline catches it and picks another name; callers only
+ * see it from `save(..., { overwrite: false })` primitives used directly.
+ */
+export class FileExistsError extends StorageError {
+  constructor(name: string, options: StorageErrorOptions = {}) {
+    super(`File already exists: '${name}'`, { ...options, code: 'EEXIST', context: { name, ...options.context } })
+  }
+}
+
+/** A name that could escape the storage (traversal, absolute path, NUL, ...). */
+export class SuspiciousFileOperationError extends StorageError {
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    super(message, { ...options, code: 'ESUSPICIOUS' })
+  }
+}
+
+/** One failed rule of an upload validation. */
+export interface ValidationFailure {
+  /** The validator that refused, e.g. `maxSize`, `allowedTypes`. */
+  rule: string
+  message: string
+  /** Extra facts: limit, detected type, ... */
+  params?: Record<string, unknown>
+}
+
+/** An upload was refused; `failures` lists every rule that failed. */
+export class ValidationError extends StorageError {
+  readonly failures: ValidationFailure[]
+
+  constructor(failures: ValidationFailure[], options: StorageErrorOptions = {}) {
+    super(failures.map((f) => f.message).join('; ') || 'Validation failed', { ...options, code: 'EVALIDATION' })
+    this.failures = failures
+  }
+}
+
+/** Bad configuration; `key` names the offending setting, e.g. `storages.default.options.location`. */
+export class ConfigurationError extends StorageError {
+  readonly key: string | undefined
+
+  constructor(message: string, options: StorageErrorOptions & { key?: string } = {}) {
+    super(options.key ? `${options.key}: ${message}` : message, {
+      ...options,
+      code: 'ECONFIG',
+      context: { key: options.key, ...options.context },
+    })
+    this.key = options.key
+  }
+}
+
+/** The backend cannot do this (e.g. `listdir` on a store without listing). */
+export class UnsupportedOperationError extends StorageError {
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    super(message, { ...options, code: 'EUNSUPPORTED' })
+  }
+}
+
+/** A save or read was cancelled through its `AbortSignal`. Nothing was stored. */
+export class AbortedError extends StorageError {
+  constructor(message = 'The operation was aborted', options: StorageErrorOptions = {}) {
+    super(message, { ...options, code: 'EABORTED' })
+  }
+}
+
+/** Permission denied by the backend (file mode, bucket policy, bad credentials). */
+export class PermissionDeniedError extends StorageError {
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    super(message, { ...options, code: 'EACCES' })
+  }
+}
+
+/** True when `err` is a Stowage error with the given code. */
+export function isStorageError(err: unknown, code?: string): err is StorageError {
+  return err instanceof StorageError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { readAll } from './content.js'
+import { FileNotFoundError } from './errors.js'
+import { encodeUrlPath } from './paths.js'
+import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type FileStat, type WriteRequest } from './storage.js'
+
+/** Options for `MemoryStorage`. */
+export interface MemoryStorageOptions extends BaseStorageOptions {
+  /** URL prefix for `url()`, e.g. `/media/`. Default `/`. */
+  baseUrl?: string
+  /** Clock for modification times; inject one in tests. */
+  now?: () => Date
+}
+
+interface Entry {
+  data: Buffer
+  modified: Date
+  contentType?: string
+  etag: string
+}
+
+/**
+ * A storage kept in a `Map`: for your application's tests, and a reference
+ * for backend authors. It follows the full contract (naming, collisions,
+ * aborts leave nothing) and adds `assertExists` / `assertMissing` helpers.
+ */
+export class MemoryStorage extends BaseStorage {
+  private readonly files = new Map<string, Entry>()
+  private readonly baseUrl: string
+  private readonly now: () => Date
+
+  constructor(options: MemoryStorageOptions = {}) {
+    super(options)
+    this.baseUrl = withTrailingSlash(options.baseUrl ?? '/')
+    this.now = options.now ?? (() => new Date())
+  }
+
+  protected async _write(req: WriteRequest): Promise<string> {
+    // Read everything first: an aborted or failed stream throws here and
+    // nothing is stored.
+    const data = req.source.bytes ? Buffer.from(req.source.bytes) : await readAll(req.source.stream)
+    let name = req.name
+    // No await between the check and the set, so this claim is atomic.
+    while (!req.overwrite && this.files.has(name)) name = await req.nextName()
+    this.files.set(name, {
+      data,
+      modified: this.now(),
+      contentType: req.contentType,
+      etag: createHash('md5').update(data).digest('hex'),
+    })
+    return name
+  }
+
+  protected async _open(name: string, range: ByteRange): Promise<Readable> {
+    const { data } = this.entry(name)
+    const end = range.end === undefined ? data.length : Math.min(range.end + 1, data.length)
+    return Readable.from([data.subarray(range.start ?? 0, end)])
+  }
+
+  protected async _delete(name: string): Promise<void> {
+    this.files.delete(name)
+  }
+
+  protected override async _exists(name: string): Promise<boolean> {
+    return this.files.has(name)
+  }
+
+  protected async _stat(name: string): Promise<FileStat> {
+    const e = this.entry(name)
+    return { size: e.data.length, modified: e.modified, contentType: e.contentType, etag: e.etag }
+  }
+
+  protected async _listdir(dir: string): Promise<DirectoryListing> {
+    const prefix = dir ? `${dir}/` : ''
+    const dirs = new Set<string>()
+    const files: string[] = []
+    for (const key of this.files.keys()) {
+      if (!key.startsWith(prefix)) continue
+      const rest = key.slice(prefix.length)
+      const slash = rest.indexOf('/')
+      if (slash < 0) files.push(rest)
+      else dirs.add(rest.slice(0, slash))
+    }
+    return { dirs: [...dirs].sort(), files: files.sort() }
+  }
+
+  protected async _url(name: string): Promise<string> {
+    return this.baseUrl + encodeUrlPath(name)
+  }
+
+  private entry(name: string): Entry {
+    const e = this.files.get(name)
+    if (!e) throw new FileNotFoundError(name)
+    return e
+  }
+
+  /** Every stored name, sorted: handy in assertions. */
+  names(): string[] {
+    return [...this.files.keys()].sort()
+  }
+
+  /** Removes every file. */
+  clear(): void {
+    this.files.clear()
+  }
+
+  /** @throws Error (an assertion failure) unless `name` is stored. */
+  assertExists(name: string): void {
+    if (!this.files.has(name)) throw new Error(`Expected '${name}' to exist; stored: ${this.names().join(', ') || '(nothing)'}`)
+  }
+
+  /** @throws Error (an assertion failure) if `name` is stored. */
+  assertMissing(name: string): void {
+    if (this.files.has(name)) throw new Error(`Expected '${name}' to be missing`)
+  }
+}
+
+/** `'/media'` → `'/media/'`: base URLs always end in a slash so names append cleanly. */
+export function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`
+}

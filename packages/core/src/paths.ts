@@ -1,0 +1,115 @@
+/**
+ * Path safety in one place. Every name that reaches a backend has passed
+ * through `safeName` (files) or `safeDir` (directories), so a backend can
+ * join it to its root or key prefix without further checks.
+ *
+ * Names are POSIX-style and relative. We refuse rather than repair anything
+ * that could mean a different file on some layer below us: a web server that
+ * decodes `%2e%2e`, Windows treating `\` and `C:` specially, C APIs stopping
+ * at NUL.
+ */
+import { SuspiciousFileOperationError } from './errors.js'
+
+/** Longest name we accept, in UTF-8 bytes: S3's key limit, so a name valid on one backend is valid on all. */
+export const MAX_NAME_BYTES = 1024
+/** Longest single path segment, in UTF-8 bytes: the common file system limit (ext4, APFS, NTFS). */
+export const MAX_SEGMENT_BYTES = 255
+
+// C0 controls and DEL: NUL truncates in C, CR/LF split HTTP headers and logs.
+const CONTROL = /[\u0000-\u001f\u007f]/
+const DRIVE = /^[a-zA-Z]:/
+// Invalid UTF-16 cannot be encoded as a file name or an S3 key.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+// Percent-encoded '.', '/', '\' or NUL, possibly double-encoded ("%252e").
+const ENCODED_TRAVERSAL = /%(25)*(2e|2f|5c|00)/i
+
+function refuse(reason: string, name: string): never {
+  throw new SuspiciousFileOperationError(`${reason} in '${printable(name)}'`, { context: { name } })
+}
+
+/** The name with control characters escaped, safe to put in a message or a log line. */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+function checkRaw(name: unknown, what: string): string {
+  if (typeof name !== 'string') throw new SuspiciousFileOperationError(`${what} must be a string, got ${typeof name}`)
+  if (CONTROL.test(name)) refuse('Control character or NUL byte', name)
+  if (name.includes('\\')) refuse('Backslash', name)
+  if (name.startsWith('/')) refuse('Absolute path', name)
+  if (DRIVE.test(name)) refuse('Drive letter', name)
+  if (ENCODED_TRAVERSAL.test(name)) refuse('Percent-encoded path character', name)
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) refuse(`Name longer than ${MAX_NAME_BYTES} bytes`, name)
+  if (LONE_SURROGATE.test(name)) refuse('Lone surrogate', name)
+  return name
+}
+
+function segments(name: string): string[] {
+  const parts: string[] = []
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') refuse('Path traversal', name)
+    if (Buffer.byteLength(part) > MAX_SEGMENT_BYTES) refuse(`Path segment longer than ${MAX_SEGMENT_BYTES} bytes`, name)
+    parts.push(part)
+  }
+  return parts
+}
+
+/**
+ * Validates and normalises a file name: `a//b/./c.txt` → `a/b/c.txt`.
+ * @returns the normalised relative POSIX name.
+ * @throws SuspiciousFileOperationError for `..`, absolute paths, drive letters,
+ *   backslashes, NUL/control characters, percent-encoded separators or dots,
+ *   over-long names, or a name with no file part (`''`, `'.'`, `'dir/'`).
+ */
+export function safeName(name: string): string {
+  checkRaw(name, 'File name')
+  if (name.endsWith('/')) refuse('No file name', name)
+  const parts = segments(name)
+  if (parts.length === 0) refuse('No file name', name)
+  return parts.join('/')
+}
+
+/**
+ * Validates and normalises a directory path; `''`, `'.'` and `'/'`-free
+ * equivalents mean the storage root and give `''`.
+ * @returns the normalised directory without leading or trailing slash.
+ * @throws SuspiciousFileOperationError as `safeName` does.
+ */
+export function safeDir(path: string): string {
+  checkRaw(path, 'Directory')
+  return segments(path).join('/')
+}
+
+/** Splits `a/b/c.txt` into `['a/b', 'c.txt']` (`''` for no directory). */
+export function splitName(name: string): [dir: string, base: string] {
+  const i = name.lastIndexOf('/')
+  return i < 0 ? ['', name] : [name.slice(0, i), name.slice(i + 1)]
+}
+
+/** Joins POSIX path parts, skipping empty ones. */
+export function joinName(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join('/')
+}
+
+/**
+ * The full extension as Python's `PurePath.suffixes` gives it, joined:
+ * `a.tar.gz` → `.tar.gz`, `.bashrc` → `''`, `name.` → `''`.
+ */
+export function fullExtension(base: string): string {
+  if (base.endsWith('.')) return ''
+  const stem = base.replace(/^\.+/, '')
+  const i = stem.indexOf('.')
+  return i < 0 ? '' : stem.slice(i)
+}
+
+/**
+ * Percent-encodes a name for use in a URL path. Keeps `/` and, as Django's
+ * `filepath_to_uri` does, `~!*()'` (which `encodeURIComponent` leaves alone).
+ */
+export function encodeUrlPath(name: string): string {
+  return name
+    .split('/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/')
+}

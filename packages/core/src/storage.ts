@@ -1,0 +1,304 @@
+/**
+ * The storage contract and the one public pipeline every backend inherits.
+ *
+ * `BaseStorage` owns naming, path safety, abort handling and error wrapping
+ * (as Django's `Storage.save()` and Flystorage's facade do); a backend
+ * implements a handful of primitives that receive names already validated
+ * and normalised, and never see a name that could escape the storage.
+ */
+import { addAbortSignal, type Readable } from 'node:stream'
+import { toSource, readAll, type Content, type ContentSource } from './content.js'
+import {
+  AbortedError,
+  FileExistsError,
+  FileNotFoundError,
+  StorageError,
+  SuspiciousFileOperationError,
+} from './errors.js'
+import { candidateNames, getValidFilename, overwriteName, randomSuffix, type RandomSuffix } from './naming.js'
+import { safeDir, safeName, splitName } from './paths.js'
+
+/** Byte range for `open()`; `end` is inclusive, as in HTTP `Range` and `fs.createReadStream`. */
+export interface ByteRange {
+  start?: number
+  end?: number
+}
+
+/** What `stat()` returns. */
+export interface FileStat {
+  size: number
+  modified: Date
+  contentType?: string
+  etag?: string
+}
+
+/** Options for `url()`. */
+export interface UrlOptions {
+  /** Seconds the URL stays valid, for backends that sign URLs (private S3, signed local URLs). */
+  expiresIn?: number
+  /** Ask the server to send the file as an attachment with this file name. */
+  download?: string
+}
+
+/** Options for `save()`. */
+export interface SaveOptions {
+  /** Longest name allowed (a database column's length); the root is truncated to fit. */
+  maxLength?: number
+  /** MIME type to record with the file (S3 `Content-Type`). */
+  contentType?: string
+  /** Replace an existing file of that name instead of picking a new name. Defaults to the storage's `overwrite` option (false). */
+  overwrite?: boolean
+  /** Cancels the save; nothing is left behind. */
+  signal?: AbortSignal
+}
+
+/** The result of `listdir()`: immediate sub-directories and files, by name, sorted. */
+export interface DirectoryListing {
+  dirs: string[]
+  files: string[]
+}
+
+/** The storage contract (public API, v1). Every method validates names before any I/O. */
+export interface Storage {
+  /**
+   * Saves `content` under `name`, or under a free variant of it.
+   * @returns the name actually stored, which may differ from `name`.
+   * @throws SuspiciousFileOperationError for unsafe names; AbortedError when `signal` fires;
+   *   StorageError for backend failures. A failed save leaves nothing behind.
+   */
+  save(name: string, content: Content, options?: SaveOptions): Promise<string>
+  /**
+   * Opens a file for streaming, optionally a byte range (`end` inclusive).
+   * @throws FileNotFoundError (`ENOENT`) when missing.
+   */
+  open(name: string, options?: ByteRange): Promise<Readable>
+  /** @returns the whole file. @throws FileNotFoundError when missing. */
+  read(name: string): Promise<Uint8Array>
+  /** Deletes a file; deleting a missing file is not an error. */
+  delete(name: string): Promise<void>
+  /** @returns whether a file of that name exists. */
+  exists(name: string): Promise<boolean>
+  /** @returns the size in bytes. @throws FileNotFoundError when missing. */
+  size(name: string): Promise<number>
+  /** @returns size, modification time and, where the backend keeps them, content type and etag. @throws FileNotFoundError. */
+  stat(name: string): Promise<FileStat>
+  /** @returns the sub-directories and files directly under `path` (`''` is the root); a missing directory lists empty. */
+  listdir(path: string): Promise<DirectoryListing>
+  /** @returns a URL for the file, percent-encoded; signed and expiring where the backend supports it. */
+  url(name: string, options?: UrlOptions): Promise<string>
+  /** @returns Django's `get_valid_filename` of `name`. @throws SuspiciousFileOperationError when nothing usable is left. */
+  getValidName(name: string): string
+  /**
+   * @returns `name` if free, else `root_XXXXXXX.ext`, truncated to `maxLength`.
+   * @throws SuspiciousFileOperationError when no name can fit in `maxLength`.
+   */
+  getAvailableName(name: string, options?: { maxLength?: number }): Promise<string>
+  /** @returns `filename` with its file part cleaned by `getValidName`. @throws SuspiciousFileOperationError on traversal. */
+  generateFilename(filename: string): string
+}
+
+/** Options every backend accepts. */
+export interface BaseStorageOptions {
+  /** Replace existing files on `save()` instead of choosing a new name (Django's `allow_overwrite`). Default false. */
+  overwrite?: boolean
+  /** Random suffix source for taken names; inject a deterministic one in tests. */
+  randomSuffix?: RandomSuffix
+}
+
+/** A save as the backend primitive sees it. */
+export interface WriteRequest {
+  /** Validated, normalised name to claim first. */
+  name: string
+  source: ContentSource
+  contentType?: string
+  /** When false the backend must claim `name` atomically and never replace an existing file. */
+  overwrite: boolean
+  signal?: AbortSignal
+  /**
+   * Called by the backend when its exclusive claim of a name failed because
+   * someone else took it first; returns the next free candidate.
+   */
+  nextName(): Promise<string>
+}
+
+/** How many times a save retries after losing a race for a name before giving up. */
+export const MAX_CLAIM_ATTEMPTS = 100
+
+/**
+ * Base class for backends. Subclasses implement the `_` primitives; names
+ * they receive are already safe and normalised.
+ */
+export abstract class BaseStorage implements Storage {
+  protected readonly allowOverwrite: boolean
+  protected readonly randomSuffix: RandomSuffix
+
+  constructor(options: BaseStorageOptions = {}) {
+    this.allowOverwrite = options.overwrite ?? false
+    this.randomSuffix = options.randomSuffix ?? randomSuffix
+  }
+
+  // ---- primitives -------------------------------------------------------
+
+  /**
+   * Writes `req.source` under `req.name` (or, after losing a race, under
+   * `await req.nextName()`) and returns the name written. Must leave nothing
+   * behind when it fails, and must not replace an existing file unless
+   * `req.overwrite`.
+   */
+  protected abstract _write(req: WriteRequest): Promise<string>
+  /** Streams a file or byte range; throws `FileNotFoundError` when missing, before returning. */
+  protected abstract _open(name: string, range: ByteRange): Promise<Readable>
+  /** Deletes a file; silent when missing. */
+  protected abstract _delete(name: string): Promise<void>
+  /** Metadata; throws `FileNotFoundError` when missing. */
+  protected abstract _stat(name: string): Promise<FileStat>
+  /** Lists a directory (`''` is the root). */
+  protected abstract _listdir(dir: string): Promise<DirectoryListing>
+  /** Builds the URL of a file. */
+  protected abstract _url(name: string, options: UrlOptions): Promise<string>
+
+  /** Existence check; backends override when they have something cheaper than `stat`. */
+  protected async _exists(name: string): Promise<boolean> {
+    try {
+      await this._stat(name)
+      return true
+    } catch (err) {
+      if (err instanceof FileNotFoundError) return false
+      throw err
+    }
+  }
+
+  /**
+   * Maps a backend-specific error (errno, SDK exception) to the Stowage
+   * family. The default keeps Stowage errors and wraps anything else.
+   */
+  protected mapError(err: unknown, operation: string, name: string): StorageError {
+    if (err instanceof StorageError) return err
+    const message = err instanceof Error ? err.message : String(err)
+    return new StorageError(`${operation} '${name}' failed: ${message}`, { cause: err, context: { operation, name } })
+  }
+
+  // ---- the public pipeline ---------------------------------------------
+
+  private async call<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw this.mapError(err, operation, name)
+    }
+  }
+
+  async save(name: string, content: Content, options: SaveOptions = {}): Promise<string> {
+    const { signal, maxLength, contentType } = options
+    const overwrite = options.overwrite ?? this.allowOverwrite
+    const clean = safeName(name)
+    if (signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason })
+    const source = toSource(content)
+    // Destroying the body on abort makes the backend's write fail, and each
+    // backend already cleans up after a failed write: one path for both.
+    if (signal) addAbortSignal(signal, source.stream)
+    try {
+      const first = overwrite ? overwriteName(clean, maxLength) : await this.findAvailable(clean, maxLength, false)
+      let attempts = 0
+      const req: WriteRequest = {
+        name: first,
+        source,
+        overwrite,
+        contentType,
+        signal,
+        nextName: async () => {
+          if (++attempts >= MAX_CLAIM_ATTEMPTS) {
+            throw new FileExistsError(clean, { context: { attempts } })
+          }
+          return this.findAvailable(clean, maxLength, true)
+        },
+      }
+      const stored = await this._write(req)
+      // As Django does: the backend may have changed the name; check it again.
+      return safeName(stored)
+    } catch (err) {
+      source.stream.destroy()
+      if (signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason })
+      throw this.mapError(err, 'save', clean)
+    }
+  }
+
+  private async findAvailable(name: string, maxLength: number | undefined, skipOriginal: boolean): Promise<string> {
+    for (const candidate of candidateNames(name, { random: this.randomSuffix, skipOriginal, maxLength })) {
+      if (!(await this._exists(candidate))) return candidate
+    }
+    throw new Error('unreachable') // candidateNames never ends
+  }
+
+  async open(name: string, options: ByteRange = {}): Promise<Readable> {
+    const clean = safeName(name)
+    const range = checkRange(options)
+    return this.call('open', clean, () => this._open(clean, range))
+  }
+
+  async read(name: string): Promise<Uint8Array> {
+    const clean = safeName(name)
+    return this.call('read', clean, async () => readAll(await this._open(clean, {})))
+  }
+
+  async delete(name: string): Promise<void> {
+    const clean = safeName(name)
+    return this.call('delete', clean, () => this._delete(clean))
+  }
+
+  async exists(name: string): Promise<boolean> {
+    const clean = safeName(name)
+    return this.call('exists', clean, () => this._exists(clean))
+  }
+
+  async size(name: string): Promise<number> {
+    return (await this.stat(name)).size
+  }
+
+  async stat(name: string): Promise<FileStat> {
+    const clean = safeName(name)
+    return this.call('stat', clean, () => this._stat(clean))
+  }
+
+  async listdir(path: string): Promise<DirectoryListing> {
+    const clean = safeDir(path)
+    return this.call('listdir', clean, () => this._listdir(clean))
+  }
+
+  async url(name: string, options: UrlOptions = {}): Promise<string> {
+    const clean = safeName(name)
+    if (options.expiresIn !== undefined && !(Number.isFinite(options.expiresIn) && options.expiresIn > 0)) {
+      throw new StorageError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`, { code: 'EINVAL' })
+    }
+    return this.call('url', clean, () => this._url(clean, options))
+  }
+
+  getValidName(name: string): string {
+    return getValidFilename(name)
+  }
+
+  async getAvailableName(name: string, options: { maxLength?: number } = {}): Promise<string> {
+    const clean = safeName(name)
+    if (this.allowOverwrite) return overwriteName(clean, options.maxLength)
+    return this.call('getAvailableName', clean, () => this.findAvailable(clean, options.maxLength, false))
+  }
+
+  generateFilename(filename: string): string {
+    // Django turns backslashes into separators here (browsers used to send
+    // `C:\\path\\file.txt`); the result is then held to the strict rules.
+    const [dir, base] = splitName(String(filename).replace(/\\/g, '/'))
+    if (dir.split('/').includes('..')) {
+      throw new SuspiciousFileOperationError(`Detected path traversal attempt in '${dir}'`, { context: { name: filename } })
+    }
+    return safeName(dir ? `${dir}/${this.getValidName(base)}` : this.getValidName(base))
+  }
+}
+
+function checkRange(range: ByteRange): ByteRange {
+  const { start, end } = range
+  const bad = (v: number | undefined) => v !== undefined && !(Number.isSafeInteger(v) && v >= 0)
+  if (bad(start) || bad(end) || (start !== undefined && end !== undefined && end < start)) {
+    throw new StorageError(`Invalid byte range ${JSON.stringify(range)}`, { code: 'EINVAL' })
+  }
+  return range
+}

@@ -1,0 +1,362 @@
+/**
+ * The conformance suite: one set of tests that every backend (ours and
+ * third-party ones) runs through the public `Storage` API only. Each test
+ * works under its own random prefix, so backends sharing a bucket or
+ * directory never need wiping and tests never see each other's files.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readAll } from '../content.js'
+import { StorageError } from '../errors.js'
+import type { Storage } from '../storage.js'
+import { hostileNames } from './hostile-names.js'
+
+/** Cases a backend may skip, each with the reason it declares. */
+export type ConformanceCase = 'contentType' | 'modifiedTime' | 'etag' | 'largeFile' | 'urlEncodesName'
+
+/** How `runStorageConformance` is called. */
+export interface ConformanceOptions {
+  /** Shown in the test names, e.g. `FileSystemStorage`. */
+  name: string
+  /** Builds the storage under test; called once for the suite. */
+  create: () => Storage | Promise<Storage>
+  /** Releases what `create` made (temporary directories, clients). */
+  destroy?: (storage: Storage) => void | Promise<void>
+  capabilities?: {
+    /** How many saves of one name run at once in the race test. Default 200. */
+    concurrentSaves?: number
+    /** Cases this backend cannot satisfy, with the reason, shown as the skip message. */
+    skip?: Partial<Record<ConformanceCase, string>>
+  }
+}
+
+/** A fresh random directory name for one test. */
+export function randomPrefix(label = 'conf'): string {
+  return `${label}-${randomUUID().slice(0, 12)}`
+}
+
+async function text(storage: Storage, name: string): Promise<string> {
+  return Buffer.from(await storage.read(name)).toString('utf8')
+}
+
+function md5(data: Uint8Array): string {
+  return createHash('md5').update(data).digest('hex')
+}
+
+/** A stream that yields `chunks`, then fails with `error` if given. */
+function streamOf(chunks: Uint8Array[], error?: Error): Readable {
+  return new Readable({
+    read() {
+      const next = chunks.shift()
+      if (next) this.push(next)
+      else if (error) this.destroy(error)
+      else this.push(null)
+    },
+  })
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<StorageError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err, `expected a StorageError with code ${code}`).toBeInstanceOf(StorageError)
+  expect((err as StorageError).code).toBe(code)
+  return err as StorageError
+}
+
+/**
+ * Registers the conformance tests (vitest `describe`/`it`) for one backend.
+ * Call it at the top level of a test file.
+ */
+export function runStorageConformance(options: ConformanceOptions): void {
+  const caps = options.capabilities ?? {}
+  const racers = caps.concurrentSaves ?? 200
+  const skipped = (c: ConformanceCase) => caps.skip?.[c]
+  const cases = (c: ConformanceCase, title: string) => {
+    const reason = skipped(c)
+    return [reason ? `${title} (skipped: ${reason})` : title, !!reason] as const
+  }
+  let storage: Storage
+
+  describe(`Storage conformance: ${options.name}`, () => {
+    beforeAll(async () => {
+      storage = await options.create()
+    })
+    afterAll(async () => {
+      if (storage) await options.destroy?.(storage)
+    })
+
+    describe('save and read', () => {
+      const kinds: [string, (s: string) => unknown][] = [
+        ['string', (s) => s],
+        ['Uint8Array', (s) => new Uint8Array(Buffer.from(s))],
+        ['Buffer', (s) => Buffer.from(s)],
+        ['Node Readable', (s) => Readable.from([Buffer.from(s.slice(0, 3)), Buffer.from(s.slice(3))])],
+        ['web ReadableStream', (s) => new Blob([s]).stream()],
+        ['Blob', (s) => new Blob([s])],
+      ]
+      for (const [kind, make] of kinds) {
+        it(`round-trips content given as ${kind}`, async () => {
+          const p = randomPrefix()
+          const body = `hello ${kind} ✓`
+          const name = await storage.save(`${p}/hello.txt`, make(body) as never)
+          expect(name).toBe(`${p}/hello.txt`)
+          expect(await text(storage, name)).toBe(body)
+          expect(await storage.exists(name)).toBe(true)
+          expect(await storage.size(name)).toBe(Buffer.byteLength(body))
+        })
+      }
+
+      it('keeps every byte value of binary content', async () => {
+        const p = randomPrefix()
+        const data = new Uint8Array(256 * 4).map((_, i) => i % 256)
+        const name = await storage.save(`${p}/bytes.bin`, data)
+        expect(Buffer.from(await storage.read(name)).equals(Buffer.from(data))).toBe(true)
+      })
+
+      it('saves an empty file', async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/empty.txt`, '')
+        expect(await storage.exists(name)).toBe(true)
+        expect(await storage.size(name)).toBe(0)
+        expect((await storage.read(name)).byteLength).toBe(0)
+      })
+
+      it('creates nested directories as needed and normalises the name', async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}//a/./b/c.txt`, 'deep')
+        expect(name).toBe(`${p}/a/b/c.txt`)
+        expect(await text(storage, `${p}/a/b/c.txt`)).toBe('deep')
+      })
+
+      it('round-trips unicode names', async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/ünïcødé/日本語 file.txt`, 'u')
+        expect(name).toBe(`${p}/ünïcødé/日本語 file.txt`)
+        expect(await text(storage, name)).toBe('u')
+        expect((await storage.listdir(`${p}/ünïcødé`)).files).toEqual(['日本語 file.txt'])
+      })
+
+      const [largeTitle, largeSkip] = cases('largeFile', 'streams a 6 MB body of unknown length intact')
+      it.skipIf(largeSkip)(largeTitle, async () => {
+        const p = randomPrefix()
+        const chunks = Array.from({ length: 96 }, () => randomBytes(64 * 1024))
+        const expected = md5(Buffer.concat(chunks))
+        const name = await storage.save(`${p}/large.bin`, streamOf([...chunks]))
+        expect(await storage.size(name)).toBe(96 * 64 * 1024)
+        expect(md5(await readAll(await storage.open(name)))).toBe(expected)
+      })
+    })
+
+    describe('naming', () => {
+      it('never overwrites: a taken name gets a 7-character random suffix before the extension', async () => {
+        const p = randomPrefix()
+        const first = await storage.save(`${p}/report.txt`, 'one')
+        const second = await storage.save(`${p}/report.txt`, 'two')
+        expect(first).toBe(`${p}/report.txt`)
+        expect(second).toMatch(new RegExp(`^${p}/report_[A-Za-z0-9]{7}\\.txt$`))
+        expect(await text(storage, first)).toBe('one')
+        expect(await text(storage, second)).toBe('two')
+      })
+
+      it('keeps a multi-part extension whole (a.tar.gz → a_XXXXXXX.tar.gz)', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/a.tar.gz`, '1')
+        expect(await storage.save(`${p}/a.tar.gz`, '2')).toMatch(new RegExp(`^${p}/a_[A-Za-z0-9]{7}\\.tar\\.gz$`))
+      })
+
+      it('overwrites in place when the call asks for it', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/o.txt`, 'old')
+        expect(await storage.save(`${p}/o.txt`, 'new', { overwrite: true })).toBe(`${p}/o.txt`)
+        expect(await text(storage, `${p}/o.txt`)).toBe('new')
+        expect((await storage.listdir(p)).files).toEqual(['o.txt'])
+      })
+
+      it('truncates the root to honour maxLength, and refuses when nothing fits', async () => {
+        const p = randomPrefix()
+        const long = `${p}/${'x'.repeat(40)}.txt`
+        const maxLength = p.length + 20
+        const first = await storage.save(long, '1', { maxLength })
+        expect(first.length).toBeLessThanOrEqual(maxLength)
+        expect(first).toMatch(new RegExp(`^${p}/x+_[A-Za-z0-9]{7}\\.txt$`))
+        const again = await storage.getAvailableName(first, { maxLength })
+        expect(again).not.toBe(first)
+        expect(again.length).toBeLessThanOrEqual(maxLength)
+        await expectCode(storage.save(`${p}/abc.txt`, '1', { maxLength: p.length + 5 }), 'ESUSPICIOUS')
+        expect((await storage.listdir(p)).files).toEqual([first.slice(p.length + 1)])
+      })
+
+      it(`gives ${racers} concurrent saves of one name ${racers} distinct names with every content intact`, async () => {
+        const p = randomPrefix()
+        const bodies = Array.from({ length: racers }, (_, i) => `body ${i} ${randomUUID()}`)
+        const names = await Promise.all(bodies.map((b) => storage.save(`${p}/same.txt`, b)))
+        expect(new Set(names).size).toBe(racers)
+        const contents = await Promise.all(names.map((n) => text(storage, n)))
+        expect(contents).toEqual(bodies)
+        expect((await storage.listdir(p)).files).toHaveLength(racers)
+      }, 120_000)
+
+      it('getValidName follows Django', () => {
+        expect(storage.getValidName("john's portrait in 2004.jpg")).toBe('johns_portrait_in_2004.jpg')
+        expect(storage.getValidName('  spaced out.txt ')).toBe('spaced_out.txt')
+        expect(storage.getValidName('naïve café.txt')).toBe('naïve_café.txt')
+        expect(storage.getValidName('<script>.html')).toBe('script.html')
+        for (const bad of ['', '.', '..', '$%^']) expect(() => storage.getValidName(bad)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+      })
+
+      it('getAvailableName returns a free name unchanged and varies a taken one', async () => {
+        const p = randomPrefix()
+        expect(await storage.getAvailableName(`${p}/free.txt`)).toBe(`${p}/free.txt`)
+        await storage.save(`${p}/taken.txt`, 't')
+        expect(await storage.getAvailableName(`${p}/taken.txt`)).toMatch(new RegExp(`^${p}/taken_[A-Za-z0-9]{7}\\.txt$`))
+      })
+
+      it('generateFilename cleans the file part and refuses traversal', () => {
+        expect(storage.generateFilename('docs/my file (1).pdf')).toBe('docs/my_file_1.pdf')
+        expect(storage.generateFilename('uploads\\photo one.jpg')).toBe('uploads/photo_one.jpg')
+        expect(() => storage.generateFilename('C:\\Users\\photo.jpg')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+        expect(() => storage.generateFilename('../x/evil.txt')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+      })
+    })
+
+    describe('hostile names', () => {
+      it('refuses every hostile name in every method with SuspiciousFileOperationError and writes nothing', async () => {
+        const token = randomPrefix('escape')
+        for (const name of hostileNames(token)) {
+          await expectCode(storage.save(name, 'x'), 'ESUSPICIOUS')
+          await expectCode(storage.open(name), 'ESUSPICIOUS')
+          await expectCode(storage.read(name), 'ESUSPICIOUS')
+          await expectCode(storage.exists(name), 'ESUSPICIOUS')
+          await expectCode(storage.delete(name), 'ESUSPICIOUS')
+          await expectCode(storage.stat(name), 'ESUSPICIOUS')
+          await expectCode(storage.url(name), 'ESUSPICIOUS')
+          await expectCode(storage.getAvailableName(name), 'ESUSPICIOUS')
+        }
+        for (const dir of ['..', '../..', '/etc', 'a/../..', 'C:\\']) await expectCode(storage.listdir(dir), 'ESUSPICIOUS')
+        const root = await storage.listdir('')
+        expect([...root.files, ...root.dirs].filter((n) => n.includes(token))).toEqual([])
+      })
+    })
+
+    describe('failures leave nothing behind', () => {
+      it('a stream that fails part-way rejects and stores nothing', async () => {
+        const p = randomPrefix()
+        const err = await storage.save(`${p}/broken.bin`, streamOf([randomBytes(1024), randomBytes(1024)], new Error('socket hang up'))).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(err).toBeInstanceOf(StorageError)
+        expect(await storage.exists(`${p}/broken.bin`)).toBe(false)
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+      })
+
+      it('an aborted save rejects with EABORTED and stores nothing', async () => {
+        const p = randomPrefix()
+        const controller = new AbortController()
+        let sent = 0
+        const body = new Readable({
+          read() {
+            sent++
+            if (sent === 3) controller.abort(new Error('user cancelled'))
+            if (sent < 1000) this.push(randomBytes(16 * 1024))
+          },
+        })
+        await expectCode(storage.save(`${p}/aborted.bin`, body, { signal: controller.signal }), 'EABORTED')
+        expect(await storage.exists(`${p}/aborted.bin`)).toBe(false)
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+      })
+
+      it('an already-aborted signal stores nothing', async () => {
+        const p = randomPrefix()
+        await expectCode(storage.save(`${p}/never.txt`, 'x', { signal: AbortSignal.abort() }), 'EABORTED')
+        expect(await storage.exists(`${p}/never.txt`)).toBe(false)
+      })
+    })
+
+    describe('reading', () => {
+      it('open() streams byte ranges (end inclusive)', async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/r.txt`, '0123456789')
+        const range = async (r: { start?: number; end?: number }) => (await readAll(await storage.open(name, r))).toString()
+        expect(await range({})).toBe('0123456789')
+        expect(await range({ start: 2, end: 5 })).toBe('2345')
+        expect(await range({ start: 7 })).toBe('789')
+        expect(await range({ end: 2 })).toBe('012')
+        expect(await range({ start: 8, end: 100 })).toBe('89')
+        await expectCode(storage.open(name, { start: 5, end: 2 }), 'EINVAL')
+      })
+
+      it('missing files raise FileNotFoundError (ENOENT) from open, read, stat and size', async () => {
+        const missing = `${randomPrefix()}/missing.txt`
+        await expectCode(storage.open(missing), 'ENOENT')
+        await expectCode(storage.read(missing), 'ENOENT')
+        await expectCode(storage.stat(missing), 'ENOENT')
+        await expectCode(storage.size(missing), 'ENOENT')
+        expect(await storage.exists(missing)).toBe(false)
+      })
+
+      it('stat() reports size and a modification time', async () => {
+        const p = randomPrefix()
+        const before = Date.now()
+        const name = await storage.save(`${p}/s.txt`, 'abc')
+        const st = await storage.stat(name)
+        expect(st.size).toBe(3)
+        expect(st.modified).toBeInstanceOf(Date)
+        if (!skipped('modifiedTime')) expect(Math.abs(st.modified.getTime() - before)).toBeLessThan(5 * 60_000)
+      })
+
+      const [ctTitle, ctSkip] = cases('contentType', 'records the content type given to save()')
+      it.skipIf(ctSkip)(ctTitle, async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/data.bin`, '{"a":1}', { contentType: 'application/json' })
+        expect((await storage.stat(name)).contentType).toMatch(/^application\/json/)
+      })
+
+      const [etagTitle, etagSkip] = cases('etag', 'gives different etags to different content')
+      it.skipIf(etagSkip)(etagTitle, async () => {
+        const p = randomPrefix()
+        const a = await storage.stat(await storage.save(`${p}/a.txt`, 'aaa'))
+        const b = await storage.stat(await storage.save(`${p}/b.txt`, 'bbb'))
+        expect(a.etag).toBeTruthy()
+        expect(a.etag).not.toBe(b.etag)
+      })
+    })
+
+    describe('delete and listdir', () => {
+      it('deletes a file, and deleting a missing file is not an error', async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/d.txt`, 'x')
+        await storage.delete(name)
+        expect(await storage.exists(name)).toBe(false)
+        await expect(storage.delete(name)).resolves.toBeUndefined()
+        await expect(storage.delete(`${p}/never/was.txt`)).resolves.toBeUndefined()
+      })
+
+      it('lists immediate directories and files, sorted; a missing directory lists empty', async () => {
+        const p = randomPrefix()
+        await Promise.all([`${p}/b.txt`, `${p}/a.txt`, `${p}/sub/c.txt`, `${p}/sub/deeper/d.txt`, `${p}/other/e.txt`].map((n) => storage.save(n, n)))
+        expect(await storage.listdir(p)).toEqual({ dirs: ['other', 'sub'], files: ['a.txt', 'b.txt'] })
+        expect(await storage.listdir(`${p}/sub/`)).toEqual({ dirs: ['deeper'], files: ['c.txt'] })
+        expect(await storage.listdir(`${p}/nope`)).toEqual({ dirs: [], files: [] })
+      })
+    })
+
+    describe('url', () => {
+      const [urlTitle, urlSkip] = cases('urlEncodesName', 'percent-encodes the name')
+      it.skipIf(urlSkip)(urlTitle, async () => {
+        const p = randomPrefix()
+        const name = await storage.save(`${p}/hello world ü#?.txt`, 'x')
+        const url = await storage.url(name)
+        expect(url).toContain(`${p}/hello%20world%20%C3%BC%23%3F.txt`)
+        expect(url).not.toContain(' ')
+      })
+
+      it('refuses a non-positive expiresIn', async () => {
+        await expectCode(storage.url(`${randomPrefix()}/x.txt`, { expiresIn: -1 }), 'EINVAL')
+      })
+    })
+  })
+}
