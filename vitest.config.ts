@@ -1,11 +1,13 @@
+import { defaultServerConditions } from 'vite'
 import { defineConfig } from 'vitest/config'
 
+// Resolve workspace packages to their TypeScript sources (see each package's
+// "exports"), so tests never run against a stale build.
+const conditions = ['stowage-source', ...defaultServerConditions]
+
 export default defineConfig({
-  resolve: {
-    // Resolve workspace packages to their TypeScript sources (see each package's
-    // "exports"), so tests never run against a stale build.
-    conditions: ['stowage-source'],
-  },
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['stowage-source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts'],

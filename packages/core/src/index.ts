@@ -9,3 +9,4 @@ export { toSource, readAll, type Content, type ContentSource } from './content.j
 export { safeName, safeDir, splitName, joinName, fullExtension, encodeUrlPath, MAX_NAME_BYTES, MAX_SEGMENT_BYTES } from './paths.js'
 export { getValidFilename, candidateNames, overwriteName, alternativeName, randomSuffix, SUFFIX_LENGTH, type RandomSuffix } from './naming.js'
 export { MemoryStorage, withTrailingSlash, type MemoryStorageOptions } from './memory-storage.js'
+export { signUrl, verifySignedUrl, MIN_SECRET_LENGTH, type UrlSigningOptions, type SignedUrlCheck, type SignedUrlFailure } from './signing.js'

@@ -1,0 +1,72 @@
+/**
+ * HMAC-signed, expiring URLs for backends that have no signing of their own
+ * (local disk, memory). The signature covers the path, the expiry and the
+ * download name, so none of them can be changed without invalidating it.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { ConfigurationError } from './errors.js'
+
+/** Minimum secret length: shorter HMAC keys are guessable. */
+export const MIN_SECRET_LENGTH = 16
+
+/** Options shared by `signUrl` and `verifySignedUrl`. */
+export interface UrlSigningOptions {
+  /** The HMAC key; keep it out of the repository. At least 16 characters. */
+  secret: string
+  /** Clock, injectable for tests. */
+  now?: () => number
+}
+
+function checkSecret(secret: string): void {
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigurationError(`must be a string of at least ${MIN_SECRET_LENGTH} characters`, { key: 'secret' })
+  }
+}
+
+function mac(secret: string, path: string, expires: string, download: string): string {
+  return createHmac('sha256', secret).update(`${path}\n${expires}\n${download}`).digest('base64url')
+}
+
+/**
+ * Signs `url` (a path such as `/media/a%20b.pdf`, or an absolute URL).
+ * @returns the URL with `expires`, optional `download` and `signature` query parameters.
+ * @throws ConfigurationError when the secret is missing or too short.
+ */
+export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
+  checkSecret(options.secret)
+  const now = options.now ?? Date.now
+  const expires = String(Math.floor(now() / 1000) + Math.ceil(options.expiresIn))
+  const path = url.split('?')[0] ?? url
+  const download = options.download ?? ''
+  const query = new URLSearchParams({ expires })
+  if (download) query.set('download', download)
+  query.set('signature', mac(options.secret, new URL(path, 'http://x').pathname, expires, download))
+  return `${path}?${query}`
+}
+
+/** Why a signed URL was refused. */
+export type SignedUrlFailure = 'missing' | 'expired' | 'invalid'
+
+/** The outcome of `verifySignedUrl`. */
+export type SignedUrlCheck = { ok: true; download?: string } | { ok: false; reason: SignedUrlFailure }
+
+/**
+ * Checks a signed URL (path plus query, as a server receives it).
+ * @returns `{ ok: true, download? }`, or `{ ok: false, reason }` for a missing, tampered or expired signature.
+ * @throws ConfigurationError when the secret is missing or too short.
+ */
+export function verifySignedUrl(url: string, options: UrlSigningOptions): SignedUrlCheck {
+  checkSecret(options.secret)
+  const now = options.now ?? Date.now
+  const parsed = new URL(url, 'http://x')
+  const expires = parsed.searchParams.get('expires')
+  const signature = parsed.searchParams.get('signature')
+  if (!expires || !signature) return { ok: false, reason: 'missing' }
+  const download = parsed.searchParams.get('download') ?? ''
+  const expected = Buffer.from(mac(options.secret, parsed.pathname, expires, download))
+  const given = Buffer.from(signature)
+  // Check the signature before the expiry so a tampered URL never learns whether it expired.
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' }
+  if (!/^\d+$/.test(expires) || Number(expires) * 1000 <= now()) return { ok: false, reason: 'expired' }
+  return download ? { ok: true, download } : { ok: true }
+}

@@ -1,0 +1,66 @@
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { verifySignedUrl } from '@stowage/core'
+import { FileSystemStorage } from './file-system-storage.js'
+
+const roots: string[] = []
+async function root(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-local-'))
+  roots.push(dir)
+  return dir
+}
+afterEach(async () => {
+  await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })))
+})
+
+describe('FileSystemStorage specifics', () => {
+  it('refuses a missing location with a ConfigurationError naming the key', () => {
+    expect(() => new FileSystemStorage({} as never)).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'location' }))
+    expect(() => new FileSystemStorage({ location: '/tmp/x', fileMode: 0o77777 })).toThrow(expect.objectContaining({ key: 'fileMode' }))
+  })
+
+  it('writes files and directories with the configured modes, whatever the umask', async () => {
+    const storage = new FileSystemStorage({ location: await root(), fileMode: 0o640, directoryMode: 0o750 })
+    const name = await storage.save('a/b/file.txt', 'x')
+    expect((await stat(storage.path(name))).mode & 0o777).toBe(0o640)
+    expect((await stat(storage.path('a/b'))).mode & 0o777).toBe(0o750)
+    expect((await stat(storage.path('a'))).mode & 0o777).toBe(0o750)
+  })
+
+  it('stores files at the named path under location and nowhere else', async () => {
+    const location = await root()
+    const storage = new FileSystemStorage({ location })
+    await storage.save('x/y.txt', 'hello')
+    expect(await readdir(location, { recursive: true })).toEqual(['x', path.join('x', 'y.txt')])
+  })
+
+  it('overwrites atomically when configured to (Django allow_overwrite)', async () => {
+    const storage = new FileSystemStorage({ location: await root(), overwrite: true })
+    await storage.save('same.txt', 'one')
+    expect(await storage.save('same.txt', 'two')).toBe('same.txt')
+    expect(Buffer.from(await storage.read('same.txt')).toString()).toBe('two')
+    expect(await storage.getAvailableName('same.txt')).toBe('same.txt')
+  })
+
+  it('signs expiring URLs that verify until they expire and fail when tampered with', async () => {
+    let now = Date.UTC(2026, 0, 1)
+    const secret = 'a-long-enough-test-secret'
+    const storage = new FileSystemStorage({ location: await root(), baseUrl: '/media/', signingSecret: secret, now: () => now })
+    const url = await storage.url('private/report one.pdf', { expiresIn: 60, download: 'report.pdf' })
+    expect(url).toMatch(/^\/media\/private\/report%20one\.pdf\?expires=\d+&download=report\.pdf&signature=/)
+    expect(verifySignedUrl(url, { secret, now: () => now })).toEqual({ ok: true, download: 'report.pdf' })
+    expect(verifySignedUrl(url.replace('report%20one', 'other'), { secret, now: () => now })).toEqual({ ok: false, reason: 'invalid' })
+    expect(verifySignedUrl(url.replace('download=report.pdf', 'download=x.html'), { secret, now: () => now })).toEqual({ ok: false, reason: 'invalid' })
+    expect(verifySignedUrl(url, { secret: 'another-secret-of-length', now: () => now })).toEqual({ ok: false, reason: 'invalid' })
+    now += 61_000
+    expect(verifySignedUrl(url, { secret, now: () => now })).toEqual({ ok: false, reason: 'expired' })
+  })
+
+  it('refuses to sign without a secret', async () => {
+    const storage = new FileSystemStorage({ location: await root() })
+    await expect(storage.url('a.txt', { expiresIn: 10 })).rejects.toMatchObject({ code: 'EUNSUPPORTED' })
+    expect(await storage.url('a b.txt')).toBe('/media/a%20b.txt')
+  })
+})

@@ -1,0 +1,239 @@
+import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
+import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import {
+  BaseStorage,
+  ConfigurationError,
+  FileNotFoundError,
+  PermissionDeniedError,
+  StorageError,
+  UnsupportedOperationError,
+  encodeUrlPath,
+  signUrl,
+  splitName,
+  withTrailingSlash,
+  type BaseStorageOptions,
+  type ByteRange,
+  type DirectoryListing,
+  type FileStat,
+  type UrlOptions,
+  type WriteRequest,
+} from '@stowage/core'
+
+/** Options for `FileSystemStorage`. */
+export interface FileSystemStorageOptions extends BaseStorageOptions {
+  /** Directory holding the files (Django's `MEDIA_ROOT`). Created on first write. */
+  location: string
+  /** URL prefix the files are served under (Django's `MEDIA_URL`), e.g. `/media/`. */
+  baseUrl?: string
+  /** Mode for new files, e.g. `0o644` (Django's `FILE_UPLOAD_PERMISSIONS`). Default: the process umask decides. */
+  fileMode?: number
+  /** Mode for new directories, e.g. `0o755`. Default: the process umask decides. */
+  directoryMode?: number
+  /**
+   * Secret for HMAC-signed, expiring URLs (`url(name, { expiresIn })`), which
+   * the Stowage media middleware verifies. Without it, signed URLs are refused.
+   */
+  signingSecret?: string
+  /** Default lifetime in seconds of signed URLs when `url()` is given `download` but no `expiresIn`. Default 3600. */
+  expiresIn?: number
+  /** Clock for signed URLs; inject in tests. */
+  now?: () => number
+}
+
+// Temporary files live beside their target (so rename/link stay on one file
+// system and are atomic) under a name listdir() hides.
+const TEMP_PREFIX = '.~stowage-'
+const TEMP_SUFFIX = '.tmp'
+const isTemp = (n: string) => n.startsWith(TEMP_PREFIX) && n.endsWith(TEMP_SUFFIX)
+// Errors from link() on file systems without hard links (FAT, some FUSE and network mounts).
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'])
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
+
+/**
+ * Local-disk storage (Django's `FileSystemStorage`), safe under concurrency:
+ * - writes go to a temporary file in the target directory and appear under
+ *   their name only when complete, so readers never see partial files and a
+ *   failed or aborted write leaves nothing;
+ * - new names are claimed with an exclusive hard link, so concurrent saves of
+ *   one name all succeed under distinct names and none is lost.
+ */
+export class FileSystemStorage extends BaseStorage {
+  /** Absolute root directory. */
+  readonly location: string
+  readonly baseUrl: string
+  private readonly options: FileSystemStorageOptions
+
+  /** @throws ConfigurationError when `location` is missing or a mode is not a valid permission number. */
+  constructor(options: FileSystemStorageOptions) {
+    super(options)
+    if (!options || typeof options.location !== 'string' || options.location === '') {
+      throw new ConfigurationError('is required (the directory that holds the files)', { key: 'location' })
+    }
+    for (const key of ['fileMode', 'directoryMode'] as const) {
+      const mode = options[key]
+      if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
+        throw new ConfigurationError(`must be a permission number such as 0o644, got ${mode}`, { key })
+      }
+    }
+    this.location = path.resolve(options.location)
+    this.baseUrl = withTrailingSlash(options.baseUrl ?? '/media/')
+    this.options = options
+  }
+
+  /** The absolute path of `name`. The name must already be validated (`safeName`). */
+  path(name: string): string {
+    return path.join(this.location, ...name.split('/'))
+  }
+
+  protected override mapError(err: unknown, operation: string, name: string): StorageError {
+    if (err instanceof StorageError) return err
+    const c = code(err)
+    const context = { operation, name, path: this.path(name || '.') }
+    if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR') return new FileNotFoundError(name, { cause: err, context })
+    if (c === 'EACCES' || c === 'EPERM' || c === 'EROFS') {
+      return new PermissionDeniedError(`Permission denied: ${operation} '${name}'`, { cause: err, context })
+    }
+    const message = err instanceof Error ? err.message : String(err)
+    return new StorageError(`${operation} '${name}' failed: ${message}`, { cause: err, code: c ?? 'ESTORAGE', context })
+  }
+
+  protected async _write(req: WriteRequest): Promise<string> {
+    const [dir] = splitName(req.name)
+    const dirPath = this.path(dir)
+    await this.makeDirs(dirPath)
+    const temp = path.join(dirPath, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`)
+    try {
+      await pipeline(req.source.stream, createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o666 }))
+      if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode) // not subject to umask
+      if (req.overwrite) {
+        await rename(temp, this.path(req.name))
+        return req.name
+      }
+      return await this.claim(temp, req)
+    } finally {
+      // After a successful claim by link() the temp name is an extra link;
+      // after a failure it is the partial file. Either way it goes.
+      await unlink(temp).catch(() => {})
+    }
+  }
+
+  /** Publishes `temp` under a name nobody else has, retrying on lost races. */
+  private async claim(temp: string, req: WriteRequest): Promise<string> {
+    let name = req.name
+    for (;;) {
+      try {
+        await link(temp, this.path(name)) // fails with EEXIST if taken: atomic
+        return name
+      } catch (err) {
+        if (code(err) === 'EEXIST') {
+          name = await req.nextName()
+          continue
+        }
+        if (NO_HARD_LINKS.has(code(err) ?? '')) return this.claimWithoutLinks(temp, name, req)
+        throw err
+      }
+    }
+  }
+
+  /**
+   * Fallback for file systems without hard links: reserve the name with an
+   * exclusive create, then move the complete file over the empty placeholder.
+   */
+  private async claimWithoutLinks(temp: string, first: string, req: WriteRequest): Promise<string> {
+    let name = first
+    for (;;) {
+      try {
+        await (await open(this.path(name), fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY)).close()
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err
+        name = await req.nextName()
+        continue
+      }
+      await rename(temp, this.path(name))
+      return name
+    }
+  }
+
+  private async makeDirs(dirPath: string): Promise<void> {
+    const mode = this.options.directoryMode
+    const first = await mkdir(dirPath, { recursive: true, ...(mode !== undefined && { mode }) })
+    if (first && mode !== undefined) {
+      // mkdir's mode is filtered by the umask; set it exactly, as Django does.
+      for (let p = dirPath; p.length >= first.length; p = path.dirname(p)) await chmod(p, mode)
+    }
+  }
+
+  protected async _open(name: string, range: ByteRange): Promise<Readable> {
+    // Open now so a missing file fails here, not later inside the stream.
+    const handle = await open(this.path(name), 'r')
+    try {
+      if (!(await handle.stat()).isFile()) throw new FileNotFoundError(name)
+    } catch (err) {
+      await handle.close()
+      throw err
+    }
+    return createReadStream('', { fd: handle, start: range.start, end: range.end })
+  }
+
+  protected async _delete(name: string): Promise<void> {
+    try {
+      await unlink(this.path(name))
+    } catch (err) {
+      if (code(err) !== 'ENOENT' && code(err) !== 'ENOTDIR') throw err
+    }
+  }
+
+  protected override async _exists(name: string): Promise<boolean> {
+    try {
+      await lstat(this.path(name))
+      return true
+    } catch (err) {
+      if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return false
+      throw err
+    }
+  }
+
+  protected async _stat(name: string): Promise<FileStat> {
+    const st = await stat(this.path(name))
+    if (!st.isFile()) throw new FileNotFoundError(name)
+    return { size: st.size, modified: st.mtime }
+  }
+
+  protected async _listdir(dir: string): Promise<DirectoryListing> {
+    let entries
+    try {
+      entries = await readdir(this.path(dir), { withFileTypes: true })
+    } catch (err) {
+      if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return { dirs: [], files: [] }
+      throw err
+    }
+    const dirs: string[] = []
+    const files: string[] = []
+    for (const e of entries) {
+      if (isTemp(e.name)) continue
+      const isDir = e.isSymbolicLink() ? (await stat(path.join(this.path(dir), e.name)).catch(() => null))?.isDirectory() : e.isDirectory()
+      ;(isDir ? dirs : files).push(e.name)
+    }
+    return { dirs: dirs.sort(), files: files.sort() }
+  }
+
+  protected async _url(name: string, options: UrlOptions): Promise<string> {
+    const url = this.baseUrl + encodeUrlPath(name)
+    if (options.expiresIn === undefined && options.download === undefined) return url
+    const secret = this.options.signingSecret
+    if (!secret) {
+      throw new UnsupportedOperationError('Signed URLs need the signingSecret option on FileSystemStorage', { context: { name } })
+    }
+    return signUrl(url, {
+      secret,
+      expiresIn: options.expiresIn ?? this.options.expiresIn ?? 3600,
+      ...(options.download !== undefined && { download: options.download }),
+      ...(this.options.now && { now: this.options.now }),
+    })
+  }
+}
