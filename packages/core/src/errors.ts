@@ -76,6 +76,8 @@ export class ValidationError extends StorageError {
 /** Bad configuration; `key` names the offending setting, e.g. `storages.default.options.location`. */
 export class ConfigurationError extends StorageError {
   readonly key: string | undefined
+  /** The message without the key, for re-raising under a longer key. */
+  readonly detail: string
 
   constructor(message: string, options: StorageErrorOptions & { key?: string } = {}) {
     super(options.key ? `${options.key}: ${message}` : message, {
@@ -84,6 +86,7 @@ export class ConfigurationError extends StorageError {
       context: { key: options.key, ...options.context },
     })
     this.key = options.key
+    this.detail = message
   }
 }
 

@@ -10,3 +10,17 @@ export { safeName, safeDir, splitName, joinName, fullExtension, encodeUrlPath, M
 export { getValidFilename, candidateNames, overwriteName, alternativeName, randomSuffix, SUFFIX_LENGTH, type RandomSuffix } from './naming.js'
 export { MemoryStorage, withTrailingSlash, type MemoryStorageOptions } from './memory-storage.js'
 export { signUrl, verifySignedUrl, MIN_SECRET_LENGTH, type UrlSigningOptions, type SignedUrlCheck, type SignedUrlFailure } from './signing.js'
+export {
+  defineConfig,
+  loadConfig,
+  loadStorages,
+  applyEnvOverrides,
+  registerBackend,
+  storages,
+  StorageRegistry,
+  CONFIG_FILES,
+  type StowageConfig,
+  type StorageConfig,
+  type StaticFilesConfig,
+  type BackendFactory,
+} from './config.js'
