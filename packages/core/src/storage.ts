@@ -131,6 +131,13 @@ export const MAX_CLAIM_ATTEMPTS = 100
 export abstract class BaseStorage implements Storage {
   protected readonly allowOverwrite: boolean
   protected readonly randomSuffix: RandomSuffix
+  /**
+   * True when `_write` claims names atomically (exclusive create, conditional
+   * PUT) and reports a taken name by calling `nextName()`. `save()` then skips
+   * the existence check before writing. Leave false for a backend that cannot
+   * claim atomically: `save()` checks first, as Django does.
+   */
+  protected readonly atomicClaims: boolean = false
 
   constructor(options: BaseStorageOptions = {}) {
     this.allowOverwrite = options.overwrite ?? false
@@ -198,7 +205,14 @@ export abstract class BaseStorage implements Storage {
     // backend already cleans up after a failed write: one path for both.
     if (signal) addAbortSignal(signal, source.stream)
     try {
-      const first = overwrite ? overwriteName(clean, maxLength) : await this.findAvailable(clean, maxLength, false)
+      // A backend whose claim is atomic learns about a taken name from the
+      // claim itself, so asking first would only add a round trip per save.
+      const unchecked = this.atomicClaims ? candidateNames(clean, { random: this.randomSuffix, maxLength }) : undefined
+      const first = overwrite
+        ? overwriteName(clean, maxLength)
+        : unchecked
+          ? unchecked.next().value
+          : await this.findAvailable(clean, maxLength, false)
       let attempts = 0
       const req: WriteRequest = {
         name: first,
@@ -210,7 +224,7 @@ export abstract class BaseStorage implements Storage {
           if (++attempts >= MAX_CLAIM_ATTEMPTS) {
             throw new FileExistsError(clean, { context: { attempts } })
           }
-          return this.findAvailable(clean, maxLength, true)
+          return unchecked ? unchecked.next().value : this.findAvailable(clean, maxLength, true)
         },
       }
       const stored = await this._write(req)

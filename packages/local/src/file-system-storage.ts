@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
-import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -66,7 +66,10 @@ export class FileSystemStorage extends BaseStorage {
   /** Absolute root directory. */
   readonly location: string
   readonly baseUrl: string
+  protected override readonly atomicClaims = true
   private readonly options: FileSystemStorageOptions
+  // Directories this instance has seen exist: saves into them skip mkdir.
+  private readonly knownDirs = new Set<string>()
 
   /** @throws ConfigurationError when `location` is missing or a mode is not a valid permission number. */
   constructor(options: FileSystemStorageOptions) {
@@ -105,10 +108,15 @@ export class FileSystemStorage extends BaseStorage {
   protected async _write(req: WriteRequest): Promise<string> {
     const [dir] = splitName(req.name)
     const dirPath = this.path(dir)
-    await this.makeDirs(dirPath)
     const temp = path.join(dirPath, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`)
     try {
-      await pipeline(req.source.stream, createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o666 }))
+      try {
+        await this.writeTemp(temp, dirPath, req)
+      } catch (err) {
+        // The directory was removed behind our back: forget it and try once more.
+        if (code(err) !== 'ENOENT' || !this.knownDirs.delete(dirPath)) throw err
+        await this.writeTemp(temp, dirPath, req)
+      }
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode) // not subject to umask
       if (req.overwrite) {
         await rename(temp, this.path(req.name))
@@ -120,6 +128,18 @@ export class FileSystemStorage extends BaseStorage {
       // after a failure it is the partial file. Either way it goes.
       await unlink(temp).catch(() => {})
     }
+  }
+
+  private async writeTemp(temp: string, dirPath: string, req: WriteRequest): Promise<void> {
+    if (!this.knownDirs.has(dirPath)) {
+      await this.makeDirs(dirPath)
+      this.knownDirs.add(dirPath)
+    }
+    const mode = this.options.fileMode ?? 0o666
+    const { bytes } = req.source
+    // Bytes already in memory skip the stream machinery: one write call.
+    if (bytes) await writeFile(temp, bytes, { flag: 'wx', mode, ...(req.signal && { signal: req.signal }) })
+    else await pipeline(req.source.stream, createWriteStream(temp, { flags: 'wx', mode }))
   }
 
   /** Publishes `temp` under a name nobody else has, retrying on lost races. */
