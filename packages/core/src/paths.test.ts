@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { encodeUrlPath, fullExtension, safeDir, safeName } from './paths.js'
+import { HOSTILE_NAMES, hostileNames } from './testing/hostile-names.js'
+
+describe('safeName', () => {
+  it.each(hostileNames('x'))('refuses %j', (name) => {
+    expect(() => safeName(name)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS', name: 'SuspiciousFileOperationError' }))
+  })
+
+  it.each([
+    ['a.txt', 'a.txt'],
+    ['a//b/./c.txt', 'a/b/c.txt'],
+    ['./a.txt', 'a.txt'],
+    ['dir.with.dots/file..txt', 'dir.with.dots/file..txt'],
+    ['..hidden', '..hidden'],
+    ['a/...', 'a/...'],
+    ['100%.txt', '100%.txt'],
+    ['%41.txt', '%41.txt'],
+    ['ünï/日本.txt', 'ünï/日本.txt'],
+    ['a:b.txt', 'a:b.txt'],
+    ['\u2025/two-dot-leader', '\u2025/two-dot-leader'],
+  ])('accepts %j as %j', (name, expected) => {
+    expect(safeName(name)).toBe(expected)
+  })
+
+  it('refuses lone surrogates and non-strings', () => {
+    expect(() => safeName('a\uD800.txt')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+    expect(() => safeName(42 as never)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+  })
+
+  it('escapes control characters in messages', () => {
+    expect(() => safeName('a\u0000b')).toThrow(/a\\x00b/)
+  })
+
+  it('keeps the hostile table and its token substitution in step', () => {
+    expect(hostileNames('T').length).toBe(HOSTILE_NAMES.length)
+    expect(hostileNames('T').some((n) => n.includes('{x}'))).toBe(false)
+  })
+})
+
+describe('safeDir', () => {
+  it.each([
+    ['', ''],
+    ['.', ''],
+    ['a/', 'a'],
+    ['a//b/', 'a/b'],
+  ])('normalises %j to %j', (dir, expected) => {
+    expect(safeDir(dir)).toBe(expected)
+  })
+  it.each(['..', 'a/../..', '/abs', 'C:\\', '%2e%2e'])('refuses %j', (dir) => {
+    expect(() => safeDir(dir)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+  })
+})
+
+describe('fullExtension (Python PurePath.suffixes)', () => {
+  it.each([
+    ['a.tar.gz', '.tar.gz'],
+    ['a.txt', '.txt'],
+    ['a', ''],
+    ['.bashrc', ''],
+    ['.config.json', '.json'],
+    ['name.', ''],
+    ['archive.v1.2.tar.gz', '.v1.2.tar.gz'],
+  ])('%j → %j', (base, ext) => {
+    expect(fullExtension(base)).toBe(ext)
+  })
+})
+
+describe('encodeUrlPath', () => {
+  it('encodes each segment and keeps separators', () => {
+    expect(encodeUrlPath('a b/ü#?%.txt')).toBe('a%20b/%C3%BC%23%3F%25.txt')
+    expect(encodeUrlPath("x~!*()'.txt")).toBe("x~!*()'.txt")
+  })
+})
