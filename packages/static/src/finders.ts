@@ -1,0 +1,277 @@
+/**
+ * Finders locate static files in the project, as Django's
+ * `FileSystemFinder` (STATICFILES_DIRS, with optional URL prefixes) and
+ * `AppDirectoriesFinder` (each app's `static/`; here each workspace
+ * package's) do. Sources are read straight from disk: the finders are what
+ * the dev middleware serves and what `collectstatic` copies.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { ConfigurationError, SuspiciousFileOperationError, safeName } from '@stowage/core'
+import { DEFAULT_IGNORE_PATTERNS, matchesPatterns } from './fnmatch.js'
+
+/** One static file found in the project. */
+export interface StaticSource {
+  /** The logical name, POSIX-style, as it appears under the static URL (`css/app.css`). */
+  path: string
+  /** Absolute path of the file on disk. */
+  file: string
+  /** Which finder location found it, for messages (`static`, `packages/ui/static`). */
+  origin: string
+}
+
+/** A logical name provided by more than one location; the first one wins, as in Django. */
+export interface DuplicateSource {
+  path: string
+  used: StaticSource
+  ignored: StaticSource[]
+}
+
+/** What `Finders.list()` returns. */
+export interface FinderListing {
+  /** Every file, first match per path, sorted by path. */
+  files: StaticSource[]
+  duplicates: DuplicateSource[]
+}
+
+/** A configured static directory: a path, or `[prefix, path]` like Django's `("prefix", path)`. */
+export type StaticDir = string | readonly [prefix: string, dir: string]
+
+/** Something that can find static files. */
+export interface Finder {
+  /** @returns every location providing `name`, first match first (empty when none). */
+  findAll(name: string): Promise<StaticSource[]>
+  /** @returns every file under this finder's locations, in location order (duplicates included). */
+  list(ignorePatterns?: readonly string[]): AsyncIterable<StaticSource>
+}
+
+interface Location {
+  prefix: string
+  root: string
+  origin: string
+}
+
+/** Finds files in a list of directories (Django's `FileSystemFinder`). */
+export class DirectoriesFinder implements Finder {
+  private readonly locations: Location[]
+
+  /**
+   * @param dirs directories, relative to `cwd`, optionally `[prefix, dir]`.
+   * @throws ConfigurationError for a prefix ending in `/` or an unsafe prefix.
+   */
+  constructor(dirs: readonly StaticDir[], options: { cwd?: string } = {}) {
+    const cwd = options.cwd ?? process.cwd()
+    this.locations = dirs.map((entry, i) => {
+      const [prefix, dir] = typeof entry === 'string' ? ['', entry] : entry
+      if (prefix.endsWith('/')) {
+        throw new ConfigurationError(`The prefix '${prefix}' must not end with a slash`, { key: `staticfiles.dirs[${i}]` })
+      }
+      let clean = ''
+      try {
+        clean = prefix ? safeName(prefix) : ''
+      } catch (err) {
+        throw new ConfigurationError(`Unsafe prefix '${prefix}'`, { key: `staticfiles.dirs[${i}]`, cause: err })
+      }
+      const root = path.resolve(cwd, dir)
+      return { prefix: clean, root, origin: path.relative(cwd, root) || '.' }
+    })
+  }
+
+  async findAll(name: string): Promise<StaticSource[]> {
+    return findIn(this.locations, name)
+  }
+
+  list(ignorePatterns?: readonly string[]): AsyncIterable<StaticSource> {
+    return listIn(this.locations, ignorePatterns ?? DEFAULT_IGNORE_PATTERNS)
+  }
+}
+
+/**
+ * Finds files in the `static/` folder of each workspace package (Django's
+ * `AppDirectoriesFinder`, with npm workspaces as the apps). Packages come in
+ * the order of the root `package.json`'s `workspaces`, then by name.
+ */
+export class PackagesFinder implements Finder {
+  private locations: Promise<Location[]> | undefined
+
+  constructor(private readonly options: { root?: string; folder?: string } = {}) {}
+
+  private getLocations(): Promise<Location[]> {
+    this.locations ??= workspaceStaticDirs(this.options.root ?? process.cwd(), this.options.folder ?? 'static')
+    return this.locations
+  }
+
+  async findAll(name: string): Promise<StaticSource[]> {
+    return findIn(await this.getLocations(), name)
+  }
+
+  async *list(ignorePatterns?: readonly string[]): AsyncIterable<StaticSource> {
+    yield* listIn(await this.getLocations(), ignorePatterns ?? DEFAULT_IGNORE_PATTERNS)
+  }
+}
+
+/** Several finders searched in order; the first match wins. */
+export class Finders implements Finder {
+  constructor(readonly finders: readonly Finder[]) {}
+
+  /** @returns the absolute path of the first file providing `name`, or `null`. */
+  async find(name: string): Promise<string | null> {
+    for (const f of this.finders) {
+      const [hit] = await f.findAll(name)
+      if (hit) return hit.file
+    }
+    return null
+  }
+
+  async findAll(name: string): Promise<StaticSource[]> {
+    const all: StaticSource[] = []
+    for (const f of this.finders) all.push(...(await f.findAll(name)))
+    return all
+  }
+
+  async *list(ignorePatterns?: readonly string[]): AsyncIterable<StaticSource> {
+    for (const f of this.finders) yield* f.list(ignorePatterns)
+  }
+
+  /**
+   * Lists every file once (the first location wins) and reports the others.
+   * @returns files sorted by `path`, and the duplicates.
+   */
+  async collect(ignorePatterns?: readonly string[]): Promise<FinderListing> {
+    const first = new Map<string, StaticSource>()
+    const dups = new Map<string, DuplicateSource>()
+    for await (const src of this.list(ignorePatterns)) {
+      const used = first.get(src.path)
+      if (!used) first.set(src.path, src)
+      else {
+        const d = dups.get(src.path) ?? { path: src.path, used, ignored: [] }
+        d.ignored.push(src)
+        dups.set(src.path, d)
+      }
+    }
+    const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+    return { files: [...first.values()].sort(byPath), duplicates: [...dups.values()].sort(byPath) }
+  }
+}
+
+/** Options for `createFinders`. */
+export interface FindersOptions {
+  /** Configured directories (`staticfiles.dirs`). */
+  dirs?: readonly StaticDir[]
+  /** Project root: base of relative `dirs`, and where the workspaces are read. Default `process.cwd()`. */
+  root?: string
+  /** Also search each workspace package's `static/` folder. Default true. */
+  packages?: boolean
+}
+
+/** @returns the standard finders: configured directories first, then workspace packages. */
+export function createFinders(options: FindersOptions = {}): Finders {
+  const root = options.root ?? process.cwd()
+  const finders: Finder[] = [new DirectoriesFinder(options.dirs ?? [], { cwd: root })]
+  if (options.packages !== false) finders.push(new PackagesFinder({ root }))
+  return new Finders(finders)
+}
+
+async function findIn(locations: Location[], name: string): Promise<StaticSource[]> {
+  let clean: string
+  try {
+    clean = safeName(name)
+  } catch (err) {
+    if (err instanceof SuspiciousFileOperationError) return []
+    throw err
+  }
+  const hits: StaticSource[] = []
+  for (const loc of locations) {
+    let rel = clean
+    if (loc.prefix) {
+      if (!clean.startsWith(`${loc.prefix}/`)) continue
+      rel = clean.slice(loc.prefix.length + 1)
+    }
+    const file = path.join(loc.root, ...rel.split('/'))
+    if (await isFile(file)) hits.push({ path: clean, file, origin: loc.origin })
+  }
+  return hits
+}
+
+async function* listIn(locations: Location[], ignore: readonly string[]): AsyncIterable<StaticSource> {
+  for (const loc of locations) {
+    for await (const rel of walk(loc.root, '', ignore)) {
+      yield { path: loc.prefix ? `${loc.prefix}/${rel}` : rel, file: path.join(loc.root, ...rel.split('/')), origin: loc.origin }
+    }
+  }
+}
+
+/** Django's `get_files`: basenames and full relative paths are both matched against the patterns. */
+async function* walk(root: string, rel: string, ignore: readonly string[]): AsyncIterable<string> {
+  let entries
+  try {
+    entries = await readdir(rel ? path.join(root, rel) : root, { withFileTypes: true })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return
+    throw err
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const dirs: string[] = []
+  for (const e of entries) {
+    if (matchesPatterns(e.name, ignore)) continue
+    const full = rel ? `${rel}/${e.name}` : e.name
+    let isDir = e.isDirectory()
+    let isFileEntry = e.isFile()
+    if (e.isSymbolicLink()) {
+      const s = await stat(path.join(root, full)).catch(() => null)
+      isDir = !!s?.isDirectory()
+      isFileEntry = !!s?.isFile()
+    }
+    if (isDir) dirs.push(full)
+    else if (isFileEntry && !(rel && matchesPatterns(full, ignore))) yield full
+  }
+  for (const d of dirs) yield* walk(root, d, ignore)
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Reads the root `package.json`'s `workspaces` (an array or `{ packages }`),
+ * expands `*` segments, and returns each package's static folder.
+ */
+async function workspaceStaticDirs(root: string, folder: string): Promise<Location[]> {
+  let manifest: { workspaces?: string[] | { packages?: string[] } }
+  try {
+    manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'))
+  } catch {
+    return []
+  }
+  const patterns = Array.isArray(manifest.workspaces) ? manifest.workspaces : manifest.workspaces?.packages ?? []
+  const seen = new Set<string>()
+  const out: Location[] = []
+  for (const pattern of patterns) {
+    for (const dir of await expand(root, pattern.split('/').filter((s) => s && s !== '.'))) {
+      if (seen.has(dir)) continue
+      seen.add(dir)
+      const staticDir = path.join(dir, folder)
+      if ((await stat(staticDir).catch(() => null))?.isDirectory()) {
+        out.push({ prefix: '', root: staticDir, origin: path.relative(root, staticDir) })
+      }
+    }
+  }
+  return out
+}
+
+async function expand(base: string, segments: string[]): Promise<string[]> {
+  if (segments.length === 0) return [base]
+  const [head, ...rest] = segments as [string, ...string[]]
+  if (!head.includes('*')) return expand(path.join(base, head), rest)
+  const entries = await readdir(base, { withFileTypes: true }).catch(() => [])
+  const re = new RegExp(`^${head.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`)
+  const matches = entries.filter((e) => e.isDirectory() && re.test(e.name) && !e.name.startsWith('.') && e.name !== 'node_modules')
+  matches.sort((a, b) => (a.name < b.name ? -1 : 1))
+  const out: string[] = []
+  for (const m of matches) out.push(...(await expand(path.join(base, m.name), rest)))
+  return out
+}

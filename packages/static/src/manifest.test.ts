@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { createManifest, manifestHash, parseManifest, pythonJson, serializeManifest } from './manifest.js'
+import { hashedName, splitExt } from './hashing.js'
+import { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
+
+describe('manifest', () => {
+  const paths = { 'css/app.css': 'css/app.abc.css', 'img/é.png': 'img/é.123.png', 'a b.js': 'a b.9.js' }
+
+  it('serialises exactly as Python json.dumps does (values checked against CPython 3)', () => {
+    expect(pythonJson(Object.entries(paths).sort())).toBe(
+      '[["a b.js", "a b.9.js"], ["css/app.css", "css/app.abc.css"], ["img/\\u00e9.png", "img/\\u00e9.123.png"]]',
+    )
+    expect(serializeManifest({ paths, version: '1.1', hash: 'x' })).toBe(
+      '{"paths": {"css/app.css": "css/app.abc.css", "img/\\u00e9.png": "img/\\u00e9.123.png", "a b.js": "a b.9.js"}, "version": "1.1", "hash": "x"}',
+    )
+  })
+
+  it('computes Django’s manifest hash', () => {
+    expect(manifestHash(paths)).toBe('614f18b4c722')
+    expect(createManifest(paths)).toEqual({ paths, version: '1.1', hash: '614f18b4c722' })
+  })
+
+  it('round-trips and accepts version 1.0', () => {
+    const m = createManifest(paths)
+    expect(parseManifest(serializeManifest(m))).toEqual(m)
+    expect(parseManifest('{"paths": {"a": "b"}, "version": "1.0"}')).toEqual({ paths: { a: 'b' }, version: '1.0', hash: '' })
+  })
+
+  it('refuses unknown versions and bad JSON with EMANIFEST', () => {
+    expect(() => parseManifest('{"paths": {}, "version": "2"}')).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+    expect(() => parseManifest('{nope')).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+  })
+})
+
+describe('hashed names', () => {
+  it.each([
+    ['css/app.css', 'css/app.0123456789ab.css'],
+    ['js/jquery.min.js', 'js/jquery.min.0123456789ab.js'],
+    ['maps/app.css.map', 'maps/app.css.0123456789ab.map'],
+    ['LICENSE', 'LICENSE.0123456789ab'],
+    ['.htaccess', '.htaccess.0123456789ab'],
+    ['dir.v2/file', 'dir.v2/file.0123456789ab'],
+  ])('%s → %s (posixpath.splitext semantics)', (name, expected) => {
+    expect(hashedName(name, '0123456789abcdef')).toBe(expected)
+  })
+
+  it('splits like posixpath.splitext', () => {
+    expect(splitExt('a.tar.gz')).toEqual(['a.tar', '.gz'])
+    expect(splitExt('..x')).toEqual(['..x', ''])
+    expect(splitExt('name.')).toEqual(['name', '.'])
+  })
+})
+
+describe('fnmatch', () => {
+  it('matches like Python fnmatchcase', () => {
+    expect(fnmatch('a/b/c.scss', '*.scss')).toBe(true)
+    expect(fnmatch('x.css', '?.css')).toBe(true)
+    expect(fnmatch('ab.css', '?.css')).toBe(false)
+    expect(fnmatch('a1', 'a[0-9]')).toBe(true)
+    expect(fnmatch('ab', 'a[!0-9]')).toBe(true)
+    expect(fnmatch('a.b', 'a?b')).toBe(true)
+    expect(fnmatch('A.css', '*.CSS')).toBe(false)
+  })
+
+  it('ignores dotfiles, CVS and backups by default', () => {
+    for (const n of ['.git', '.DS_Store', 'CVS', 'app.css~']) expect(matchesPatterns(n, DEFAULT_IGNORE_PATTERNS)).toBe(true)
+    expect(matchesPatterns('app.css', DEFAULT_IGNORE_PATTERNS)).toBe(false)
+  })
+})

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { md5Hex } from './hashing.js'
+import { postProcess, type PostProcessInput } from './post-process.js'
+
+function inputs(files: Record<string, string>): Map<string, PostProcessInput> {
+  return new Map(
+    Object.entries(files).map(([name, text]) => {
+      const bytes = Buffer.from(text)
+      return [name, { md5: md5Hex(bytes), bytes }]
+    }),
+  )
+}
+
+const text = (plan: ReturnType<typeof postProcess>, name: string) => {
+  const f = plan.files.get(name)!
+  return f.content?.toString('utf8')
+}
+
+describe('postProcess', () => {
+  const tree = {
+    'img/logo.png': 'PNG1',
+    'css/base.css': '.x{background:url(../img/logo.png)}',
+    'css/app.css': '@import "base.css";\n.y{background:url("../img/logo.png#frag")}',
+    'js/app.js': "import { a } from './util.js'\nconsole.log(a)",
+    'js/util.js': 'export const a = 1',
+  }
+
+  it('names plain files by their content hash and rewrites references to hashed names', () => {
+    const plan = postProcess(inputs(tree))
+    expect(plan.problems).toEqual([])
+    const logo = plan.files.get('img/logo.png')!
+    expect(logo.hashedName).toBe(`img/logo.${md5Hex('PNG1').slice(0, 12)}.png`)
+    expect(text(plan, 'css/base.css')).toBe(`.x{background:url(../${logo.hashedName})}`)
+    const base = plan.files.get('css/base.css')!
+    expect(base.hashedName).toBe(`css/base.${md5Hex(base.content!).slice(0, 12)}.css`)
+    expect(text(plan, 'css/app.css')).toContain(`@import "${base.hashedName.slice(4)}"`)
+    expect(text(plan, 'css/app.css')).toContain(`url("../${logo.hashedName}#frag")`)
+    expect(text(plan, 'js/app.js')).toContain(`from './${plan.files.get('js/util.js')!.hashedName.slice(3)}'`)
+    expect(plan.files.get('js/util.js')!.content).toBeUndefined()
+  })
+
+  it('propagates a changed image through the chain of stylesheets', () => {
+    const a = postProcess(inputs(tree))
+    const b = postProcess(inputs({ ...tree, 'img/logo.png': 'PNG2' }))
+    for (const name of ['img/logo.png', 'css/base.css', 'css/app.css']) {
+      expect(b.files.get(name)!.hashedName).not.toBe(a.files.get(name)!.hashedName)
+    }
+    expect(b.files.get('js/app.js')!.hashedName).toBe(a.files.get('js/app.js')!.hashedName)
+  })
+
+  it('reports every missing reference with file and line', () => {
+    const plan = postProcess(inputs({ 'css/a.css': '.a{}\n.b{background:url(missing.png)}', 'js/m.js': "\n\nimport x from './nope.js'" }))
+    expect(plan.problems.map((p) => [p.file, p.line, p.target])).toEqual([
+      ['css/a.css', 2, 'css/missing.png'],
+      ['js/m.js', 3, 'js/nope.js'],
+    ])
+  })
+
+  it('handles cycles: members get stable names that change when any member changes', () => {
+    const cyc = { 'a.css': '@import "b.css";\n.a{}', 'b.css': '@import "a.css";\n.b{}', 'c.css': '@import "a.css";' }
+    const p1 = postProcess(inputs(cyc))
+    expect(p1.problems).toEqual([])
+    expect(p1.cycles).toEqual([['a.css', 'b.css']])
+    const a = p1.files.get('a.css')!
+    const b = p1.files.get('b.css')!
+    expect(text(p1, 'a.css')).toContain(`@import "${b.hashedName}"`)
+    expect(text(p1, 'b.css')).toContain(`@import "${a.hashedName}"`)
+    expect(text(p1, 'c.css')).toContain(`@import "${a.hashedName}"`)
+    expect(postProcess(inputs(cyc)).files.get('a.css')!.hashedName).toBe(a.hashedName)
+    const p2 = postProcess(inputs({ ...cyc, 'b.css': '@import "a.css";\n.b{color:red}' }))
+    expect(p2.files.get('a.css')!.hashedName).not.toBe(a.hashedName)
+    expect(p2.files.get('c.css')!.hashedName).not.toBe(p1.files.get('c.css')!.hashedName)
+  })
+
+  it('handles a file that references itself', () => {
+    const plan = postProcess(inputs({ 'self.css': '.a{background:url(self.css)}' }))
+    const f = plan.files.get('self.css')!
+    expect(text(plan, 'self.css')).toBe(`.a{background:url(${f.hashedName})}`)
+  })
+
+  it('reports non-UTF-8 stylesheets and still hashes them', () => {
+    const plan = postProcess(new Map([['bad.css', { md5: md5Hex(Buffer.from([0xff, 0xfe])), bytes: Buffer.from([0xff, 0xfe]) }]]))
+    expect(plan.problems[0]?.message).toMatch(/UTF-8/)
+    expect(plan.files.get('bad.css')!.hashedName).toMatch(/^bad\.[0-9a-f]{12}\.css$/)
+  })
+})
