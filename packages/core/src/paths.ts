@@ -49,6 +49,8 @@ function segments(name: string): string[] {
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue
     if (part === '..') refuse('Path traversal', name)
+    // `./C:/x` normalises to `C:/x`: check the first segment that survives, not just the raw start.
+    if (parts.length === 0 && DRIVE.test(part)) refuse('Drive letter', name)
     if (Buffer.byteLength(part) > MAX_SEGMENT_BYTES) refuse(`Path segment longer than ${MAX_SEGMENT_BYTES} bytes`, name)
     parts.push(part)
   }
