@@ -24,3 +24,4 @@ export {
   type StaticFilesConfig,
   type BackendFactory,
 } from './config.js'
+export * from './validators/index.js'
