@@ -139,7 +139,12 @@ export class FileSystemStorage extends BaseStorage {
     const { bytes } = req.source
     // Bytes already in memory skip the stream machinery: one write call.
     if (bytes) await writeFile(temp, bytes, { flag: 'wx', mode, ...(req.signal && { signal: req.signal }) })
-    else await pipeline(req.source.stream, createWriteStream(temp, { flags: 'wx', mode }))
+    else {
+      // Create the file before the body starts flowing, so that when the directory
+      // has vanished the caller's retry still has the whole, unread stream.
+      const handle = await open(temp, 'wx', mode)
+      await pipeline(req.source.stream, createWriteStream('', { fd: handle }))
+    }
   }
 
   /** Publishes `temp` under a name nobody else has, retrying on lost races. */
