@@ -22,7 +22,8 @@ export interface BackendUnderTest {
 /** How to build one backend. */
 export interface BackendFactory {
   name: string
-  create(): Promise<BackendUnderTest>
+  /** Builds a fresh, empty backend; `overwrite` is the storage option of that name. */
+  create(options?: { overwrite?: boolean }): Promise<BackendUnderTest>
 }
 
 /** All files (not directories) under `dir`, relative, POSIX-style, sorted. */
@@ -43,8 +44,8 @@ async function listAll(storage: Storage, dir = ''): Promise<string[]> {
 
 export const memoryBackend: BackendFactory = {
   name: 'MemoryStorage',
-  async create() {
-    const storage = new MemoryStorage({ baseUrl: '/media/' })
+  async create(options = {}) {
+    const storage = new MemoryStorage({ baseUrl: '/media/', ...options })
     return { storage, rawNames: () => listAll(storage), outside: async () => [], destroy: async () => {} }
   },
 }
@@ -65,7 +66,7 @@ export async function createLocalBackend(options: { signingSecret?: string; now?
   }
 }
 
-export const localBackend: BackendFactory = { name: 'FileSystemStorage', create: () => createLocalBackend() }
+export const localBackend: BackendFactory = { name: 'FileSystemStorage', create: (options) => createLocalBackend(options) }
 
 /** Backends available without external services. The S3 one is added by the S3 tests themselves. */
 export const LOCAL_BACKENDS: BackendFactory[] = [memoryBackend, localBackend]
