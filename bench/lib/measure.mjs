@@ -1,0 +1,72 @@
+/** Timing, concurrency and child-process helpers shared by the scenarios. */
+import { spawn } from 'node:child_process'
+
+/** @returns the median of `values` (mean of the middle two for even counts). */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/** @returns seconds taken by `fn`. */
+export async function seconds(fn) {
+  const t0 = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - t0) / 1e9
+}
+
+/** Runs `fn(i)` for i in [0, n) with at most `concurrency` in flight. */
+export async function pool(n, concurrency, fn) {
+  let next = 0
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      await fn(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
+}
+
+/**
+ * Runs a child process and parses the last line of its stdout as JSON.
+ * @throws Error with the child's stderr when it exits non-zero or prints no JSON.
+ */
+export function runJson(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const last = out.trim().split('\n').pop() ?? ''
+      if (code !== 0) return reject(new Error(`${cmd} ${args[0]} exited ${code ?? signal}:\n${err.slice(-4000)}`))
+      try {
+        resolve(JSON.parse(last))
+      } catch {
+        reject(new Error(`${cmd} ${args[0]} printed no JSON:\n${out.slice(-2000)}\n${err.slice(-2000)}`))
+      }
+    })
+  })
+}
+
+/** Rotates `items` by `k` so repeated runs do not always favour the same peer with a warm cache. */
+export const rotate = (items, k) => items.map((_, i) => items[(i + k) % items.length])
+
+/** Deterministic filler bytes (xorshift) so nothing compresses or dedupes by accident. */
+export function filler(size, seed = 7) {
+  const buf = Buffer.allocUnsafe(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i + 4 <= size; i += 4) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    buf.writeUInt32LE(x >>> 0, i)
+  }
+  for (let i = size & ~3; i < size; i++) buf[i] = i & 0xff
+  return buf
+}
