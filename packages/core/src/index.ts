@@ -25,3 +25,4 @@ export {
   type BackendFactory,
 } from './config.js'
 export * from './validators/index.js'
+export * from './fields/index.js'

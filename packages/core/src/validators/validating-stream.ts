@@ -28,6 +28,13 @@ export class ValidatingStream extends Transform {
   private heldBytes = 0
   private released = false
   private detected: Promise<DetectedType | undefined> | undefined
+  private markReady!: () => void
+  /**
+   * Settles once every header rule has decided: resolves when the file's head
+   * passed (bytes then flow on), rejects with the refusal or the source's
+   * error. Lets a caller learn the real content type before it starts a save.
+   */
+  readonly ready: Promise<void>
 
   constructor(
     private readonly validators: readonly Validator[],
@@ -37,6 +44,12 @@ export class ValidatingStream extends Transform {
     this.headRules = validators.filter((v) => v.checkHead)
     this.sizeRules = validators.filter((v) => v.checkSize)
     this.released = this.headRules.length === 0
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.markReady = resolve
+      this.once('error', reject)
+    })
+    this.ready.catch(() => {}) // callers that never await it must not see an unhandled rejection
+    if (this.released) this.markReady()
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -58,7 +71,9 @@ export class ValidatingStream extends Transform {
     void this.decideHead('final').then(() => {
       const failures = [...this.headFailures(), ...this.sizeFailures(true)]
       if (failures.length) return done(this.refuse(failures, false))
-      done(this.releaseIfDecided())
+      const err = this.releaseIfDecided()
+      if (!err) this.markReady()
+      done(err)
     }, done)
   }
 
@@ -109,6 +124,7 @@ export class ValidatingStream extends Transform {
     this.released = true
     for (const b of this.held) this.push(b)
     this.held = []
+    this.markReady()
     return null
   }
 }

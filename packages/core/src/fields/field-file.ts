@@ -1,0 +1,150 @@
+/**
+ * `FieldFile`: the file behind one record's column (Django's `FieldFile`).
+ * The column holds only the stored name; everything else is asked of the
+ * field's storage.
+ */
+import type { Readable } from 'node:stream'
+import type { Content } from '../content.js'
+import { StorageError } from '../errors.js'
+import type { ByteRange, FileStat, Storage, UrlOptions } from '../storage.js'
+import { sniffType } from '../validators/sniff-type.js'
+import { validateContent } from '../validators/validating-stream.js'
+import type { UploadFacts } from '../validators/validator.js'
+import type { FileField } from './file-field.js'
+
+/** Options for `FieldFile.save`. */
+export interface FieldFileSaveOptions {
+  /** The content type the client declared; validators check it against the bytes. It is never stored as such. */
+  contentType?: string
+  signal?: AbortSignal
+  /** Delete the file this one replaces. Default: the field's `deleteOnReplace`. */
+  deleteOld?: boolean
+}
+
+/** The file stored for one record. */
+export class FieldFile<R extends object = Record<string, unknown>> {
+  /** Facts about the last file saved through this object (size, detected type, dimensions). */
+  facts: UploadFacts | undefined
+
+  constructor(
+    readonly field: FileField<R>,
+    readonly record: R,
+    readonly column: string,
+  ) {}
+
+  /** The stored name, read live from the record's column; `null` when there is no file. */
+  get name(): string | null {
+    const v = (this.record as Record<string, unknown>)[this.column]
+    return typeof v === 'string' && v !== '' ? v : null
+  }
+
+  protected setName(name: string | null): void {
+    ;(this.record as Record<string, unknown>)[this.column] = name
+  }
+
+  /** The field's storage. @throws ConfigurationError for an unconfigured alias. */
+  get storage(): Storage {
+    return this.field.storage
+  }
+
+  private required(): string {
+    const name = this.name
+    if (name === null) throw new StorageError(`The '${this.column}' field has no file associated with it`, { code: 'ENOENT', context: { column: this.column } })
+    return name
+  }
+
+  /** @returns the file's URL. @throws StorageError (`ENOENT`) when the record has no file. */
+  url(options?: UrlOptions): Promise<string> {
+    return Promise.resolve().then(() => this.storage.url(this.required(), options))
+  }
+
+  /** @returns the size in bytes. @throws StorageError (`ENOENT`) when there is no file or it is missing. */
+  size(): Promise<number> {
+    return Promise.resolve().then(() => this.storage.size(this.required()))
+  }
+
+  /** @returns metadata. @throws StorageError (`ENOENT`) when there is no file or it is missing. */
+  stat(): Promise<FileStat> {
+    return Promise.resolve().then(() => this.storage.stat(this.required()))
+  }
+
+  /** @returns a stream of the file or a byte range. @throws StorageError (`ENOENT`). */
+  open(range?: ByteRange): Promise<Readable> {
+    return Promise.resolve().then(() => this.storage.open(this.required(), range))
+  }
+
+  /** @returns the whole file. @throws StorageError (`ENOENT`). */
+  read(): Promise<Uint8Array> {
+    return Promise.resolve().then(() => this.storage.read(this.required()))
+  }
+
+  /** @returns whether the record names a file and the storage has it. */
+  async exists(): Promise<boolean> {
+    const name = this.name
+    return name !== null && this.storage.exists(name)
+  }
+
+  /**
+   * Validates and stores `content` under a name built from the field's
+   * `uploadTo` and `filename`, then writes the stored name into the record.
+   * Header rules decide before the storage is touched; size rules cut the
+   * stream off; either way a refused file leaves nothing stored and the
+   * record unchanged.
+   * @returns the stored name.
+   * @throws ValidationError listing every failed rule; SuspiciousFileOperationError for bad names;
+   *   AbortedError; StorageError from the backend.
+   */
+  async save(filename: string, content: Content, options: FieldFileSaveOptions = {}): Promise<string> {
+    const field = this.field
+    const storage = this.storage
+    const target = field.generateFilename(this.record, filename)
+    const checker = validateContent(content, [...field.validators, sniffType()], {
+      filename,
+      ...(options.contentType !== undefined && { contentType: options.contentType }),
+    })
+    let stored: string
+    try {
+      // Wait for the header verdict first: a refused file never reaches the
+      // backend, and the backend learns the real content type up front.
+      await checker.ready
+      stored = await storage.save(target, checker, {
+        maxLength: field.maxLength,
+        ...(checker.facts.type && { contentType: checker.facts.type.mime }),
+        ...(options.signal && { signal: options.signal }),
+      })
+    } catch (err) {
+      checker.destroy()
+      throw checker.validationError ?? err
+    }
+    const previous = this.name
+    this.facts = { ...checker.facts }
+    this.setName(stored)
+    this.onStored(this.facts)
+    if ((options.deleteOld ?? field.deleteOnReplace) && previous !== null && previous !== stored) await storage.delete(previous)
+    return stored
+  }
+
+  /** Hook for subclasses that record more columns (an image's width and height). */
+  protected onStored(_facts: UploadFacts): void {}
+
+  /** Hook for subclasses: the file was deleted. */
+  protected onCleared(): void {}
+
+  /** Deletes the file (if any) and clears the record's column. Deleting when there is no file is not an error. */
+  async delete(): Promise<void> {
+    const name = this.name
+    if (name !== null) await this.storage.delete(name)
+    this.setName(null)
+    this.onCleared()
+  }
+
+  /** The stored name, or `''`: lets a `FieldFile` be used where a string is expected. */
+  toString(): string {
+    return this.name ?? ''
+  }
+
+  /** Serialises as the stored name, as the column does. */
+  toJSON(): string | null {
+    return this.name
+  }
+}

@@ -1,0 +1,146 @@
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { storages } from '../config.js'
+import { ConfigurationError, StorageError, SuspiciousFileOperationError, ValidationError } from '../errors.js'
+import { MemoryStorage } from '../memory-storage.js'
+import { allowedTypes } from '../validators/allowed-types.js'
+import { maxSize } from '../validators/max-size.js'
+import { samplePng } from '../validators/sample-images.js'
+import { fileField } from './file-field.js'
+import { imageField } from './image-field.js'
+import { strftime } from './strftime.js'
+
+const when = new Date(Date.UTC(2024, 1, 29, 13, 5, 9))
+const now = () => when
+
+describe('strftime', () => {
+  it('formats the directives upload_to patterns use, in UTC', () => {
+    expect(strftime('a/%Y/%m/%d/%H%M%S-%j-%y-%%', when)).toBe('a/2024/02/29/130509-060-24-%')
+  })
+  it('refuses unknown directives', () => {
+    expect(() => strftime('%Q', when)).toThrow(StorageError)
+  })
+})
+
+describe('fileField bound to a plain row from better-sqlite3', () => {
+  it('saves under uploadTo, writes the stored name to the column, and reads back through the row', async () => {
+    const storage = new MemoryStorage({ baseUrl: '/media/' })
+    const db = new Database(':memory:')
+    db.exec('CREATE TABLE doc (id INTEGER PRIMARY KEY, title TEXT, file VARCHAR(100))')
+    db.prepare('INSERT INTO doc (title) VALUES (?)').run('report')
+    const docFile = fileField<{ id: number; file: string | null }>({ uploadTo: 'docs/%Y/%m/', storage, now, column: 'file' })
+
+    const row = db.prepare('SELECT * FROM doc WHERE id = 1').get() as { id: number; file: string | null }
+    const name = await docFile.bind(row).save('My Report (final).txt', 'hello')
+    expect(name).toBe('docs/2024/02/My_Report_final.txt')
+    db.prepare('UPDATE doc SET file = ? WHERE id = ?').run(row.file, row.id)
+
+    const again = db.prepare('SELECT * FROM doc WHERE id = 1').get() as { id: number; file: string | null }
+    const file = docFile.bind(again)
+    expect(file.name).toBe(name)
+    expect(await file.url()).toBe('/media/docs/2024/02/My_Report_final.txt')
+    expect(await file.size()).toBe(5)
+    expect(Buffer.from(await file.read()).toString()).toBe('hello')
+    db.close()
+  })
+
+  it('a callable uploadTo sees the record and only the last segment of the client name', async () => {
+    const storage = new MemoryStorage()
+    const f = fileField<{ id: number; f?: string }>({ storage, uploadTo: (r, filename) => `user_${r.id}/${filename}`, column: 'f' })
+    const row = { id: 7 } as { id: number; f?: string }
+    expect(await f.bind(row).save('..\\..\\etc/passwd', 'x')).toBe('user_7/passwd')
+    expect(row.f).toBe('user_7/passwd')
+  })
+
+  it('refuses a callable uploadTo that escapes the storage', async () => {
+    const storage = new MemoryStorage()
+    const f = fileField({ storage, uploadTo: () => '../outside.txt', column: 'f' })
+    await expect(f.bind({}).save('a.txt', 'x')).rejects.toBeInstanceOf(SuspiciousFileOperationError)
+    expect(storage.names()).toEqual([])
+  })
+
+  it('truncates names to maxLength (the column length)', async () => {
+    const storage = new MemoryStorage()
+    const f = fileField({ storage, maxLength: 20, column: 'f' })
+    const name = await f.bind({}).save(`${'x'.repeat(50)}.txt`, 'x')
+    expect(name.length).toBeLessThanOrEqual(20)
+    expect(name.endsWith('.txt')).toBe(true)
+  })
+})
+
+describe('fileField bound to a class property', () => {
+  const storage = new MemoryStorage()
+  const avatarField = imageField<Profile>({ storage, uploadTo: 'avatars/', widthColumn: 'avatarWidth', heightColumn: 'avatarHeight', validators: [maxSize(100_000)] })
+  class Profile {
+    avatarName: string | null = null
+    avatarWidth: number | null = null
+    avatarHeight: number | null = null
+    readonly avatar = avatarField.bind(this, 'avatarName')
+  }
+
+  it('keeps the name and dimensions on the instance; replacing can delete the old file', async () => {
+    const p = new Profile()
+    expect(p.avatar.name).toBeNull()
+    await expect(p.avatar.url()).rejects.toMatchObject({ code: 'ENOENT' })
+    const first = await p.avatar.save('me.png', samplePng(12, 34))
+    expect(p).toMatchObject({ avatarName: first, avatarWidth: 12, avatarHeight: 34 })
+    expect(p.avatar.width).toBe(12)
+
+    const second = await p.avatar.save('me.png', samplePng(5, 6))
+    expect(second).not.toBe(first)
+    expect(await storage.exists(first)).toBe(true) // Django keeps the old file unless asked
+
+    const third = await p.avatar.save('me.png', samplePng(7, 8), { deleteOld: true })
+    expect(await storage.exists(second)).toBe(false)
+    expect(p.avatarName).toBe(third)
+    expect(p.avatar.height).toBe(8)
+
+    const loaded = Object.assign(new Profile(), { avatarName: third })
+    expect(await avatarField.bind(loaded, 'avatarName').dimensions()).toEqual({ width: 7, height: 8 })
+
+    await p.avatar.delete()
+    expect(p).toMatchObject({ avatarName: null, avatarWidth: null, avatarHeight: null })
+    expect(await storage.exists(third)).toBe(false)
+  })
+
+  it('refuses a non-image and leaves the record and storage unchanged', async () => {
+    const p = new Profile()
+    const before = storage.names()
+    const err = await p.avatar.save('me.png', '<html><script>alert(1)</script></html>').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures.map((f) => f.rule)).toContain('imageDimensions')
+    expect(p.avatarName).toBeNull()
+    expect(storage.names()).toEqual(before)
+  })
+})
+
+describe('storage references', () => {
+  afterEach(() => storages.reset())
+
+  it('resolves an alias through the storages registry, and a function on each use', async () => {
+    const aliased = new MemoryStorage()
+    storages.set('media', aliased)
+    const byAlias = fileField({ storage: 'media', column: 'f' })
+    await byAlias.bind({}).save('a.txt', 'a')
+    expect(aliased.names()).toEqual(['a.txt'])
+
+    let current = new MemoryStorage()
+    const byFn = fileField({ storage: () => current, column: 'f' })
+    expect(byFn.storage).toBe(current)
+    current = new MemoryStorage()
+    expect(byFn.storage).toBe(current)
+  })
+
+  it('names the missing alias in a ConfigurationError', () => {
+    const f = fileField({ storage: 'nope', column: 'f' })
+    expect(() => f.storage).toThrow(ConfigurationError)
+  })
+
+  it('stores the detected content type, not the declared one', async () => {
+    const storage = new MemoryStorage()
+    const f = fileField({ storage, column: 'f', validators: [allowedTypes(['image/*'])] })
+    const rec = {}
+    await f.bind(rec).save('a.png', samplePng(1, 1), { contentType: 'application/octet-stream' })
+    expect((await f.bind(rec).stat()).contentType).toBe('image/png')
+  })
+})
