@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Starts the profiles example: `node examples/profiles/server.js` (after `npm run build`),
+// or `npm start` from the repository root. Environment:
+//   PORT (default 3000; 0 picks a free one), HOST (default 127.0.0.1),
+//   PROFILES_DB (default ./data/profiles.sqlite beside this file),
+//   NODE_ENV=production to serve static files collected by `stowage collectstatic`,
+//   STOWAGE_* to move any storage to another backend (see README.md).
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadStorages } from '@stowage/core'
+import { createApp } from './src/app.js'
+import { openDatabase } from './src/db.js'
+import { DEV_SIGNING_SECRET } from './stowage.config.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const production = process.env.NODE_ENV === 'production'
+
+const config = await loadStorages({ cwd: here })
+const privateOptions = config.storages.private?.options ?? {}
+if (production && privateOptions.signingSecret === DEV_SIGNING_SECRET) {
+  console.error('Refusing to start: set STOWAGE_PRIVATE_SIGNING_SECRET (the development secret is public).')
+  process.exit(1)
+}
+const db = openDatabase(process.env.PROFILES_DB ?? path.join(here, 'data', 'profiles.sqlite'))
+const app = createApp({ db, config, production })
+
+const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const { address, port } = server.address()
+  console.log(`Profiles example listening on http://${address}:${port}/`)
+})
+const stop = () => {
+  server.close(() => {
+    db.close()
+    process.exit(0)
+  })
+  server.closeIdleConnections()
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)

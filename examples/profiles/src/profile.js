@@ -1,0 +1,34 @@
+// The Profile model's file fields: what is accepted, and where it goes.
+import { allowedTypes, imageDimensions, maxSize } from '@stowage/core'
+import { fileField, imageField } from './placeholders.js'
+
+export const AVATAR_MAX_BYTES = 2 * 1024 * 1024
+export const AVATAR_MAX_SIDE = 4096
+export const AVATAR_MIN_SIDE = 16
+export const DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+/** Lifetime of a private document's download link, in seconds. */
+export const DOCUMENT_LINK_SECONDS = 300
+
+/** Public avatar images, one folder per upload day (Django's `upload_to='avatars/%Y/%m/%d/'`). */
+export const avatar = imageField({
+  uploadTo: 'avatars/%Y/%m/%d/',
+  storage: 'default',
+  validators: [
+    maxSize(AVATAR_MAX_BYTES, { min: 1 }),
+    allowedTypes(['image/png', 'image/jpeg', 'image/gif', 'image/webp']),
+    imageDimensions({ minWidth: AVATAR_MIN_SIDE, minHeight: AVATAR_MIN_SIDE, maxWidth: AVATAR_MAX_SIDE, maxHeight: AVATAR_MAX_SIDE }),
+  ],
+})
+
+/** Private documents: in the `private` storage, only reachable through signed, expiring URLs. */
+export const document = fileField({
+  uploadTo: 'documents/%Y/%m/',
+  storage: 'private',
+  validators: [maxSize(DOCUMENT_MAX_BYTES, { min: 1 }), allowedTypes(['application/pdf'])],
+})
+
+/** Human-readable limits shown next to the inputs. */
+export const limits = {
+  avatar: `PNG, JPEG, GIF or WebP; up to ${AVATAR_MAX_BYTES / 1024 / 1024} MB; ${AVATAR_MIN_SIDE}–${AVATAR_MAX_SIDE} px per side`,
+  document: `PDF, up to ${DOCUMENT_MAX_BYTES / 1024 / 1024} MB; only you get a download link`,
+}

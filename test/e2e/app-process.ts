@@ -1,0 +1,72 @@
+/**
+ * Starts the profiles example as its own process, exactly as a user would
+ * (`node examples/profiles/server.js`), but on the TypeScript sources so the
+ * test never runs against a stale build.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** The example application's directory. */
+export const APP_DIR = path.join(ROOT, 'examples/profiles')
+/** Node flags that resolve workspace packages to their sources (see each package's "exports"). */
+export const SOURCE_FLAGS = ['--conditions=stowage-source', '--import', 'tsx']
+
+/** A running app. */
+export interface RunningApp {
+  /** Base URL, e.g. `http://127.0.0.1:40123/`. */
+  url: string
+  /** Everything the process printed so far (stdout and stderr), for failure messages. */
+  output(): string
+  /** Stops the process and waits for it to exit. */
+  stop(): Promise<void>
+}
+
+/**
+ * Runs `script` (relative to the app directory) with the given extra environment.
+ * @returns its exit code and output.
+ */
+export async function runInApp(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [...SOURCE_FLAGS, ...args], { cwd: APP_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, output }
+}
+
+/**
+ * Starts server.js on a free port of 127.0.0.1 and waits until it listens.
+ * @returns the running app.
+ * @throws Error with the process output when it exits before listening.
+ */
+export async function startApp(env: NodeJS.ProcessEnv): Promise<RunningApp> {
+  const child: ChildProcess = spawn(process.execPath, [...SOURCE_FLAGS, 'server.js'], {
+    cwd: APP_DIR,
+    env: { ...process.env, NODE_ENV: 'development', ...env, PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)
+      if (m?.[1]) resolve(m[1])
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', (d: Buffer) => (output += d))
+    child.once('exit', (code) => reject(new Error(`the app exited with ${code} before listening:\n${output}`)))
+  })
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * End-to-end: the profiles example, started as its own process and driven in
+ * headless Chromium through upload → view → replace → private download →
+ * delete, on the local-disk default and on S3 (switched by environment
+ * variables only). A full-page screenshot per backend is kept under
+ * test-artifacts/.
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig, StorageRegistry } from '@stowage/core'
+import { APP_DIR, startApp, type RunningApp } from './app-process.js'
+import { launchChromium } from './chromium.js'
+import { colourPng, samplePdf } from './fixtures.js'
+
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts')
+
+interface Backend {
+  name: string
+  /** Environment for the app (and for the test's own view of its storages). */
+  env(dir: string): NodeJS.ProcessEnv
+  /** A signed download URL carries this query parameter. */
+  signatureParam: string
+}
+
+const LOCAL: Backend = {
+  name: 'local',
+  env: (dir) => ({
+    STOWAGE_DEFAULT_LOCATION: path.join(dir, 'media'),
+    STOWAGE_PRIVATE_LOCATION: path.join(dir, 'private-media'),
+    STOWAGE_STATICFILES_LOCATION: path.join(dir, 'staticfiles'),
+    PROFILES_DB: path.join(dir, 'profiles.sqlite'),
+  }),
+  signatureParam: 'signature',
+}
+
+let browser: Browser
+beforeAll(async () => {
+  browser = await launchChromium()
+  await mkdir(ARTIFACTS, { recursive: true })
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+function runFlow(backend: Backend): void {
+  describe(`profiles example on ${backend.name}`, () => {
+    let dir: string
+    let env: NodeJS.ProcessEnv
+    let app: RunningApp
+    // The test's own handle on the app's storages, to check what is really stored.
+    const registry = new StorageRegistry()
+
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), `stowage-e2e-${backend.name}-`))
+      env = backend.env(dir)
+      await registry.configure(await loadConfig({ cwd: APP_DIR, env: { ...process.env, ...env } }))
+      app = await startApp(env)
+    })
+    afterAll(async () => {
+      await app?.stop()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    it('uploads, shows, replaces, downloads privately and deletes', { timeout: 90_000 }, async () => {
+      const page = await browser.newPage()
+      const pageErrors: string[] = []
+      page.on('pageerror', (e) => pageErrors.push(e.message))
+      try {
+        await flow(page, app, registry, backend)
+      } catch (err) {
+        await page.screenshot({ path: path.join(ARTIFACTS, `profiles-${backend.name}-failure.png`), fullPage: true }).catch(() => {})
+        throw new Error(`${(err as Error).message}\n--- app output ---\n${app.output()}`, { cause: err })
+      } finally {
+        await page.close()
+      }
+      expect(pageErrors).toEqual([])
+    })
+  })
+}
+
+async function flow(page: Page, app: RunningApp, registry: StorageRegistry, backend: Backend): Promise<void> {
+  const media = registry.get('default')
+  const privateMedia = registry.get('private')
+  const pdf = samplePdf('Private document of Ada Lovelace')
+
+  // Home page: the stylesheet, the JS module (with its own import) and the logo all load through {% static %}.
+  await page.goto(app.url)
+  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.js)).toBe('ready')
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(246, 247, 251)')
+  expect(await page.locator('header img.logo').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0)
+
+  // Invalid uploads are refused with the reason on the form, and nothing is kept.
+  await page.getByRole('link', { name: 'New profile' }).click()
+  const refused = async (avatar: { name: string; mimeType: string; buffer: Buffer }, message: RegExp) => {
+    await page.locator('#name').fill('Ada Lovelace')
+    await page.locator('#avatar').setInputFiles(avatar)
+    await page.locator('#document').setInputFiles({ name: 'notes.pdf', mimeType: 'application/pdf', buffer: pdf })
+    await page.getByRole('button', { name: 'Create profile' }).click()
+    await expect.poll(() => page.locator('#avatar-errors').textContent()).toMatch(message)
+    expect(await page.locator('#name').inputValue()).toBe('Ada Lovelace')
+  }
+  await refused({ name: 'avatar.png', mimeType: 'image/png', buffer: Buffer.from('this is not an image at all, just text') }, /not a recognised type/)
+  await refused({ name: 'tiny.png', mimeType: 'image/png', buffer: colourPng(8, 8, [200, 30, 30]) }, /8 pixels wide, less than 16/)
+  await refused({ name: 'huge.png', mimeType: 'image/png', buffer: colourPng(32, 32, [200, 30, 30], 2 * 1024 * 1024) }, /larger than the limit/)
+  // The document was valid each time, but the form as a whole was refused: it must not linger.
+  expect(await listAll(privateMedia, '')).toEqual([])
+  expect(await listAll(media, '')).toEqual([])
+
+  // Upload: avatar (stored under avatars/YYYY/MM/DD/) and private document.
+  await page.locator('#avatar').setInputFiles({ name: 'ada.png', mimeType: 'image/png', buffer: colourPng(64, 64, [220, 60, 60]) })
+  await page.locator('#document').setInputFiles({ name: 'notes.pdf', mimeType: 'application/pdf', buffer: pdf })
+  await page.getByRole('button', { name: 'Create profile' }).click()
+  await page.waitForURL(/\/profiles\/\d+/)
+  expect(await page.getByRole('status').textContent()).toContain('Profile created.')
+
+  // View: the avatar is displayed from the storage's URL.
+  const avatarImg = page.locator('#avatar-image')
+  const firstName = (await avatarImg.getAttribute('data-name'))!
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/')
+  expect(firstName).toMatch(new RegExp(`^avatars/${day}/ada(_[A-Za-z0-9]{7})?\\.png$`))
+  await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64)
+  expect(await media.exists(firstName)).toBe(true)
+
+  // Replace: the new avatar shows, the old file is gone from the storage.
+  await page.locator('#avatar').setInputFiles({ name: 'ada.png', mimeType: 'image/png', buffer: colourPng(80, 80, [40, 90, 220]) })
+  await page.getByRole('button', { name: 'Replace avatar' }).click()
+  await page.waitForURL(/replaced=1/)
+  const secondName = (await avatarImg.getAttribute('data-name'))!
+  expect(secondName).not.toBe(firstName)
+  await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(80)
+  expect(await media.exists(secondName)).toBe(true)
+  expect(await media.exists(firstName)).toBe(false)
+
+  // Private download: a signed, expiring link gives the exact bytes; without a valid signature it is refused.
+  const link = page.locator('#document-link')
+  const href = new URL((await link.getAttribute('href'))!, app.url)
+  expect(href.searchParams.has(backend.signatureParam)).toBe(true)
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()])
+  expect(download.suggestedFilename()).toBe('notes.pdf')
+  expect(Buffer.from(await readFile((await download.path())!)).equals(pdf)).toBe(true)
+  const tampered = new URL(href)
+  tampered.searchParams.set(backend.signatureParam, 'A' + href.searchParams.get(backend.signatureParam)!.slice(1).replace(/^A/, 'B'))
+  expect((await page.request.get(tampered.href)).status()).toBe(403)
+  const unsigned = new URL(href.pathname, href)
+  expect((await page.request.get(unsigned.href)).status()).toBe(403)
+
+  await page.screenshot({ path: path.join(ARTIFACTS, `profiles-${backend.name}.png`), fullPage: true })
+
+  // Delete: the profile and both files go.
+  const documentName = (await listAll(privateMedia, ''))[0]!
+  expect(documentName).toMatch(/^documents\/\d{4}\/\d{2}\/notes(_[A-Za-z0-9]{7})?\.pdf$/)
+  page.once('dialog', (d) => void d.accept())
+  await page.getByRole('button', { name: 'Delete profile' }).click()
+  await page.waitForURL(/deleted=/)
+  expect(await page.getByRole('status').textContent()).toContain('Deleted Ada Lovelace.')
+  expect(await page.locator('.profiles li').count()).toBe(0)
+  expect(await media.exists(secondName)).toBe(false)
+  expect(await privateMedia.exists(documentName)).toBe(false)
+}
+
+/** @returns every file name under `dir`, recursively. */
+async function listAll(storage: ReturnType<StorageRegistry['get']>, dir: string): Promise<string[]> {
+  const { dirs, files } = await storage.listdir(dir)
+  const nested = await Promise.all(dirs.map((d) => listAll(storage, dir ? `${dir}/${d}` : d)))
+  return [...files.map((f) => (dir ? `${dir}/${f}` : f)), ...nested.flat()]
+}
+
+runFlow(LOCAL)
