@@ -9,3 +9,16 @@ export { HASH_LENGTH, md5Hex, md5File, hashedName, splitExt, looksHashed } from 
 export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, type Manifest } from './manifest.js'
 export { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference, type Resolution } from './references.js'
 export { postProcess, type PostProcessInput, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
+export { ManifestStaticStorage, isManifestStorage, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'
+export {
+  collectstatic,
+  CollectStaticError,
+  COLLECT_STATE_NAME,
+  DEFAULT_CONCURRENCY,
+  STREAM_THRESHOLD,
+  type CollectStaticOptions,
+  type CollectStaticSummary,
+  type CollectProgress,
+  type CollectError,
+} from './collectstatic.js'
+export { contentTypeFor } from './content-types.js'

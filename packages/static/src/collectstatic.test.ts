@@ -1,0 +1,12 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { MemoryStorage } from '@stowage/core'
+import { FileSystemStorage } from '@stowage/local'
+import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
+
+runCollectstaticSuite({ name: 'MemoryStorage', create: () => new MemoryStorage({ baseUrl: '/static/' }) })
+runCollectstaticSuite({
+  name: 'FileSystemStorage',
+  create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-static-root-')), baseUrl: '/static/' }),
+})

@@ -1,0 +1,70 @@
+import type { ByteRange, Content, DirectoryListing, FileStat, SaveOptions, Storage, UrlOptions } from '@stowage/core'
+import type { Readable } from 'node:stream'
+
+/**
+ * Wraps a storage and counts the calls that cost I/O, so tests can assert
+ * that a no-op re-run writes (and asks) nothing.
+ */
+export class CountingStorage implements Storage {
+  saves: string[] = []
+  deletes: string[] = []
+  stats = 0
+  reads = 0
+
+  constructor(readonly inner: Storage) {}
+
+  get baseUrl(): string | undefined {
+    return (this.inner as { baseUrl?: string }).baseUrl
+  }
+
+  reset(): void {
+    this.saves = []
+    this.deletes = []
+    this.stats = 0
+    this.reads = 0
+  }
+
+  save(name: string, content: Content, options?: SaveOptions): Promise<string> {
+    this.saves.push(name)
+    return this.inner.save(name, content, options)
+  }
+  open(name: string, options?: ByteRange): Promise<Readable> {
+    this.reads++
+    return this.inner.open(name, options)
+  }
+  read(name: string): Promise<Uint8Array> {
+    this.reads++
+    return this.inner.read(name)
+  }
+  delete(name: string): Promise<void> {
+    this.deletes.push(name)
+    return this.inner.delete(name)
+  }
+  exists(name: string): Promise<boolean> {
+    this.stats++
+    return this.inner.exists(name)
+  }
+  size(name: string): Promise<number> {
+    this.stats++
+    return this.inner.size(name)
+  }
+  stat(name: string): Promise<FileStat> {
+    this.stats++
+    return this.inner.stat(name)
+  }
+  listdir(path: string): Promise<DirectoryListing> {
+    return this.inner.listdir(path)
+  }
+  url(name: string, options?: UrlOptions): Promise<string> {
+    return this.inner.url(name, options)
+  }
+  getValidName(name: string): string {
+    return this.inner.getValidName(name)
+  }
+  getAvailableName(name: string, options?: { maxLength?: number }): Promise<string> {
+    return this.inner.getAvailableName(name, options)
+  }
+  generateFilename(filename: string): string {
+    return this.inner.generateFilename(filename)
+  }
+}
