@@ -186,7 +186,20 @@ export class FileSystemStorage extends BaseStorage {
 
   private async makeDirs(dirPath: string): Promise<void> {
     const mode = this.options.directoryMode
-    const first = await mkdir(dirPath, { recursive: true, ...(mode !== undefined && { mode }) })
+    const options = { recursive: true, ...(mode !== undefined && { mode }) }
+    const first = await mkdir(dirPath, options).catch(async (err: unknown) => {
+      // Node's recursive mkdir reports some failures (EROFS among them) as ENOENT,
+      // which would surface as "file not found" from a save. A plain mkdir of the
+      // first missing level reports the real errno; if it succeeds, try once more.
+      if (code(err) !== 'ENOENT') throw err
+      let missing = dirPath
+      while (path.dirname(missing) !== missing && !(await lstat(path.dirname(missing)).then(() => true, () => false))) {
+        missing = path.dirname(missing)
+      }
+      await mkdir(missing, mode === undefined ? {} : { mode })
+      await mkdir(dirPath, options)
+      return missing
+    })
     if (first && mode !== undefined) {
       // mkdir's mode is filtered by the umask; set it exactly, as Django does.
       for (let p = dirPath; p.length >= first.length; p = path.dirname(p)) await chmod(p, mode)
