@@ -125,6 +125,13 @@ async function flow(page: Page, app: RunningApp, registry: StorageRegistry, back
   await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64)
   expect(await media.exists(firstName)).toBe(true)
 
+  // A refused replacement (a PDF calling itself .png) leaves the current avatar in place.
+  await page.locator('#avatar').setInputFiles({ name: 'sneaky.png', mimeType: 'image/png', buffer: pdf })
+  await page.getByRole('button', { name: 'Replace avatar' }).click()
+  await expect.poll(() => page.locator('#avatar-errors').textContent()).toMatch(/application\/pdf/)
+  expect(await avatarImg.getAttribute('data-name')).toBe(firstName)
+  expect(await listAll(media, '')).toEqual([firstName])
+
   // Replace: the new avatar shows, the old file is gone from the storage.
   await page.locator('#avatar').setInputFiles({ name: 'ada.png', mimeType: 'image/png', buffer: colourPng(80, 80, [40, 90, 220]) })
   await page.getByRole('button', { name: 'Replace avatar' }).click()

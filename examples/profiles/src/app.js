@@ -53,7 +53,7 @@ export function createApp({ db, config, production = false }) {
     const id = Number(req.params.id)
     return Number.isSafeInteger(id) ? db.get(id) : undefined
   }
-  const avatarUrl = (row) => (row.avatar ? storages.get('default').url(row.avatar) : undefined)
+  const avatarUrl = (row) => (row.avatar ? avatar.bind(row).url() : undefined)
 
   app.get('/', async (req, res) => {
     const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: await avatarUrl(p) })))
@@ -63,24 +63,20 @@ export function createApp({ db, config, production = false }) {
   app.get('/profiles/new', (req, res) => render(res, 'profiles/new.njk'))
 
   app.post('/profiles', async (req, res) => {
-    const { values, files, errors } = await receiveUpload(req, { avatar, document })
+    const record = { name: '', avatar: null, avatar_width: null, avatar_height: null, document: null, document_name: '' }
+    const { values, files, errors } = await receiveUpload(req, record, { avatar, document })
     const name = (values.name ?? '').trim()
     if (!name) errors.name = ['A name is required']
     else if (name.length > NAME_MAX) errors.name = [`At most ${NAME_MAX} characters`]
     if (!files.avatar && !errors.avatar) errors.avatar = ['Choose an avatar image']
     if (Object.keys(errors).length) {
       // Nothing half-done: files that passed are removed when the form as a whole is refused.
-      await Promise.all([files.avatar && avatar.storage().delete(files.avatar.name), files.document && document.storage().delete(files.document.name)])
+      await Promise.all(Object.values(files).map(({ file }) => file.delete()))
       return render(res, 'profiles/new.njk', { errors, values: { name } }, 400)
     }
-    const id = db.insert({
-      name,
-      avatar: files.avatar.name,
-      avatar_width: files.avatar.facts.width ?? null,
-      avatar_height: files.avatar.facts.height ?? null,
-      document: files.document?.name ?? '',
-      document_name: files.document ? path.basename(files.document.filename ?? files.document.name) : '',
-    })
+    record.name = name
+    if (files.document) record.document_name = path.basename(files.document.filename)
+    const id = db.insert(record)
     res.redirect(303, `/profiles/${id}?created=1`)
   })
 
@@ -91,21 +87,21 @@ export function createApp({ db, config, production = false }) {
   })
 
   async function detailContext(profile, req) {
-    const avatarStorage = storages.get('default')
-    const documentStorage = storages.get('private')
+    const avatarFile = avatar.bind(profile)
+    const documentFile = document.bind(profile)
     return {
       profile,
       flash: req.query.created ? 'Profile created.' : req.query.replaced ? 'Avatar replaced.' : undefined,
-      avatar: profile.avatar && {
-        name: profile.avatar,
-        url: await avatarStorage.url(profile.avatar),
-        width: profile.avatar_width,
-        height: profile.avatar_height,
-        size: await avatarStorage.size(profile.avatar).catch(() => undefined),
+      avatar: avatarFile.name && {
+        name: avatarFile.name,
+        url: await avatarFile.url(),
+        width: avatarFile.width,
+        height: avatarFile.height,
+        size: await avatarFile.size().catch(() => undefined),
       },
-      document: profile.document && {
-        filename: profile.document_name || path.posix.basename(profile.document),
-        url: await documentStorage.url(profile.document, { expiresIn: DOCUMENT_LINK_SECONDS, download: profile.document_name || undefined }),
+      document: documentFile.name && {
+        filename: profile.document_name || path.posix.basename(documentFile.name),
+        url: await documentFile.url({ expiresIn: DOCUMENT_LINK_SECONDS, download: profile.document_name || path.posix.basename(documentFile.name) }),
         expiresIn: DOCUMENT_LINK_SECONDS,
       },
     }
@@ -114,12 +110,15 @@ export function createApp({ db, config, production = false }) {
   app.post('/profiles/:id/avatar', async (req, res, next) => {
     const profile = findProfile(req)
     if (!profile) return next()
-    const { files, errors } = await receiveUpload(req, { avatar })
+    const previous = avatar.bind(profile).name
+    const { files, errors } = await receiveUpload(req, profile, { avatar })
     if (!files.avatar && !errors.avatar) errors.avatar = ['Choose an avatar image']
-    if (errors.avatar) return render(res, 'profiles/detail.njk', { ...(await detailContext(profile, req)), errors }, 400)
-    db.setAvatar(profile.id, { avatar: files.avatar.name, avatar_width: files.avatar.facts.width ?? null, avatar_height: files.avatar.facts.height ?? null })
-    // The old file goes only once the row points at the new one, so a crash in between leaves an orphan file, never a broken profile.
-    if (profile.avatar) await avatar.storage().delete(profile.avatar)
+    if (errors.avatar) return render(res, 'profiles/detail.njk', { ...(await detailContext(db.get(profile.id), req)), errors }, 400)
+    db.setAvatar(profile.id, profile)
+    // The old file goes only once the row points at the new one (rather than
+    // the field's deleteOnReplace, which deletes on save): a crash in between
+    // leaves an orphan file, never a profile whose avatar is gone.
+    if (previous && previous !== profile.avatar) await avatar.storage.delete(previous)
     res.redirect(303, `/profiles/${profile.id}?replaced=1`)
   })
 
@@ -127,7 +126,7 @@ export function createApp({ db, config, production = false }) {
     const profile = findProfile(req)
     if (!profile) return next()
     // Files first: deleting a missing file is not an error, so a retry after a failure here finishes the job.
-    await Promise.all([profile.avatar && avatar.storage().delete(profile.avatar), profile.document && document.storage().delete(profile.document)])
+    await Promise.all([avatar.bind(profile).delete(), document.bind(profile).delete()])
     db.remove(profile.id)
     res.redirect(303, `/?deleted=${encodeURIComponent(profile.name)}`)
   })

@@ -8,13 +8,15 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS profile (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
   name          TEXT NOT NULL,
-  avatar        TEXT NOT NULL DEFAULT '',
+  avatar        TEXT,
   avatar_width  INTEGER,
   avatar_height INTEGER,
-  document      TEXT NOT NULL DEFAULT '',
+  document      TEXT,
   document_name TEXT NOT NULL DEFAULT '',
   created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 )`
+
+const pick = (row, keys) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]))
 
 /**
  * Opens (creating if needed) the SQLite database at `file` (`:memory:` works).
@@ -38,8 +40,8 @@ export function openDatabase(file) {
   return {
     all: () => stmts.all.all(),
     get: (id) => stmts.get.get(id),
-    insert: (row) => Number(stmts.insert.run(row).lastInsertRowid),
-    setAvatar: (id, avatar) => stmts.setAvatar.run({ id, ...avatar }),
+    insert: (row) => Number(stmts.insert.run(pick(row, ['name', 'avatar', 'avatar_width', 'avatar_height', 'document', 'document_name'])).lastInsertRowid),
+    setAvatar: (id, row) => stmts.setAvatar.run({ id, ...pick(row, ['avatar', 'avatar_width', 'avatar_height']) }),
     remove: (id) => stmts.remove.run(id).changes > 0,
     close: () => db.close(),
   }

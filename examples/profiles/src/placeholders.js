@@ -1,34 +1,20 @@
 // PLACEHOLDERS — thin stand-ins for Stowage parts still being written
-// (fields, validator exports, @stowage/http upload handling and media
+// (@stowage/http upload handling and media
 // middleware, the static tag and dev middleware). Each is replaced by the real
 // package as soon as it lands; nothing here is meant to survive.
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import busboy from 'busboy'
 import express from 'express'
-import { storages, validateContent, verifySignedUrl, ValidationError } from '@stowage/core'
+import { verifySignedUrl, ValidationError } from '@stowage/core'
 
-const pad = (n) => String(n).padStart(2, '0')
-const strftime = (pattern, d = new Date()) =>
-  pattern.replace(/%Y/g, String(d.getUTCFullYear())).replace(/%m/g, pad(d.getUTCMonth() + 1)).replace(/%d/g, pad(d.getUTCDate()))
-
-/** PLACEHOLDER for core's fileField. */
-export function fileField({ uploadTo, storage, validators = [] }) {
-  return {
-    storage: () => storages.get(storage),
-    validators,
-    async save(filename, content, info = {}) {
-      const stream = validateContent(content, validators, { filename, ...info })
-      const name = await storages.get(storage).save(strftime(uploadTo) + path.basename(filename), stream)
-      return { name, facts: stream.facts }
-    },
-  }
-}
-/** PLACEHOLDER for core's imageField. */
-export const imageField = fileField
-
-/** PLACEHOLDER for @stowage/http: multipart parsing that streams each file through its field. */
-export function receiveUpload(req, fields) {
+/**
+ * PLACEHOLDER for @stowage/http: parses a multipart form, streaming each file
+ * part through `fields[part].bind(record).save()` (validated before anything
+ * is stored). Resolves with the text values, the FieldFiles saved (and the
+ * client's file names) and, per field, the validation messages.
+ */
+export function receiveUpload(req, record, fields) {
   return new Promise((resolve, reject) => {
     const bb = busboy({ headers: req.headers, limits: { files: Object.keys(fields).length, fields: 20 } })
     const values = {}
@@ -39,15 +25,14 @@ export function receiveUpload(req, fields) {
     bb.on('file', (k, stream, info) => {
       const field = fields[k]
       if (!field || !info.filename) return stream.resume()
+      const file = field.bind(record)
       pending.push(
-        field.save(info.filename, stream, { contentType: info.mimeType }).then(
-          (r) => (files[k] = r),
+        file.save(info.filename, stream, { contentType: info.mimeType, deleteOld: false }).then(
+          () => (files[k] = { file, filename: info.filename }),
           (err) => {
             stream.resume()
-            if (err instanceof ValidationError || err?.cause instanceof ValidationError) {
-              const v = err instanceof ValidationError ? err : err.cause
-              errors[k] = v.failures.map((f) => f.message)
-            } else throw err
+            if (!(err instanceof ValidationError)) throw err
+            errors[k] = err.failures.map((f) => f.message)
           },
         ),
       )

@@ -1,6 +1,7 @@
-// The Profile model's file fields: what is accepted, and where it goes.
-import { allowedTypes, imageDimensions, maxSize } from '@stowage/core'
-import { fileField, imageField } from './placeholders.js'
+// The Profile model's file fields: what is accepted, and where it goes. A
+// row from SQLite is the record; its `avatar` and `document` columns hold
+// the stored names (as Django's FileField columns do).
+import { allowedTypes, fileField, imageDimensions, imageField, maxSize } from '@stowage/core'
 
 export const AVATAR_MAX_BYTES = 2 * 1024 * 1024
 export const AVATAR_MAX_SIDE = 4096
@@ -8,11 +9,17 @@ export const AVATAR_MIN_SIDE = 16
 export const DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 /** Lifetime of a private document's download link, in seconds. */
 export const DOCUMENT_LINK_SECONDS = 300
+/** Longest stored name: the TEXT columns have no limit, but names should stay readable. */
+const NAME_MAX_LENGTH = 200
 
 /** Public avatar images, one folder per upload day (Django's `upload_to='avatars/%Y/%m/%d/'`). */
 export const avatar = imageField({
   uploadTo: 'avatars/%Y/%m/%d/',
   storage: 'default',
+  column: 'avatar',
+  widthColumn: 'avatar_width',
+  heightColumn: 'avatar_height',
+  maxLength: NAME_MAX_LENGTH,
   validators: [
     maxSize(AVATAR_MAX_BYTES, { min: 1 }),
     allowedTypes(['image/png', 'image/jpeg', 'image/gif', 'image/webp']),
@@ -24,6 +31,8 @@ export const avatar = imageField({
 export const document = fileField({
   uploadTo: 'documents/%Y/%m/',
   storage: 'private',
+  column: 'document',
+  maxLength: NAME_MAX_LENGTH,
   validators: [maxSize(DOCUMENT_MAX_BYTES, { min: 1 }), allowedTypes(['application/pdf'])],
 })
 
