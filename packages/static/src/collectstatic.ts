@@ -256,7 +256,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   // 5. The manifest last, and only when every file it names is in place.
   let manifestWritten = false
   if (hashing && !writes.some((w) => w.hashed && failed.has(w.target))) {
-    const manifest = createManifest(paths)
+    const manifest = createManifest(paths, manifestStorage.manifestVersion)
     if (serializeManifest(manifest) !== previousManifest) {
       if (!dryRun) await manifestStorage.saveManifest(manifest)
       manifestWritten = true

@@ -6,7 +6,7 @@ export { DirectoriesFinder, PackagesFinder, Finders, createFinders } from './fin
 export type { Finder, StaticSource, DuplicateSource, FinderListing, StaticDir, FindersOptions } from './finders.js'
 export { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 export { HASH_LENGTH, md5Hex, md5File, hashedName, splitExt, looksHashed } from './hashing.js'
-export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, type Manifest } from './manifest.js'
+export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, pythonJson, type Manifest, type ManifestVersion } from './manifest.js'
 export { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference, type Resolution } from './references.js'
 export { postProcess, type PostProcessInput, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
 export { ManifestStaticStorage, isManifestStorage, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'

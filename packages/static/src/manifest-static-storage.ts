@@ -19,7 +19,7 @@ import {
   type UrlOptions,
 } from '@stowage/core'
 import { hashedName, md5Hex } from './hashing.js'
-import { MANIFEST_NAME, parseManifest, serializeManifest, type Manifest } from './manifest.js'
+import { MANIFEST_NAME, MANIFEST_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestVersion } from './manifest.js'
 
 /** Options for `ManifestStaticStorage`. */
 export interface ManifestStaticStorageOptions {
@@ -42,6 +42,11 @@ export interface ManifestStaticStorageOptions {
   staticUrl?: string
   /** Also store each file under its original name, as Django does. Default true. */
   keepOriginals?: boolean
+  /**
+   * Manifest format to write: `'1.1'` (default; Django 4.2+) or `'1.0'` for
+   * applications that share the manifest with Django 3.2 to 4.1, which read only 1.0.
+   */
+  manifestVersion?: ManifestVersion
 }
 
 /**
@@ -55,6 +60,7 @@ export class ManifestStaticStorage implements Storage {
   readonly strict: boolean
   readonly staticUrl: string | undefined
   readonly keepOriginals: boolean
+  readonly manifestVersion: ManifestVersion
   private manifest: Manifest | null | undefined
   private loading: Promise<Manifest | null> | undefined
 
@@ -68,6 +74,10 @@ export class ManifestStaticStorage implements Storage {
     const inner = (options.storage as { baseUrl?: unknown }).baseUrl
     this.staticUrl = options.staticUrl ?? (typeof inner === 'string' ? inner : undefined)
     this.keepOriginals = options.keepOriginals ?? true
+    this.manifestVersion = options.manifestVersion ?? MANIFEST_VERSION
+    if (this.manifestVersion !== '1.0' && this.manifestVersion !== '1.1') {
+      throw new ConfigurationError(`must be '1.0' or '1.1', got ${JSON.stringify(this.manifestVersion)}`, { key: 'manifestVersion' })
+    }
   }
 
   /**

@@ -20,6 +20,10 @@ describe('manifest', () => {
     expect(createManifest(paths)).toEqual({ paths, version: '1.1', hash: '614f18b4c722' })
   })
 
+  it('writes version 1.0 as Django 3.2 does: no hash', () => {
+    expect(serializeManifest(createManifest({ a: 'a.1.css' }, '1.0'))).toBe('{"paths": {"a": "a.1.css"}, "version": "1.0"}')
+  })
+
   it('round-trips and accepts version 1.0', () => {
     const m = createManifest(paths)
     expect(parseManifest(serializeManifest(m))).toEqual(m)

@@ -6,8 +6,14 @@
 import { StorageError } from '@stowage/core'
 import { HASH_LENGTH, md5Hex } from './hashing.js'
 
-/** Django's manifest format version. */
+/** Django's manifest format version (Django 4.2 and later; they also read 1.0). */
 export const MANIFEST_VERSION = '1.1'
+
+/**
+ * Manifest versions we write: `1.1` (Django 4.2+, with `hash`) or `1.0`
+ * (what Django 3.2 to 4.1 write, and the only one they read).
+ */
+export type ManifestVersion = '1.0' | '1.1'
 /** Django's manifest file name. */
 export const MANIFEST_NAME = 'staticfiles.json'
 
@@ -53,12 +59,16 @@ export function manifestHash(paths: Record<string, string>): string {
 }
 
 /** @returns a manifest for `paths`, with its hash. */
-export function createManifest(paths: Record<string, string>): Manifest {
-  return { paths, version: MANIFEST_VERSION, hash: manifestHash(paths) }
+export function createManifest(paths: Record<string, string>, version: ManifestVersion = MANIFEST_VERSION): Manifest {
+  return { paths, version, hash: manifestHash(paths) }
 }
 
-/** @returns the manifest serialised exactly as Django's `save_manifest()` does. */
+/**
+ * @returns the manifest serialised exactly as Django's `save_manifest()`
+ * does: version 1.0 has no `hash` (Django before 4.2 writes none).
+ */
 export function serializeManifest(manifest: Manifest): string {
+  if (manifest.version === '1.0') return pythonJson({ paths: manifest.paths, version: manifest.version })
   return pythonJson({ paths: manifest.paths, version: manifest.version, hash: manifest.hash })
 }
 
