@@ -124,6 +124,33 @@ export class FieldFile<R extends object = Record<string, unknown>> {
     return stored
   }
 
+  /**
+   * Points the record at `name` (or at no file) without touching the
+   * storage, as assigning to a Django `FileField` does.
+   */
+  assign(name: string | null): void {
+    this.setName(name)
+    this.facts = undefined
+  }
+
+  /** The record properties this file writes: its column, plus any a subclass adds. */
+  protected columns(): string[] {
+    return [this.column]
+  }
+
+  /**
+   * Captures the record's columns for this file.
+   * @returns a function that puts them back (used to undo a save when a later step fails).
+   */
+  snapshot(): () => void {
+    const rec = this.record as Record<string, unknown>
+    const saved = this.columns().map((c) => [c, rec[c]] as const)
+    return () => {
+      for (const [c, v] of saved) rec[c] = v
+      this.facts = undefined
+    }
+  }
+
   /** Hook for subclasses that record more columns (an image's width and height). */
   protected onStored(_facts: UploadFacts): void {}
 

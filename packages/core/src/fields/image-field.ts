@@ -54,19 +54,36 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
     super(field, record, column)
   }
 
-  private get columns(): Record<string, unknown> {
+  private get row(): Record<string, unknown> {
     return this.record as Record<string, unknown>
+  }
+
+  protected override columns(): string[] {
+    return [this.column, ...[this.field.widthColumn, this.field.heightColumn].filter((c): c is string => !!c)]
+  }
+
+  override assign(name: string | null): void {
+    super.assign(name)
+    this.known = undefined
+  }
+
+  override snapshot(): () => void {
+    const restore = super.snapshot()
+    return () => {
+      restore()
+      this.known = undefined
+    }
   }
 
   /** Width in pixels, when known without I/O (just saved, or kept in `widthColumn`). */
   get width(): number | undefined {
-    const v = this.field.widthColumn ? this.columns[this.field.widthColumn] : undefined
+    const v = this.field.widthColumn ? this.row[this.field.widthColumn] : undefined
     return typeof v === 'number' ? v : this.known?.width
   }
 
   /** Height in pixels, when known without I/O (just saved, or kept in `heightColumn`). */
   get height(): number | undefined {
-    const v = this.field.heightColumn ? this.columns[this.field.heightColumn] : undefined
+    const v = this.field.heightColumn ? this.row[this.field.heightColumn] : undefined
     return typeof v === 'number' ? v : this.known?.height
   }
 
@@ -98,8 +115,8 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
 
   protected override onStored(facts: UploadFacts): void {
     this.known = facts.width !== undefined && facts.height !== undefined ? { width: facts.width, height: facts.height } : undefined
-    if (this.field.widthColumn) this.columns[this.field.widthColumn] = facts.width ?? null
-    if (this.field.heightColumn) this.columns[this.field.heightColumn] = facts.height ?? null
+    if (this.field.widthColumn) this.row[this.field.widthColumn] = facts.width ?? null
+    if (this.field.heightColumn) this.row[this.field.heightColumn] = facts.height ?? null
   }
 
   protected override onCleared(): void {

@@ -1,0 +1,22 @@
+/**
+ * `@stowage/http`: uploads streamed straight into fields, and safe serving
+ * of media, for `node:http`, Express and Fastify.
+ */
+export {
+  receiveUpload,
+  DEFAULT_TOTAL_SIZE,
+  DEFAULT_FIELD_SIZE,
+  DEFAULT_MAX_FIELDS,
+  type ReceiveUploadOptions,
+  type UploadLimits,
+  type UploadResult,
+  type ReceivedFile,
+  type UploadTarget,
+  type FilePartInfo,
+} from './receive-upload.js'
+export { serveMedia, MEDIA_CSP, type ServeMediaOptions, type MediaHandler } from './serve-media.js'
+export { errorStatus, errorBody, sendError, type ErrorBody } from './http-errors.js'
+export { mediaType, isExecutableType, contentDisposition } from './media-types.js'
+export { parseRange, type ResolvedRange } from './parse-range.js'
+export { uploadErrorHandler } from './express.js'
+export { stowageFastify } from './fastify.js'

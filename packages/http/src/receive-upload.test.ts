@@ -1,0 +1,180 @@
+import { request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
+import { sendError } from './http-errors.js'
+import { receiveUpload, type ReceiveUploadOptions, type UploadResult } from './receive-upload.js'
+import { backends, multipart, serve, type TestBackend } from './test-support/backends.js'
+
+const MB = 1024 * 1024
+
+describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
+  let backend: TestBackend
+  let server: Awaited<ReturnType<typeof serve>>
+  // Each test installs the options for the next request and reads the server-side outcome.
+  let options: (record: Record<string, unknown>) => ReceiveUploadOptions
+  let outcome: Promise<UploadResult | unknown>
+  let record: Record<string, unknown>
+  let bytesRead = 0
+  let arrived: () => void = () => {}
+
+  const avatarField = () =>
+    imageField({ storage: backend.storage, uploadTo: 'avatars/', validators: [maxSize(1 * MB), allowedTypes(['image/png', 'image/jpeg', 'image/gif'])] })
+
+  beforeAll(async () => {
+    backend = await backends[backendName]!()
+    server = await serve((req: IncomingMessage, res: ServerResponse) => {
+      const p = receiveUpload(req, options(record))
+      outcome = p.then((r) => r, (e: unknown) => e).finally(() => {
+        bytesRead = req.socket.bytesRead
+      })
+      arrived()
+      p.then((r) => {
+        res.writeHead(201, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(r))
+      }, (err: unknown) => sendError(res, err))
+    })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await backend?.destroy()
+  })
+
+  async function post(body: Buffer, contentType: string) {
+    const res = await fetch(`${server.url}/upload`, { method: 'POST', body, headers: { 'content-type': contentType } })
+    return { status: res.status, json: (await res.json()) as Record<string, any> }
+  }
+
+  it('streams a valid image into the field and writes the stored name into the record', async () => {
+    record = { id: 1, avatar: null }
+    const field = avatarField()
+    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const png = samplePng(16, 9)
+    const { body, contentType } = multipart([
+      { name: 'title', data: 'Me' },
+      { name: 'avatar', filename: 'me.png', type: 'image/png', data: png },
+    ])
+    const { status, json } = await post(body, contentType)
+    expect(status).toBe(201)
+    expect(json).toEqual({ fields: { title: 'Me' }, files: { avatar: { name: 'avatars/me.png', filename: 'me.png', size: png.length, type: 'image/png', width: 16, height: 9 } } })
+    expect(record.avatar).toBe('avatars/me.png')
+    expect(Buffer.from(await backend.storage.read('avatars/me.png')).equals(png)).toBe(true)
+    await backend.storage.delete('avatars/me.png')
+  })
+
+  it.each(hostileUploads().map((h) => [h.title, h] as const))('refuses %s with nothing stored', async (_t, h) => {
+    record = { id: 1, avatar: null }
+    const field = avatarField()
+    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const { body, contentType } = multipart([{ name: 'avatar', filename: h.filename, type: h.contentType, data: h.bytes }])
+    const { status, json } = await post(body, contentType)
+    expect([400, 413, 415]).toContain(status)
+    expect(json.error).toBe('EVALIDATION')
+    expect(json.failures.length).toBeGreaterThan(0)
+    expect(json.failures.every((f: { params: { field: string } }) => f.params.field === 'avatar')).toBe(true)
+    expect(record.avatar).toBeNull()
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('cuts an oversized file stream off at the limit, reading only a little past it', async () => {
+    record = { id: 1, avatar: null }
+    const field = fileField({ storage: backend.storage, validators: [maxSize(1 * MB)] })
+    options = (r) => ({ files: { doc: field.bind(r, 'doc') }, limits: { totalSize: 1024 * MB } })
+    const boundary = 'xyz'
+    const total = 64 * MB
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } })
+      let sent = 0
+      let answered = false
+      req.on('response', (res) => {
+        answered = true
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', (err) => (answered ? undefined : reject(err)))
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="doc"; filename="big.bin"\r\n\r\n`)
+      const chunk = Buffer.alloc(64 * 1024, 0x61)
+      const pump = () => {
+        while (!answered && sent < total) {
+          sent += chunk.length
+          if (!req.write(chunk)) return void req.once('drain', pump)
+        }
+        if (!answered) req.end(`\r\n--${boundary}--\r\n`)
+      }
+      pump()
+    })
+    expect(status).toBe(413)
+    const err = await outcome
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'maxSize', params: { field: 'doc' } })
+    expect(bytesRead).toBeLessThan(16 * MB) // the limit plus socket buffers, never the 64 MB
+    expect(record.doc).toBeUndefined()
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('leaves nothing when the client drops a truncated stream mid-file', async () => {
+    record = {}
+    const field = fileField({ storage: backend.storage })
+    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
+    const seen = new Promise<void>((resolve) => (arrived = resolve))
+    const req = request(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } })
+    req.on('error', () => {})
+    req.write(`--b\r\nContent-Disposition: form-data; name="doc"; filename="half.txt"\r\n\r\n${'x'.repeat(100_000)}`)
+    await seen
+    req.destroy()
+    const err = await outcome
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures[0]!.rule).toBe('multipart')
+    expect(record.doc).toBeUndefined()
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('refuses a body that ends before the closing boundary', async () => {
+    record = {}
+    const field = fileField({ storage: backend.storage })
+    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
+    const { body, contentType } = multipart([{ name: 'doc', filename: 'a.txt', data: 'hello world' }])
+    const { status, json } = await post(body.subarray(0, body.length - 20), contentType)
+    expect(status).toBe(400)
+    expect(json.failures[0].rule).toBe('multipart')
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('rolls back files already stored when a later file is refused, restoring the record', async () => {
+    record = { a: 'old-a.txt', b: null }
+    const ok = fileField({ storage: backend.storage })
+    const strict = fileField({ storage: backend.storage, validators: [allowedTypes(['image/png'])] })
+    options = (r) => ({ files: { a: ok.bind(r, 'a'), b: strict.bind(r, 'b') } })
+    const { body, contentType } = multipart([
+      { name: 'a', filename: 'a.txt', data: 'fine' },
+      { name: 'b', filename: 'b.png', type: 'image/png', data: '<html><script>1</script></html>' },
+    ])
+    const { status } = await post(body, contentType)
+    expect(status).toBe(415)
+    expect(record).toEqual({ a: 'old-a.txt', b: null })
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it.each([
+    ['an unexpected file field', [{ name: 'other', filename: 'x.txt', data: 'x' }], {}, 'unexpectedFile', 400],
+    ['too many files', [{ name: 'doc', filename: 'x.txt', data: 'x' }, { name: 'doc', filename: 'y.txt', data: 'y' }], { files: 1 }, 'maxFiles', 400],
+    ['too many fields', [{ name: 'a', data: '1' }, { name: 'b', data: '2' }, { name: 'c', data: '3' }], { fields: 2 }, 'maxFields', 400],
+    ['an oversized text field', [{ name: 'a', data: 'x'.repeat(100) }], { fieldSize: 10 }, 'fieldSize', 413],
+    ['a request over the total size', [{ name: 'doc', filename: 'x.txt', data: 'x'.repeat(5000) }], { totalSize: 1000 }, 'totalSize', 413],
+  ] as const)('refuses %s', async (_t, parts, limits, rule, expected) => {
+    record = {}
+    const field = fileField({ storage: backend.storage })
+    options = (r) => ({ files: { doc: field.bind(r, 'doc') }, limits })
+    const { body, contentType } = multipart([...parts])
+    const { status, json } = await post(body, contentType)
+    expect(status).toBe(expected)
+    expect(json.failures.map((f: { rule: string }) => f.rule)).toContain(rule)
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('refuses a request that is not multipart', async () => {
+    options = () => ({ files: {} })
+    const { status, json } = await post(Buffer.from('{}'), 'application/json')
+    expect(status).toBe(400)
+    expect(json.failures[0].rule).toBe('multipart')
+  })
+})

@@ -1,0 +1,243 @@
+/**
+ * Streams a `multipart/form-data` request straight into file fields: each
+ * file part flows through the field's validators into its storage as it
+ * arrives, so no whole file is ever held in memory. Limits on file count,
+ * field count, part count, field size and total request size are enforced
+ * while parsing. If anything fails, every file this request stored is
+ * deleted again and the records get their previous names back: a refused
+ * request leaves nothing behind.
+ */
+import type { IncomingMessage } from 'node:http'
+import { Transform, type Readable } from 'node:stream'
+import busboy from 'busboy'
+import { StorageError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
+
+/** Limits on one request. */
+export interface UploadLimits {
+  /** Most file parts. Default: the number of file fields declared. */
+  files?: number
+  /** Most non-file fields. Default 100. */
+  fields?: number
+  /** Most parts of any kind. Default `files + fields`. */
+  parts?: number
+  /** Longest non-file field value in bytes. Default 64 KiB. */
+  fieldSize?: number
+  /** Most bytes in the whole request body. Default 10 MiB. */
+  totalSize?: number
+}
+
+/** What the client said about one file part. */
+export interface FilePartInfo {
+  /** The form field name. */
+  field: string
+  filename: string
+  mimeType: string
+}
+
+/** Where a file part goes: a bound field, or a function choosing one from the part. */
+export type UploadTarget = FieldFile<any> | ((info: FilePartInfo) => FieldFile<any> | Promise<FieldFile<any>>)
+
+/** Options for `receiveUpload`. */
+export interface ReceiveUploadOptions {
+  /** Form field name → target. A file under any other name refuses the request. */
+  files: Record<string, UploadTarget>
+  limits?: UploadLimits
+  /** Cancels the upload; files already stored are removed. */
+  signal?: AbortSignal
+}
+
+/** One stored file. */
+export interface ReceivedFile {
+  /** The name stored (also written into the record). */
+  name: string
+  /** The file name the client sent. */
+  filename: string
+  size: number
+  /** The content type detected from the bytes, when recognised. */
+  type?: string
+  width?: number
+  height?: number
+}
+
+/** The outcome of `receiveUpload`. */
+export interface UploadResult {
+  /** Non-file fields; a repeated name keeps its last value. */
+  fields: Record<string, string>
+  /** Stored files by form field name. */
+  files: Record<string, ReceivedFile>
+}
+
+/** Default cap on the whole request body. */
+export const DEFAULT_TOTAL_SIZE = 10 * 1024 * 1024
+/** Default cap on a non-file field value. */
+export const DEFAULT_FIELD_SIZE = 64 * 1024
+/** Default cap on the number of non-file fields (Django's is 1000; forms with uploads rarely need more than a few). */
+export const DEFAULT_MAX_FIELDS = 100
+
+const refusal = (rule: string, message: string, params?: Record<string, unknown>) =>
+  new ValidationError([{ rule, message, ...(params && { params }) }])
+
+interface Saved {
+  field: string
+  file: FieldFile<any>
+  previous: string | null
+  restore: () => void
+  result: ReceivedFile
+}
+
+/**
+ * Parses `req` (a `node:http` request; Express and Fastify's `request.raw`
+ * are ones) and saves its files into the targets.
+ * @returns the text fields and the stored files.
+ * @throws ValidationError (rules `multipart`, `unexpectedFile`, `maxFiles`, `maxFields`, `maxParts`,
+ *   `fieldSize`, `totalSize`, plus each field's own validator rules, each failure's `params.field`
+ *   naming the form field); AbortedError; StorageError from a backend. Nothing is left stored.
+ */
+export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOptions): Promise<UploadResult> {
+  const limits = {
+    files: Object.keys(options.files).length,
+    fields: DEFAULT_MAX_FIELDS,
+    fieldSize: DEFAULT_FIELD_SIZE,
+    totalSize: DEFAULT_TOTAL_SIZE,
+    ...options.limits,
+  }
+  const parts = limits.parts ?? limits.files + limits.fields
+  const type = req.headers['content-type'] ?? ''
+  if (!/^multipart\/form-data\s*;/i.test(type)) {
+    return Promise.reject(refusal('multipart', 'Expected a multipart/form-data request', { contentType: type }))
+  }
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limits.totalSize) {
+    return Promise.reject(refusal('totalSize', `Request body is larger than the limit of ${limits.totalSize} bytes`, { limit: limits.totalSize, declared }))
+  }
+
+  return new Promise<UploadResult>((resolve, reject) => {
+    const fields: Record<string, string> = {}
+    const saves: Promise<Saved>[] = []
+    const open = new Set<Readable>()
+    let failure: unknown
+    let finishing: Promise<void> | undefined
+    let parser: busboy.Busboy
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: limits.files, fields: limits.fields, parts, fieldSize: limits.fieldSize } })
+    } catch (err) {
+      reject(refusal('multipart', `Malformed multipart request: ${err instanceof Error ? err.message : String(err)}`))
+      return
+    }
+    let received = 0
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length
+        if (received > limits.totalSize) {
+          return done(refusal('totalSize', `Request body is larger than the limit of ${limits.totalSize} bytes`, { limit: limits.totalSize }))
+        }
+        done(null, chunk)
+      },
+    })
+
+    const fail = (err: unknown) => {
+      if (failure !== undefined) return
+      failure = err
+      // Stop reading the request; the caller's response should close the connection.
+      req.unpipe(counter)
+      counter.unpipe(parser)
+      for (const s of open) s.destroy(err instanceof Error ? err : new Error(String(err)))
+      finishing ??= finish()
+    }
+
+    const finish = async () => {
+      const settled = await Promise.allSettled(saves)
+      const done = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+      if (failure === undefined) {
+        const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []))
+        if (errors.length) failure = mergeErrors(errors)
+      }
+      if (failure !== undefined) {
+        await rollback(done)
+        return reject(failure)
+      }
+      // Only now that everything is in: retire the files these replaced, where the field asks for it.
+      for (const s of done) {
+        if (s.file.field.deleteOnReplace && s.previous !== null && s.previous !== s.result.name) {
+          await s.file.storage.delete(s.previous).catch(() => {})
+        }
+      }
+      resolve({ fields, files: Object.fromEntries(done.map((s) => [s.field, s.result])) })
+    }
+
+    const onAbort = () => fail(options.signal?.reason ?? new StorageError('Upload aborted', { code: 'EABORTED' }))
+    if (options.signal?.aborted) return onAbort()
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+
+    parser.on('file', (field, stream, info) => {
+      if (failure !== undefined) return stream.resume()
+      const target = options.files[field]
+      if (!Object.hasOwn(options.files, field) || !target) {
+        stream.resume()
+        return fail(refusal('unexpectedFile', `Unexpected file field '${field}'`, { field }))
+      }
+      open.add(stream)
+      const filename = info.filename ?? ''
+      const save = (async (): Promise<Saved> => {
+        const file = typeof target === 'function' ? await target({ field, filename, mimeType: info.mimeType }) : target
+        const previous = file.name
+        const restore = file.snapshot()
+        try {
+          const name = await file.save(filename, stream, { contentType: info.mimeType, deleteOld: false, ...(options.signal && { signal: options.signal }) })
+          const f = file.facts
+          return {
+            field,
+            file,
+            previous,
+            restore,
+            result: { name, filename, size: f?.size ?? 0, ...(f?.type && { type: f.type.mime }), ...(f?.width !== undefined && { width: f.width, height: f.height }) },
+          }
+        } catch (err) {
+          // The stream may be left half-read; unblock the parser, then stop everything.
+          stream.resume()
+          fail(withField(err, field))
+          throw err
+        } finally {
+          open.delete(stream)
+        }
+      })()
+      save.catch(() => {}) // settled in finish()
+      saves.push(save)
+    })
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) return fail(refusal('fieldSize', `Field '${name}' is longer than ${limits.fieldSize} bytes`, { field: name, limit: limits.fieldSize }))
+      fields[name] = value
+    })
+    parser.on('filesLimit', () => fail(refusal('maxFiles', `More than ${limits.files} files`, { limit: limits.files })))
+    parser.on('fieldsLimit', () => fail(refusal('maxFields', `More than ${limits.fields} fields`, { limit: limits.fields })))
+    parser.on('partsLimit', () => fail(refusal('maxParts', `More than ${parts} parts`, { limit: parts })))
+    parser.on('error', (err: Error) => fail(refusal('multipart', `Malformed or truncated multipart request: ${err.message}`)))
+    parser.on('close', () => {
+      options.signal?.removeEventListener('abort', onAbort)
+      finishing ??= finish()
+    })
+    counter.on('error', fail)
+    req.on('error', (err) => fail(refusal('multipart', `Request failed: ${err.message}`)))
+    req.on('aborted', () => fail(refusal('multipart', 'The client aborted the request')))
+    req.pipe(counter).pipe(parser)
+  })
+}
+
+function withField(err: unknown, field: string): unknown {
+  if (!(err instanceof ValidationError)) return err
+  return new ValidationError(err.failures.map((f) => ({ ...f, params: { ...f.params, field } })), { cause: err, context: err.context })
+}
+
+function mergeErrors(errors: unknown[]): unknown {
+  const validation = errors.filter((e): e is ValidationError => e instanceof ValidationError)
+  if (validation.length !== errors.length) return errors.find((e) => !(e instanceof ValidationError))
+  const failures: ValidationFailure[] = validation.flatMap((e) => e.failures)
+  return new ValidationError(failures, { cause: validation[0] })
+}
+
+async function rollback(saved: Saved[]): Promise<void> {
+  for (const s of saved) {
+    await s.file.storage.delete(s.result.name).catch(() => {})
+    s.restore()
+  }
+}

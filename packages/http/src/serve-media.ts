@@ -1,0 +1,169 @@
+/**
+ * Serves user files from any storage, carefully: user content is hostile
+ * until proven otherwise. Every response says `nosniff` and carries a
+ * sandboxing Content-Security-Policy; anything a browser would execute
+ * (HTML, SVG, XML, JS) is sent as an attachment. Supports Range, ETag,
+ * Last-Modified and 304s, and checks HMAC-signed, expiring URLs for
+ * private media.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pipeline } from 'node:stream'
+import { StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { sendError } from './http-errors.js'
+import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
+import { parseRange } from './parse-range.js'
+
+/** A restrictive policy for user content: no script, no plugins, no forms, sandboxed as a unique origin. */
+export const MEDIA_CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+
+/** Options for `serveMedia`. */
+export interface ServeMediaOptions {
+  /** Where the files are; a function is called on every request (e.g. `() => storages.get('default')`). */
+  storage: Storage | (() => Storage)
+  /**
+   * URL path prefix to strip, e.g. `/media/`, for `node:http` servers. Under
+   * Express, mount the middleware instead (`app.use('/media', serveMedia(...))`).
+   */
+  prefix?: string
+  /** Secret for signed URLs: the storage's `signingSecret`. Needed for `private`. */
+  signingSecret?: string
+  /** Require a valid signed URL: for every file (`true`) or those the function picks. Default false. */
+  private?: boolean | ((name: string) => boolean)
+  /** `Cache-Control` for public files. Default `no-cache` (always revalidate, cheap thanks to ETags). */
+  cacheControl?: string
+  /** Content-Security-Policy for every response. Default `MEDIA_CSP`. */
+  contentSecurityPolicy?: string
+  /** Clock for signature expiry; inject in tests. */
+  now?: () => number
+}
+
+type Next = (err?: unknown) => void
+/** A `node:http` handler that is also Express middleware. */
+export type MediaHandler = (req: IncomingMessage, res: ServerResponse, next?: Next) => void
+
+function etagOf(stat: FileStat): string {
+  if (stat.etag) return `"${stat.etag.replace(/^W\//, '').replace(/"/g, '')}"`
+  return `W/"${stat.size.toString(16)}-${stat.modified.getTime().toString(16)}"`
+}
+
+// Weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires.
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true
+  const bare = etag.replace(/^W\//, '')
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+}
+
+function notModified(req: IncomingMessage, stat: FileStat, etag: string): boolean {
+  const inm = req.headers['if-none-match']
+  if (inm) return etagMatches(inm, etag)
+  const ims = Date.parse(req.headers['if-modified-since'] ?? '')
+  return Number.isFinite(ims) && Math.floor(stat.modified.getTime() / 1000) * 1000 <= ims
+}
+
+function rangeStillValid(req: IncomingMessage, stat: FileStat, etag: string): boolean {
+  const ifRange = String(req.headers['if-range'] ?? '')
+  if (!ifRange) return true
+  if (ifRange.startsWith('"')) return !etag.startsWith('W/') && ifRange === etag // strong comparison only
+  const date = Date.parse(ifRange)
+  return Number.isFinite(date) && Math.floor(stat.modified.getTime() / 1000) * 1000 === date
+}
+
+function nameFrom(url: string, prefix: string): string | undefined {
+  const path = url.split('?')[0] ?? ''
+  if (!path.startsWith(prefix)) return undefined
+  try {
+    return decodeURIComponent(path.slice(prefix.length))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Builds the media handler.
+ * @returns a handler for `node:http` (`(req, res)`) and Express (`(req, res, next)`): unknown,
+ *   unsafe or missing names get 404, bad or expired signatures 403, other methods 405. Without
+ *   `next`, server errors are answered with a JSON 500; with it, they are passed on.
+ * @throws ConfigurationError when `private` is set without a `signingSecret` of at least 16 characters.
+ */
+export function serveMedia(options: ServeMediaOptions): MediaHandler {
+  const prefix = options.prefix ?? '/'
+  const csp = options.contentSecurityPolicy ?? MEDIA_CSP
+  const isPrivate = typeof options.private === 'function' ? options.private : () => options.private === true
+  if (options.private && !options.signingSecret) {
+    // Fail at start-up, not on the first private request.
+    verifySignedUrl('/', { secret: options.signingSecret ?? '' })
+  }
+
+  return (req, res, next) => {
+    const fail = (err: unknown) => (next && !(err instanceof StorageError) ? next(err) : sendError(res, err))
+    const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-security-policy': csp, ...headers })
+      res.end(req.method === 'HEAD' ? undefined : message)
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
+    const url = req.url ?? '/'
+    const name = nameFrom(url, prefix.startsWith('/') ? prefix : `/${prefix}`)
+    if (!name) return next ? next() : plain(404, 'Not Found')
+
+    let download: string | undefined
+    const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
+    if (options.signingSecret && /[?&]signature=/.test(fullUrl)) {
+      // A signature that is present must be valid, even on a public file: it may carry `download`.
+      const check = verifySignedUrl(fullUrl, { secret: options.signingSecret, ...(options.now && { now: options.now }) })
+      if (!check.ok) return plain(403, check.reason === 'expired' ? 'Link expired' : 'Forbidden')
+      download = check.download
+    } else if (isPrivate(name)) {
+      return plain(403, 'Forbidden')
+    }
+    const priv = isPrivate(name) || download !== undefined
+
+    void (async () => {
+      const storage = typeof options.storage === 'function' ? options.storage() : options.storage
+      let stat: FileStat
+      try {
+        stat = await storage.stat(name)
+      } catch (err) {
+        if (err instanceof StorageError && (err.code === 'ENOENT' || err.code === 'ESUSPICIOUS')) return plain(404, 'Not Found')
+        return fail(err)
+      }
+      const type = mediaType(name, stat.contentType)
+      const etag = etagOf(stat)
+      const attachment = download !== undefined || isExecutableType(type)
+      const base = name.split('/').pop()
+      const headers: Record<string, string> = {
+        'content-type': type,
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': csp,
+        'content-disposition': contentDisposition(attachment ? 'attachment' : 'inline', download ?? (attachment ? base : undefined)),
+        'cache-control': priv ? 'private, no-store' : (options.cacheControl ?? 'no-cache'),
+        'accept-ranges': 'bytes',
+        etag,
+        'last-modified': stat.modified.toUTCString(),
+      }
+      if (notModified(req, stat, etag)) {
+        res.writeHead(304, { etag, 'last-modified': headers['last-modified']!, 'cache-control': headers['cache-control']! })
+        return res.end()
+      }
+      let range = rangeStillValid(req, stat, etag) ? parseRange(req.headers.range, stat.size) : undefined
+      if (range === 'unsatisfiable') return plain(416, 'Range Not Satisfiable', { 'content-range': `bytes */${stat.size}` })
+      if (stat.size === 0) range = undefined
+      const length = range ? range.end - range.start + 1 : stat.size
+      if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${stat.size}`
+      headers['content-length'] = String(length)
+      if (req.method === 'HEAD' || length === 0) {
+        res.writeHead(range ? 206 : 200, headers)
+        return res.end()
+      }
+      let body
+      try {
+        body = await storage.open(name, range ? { start: range.start, end: range.end } : {})
+      } catch (err) {
+        if (err instanceof StorageError && err.code === 'ENOENT') return plain(404, 'Not Found')
+        return fail(err)
+      }
+      res.writeHead(range ? 206 : 200, headers)
+      // A broken read mid-body can only be signalled by cutting the connection.
+      pipeline(body, res, () => {})
+    })().catch(fail)
+  }
+}
