@@ -40,7 +40,7 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
   })
 
   async function post(body: Buffer, contentType: string) {
-    const res = await fetch(`${server.url}/upload`, { method: 'POST', body, headers: { 'content-type': contentType } })
+    const res = await fetch(`${server.url}/upload`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })
     return { status: res.status, json: (await res.json()) as Record<string, any> }
   }
 
