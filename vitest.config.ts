@@ -3,7 +3,10 @@ import { defineConfig } from 'vitest/config'
 
 // Resolve workspace packages to their TypeScript sources (see each package's
 // "exports"), so tests never run against a stale build.
-const conditions = ['stowage-source', ...defaultServerConditions]
+// Without 'module': Vitest passes these to Node in the test workers as
+// --conditions, and 'module' makes Node load the AWS SDK's bundler-only dist-es
+// builds (extensionless imports), which fail; 'node' picks its dist-cjs.
+const conditions = ['stowage-source', ...defaultServerConditions.filter((c) => c !== 'module')]
 
 export default defineConfig({
   resolve: { conditions },

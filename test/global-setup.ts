@@ -1,2 +1,138 @@
-// Placeholder until the S3 server wiring lands: nothing to start.
-export default async function setup(): Promise<void> {}
+/**
+ * Vitest global setup: a real S3 server for the S3 tests.
+ *
+ * - `S3_ENDPOINT` set (MinIO from docker-compose.yml, AWS, R2...): used as is,
+ *   with `S3_BUCKET`, `S3_REGION`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`;
+ *   the bucket is created when missing.
+ * - Otherwise `scripts/s3-server.sh start` runs Ceph's RADOS Gateway (installing
+ *   it with apt on first use) and teardown stops it. `STOWAGE_KEEP_S3=1` keeps
+ *   it running between runs and reuses it (handy while developing).
+ *
+ * The server starts only when the selected test files use S3, so
+ * `vitest run packages/core` does not pay for it. When it cannot start, the
+ * error is handed to the tests, which then FAIL (never skip) with its text,
+ * while the rest of the suite still runs.
+ */
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { S3Storage, ensureBucket } from '@stowage/s3'
+import type { TestProject } from 'vitest/node'
+import type { S3TestEnv } from './s3.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const SCRIPT = join(ROOT, 'scripts', 's3-server.sh')
+/** Text in a test file that means it needs the S3 server. */
+const USES_S3 = /@stowage\/s3|test\/s3(\.js)?['"]|s3TestOptions|s3TestEnv/
+
+function envFromProcess(): S3TestEnv | undefined {
+  const e = process.env
+  if (!e.S3_ENDPOINT) return undefined
+  return {
+    endpoint: e.S3_ENDPOINT,
+    region: e.S3_REGION || 'us-east-1',
+    bucket: e.S3_BUCKET || 'stowage-test',
+    accessKeyId: e.S3_ACCESS_KEY_ID || e.AWS_ACCESS_KEY_ID || '',
+    secretAccessKey: e.S3_SECRET_ACCESS_KEY || e.AWS_SECRET_ACCESS_KEY || '',
+  }
+}
+
+function parseEnv(text: string): S3TestEnv {
+  const vars = Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^S3_[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  )
+  if (!vars.S3_ENDPOINT) throw new Error(`scripts/s3-server.sh start printed no S3_ENDPOINT:\n${text}`)
+  return {
+    endpoint: vars.S3_ENDPOINT,
+    region: vars.S3_REGION ?? 'us-east-1',
+    bucket: vars.S3_BUCKET ?? 'stowage-test',
+    accessKeyId: vars.S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: vars.S3_SECRET_ACCESS_KEY ?? '',
+  }
+}
+
+function runScript(args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    // Generous: the first run may apt-get install Ceph (~60 MB).
+    execFile('bash', [SCRIPT, ...args], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`scripts/s3-server.sh ${args.join(' ')} failed: ${err.message}\n${stderr.slice(-4000)}`))
+      else resolvePromise(stdout)
+    })
+  })
+}
+
+async function selectedFilesUseS3(project: TestProject): Promise<boolean> {
+  try {
+    const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? []
+    const { testFiles } = await project.globTestFiles(filters)
+    for (const file of testFiles) {
+      if (USES_S3.test(await readFile(file, 'utf8'))) return true
+    }
+    return false
+  } catch {
+    return true // when in doubt, start it: a missing server must fail loudly, not skip
+  }
+}
+
+function publish(project: TestProject, env: S3TestEnv): void {
+  project.provide('s3', env)
+  // Also for child processes the tests start (the CLI's tests, scripts).
+  Object.assign(process.env, {
+    S3_ENDPOINT: env.endpoint,
+    S3_REGION: env.region,
+    S3_BUCKET: env.bucket,
+    S3_ACCESS_KEY_ID: env.accessKeyId,
+    S3_SECRET_ACCESS_KEY: env.secretAccessKey,
+  })
+}
+
+async function ensureTestBucket(env: S3TestEnv): Promise<void> {
+  const { client } = new S3Storage({
+    bucket: env.bucket,
+    endpoint: env.endpoint,
+    region: env.region,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+  })
+  try {
+    await ensureBucket(client, env.bucket)
+  } finally {
+    client.destroy()
+  }
+}
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const given = envFromProcess()
+  if (given) {
+    try {
+      await ensureTestBucket(given)
+      publish(project, given)
+    } catch (err) {
+      project.provide('s3Error', `S3_ENDPOINT=${given.endpoint} is set but unusable: ${(err as Error).message}`)
+    }
+    return undefined
+  }
+  if (!(await selectedFilesUseS3(project))) return undefined
+
+  const keep = process.env.STOWAGE_KEEP_S3 === '1'
+  // A kept server lives in the script's default directory so later runs find it.
+  const dir = keep ? join(tmpdir(), 'stowage-s3') : join(tmpdir(), `stowage-s3-run-${process.pid}`)
+  try {
+    const env = parseEnv(await runScript(['start', dir]))
+    publish(project, env)
+  } catch (err) {
+    project.provide('s3Error', (err as Error).message)
+    if (keep) return undefined
+    return async () => {
+      await runScript(['stop', dir]).catch(() => undefined)
+    }
+  }
+  if (keep) return undefined
+  return async () => {
+    await runScript(['stop', dir])
+  }
+}

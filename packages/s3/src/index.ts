@@ -1,0 +1,29 @@
+/**
+ * `@stowage/s3`: `S3Storage` for AWS S3 and S3-compatible stores (MinIO,
+ * Ceph RGW, Cloudflare R2), with presigned URLs and direct browser uploads.
+ */
+export { S3Storage, contentDisposition } from './s3-storage.js'
+export {
+  resolveS3Options,
+  MIN_PART_SIZE,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MAX_EXPIRES_IN,
+  type S3StorageOptions,
+  type ResolvedS3Options,
+  type S3Provider,
+  type ChecksumMode,
+  type ObjectParameters,
+} from './options.js'
+export type {
+  PresignedPost,
+  PresignedPostOptions,
+  PresignedPut,
+  PresignedPutOptions,
+  ConfirmUploadOptions,
+  ConfirmedUpload,
+  UploadedObject,
+} from './direct-upload.js'
+export { mapS3Error } from './s3-errors.js'
+export { guessContentType } from './content-types.js'
+export { ensureBucket } from './ensure-bucket.js'

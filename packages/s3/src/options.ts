@@ -1,0 +1,210 @@
+/**
+ * `S3StorageOptions` and the provider profiles that pick safe defaults for
+ * each kind of server. Resolution happens once, in the constructor, so a bad
+ * option fails at start with a `ConfigurationError` naming the key.
+ */
+import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
+import { ConfigurationError, safeDir, type BaseStorageOptions } from '@stowage/core'
+
+/**
+ * The kind of server behind the endpoint. Each profile sets defaults for the
+ * options below that differ between servers; an explicit option always wins.
+ *
+ * - `aws`: virtual-hosted URLs, the SDK's flexible checksums (`WHEN_SUPPORTED`).
+ * - `minio`, `ceph`, `r2`, `generic`: path-style URLs and checksums only where
+ *   an operation requires them (`WHEN_REQUIRED`), because these servers reject
+ *   or mishandle the CRC32 trailers that newer SDKs add to every upload.
+ */
+export type S3Provider = 'aws' | 'minio' | 'ceph' | 'r2' | 'generic'
+
+/** The SDK's checksum settings (`@aws-sdk/client-s3` 3.729 and newer). */
+export type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
+
+/** Per-object headers applied to every upload (Django-storages' `object_parameters`). */
+export type ObjectParameters = Pick<
+  PutObjectCommandInput,
+  | 'CacheControl'
+  | 'ContentDisposition'
+  | 'ContentEncoding'
+  | 'ContentLanguage'
+  | 'Expires'
+  | 'Metadata'
+  | 'StorageClass'
+  | 'ServerSideEncryption'
+  | 'SSEKMSKeyId'
+  | 'Tagging'
+>
+
+/** Options for `new S3Storage(...)`. Only `bucket` is required. */
+export interface S3StorageOptions extends BaseStorageOptions {
+  /** Bucket name. */
+  bucket: string
+  /** Region; `us-east-1` for most S3-compatible servers, `auto` for R2. Default: the SDK's chain, else `us-east-1`. */
+  region?: string
+  /** Server URL for S3-compatible stores, e.g. `http://127.0.0.1:9000`. Absent for AWS. */
+  endpoint?: string
+  /** Path-style URLs (`endpoint/bucket/key`). Default: true when `endpoint` is set, else false. */
+  forcePathStyle?: boolean
+  /** Static keys or a provider; absent: the SDK's default chain (env, profile, IMDS, ...). */
+  credentials?: S3ClientConfig['credentials']
+  /** Key prefix all names live under (`media` → `media/avatars/a.png`). */
+  location?: string
+  /** Server profile; default `aws` without `endpoint`, `generic` with one. */
+  provider?: S3Provider
+  /**
+   * Canned ACL sent with every upload. Default: none, so objects are private
+   * (or whatever the bucket's policy says). Buckets with "ACLs disabled" (the
+   * AWS default since 2023) refuse any ACL but `bucket-owner-full-control`.
+   */
+  defaultAcl?: ObjectCannedACL
+  /** `url()` returns presigned, expiring URLs. Default true (private media). */
+  querystringAuth?: boolean
+  /** Default lifetime of presigned URLs, in seconds. Default 3600; at most 604800 (7 days, SigV4's limit). */
+  expiresIn?: number
+  /** Host (and optional path) of a CDN serving the bucket publicly, e.g. `cdn.example.com`. `url()` then returns plain URLs on it. */
+  customDomain?: string
+  /** Scheme for `customDomain` URLs. Default `https:`. */
+  urlProtocol?: 'https:' | 'http:'
+  /** Headers applied to every upload, or a function of the name giving them. */
+  objectParameters?: ObjectParameters | ((name: string) => ObjectParameters)
+  /** Bodies larger than this (bytes) go through multipart upload. Default 8 MiB; at least 5 MiB. */
+  multipartThreshold?: number
+  /** Multipart part size in bytes. Default 8 MiB; at least 5 MiB (S3's minimum); raised as needed to fit 10,000 parts. */
+  partSize?: number
+  /** Parts uploaded at once per multipart upload. Default 4. Memory used ≈ `queueSize × partSize`. */
+  queueSize?: number
+  /**
+   * Whether the server honours `If-None-Match: *` on PutObject (AWS since
+   * 2024-08, MinIO, R2, Ceph RGW). When true, names are claimed atomically and
+   * concurrent saves of one name never overwrite each other. When false the
+   * claim degrades to check-then-write, which can lose a race. Default true.
+   */
+  conditionalWrites?: boolean
+  /** See `ChecksumMode`. Default from `provider`. */
+  requestChecksumCalculation?: ChecksumMode
+  /** See `ChecksumMode`. Default from `provider`. */
+  responseChecksumValidation?: ChecksumMode
+  /** Keys per ListObjectsV2 page in `listdir`. Default 1000 (S3's maximum). */
+  listPageSize?: number
+  /** Extra S3Client configuration (retries, logger, request handler...). */
+  clientConfig?: S3ClientConfig
+  /** Use this client instead of building one (the options above that configure a client are then ignored). */
+  client?: S3Client
+  /** Clock used as the signing time of presigned URLs and POST policies; inject one in tests. */
+  now?: () => Date
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedS3Options {
+  bucket: string
+  region: string | undefined
+  endpoint: string | undefined
+  forcePathStyle: boolean
+  provider: S3Provider
+  location: string
+  defaultAcl: ObjectCannedACL | undefined
+  querystringAuth: boolean
+  expiresIn: number
+  customDomain: string | undefined
+  urlProtocol: 'https:' | 'http:'
+  objectParameters: (name: string) => ObjectParameters
+  multipartThreshold: number
+  partSize: number
+  queueSize: number
+  conditionalWrites: boolean
+  listPageSize: number
+  requestChecksumCalculation: ChecksumMode
+  responseChecksumValidation: ChecksumMode
+  now: () => Date
+}
+
+/** S3's smallest allowed part (except the last). */
+export const MIN_PART_SIZE = 5 * 1024 * 1024
+/** S3's largest allowed part. */
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
+/** S3's limit on parts per upload. */
+export const MAX_PARTS = 10_000
+/** SigV4 presigned URLs live at most 7 days. */
+export const MAX_EXPIRES_IN = 7 * 24 * 3600
+const MIB = 1024 * 1024
+
+const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: ChecksumMode; region: string }> = {
+  aws: { forcePathStyle: false, checksums: 'WHEN_SUPPORTED', region: 'us-east-1' },
+  minio: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
+  ceph: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
+  r2: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'auto' },
+  generic: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
+}
+
+function bad(key: string, message: string): never {
+  throw new ConfigurationError(message, { key })
+}
+
+function positiveInt(key: string, value: number | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < min || value > max) bad(key, `must be an integer between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function checksum(key: string, value: string | undefined, fallback: ChecksumMode): ChecksumMode {
+  if (value === undefined) return fallback
+  if (value !== 'WHEN_SUPPORTED' && value !== 'WHEN_REQUIRED') bad(key, `must be 'WHEN_SUPPORTED' or 'WHEN_REQUIRED', got '${value}'`)
+  return value
+}
+
+/**
+ * Applies defaults and validates.
+ * @returns the resolved options.
+ * @throws ConfigurationError naming the first bad key.
+ */
+export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
+  if (!options || typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
+  const endpoint = options.endpoint === undefined || options.endpoint === '' ? undefined : options.endpoint
+  if (endpoint !== undefined) {
+    try {
+      const u = new URL(endpoint)
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)')
+    } catch (err) {
+      throw new ConfigurationError(`must be an http(s) URL, got '${endpoint}'`, { key: 'endpoint', cause: err })
+    }
+  }
+  const provider = options.provider ?? (endpoint ? 'generic' : 'aws')
+  const profile = PROFILES[provider] ?? bad('provider', `must be one of ${Object.keys(PROFILES).join(', ')}, got '${provider}'`)
+  let location = ''
+  try {
+    location = safeDir(options.location ?? '')
+  } catch (err) {
+    throw new ConfigurationError(`is not a safe key prefix: '${options.location}'`, { key: 'location', cause: err })
+  }
+  const multipartThreshold = positiveInt('multipartThreshold', options.multipartThreshold, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
+  const partSize = positiveInt('partSize', options.partSize, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
+  const params = options.objectParameters
+  const customDomain = options.customDomain?.replace(/^https?:\/\//, '').replace(/\/+$/, '') || undefined
+  return {
+    bucket: options.bucket,
+    region: options.region || undefined,
+    endpoint,
+    forcePathStyle: options.forcePathStyle ?? (endpoint ? profile.forcePathStyle : false),
+    provider,
+    location,
+    defaultAcl: options.defaultAcl,
+    querystringAuth: options.querystringAuth ?? true,
+    expiresIn: positiveInt('expiresIn', options.expiresIn, 3600, 1, MAX_EXPIRES_IN),
+    customDomain,
+    urlProtocol: options.urlProtocol ?? 'https:',
+    objectParameters: typeof params === 'function' ? params : () => ({ ...params }),
+    multipartThreshold,
+    partSize,
+    queueSize: positiveInt('queueSize', options.queueSize, 4, 1, 64),
+    conditionalWrites: options.conditionalWrites ?? true,
+    listPageSize: positiveInt('listPageSize', options.listPageSize, 1000, 1, 1000),
+    requestChecksumCalculation: checksum('requestChecksumCalculation', options.requestChecksumCalculation, profile.checksums),
+    responseChecksumValidation: checksum('responseChecksumValidation', options.responseChecksumValidation, profile.checksums),
+    now: options.now ?? (() => new Date()),
+  }
+}
+
+/** The default region of a profile, used when neither the option nor the SDK's chain gives one. */
+export function profileRegion(provider: S3Provider): string {
+  return PROFILES[provider].region
+}

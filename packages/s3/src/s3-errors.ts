@@ -1,0 +1,85 @@
+/**
+ * Translation of AWS SDK failures into the Stowage error family, so callers
+ * branch on `code` and never on an SDK exception name. The SDK error is kept
+ * as `cause`.
+ */
+import {
+  AbortedError,
+  ConfigurationError,
+  FileNotFoundError,
+  PermissionDeniedError,
+  StorageError,
+} from '@stowage/core'
+
+/** The fields of an SDK service exception we look at. */
+interface SdkErrorLike {
+  name?: string
+  Code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+}
+
+const DENIED = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'CredentialsProviderError',
+])
+
+/** @returns the HTTP status of an SDK error, if it has one. */
+export function httpStatus(err: unknown): number | undefined {
+  return (err as SdkErrorLike | undefined)?.$metadata?.httpStatusCode
+}
+
+/** @returns the S3 error code (`NoSuchKey`, `PreconditionFailed`, ...) of an SDK error. */
+export function s3Code(err: unknown): string | undefined {
+  const e = err as SdkErrorLike | undefined
+  return e?.Code ?? e?.name
+}
+
+/** True when a conditional write lost: the key already exists. */
+export function isPreconditionFailed(err: unknown): boolean {
+  // 409 ConditionalRequestConflict: AWS's answer when a concurrent conditional write is in flight.
+  return httpStatus(err) === 412 || s3Code(err) === 'PreconditionFailed' || s3Code(err) === 'ConditionalRequestConflict'
+}
+
+/** True when the key (not the bucket) is missing. */
+export function isNotFound(err: unknown): boolean {
+  const code = s3Code(err)
+  if (code === 'NoSuchBucket') return false
+  return code === 'NoSuchKey' || code === 'NotFound' || httpStatus(err) === 404
+}
+
+/**
+ * Maps an SDK error for `operation` on `name` (the storage name, not the key).
+ * @returns a StorageError: FileNotFoundError (ENOENT) for a missing key,
+ *   PermissionDeniedError (EACCES) for refused credentials or policy,
+ *   ConfigurationError (ECONFIG) for a missing bucket, AbortedError (EABORTED)
+ *   for a cancelled request, else a plain StorageError (`ESTORAGE`) with the S3 code in `context`.
+ */
+export function mapS3Error(err: unknown, operation: string, name: string, bucket: string): StorageError {
+  if (err instanceof StorageError) return err
+  const status = httpStatus(err)
+  // Answers without a body (HEAD) carry no S3 code; the SDK names them 'Unknown'.
+  const raw = s3Code(err)
+  const code = raw === 'Unknown' || raw === 'UnknownError' ? undefined : raw
+  const context = { operation, name, bucket, s3Code: code, httpStatus: status }
+  if (code === 'NoSuchBucket') {
+    return new ConfigurationError(`bucket '${bucket}' does not exist`, { key: 'bucket', cause: err, context })
+  }
+  if (isNotFound(err)) return new FileNotFoundError(name, { cause: err, context })
+  if (status === 403 || (code !== undefined && DENIED.has(code))) {
+    return new PermissionDeniedError(`${operation} '${name}' refused by S3 (${code ?? status}): check the credentials and the bucket policy`, {
+      cause: err,
+      context,
+    })
+  }
+  if (code === 'AbortError') return new AbortedError(`${operation} '${name}' aborted`, { cause: err, context })
+  const message = (err as SdkErrorLike | undefined)?.message || code || String(err)
+  return new StorageError(`${operation} '${name}' failed: ${message}${status ? ` (HTTP ${status})` : ''}`, { cause: err, context })
+}

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto'
+import { ConfigurationError, PermissionDeniedError, readAll, StorageError } from '@stowage/core'
+import { randomPrefix, runStorageConformance } from '@stowage/core/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { s3TestOptions } from '../../../test/s3.js'
+import type { S3StorageOptions } from './options.js'
+import { S3Storage } from './s3-storage.js'
+
+// One random prefix per run: the shared bucket is never wiped, and runs never meet.
+runStorageConformance({
+  name: 'S3Storage',
+  create: () => new S3Storage(s3TestOptions({ location: randomPrefix('s3-conformance') })),
+  destroy: (storage) => (storage as S3Storage).client.destroy(),
+})
+
+const made: S3Storage[] = []
+afterAll(() => made.forEach((s) => s.client.destroy()))
+
+/** A storage under its own random key prefix on the test server. */
+function storageWith(extra: Partial<S3StorageOptions> = {}): S3Storage {
+  const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3'), ...extra }))
+  made.push(s)
+  return s
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<StorageError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(StorageError)
+  return err as StorageError
+}
+
+describe('S3Storage: URLs', () => {
+  it('presigned URLs work until they expire, and the server refuses them after (403)', async () => {
+    const storage = storageWith()
+    const name = await storage.save('private/report.txt', 'secret')
+    const fresh = await storage.url(name, { expiresIn: 60 })
+    expect(fresh).toContain('X-Amz-Expires=60')
+    const ok = await fetch(fresh)
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toBe('secret')
+
+    // Signed two hours ago for one minute: expired by the server's own clock, no sleeping.
+    const past = storageWith({ location: storage.options.location, now: () => new Date(Date.now() - 2 * 3600_000) })
+    const expired = await past.url(name, { expiresIn: 60 })
+    const refused = await fetch(expired)
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).not.toContain('secret')
+  })
+
+  it('objects are private by default: the unsigned URL is refused, a public-read one is served', async () => {
+    const storage = storageWith({ querystringAuth: false })
+    const name = await storage.save('p.txt', 'private')
+    const plain = await storage.url(name)
+    expect(plain).not.toContain('X-Amz-Signature')
+    expect(plain).toBe(`${storage.options.endpoint}/${storage.options.bucket}/${storage.options.location}/p.txt`)
+    expect((await fetch(plain)).status).toBe(403)
+
+    const pub = storageWith({ querystringAuth: false, defaultAcl: 'public-read' })
+    const res = await fetch(await pub.url(await pub.save('pub.txt', 'public')))
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('public')
+  })
+
+  it('forces a download with a unicode file name, and serves unicode keys', async () => {
+    const storage = storageWith()
+    const name = await storage.save('ünï/日本 ß.txt', 'unicode body')
+    const res = await fetch(await storage.url(name, { download: 'Bericht ü "2024".txt' }))
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('unicode body')
+    const disposition = res.headers.get('content-disposition') ?? ''
+    expect(disposition).toMatch(/^attachment; filename="Bericht _ _2024_.txt"/)
+    expect(disposition).toContain("filename*=UTF-8''Bericht%20%C3%BC%20%222024%22.txt")
+  })
+
+  it('customDomain gives plain CDN URLs, percent-encoded', async () => {
+    const storage = storageWith({ customDomain: 'https://cdn.example.com/' })
+    expect(await storage.url('a b/ü.png')).toBe(`https://cdn.example.com/${storage.options.location}/a%20b/%C3%BC.png`)
+  })
+
+  it('refuses an expiry beyond the 7 days SigV4 allows', async () => {
+    const storage = storageWith()
+    expect((await errorOf(storage.url('x.txt', { expiresIn: 8 * 24 * 3600 }))).code).toBe('EINVAL')
+  })
+})
+
+describe('S3Storage: metadata', () => {
+  it('round-trips content type, object parameters and user metadata', async () => {
+    const storage = storageWith({
+      objectParameters: (name) => ({
+        CacheControl: 'public, max-age=31536000, immutable',
+        ContentDisposition: 'inline',
+        Metadata: { origin: 'stowage-test', source: name.replace(/[^a-z]/g, '') },
+      }),
+    })
+    const name = await storage.save('docs/page.css', 'body{}')
+    const st = await storage.stat(name)
+    expect(st.contentType).toMatch(/^text\/css/) // guessed from the extension
+    const res = await fetch(await storage.url(name))
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(res.headers.get('content-disposition')).toBe('inline')
+    expect(res.headers.get('x-amz-meta-origin')).toBe('stowage-test')
+    expect(res.headers.get('x-amz-meta-source')).toBe('docspagecss')
+    expect(st.etag).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  it('an explicit content type wins over the guess', async () => {
+    const storage = storageWith()
+    const name = await storage.save('data.css', '{}', { contentType: 'application/json' })
+    expect((await storage.stat(name)).contentType).toBe('application/json')
+  })
+})
+
+describe('S3Storage: errors', () => {
+  it('wrong credentials give PermissionDeniedError (EACCES), with the SDK error as cause', async () => {
+    const good = storageWith()
+    const name = await good.save('c.txt', 'x')
+    const env = s3TestOptions()
+    const creds = env.credentials as { accessKeyId: string; secretAccessKey: string }
+    for (const credentials of [
+      { accessKeyId: creds.accessKeyId, secretAccessKey: 'wrong-secret' },
+      { accessKeyId: 'NOSUCHACCESSKEY', secretAccessKey: creds.secretAccessKey },
+    ]) {
+      const bad = storageWith({ location: good.options.location, credentials })
+      for (const call of [() => bad.read(name), () => bad.stat(name), () => bad.save('new.txt', 'y'), () => bad.listdir(''), () => bad.delete(name)]) {
+        const err = await errorOf(call())
+        expect(err).toBeInstanceOf(PermissionDeniedError)
+        expect(err.code).toBe('EACCES')
+        expect(err.cause).toBeDefined()
+      }
+    }
+    expect(Buffer.from(await good.read(name)).toString()).toBe('x')
+  })
+
+  it('a missing bucket is a ConfigurationError naming the bucket key', async () => {
+    const storage = storageWith({ bucket: `stowage-missing-${randomPrefix('b').toLowerCase()}` })
+    const err = await errorOf(storage.read('x.txt'))
+    expect(err).toBeInstanceOf(ConfigurationError)
+    expect((err as ConfigurationError).key).toBe('bucket')
+  })
+
+  it('bad options fail at construction, naming the key', () => {
+    const bad: [Partial<S3StorageOptions>, string][] = [
+      [{ bucket: '' }, 'bucket'],
+      [{ endpoint: 'ftp://x' }, 'endpoint'],
+      [{ multipartThreshold: 1024 }, 'multipartThreshold'],
+      [{ partSize: 6 * 1024 ** 3 }, 'partSize'],
+      [{ expiresIn: 0 }, 'expiresIn'],
+      [{ location: '../up' }, 'location'],
+      [{ provider: 'azure' as never }, 'provider'],
+      [{ requestChecksumCalculation: 'ALWAYS' as never }, 'requestChecksumCalculation'],
+    ]
+    for (const [opts, key] of bad) {
+      expect(() => new S3Storage({ bucket: 'b', ...opts } as S3StorageOptions), key).toThrow(expect.objectContaining({ code: 'ECONFIG', key }))
+    }
+  })
+})
+
+describe('S3Storage: listing and reading', () => {
+  it('listdir follows pagination across directories and files', async () => {
+    const storage = storageWith({ listPageSize: 7 })
+    const files = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`)
+    const dirs = ['d1', 'd2', 'd3']
+    await Promise.all([...files.map((f) => storage.save(`list/${f}`, f)), ...dirs.map((d) => storage.save(`list/${d}/inner.txt`, d))])
+    expect(await storage.listdir('list')).toEqual({ dirs, files })
+    expect((await storage.listdir('')).dirs).toEqual(['list'])
+  })
+
+  it('reads byte ranges of a binary object, including past the end', async () => {
+    const storage = storageWith()
+    const data = randomBytes(4096)
+    const name = await storage.save('r.bin', data)
+    expect(Buffer.from(await readAll(await storage.open(name, { start: 1000, end: 1999 })))).toEqual(data.subarray(1000, 2000))
+    expect(Buffer.from(await readAll(await storage.open(name, { start: 4000 })))).toEqual(data.subarray(4000))
+    expect((await readAll(await storage.open(name, { start: 5000 }))).length).toBe(0)
+  })
+})
+
+describe('S3Storage: checksums', () => {
+  it('defaults to WHEN_REQUIRED for S3-compatible servers and WHEN_SUPPORTED on AWS', () => {
+    const generic = new S3Storage({ bucket: 'b', endpoint: 'http://127.0.0.1:1' })
+    const aws = new S3Storage({ bucket: 'b', region: 'eu-west-1' })
+    const pinned = new S3Storage({ bucket: 'b', provider: 'aws', requestChecksumCalculation: 'WHEN_REQUIRED' })
+    expect(generic.options.requestChecksumCalculation).toBe('WHEN_REQUIRED')
+    expect(generic.options.forcePathStyle).toBe(true)
+    expect(aws.options.requestChecksumCalculation).toBe('WHEN_SUPPORTED')
+    expect(aws.options.forcePathStyle).toBe(false)
+    expect(pinned.options.requestChecksumCalculation).toBe('WHEN_REQUIRED')
+    for (const s of [generic, aws, pinned]) s.client.destroy()
+  })
+
+  it('streams of unknown length upload with the default profile (no aws-chunked trailers)', async () => {
+    const storage = storageWith({ provider: 'ceph' })
+    const { Readable } = await import('node:stream')
+    const name = await storage.save('stream.txt', Readable.from([Buffer.from('a'), Buffer.from('b')]))
+    expect(Buffer.from(await storage.read(name)).toString()).toBe('ab')
+  })
+})

@@ -1,0 +1,383 @@
+/**
+ * `S3Storage`: the Stowage contract on AWS S3 and S3-compatible stores
+ * (MinIO, Ceph RGW, Cloudflare R2). It implements only the primitives;
+ * naming, path safety and abort handling come from `BaseStorage`.
+ *
+ * Collision safety: a name is claimed with a conditional create
+ * (`If-None-Match: *`), which the server refuses with 412 when the key
+ * exists; we then ask the pipeline for the next name and retry. Small bodies
+ * are buffered (up to `multipartThreshold`) so they can be sent again under
+ * the new name. Large bodies are streamed through a multipart upload, and
+ * since Ceph (and older MinIO) ignore `If-None-Match` on
+ * CompleteMultipartUpload, their name is claimed *first* with an empty
+ * placeholder object, then the upload replaces it; a failed upload deletes
+ * the placeholder. The cost is that a reader may see a 0-byte object under
+ * that name while a large upload is in progress.
+ */
+import { Readable } from 'node:stream'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import {
+  BaseStorage,
+  encodeUrlPath,
+  StorageError,
+  type ByteRange,
+  type DirectoryListing,
+  type FileStat,
+  type UrlOptions,
+  type WriteRequest,
+} from '@stowage/core'
+import { guessContentType } from './content-types.js'
+import {
+  confirmUpload,
+  presignPost,
+  presignPut,
+  type ConfirmUploadOptions,
+  type ConfirmedUpload,
+  type DirectUploadTarget,
+  type PresignedPost,
+  type PresignedPostOptions,
+  type PresignedPut,
+  type PresignedPutOptions,
+} from './direct-upload.js'
+import { multipartUpload } from './multipart.js'
+import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
+import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, s3Code } from './s3-errors.js'
+
+/**
+ * Storage on an S3 bucket. See `S3StorageOptions` for configuration.
+ * @throws ConfigurationError from the constructor for invalid options.
+ */
+export class S3Storage extends BaseStorage {
+  /** The SDK client, for operations Stowage does not wrap. */
+  readonly client: S3Client
+  /** The resolved options (defaults applied). */
+  readonly options: Readonly<ResolvedS3Options>
+  private presignClient: S3Client | undefined
+
+  constructor(options: S3StorageOptions) {
+    super(options)
+    const opts = resolveS3Options(options)
+    this.options = opts
+    this.client =
+      options.client ??
+      new S3Client({
+        ...options.clientConfig,
+        region: opts.region ?? (opts.endpoint ? profileRegion(opts.provider) : options.clientConfig?.region),
+        endpoint: opts.endpoint,
+        forcePathStyle: opts.forcePathStyle,
+        credentials: options.credentials ?? options.clientConfig?.credentials,
+        requestChecksumCalculation: opts.requestChecksumCalculation,
+        responseChecksumValidation: opts.responseChecksumValidation,
+      })
+    // Presigned PUTs must not carry the SDK's checksum of an empty body (the
+    // browser's real body would then fail it), whatever the upload setting is.
+    if (!options.client && opts.requestChecksumCalculation !== 'WHEN_REQUIRED') {
+      this.presignClient = new S3Client({
+        ...options.clientConfig,
+        region: opts.region ?? options.clientConfig?.region,
+        endpoint: opts.endpoint,
+        forcePathStyle: opts.forcePathStyle,
+        credentials: options.credentials ?? options.clientConfig?.credentials,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      })
+    }
+  }
+
+  /** @returns the S3 key of a (validated) storage name: `location` + `/` + name. */
+  key(name: string): string {
+    return this.options.location ? `${this.options.location}/${name}` : name
+  }
+
+
+  /** Headers of every upload: ACL, object parameters, content type (given or guessed). */
+  private uploadParams(name: string, contentType: string | undefined): Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string } {
+    const params: Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string } = {
+      ...this.options.objectParameters(name),
+      Bucket: this.options.bucket,
+      Key: this.key(name),
+    }
+    const type = contentType ?? guessContentType(name)
+    if (type) params.ContentType = type
+    if (this.options.defaultAcl) params.ACL = this.options.defaultAcl
+    return params
+  }
+
+  // ---- primitives -------------------------------------------------------
+
+  protected async _write(req: WriteRequest): Promise<string> {
+    const { source, signal } = req
+    const conditional = !req.overwrite && this.options.conditionalWrites
+    const threshold = this.options.multipartThreshold
+    let small: Buffer | undefined
+    let body: AsyncIterable<Uint8Array> | undefined
+    if (source.bytes && source.bytes.byteLength <= threshold) {
+      small = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength)
+    } else if (source.bytes) {
+      body = Readable.from([source.bytes])
+    } else if (source.size !== undefined && source.size > threshold) {
+      body = source.stream
+    } else {
+      // Unknown (or small) length: read up to the threshold to decide. A body
+      // we hold whole can be resent under a new name after losing a claim.
+      const head = await readUpTo(source.stream, threshold)
+      if (head.rest) body = head.rest
+      else small = head.bytes
+    }
+
+    let name = req.name
+    if (small) {
+      for (;;) {
+        try {
+          await this.client.send(
+            new PutObjectCommand({
+              ...this.uploadParams(name, req.contentType),
+              Body: small,
+              ContentLength: small.length,
+              IfNoneMatch: conditional ? '*' : undefined,
+            }),
+            sendOptions(signal),
+          )
+          return name
+        } catch (err) {
+          if (!(conditional && isPreconditionFailed(err))) throw err
+          name = await req.nextName()
+        }
+      }
+    }
+
+    let claimed = false
+    if (conditional) {
+      for (;;) {
+        try {
+          await this.client.send(
+            new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*', Metadata: { 'stowage-upload': 'pending' } }),
+            sendOptions(signal),
+          )
+          claimed = true
+          break
+        } catch (err) {
+          if (!isPreconditionFailed(err)) throw err
+          name = await req.nextName()
+        }
+      }
+    }
+    try {
+      await multipartUpload({
+        client: this.client,
+        params: this.uploadParams(name, req.contentType),
+        body: body!,
+        size: source.size,
+        partSize: this.options.partSize,
+        queueSize: this.options.queueSize,
+        signal,
+      })
+      return name
+    } catch (err) {
+      if (claimed) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+      throw err
+    }
+  }
+
+  protected async _open(name: string, range: ByteRange): Promise<Readable> {
+    const { start, end } = range
+    const header = start === undefined && end === undefined ? undefined : `bytes=${start ?? 0}-${end ?? ''}`
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Range: header }))
+      return res.Body instanceof Readable ? res.Body : Readable.from([])
+    } catch (err) {
+      // A range past the end of an existing object: nothing to read, as on disk.
+      if (header && (httpStatus(err) === 416 || s3Code(err) === 'InvalidRange')) return Readable.from([])
+      throw err
+    }
+  }
+
+  protected async _delete(name: string): Promise<void> {
+    // S3 answers 204 for missing keys too, which is the contract's "not an error".
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }))
+  }
+
+  protected override async _exists(name: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }))
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+  }
+
+  protected async _stat(name: string): Promise<FileStat> {
+    const res = await this.client.send(
+      new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }),
+    )
+    return {
+      size: res.ContentLength ?? 0,
+      modified: res.LastModified ?? new Date(0),
+      contentType: res.ContentType,
+      etag: res.ETag?.replace(/^"|"$/g, ''),
+    }
+  }
+
+  protected async _listdir(dir: string): Promise<DirectoryListing> {
+    const prefix = this.key(dir ? `${dir}/` : '')
+    const dirs: string[] = []
+    const files: string[] = []
+    let token: string | undefined
+    do {
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token, MaxKeys: this.options.listPageSize }))
+      for (const o of res.Contents ?? []) {
+        const rest = o.Key?.slice(prefix.length)
+        // `prefix` itself is a "folder" marker some consoles create, not a file.
+        if (rest) files.push(rest)
+      }
+      for (const p of res.CommonPrefixes ?? []) {
+        const rest = p.Prefix?.slice(prefix.length).replace(/\/$/, '')
+        if (rest) dirs.push(rest)
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined
+    } while (token)
+    return { dirs: dirs.sort(), files: files.sort() }
+  }
+
+  protected async _url(name: string, options: UrlOptions): Promise<string> {
+    const { customDomain, urlProtocol, querystringAuth } = this.options
+    const key = this.key(name)
+    if (options.download === undefined && customDomain) return `${urlProtocol}//${customDomain}/${encodeUrlPath(key)}`
+    if (options.download === undefined && !querystringAuth) return this.plainUrl(key)
+    // Forcing a download needs signed response-header overrides, even for public objects.
+    const expiresIn = options.expiresIn ?? this.options.expiresIn
+    if (expiresIn > MAX_EXPIRES_IN) {
+      throw new StorageError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`, { code: 'EINVAL' })
+    }
+    const command = new GetObjectCommand({
+      Bucket: this.options.bucket,
+      Key: key,
+      ResponseContentDisposition: options.download === undefined ? undefined : contentDisposition(options.download),
+    })
+    return getSignedUrl(this.presignClient ?? this.client, command, { expiresIn, signingDate: this.options.now() })
+  }
+
+  private async plainUrl(key: string): Promise<string> {
+    const { endpoint, bucket, forcePathStyle } = this.options
+    const path = encodeUrlPath(key)
+    if (!endpoint) {
+      const region = this.options.region ?? (await this.client.config.region())
+      return forcePathStyle ? `https://s3.${region}.amazonaws.com/${bucket}/${path}` : `https://${bucket}.s3.${region}.amazonaws.com/${path}`
+    }
+    const u = new URL(endpoint)
+    const base = u.pathname.replace(/\/+$/, '')
+    return forcePathStyle ? `${u.protocol}//${u.host}${base}/${bucket}/${path}` : `${u.protocol}//${bucket}.${u.host}${base}/${path}`
+  }
+
+  protected override mapError(err: unknown, operation: string, name: string): StorageError {
+    return mapS3Error(err, operation, name, this.options.bucket)
+  }
+
+  // ---- direct browser uploads ------------------------------------------
+
+  private target(): DirectUploadTarget {
+    return {
+      client: this.presignClient ?? this.client,
+      storage: this,
+      bucket: this.options.bucket,
+      key: (name) => this.key(name),
+      uploadParams: (name, contentType) => this.uploadParams(name, contentType),
+      conditionalWrites: this.options.conditionalWrites && !this.allowOverwrite,
+      defaultExpiresIn: this.options.expiresIn,
+      now: this.options.now,
+      deleteKey: (name) => this._delete(name),
+    }
+  }
+
+  /**
+   * A presigned POST form for a browser to upload straight to the bucket.
+   * The policy limits size and content type; the server refuses anything else.
+   * @returns the name reserved (a free variant of `name`), the URL and the form fields.
+   * @throws SuspiciousFileOperationError for an unsafe name; StorageError (EINVAL) for bad limits.
+   */
+  async presignPost(name: string, options: PresignedPostOptions): Promise<PresignedPost> {
+    return this.guard('presignPost', name, () => presignPost(this.target(), name, options))
+  }
+
+  /**
+   * A presigned PUT URL for a browser to upload straight to the bucket. With
+   * conditional writes the URL also requires `If-None-Match: *`, so it can
+   * never replace an existing object.
+   * @returns the name reserved, the URL, and the headers the upload must send.
+   * @throws SuspiciousFileOperationError for an unsafe name.
+   */
+  async presignPut(name: string, options: PresignedPutOptions = {}): Promise<PresignedPut> {
+    return this.guard('presignPut', name, () => presignPut(this.target(), name, options))
+  }
+
+  /**
+   * Checks an object a browser uploaded (size, real type from its magic bytes,
+   * your own check) and deletes it when it fails.
+   * @returns size, stored and detected content type.
+   * @throws ValidationError (EVALIDATION) after deleting the object; FileNotFoundError when nothing was uploaded.
+   */
+  async confirmUpload(name: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
+    return this.guard('confirmUpload', name, () => confirmUpload(this.target(), name, options))
+  }
+
+  private async guard<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw this.mapError(err, operation, name)
+    }
+  }
+}
+
+function sendOptions(signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
+  return signal ? { abortSignal: signal } : undefined
+}
+
+/** A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266). */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}
+
+/**
+ * Reads `stream` until more than `limit` bytes arrived or it ended.
+ * @returns the whole body as `bytes` when it fits, else `rest`: an iterable
+ *   replaying what was read, then the remainder of the stream.
+ */
+async function readUpTo(stream: Readable, limit: number): Promise<{ bytes: Buffer; rest?: AsyncIterable<Uint8Array> }> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>
+  const chunks: Buffer[] = []
+  let total = 0
+  for (;;) {
+    const r = await it.next()
+    if (r.done) return { bytes: Buffer.concat(chunks) }
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+    chunks.push(chunk)
+    total += chunk.length
+    if (total > limit) break
+  }
+  const rest = async function* () {
+    try {
+      yield* chunks
+      for (;;) {
+        const r = await it.next()
+        if (r.done) return
+        yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+      }
+    } finally {
+      await it.return?.()
+    }
+  }
+  return { bytes: Buffer.alloc(0), rest: rest() }
+}
