@@ -128,7 +128,8 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
       }
       const type = mediaType(name, stat.contentType)
       const etag = etagOf(stat)
-      const attachment = download !== undefined || isExecutableType(type)
+      // Unknown bytes are downloaded too: no browser should guess what they are.
+      const attachment = download !== undefined || isExecutableType(type) || type === 'application/octet-stream'
       const base = name.split('/').pop()
       const headers: Record<string, string> = {
         'content-type': type,

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fileField, hostileUploads, samplePng, signUrl } from '@stowage/core'
+import { randomPrefix } from '@stowage/core/testing'
+import { isExecutableType } from './media-types.js'
+import { MEDIA_CSP, serveMedia } from './serve-media.js'
+import { backends, SECRET, serve, type TestBackend } from './test-support/backends.js'
+
+describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
+  let backend: TestBackend
+  let server: Awaited<ReturnType<typeof serve>>
+  let clock = Date.now()
+  const png = samplePng(4, 4)
+  let dir: string
+
+  beforeAll(async () => {
+    backend = await backends[backendName]!()
+    dir = randomPrefix('serve')
+    server = await serve(
+      serveMedia({
+        storage: backend.storage,
+        prefix: '/media/',
+        signingSecret: SECRET,
+        private: (name) => name.startsWith('private/'),
+        now: () => clock,
+      }),
+    )
+    await backend.storage.save(`${dir}/pic.png`, png, { contentType: 'image/png' })
+    await backend.storage.save(`${dir}/a b ü.txt`, 'hello world')
+  })
+  afterAll(async () => {
+    await server?.close()
+    await backend?.destroy()
+  })
+
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`${server.url}${path}`, { headers, method })
+
+  it('serves a file with safe headers and validators', async () => {
+    const res = await get(`/media/${dir}/pic.png`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/png')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('content-security-policy')).toBe(MEDIA_CSP)
+    expect(res.headers.get('content-disposition')).toBe('inline')
+    expect(res.headers.get('accept-ranges')).toBe('bytes')
+    expect(res.headers.get('etag')).toMatch(/^(W\/)?".+"$/)
+    expect(Date.parse(res.headers.get('last-modified')!)).not.toBeNaN()
+    expect(Buffer.from(await res.arrayBuffer()).equals(png)).toBe(true)
+  })
+
+  it('decodes percent-encoded names as url() produces them', async () => {
+    const url = await backend.storage.url(`${dir}/a b ü.txt`)
+    const res = await get(url)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('hello world')
+    expect(res.headers.get('content-type')).toBe('text/plain')
+  })
+
+  it('answers conditional requests with 304', async () => {
+    const first = await get(`/media/${dir}/pic.png`)
+    const etag = first.headers.get('etag')!
+    expect((await get(`/media/${dir}/pic.png`, { 'if-none-match': etag })).status).toBe(304)
+    expect((await get(`/media/${dir}/pic.png`, { 'if-none-match': '"other"' })).status).toBe(200)
+    expect((await get(`/media/${dir}/pic.png`, { 'if-modified-since': first.headers.get('last-modified')! })).status).toBe(304)
+    expect((await get(`/media/${dir}/pic.png`, { 'if-modified-since': new Date(0).toUTCString() })).status).toBe(200)
+  })
+
+  it('serves byte ranges', async () => {
+    const res = await get(`/media/${dir}/a b ü.txt`.replace(/ /g, '%20').replace('ü', '%C3%BC'), { range: 'bytes=6-10' })
+    expect(res.status).toBe(206)
+    expect(res.headers.get('content-range')).toBe('bytes 6-10/11')
+    expect(await res.text()).toBe('world')
+    const suffix = await get(`/media/${dir}/pic.png`, { range: 'bytes=-4' })
+    expect(suffix.status).toBe(206)
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(png.subarray(png.length - 4))).toBe(true)
+    const past = await get(`/media/${dir}/pic.png`, { range: `bytes=${png.length}-` })
+    expect(past.status).toBe(416)
+    expect(past.headers.get('content-range')).toBe(`bytes */${png.length}`)
+    const stale = await get(`/media/${dir}/pic.png`, { range: 'bytes=0-1', 'if-range': '"stale"' })
+    expect(stale.status).toBe(200)
+    expect(Number(stale.headers.get('content-length'))).toBe(png.length)
+  })
+
+  it('answers HEAD without a body and refuses other methods', async () => {
+    const head = await get(`/media/${dir}/pic.png`, {}, 'HEAD')
+    expect(head.status).toBe(200)
+    expect(Number(head.headers.get('content-length'))).toBe(png.length)
+    const post = await get(`/media/${dir}/pic.png`, {}, 'POST')
+    expect(post.status).toBe(405)
+    expect(post.headers.get('allow')).toBe('GET, HEAD')
+  })
+
+  it.each([`/media/${'missing.png'}`, '/media/..%2F..%2Fetc%2Fpasswd', '/media/%2e%2e/x', '/media/%E0%A4%A', '/elsewhere/x.png'])('answers 404 for %s', async (path) => {
+    const res = await get(path)
+    expect(res.status).toBe(404)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+
+  it.each(hostileUploads().map((h) => [h.title, h] as const))('serves %s safely when an app stored it without validation', async (_t, h) => {
+    const field = fileField({ storage: backend.storage, uploadTo: `${dir}/hostile/` })
+    const record: Record<string, unknown> = {}
+    await field.bind(record, 'f').save(h.filename, h.bytes, { contentType: h.contentType })
+    const res = await get(await field.bind(record, 'f').url())
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('content-security-policy')).toContain('sandbox')
+    const type = res.headers.get('content-type')!
+    // Executable content is never shown inline; what is shown inline is a type browsers will not run.
+    if (isExecutableType(type)) expect(res.headers.get('content-disposition')).toMatch(/^attachment/)
+    if (/<(html|svg)/i.test(h.bytes.toString('latin1')) && !/^image\/(png|gif|jpeg)$/.test(type)) {
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment/)
+    }
+  })
+
+  it('sends HTML, SVG, XML and JS stored under honest names as attachments', async () => {
+    for (const [name, body] of [['x.html', '<html></html>'], ['x.svg', '<svg/>'], ['x.xml', '<a/>'], ['x.js', 'alert(1)']] as const) {
+      await backend.storage.save(`${dir}/${name}`, body)
+      const res = await get(`/media/${dir}/${name}`)
+      expect(res.headers.get('content-disposition'), name).toBe(`attachment; filename="${name}"; filename*=UTF-8''${name}`)
+    }
+  })
+
+  describe('signed URLs', () => {
+    const signed = async (name: string, opts: { expiresIn: number; download?: string }) =>
+      backend.signingSecret ? backend.storage.url(name, opts) : signUrl(await backend.storage.url(name), { secret: SECRET, ...opts, now: () => clock })
+
+    beforeAll(async () => {
+      await backend.storage.save('private/' + dir + '.pdf', '%PDF-1.4 secret', { overwrite: true })
+    })
+
+    it('serves a private file only with a valid, unexpired signature', async () => {
+      const name = `private/${dir}.pdf`
+      expect((await get(`/media/${name}`)).status).toBe(403)
+      const url = await signed(name, { expiresIn: 60 })
+      const ok = await get(url)
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get('cache-control')).toBe('private, no-store')
+      expect(await ok.text()).toBe('%PDF-1.4 secret')
+      expect((await get(url.replace(/signature=./, 'signature=A'))).status).toBe(403)
+      expect((await get(url.replace(/expires=\d+/, (m) => `${m}0`))).status).toBe(403)
+      const saved = clock
+      clock = Date.now() + 120_000 // past the expiry whichever clock signed it
+      try {
+        const late = await get(url)
+        expect(late.status).toBe(403)
+        expect(await late.text()).toBe('Link expired')
+      } finally {
+        clock = saved
+      }
+    })
+
+    it('honours a signed download name with Content-Disposition: attachment', async () => {
+      const url = await signed(`private/${dir}.pdf`, { expiresIn: 60, download: 'Année 2024.pdf' })
+      const res = await get(url)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="Ann_e 2024.pdf"; filename*=UTF-8''Ann%C3%A9e%202024.pdf`)
+    })
+  })
+})
