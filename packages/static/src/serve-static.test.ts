@@ -1,0 +1,103 @@
+import { once } from 'node:events'
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MemoryStorage } from '@stowage/core'
+import { collectstatic } from './collectstatic.js'
+import { createFinders } from './finders.js'
+import { ManifestStaticStorage } from './manifest-static-storage.js'
+import { serveStatic, IMMUTABLE_CACHE_CONTROL, type StaticMiddleware } from './serve-static.js'
+import { ASSET_TREE_DIRS, writeAssetTree } from './testing/asset-tree.js'
+
+let root: string
+const servers: Server[] = []
+
+async function serve(mw: StaticMiddleware): Promise<string> {
+  const server = createServer((req, res) =>
+    void mw(req, res, () => {
+      res.statusCode = 418
+      res.end('next')
+    }),
+  )
+  servers.push(server)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+function rawStatus(base: string, rawPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path: rawPath }, (res) => {
+      res.resume()
+      resolve(res.statusCode!)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'stowage-serve-'))
+  await writeAssetTree(root)
+})
+afterAll(async () => {
+  for (const s of servers) s.close()
+  await rm(root, { recursive: true, force: true })
+})
+
+describe('serveStatic in development (from the finders)', () => {
+  let base: string
+  beforeAll(async () => {
+    base = await serve(serveStatic({ finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) }))
+  })
+
+  it('serves files with their content type, no immutable caching, and edits right away', async () => {
+    const css = await fetch(`${base}/static/css/app.css`)
+    expect(css.status).toBe(200)
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(css.headers.get('cache-control')).toBe('no-cache')
+    expect(css.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(await css.text()).toContain('@import "base.css"')
+    expect((await fetch(`${base}/static/fonts/inter.woff2`)).headers.get('content-type')).toBe('font/woff2')
+    expect((await fetch(`${base}/static/vendor/jquery/jquery.min.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    const png = await fetch(`${base}/static/img/hero%20bg.jpg`)
+    expect(png.headers.get('content-type')).toBe('image/jpeg')
+    expect((await png.arrayBuffer()).byteLength).toBe(4096)
+    await writeFile(path.join(root, 'static/css/vendor/normalize.css'), 'html { color: red }')
+    expect(await (await fetch(`${base}/static/css/vendor/normalize.css`)).text()).toBe('html { color: red }')
+  })
+
+  it('answers 404 for missing files and traversal, 304 for a matching ETag, and leaves other paths alone', async () => {
+    expect((await fetch(`${base}/static/nope.css`)).status).toBe(404)
+    // Raw requests: fetch() would normalise these paths before sending them.
+    for (const raw of ['/static/..%2fpackage.json', '/static/%2e%2e/package.json', '/static/../package.json', '/static/css/%00.css']) {
+      expect(await rawStatus(base, raw)).toBe(404)
+    }
+    const first = await fetch(`${base}/static/css/base.css`)
+    const again = await fetch(`${base}/static/css/base.css`, { headers: { 'if-none-match': first.headers.get('etag')! } })
+    expect(again.status).toBe(304)
+    expect((await fetch(`${base}/other`)).status).toBe(418)
+    const head = await fetch(`${base}/static/css/base.css`, { method: 'HEAD' })
+    expect(head.headers.get('content-length')).toBe(first.headers.get('content-length'))
+  })
+})
+
+describe('serveStatic in production (from the collected storage)', () => {
+  it('marks hashed names immutable and originals for revalidation', async () => {
+    const storage = new ManifestStaticStorage({ storage: new MemoryStorage({ baseUrl: '/static/' }) })
+    await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS })
+    const hashed = (await storage.url('css/app.css')).slice('/static/'.length)
+    const base = await serve(serveStatic({ storage: new ManifestStaticStorage({ storage: storage.storage }) }))
+    const res = await fetch(`${base}/static/${hashed}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe(IMMUTABLE_CACHE_CONTROL)
+    expect(res.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(await res.text()).toMatch(/url\(\.\.\/img\/logo\.[0-9a-f]{12}\.png\)/)
+    const orig = await fetch(`${base}/static/css/app.css`)
+    expect(orig.headers.get('cache-control')).toBe('no-cache')
+    expect((await fetch(`${base}/static/css/nothing.css`)).status).toBe(404)
+  })
+})

@@ -1,0 +1,133 @@
+/**
+ * A middleware (Node `http`, Connect, Express) serving static files:
+ * - in development, straight from the finders: no collectstatic needed, an
+ *   edit shows on the next request (Django's `runserver` static view);
+ * - in production, from the collected static storage, with
+ *   `Cache-Control: immutable` for content-hashed names, which can never
+ *   change, and revalidation for everything else.
+ */
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import { ConfigurationError, isStorageError, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { contentTypeFor } from './content-types.js'
+import type { Finders } from './finders.js'
+import { looksHashed } from './hashing.js'
+import { isManifestStorage } from './manifest-static-storage.js'
+
+/** One year: what "forever" means to caches. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+/** For names without a content hash: caches must ask again. */
+export const REVALIDATE_CACHE_CONTROL = 'no-cache'
+
+/** Options for `serveStatic`. */
+export interface ServeStaticOptions {
+  /** URL path prefix. Default `/static/`. */
+  prefix?: string
+  /** Development: serve from these finders. */
+  finders?: Finders
+  /** Production: serve from this (collected) storage; with a `ManifestStaticStorage`, its manifest tells which names are hashed. */
+  storage?: Storage
+  /** Pass unknown files to the next handler instead of answering 404. Default false. */
+  fallthrough?: boolean
+}
+
+type Next = (err?: unknown) => void
+/** A Connect/Express-style handler. */
+export type StaticMiddleware = (req: IncomingMessage, res: ServerResponse, next?: Next) => Promise<void>
+
+interface Found {
+  size: number
+  modified: Date
+  etag: string
+  immutable: boolean
+  body: () => Promise<Readable>
+}
+
+/**
+ * @returns a middleware serving GET/HEAD requests under `prefix`.
+ * @throws ConfigurationError unless exactly one of `finders` and `storage` is given.
+ */
+export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
+  const { finders, storage } = options
+  if (!finders === !storage) {
+    throw new ConfigurationError('give exactly one of finders (development) or storage (production)', { key: 'serveStatic' })
+  }
+  const prefix = withTrailingSlash(options.prefix ?? '/static/')
+  let hashedNames: Promise<Set<string> | null> | undefined
+  const isHashed = async (name: string): Promise<boolean> => {
+    if (!storage || !isManifestStorage(storage)) return false
+    hashedNames ??= storage.loadManifest().then((m) => (m ? new Set(Object.values(m.paths)) : null))
+    const names = await hashedNames
+    return names ? names.has(name) : looksHashed(name)
+  }
+
+  const lookup = async (name: string): Promise<Found | null> => {
+    if (finders) {
+      const file = await finders.find(name)
+      if (!file) return null
+      const s = await stat(file)
+      return {
+        size: s.size,
+        modified: s.mtime,
+        etag: `W/"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`,
+        immutable: false,
+        body: async () => createReadStream(file),
+      }
+    }
+    try {
+      const s = await storage!.stat(name)
+      return {
+        size: s.size,
+        modified: s.modified,
+        etag: s.etag ? `"${s.etag.replace(/"/g, '')}"` : `W/"${s.size.toString(16)}-${s.modified.getTime().toString(16)}"`,
+        immutable: await isHashed(name),
+        body: () => storage!.open(name),
+      }
+    } catch (err) {
+      if (isStorageError(err, 'ENOENT')) return null
+      throw err
+    }
+  }
+
+  return async (req, res, next) => {
+    const notFound = () => {
+      if (options.fallthrough && next) return next()
+      res.statusCode = 404
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.end('Not Found')
+    }
+    try {
+      const pathname = (req.url ?? '/').split('?')[0]!
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !pathname.startsWith(prefix)) return next ? next() : notFound()
+      let name: string
+      try {
+        name = safeName(decodeURIComponent(pathname.slice(prefix.length)))
+      } catch {
+        return notFound()
+      }
+      const found = await lookup(name)
+      if (!found) return notFound()
+      res.setHeader('Content-Type', contentTypeFor(name))
+      res.setHeader('X-Content-Type-Options', 'nosniff')
+      res.setHeader('Cache-Control', found.immutable ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL)
+      res.setHeader('ETag', found.etag)
+      res.setHeader('Last-Modified', found.modified.toUTCString())
+      const inm = req.headers['if-none-match']
+      if (inm && inm.split(',').some((t) => t.trim() === found.etag || t.trim() === '*')) {
+        res.statusCode = 304
+        return void res.end()
+      }
+      res.setHeader('Content-Length', String(found.size))
+      if (req.method === 'HEAD') return void res.end()
+      const body = await found.body()
+      body.on('error', (err) => res.destroy(err))
+      body.pipe(res)
+    } catch (err) {
+      if (next) return next(err)
+      res.statusCode = 500
+      res.end()
+    }
+  }
+}
