@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { receiveUpload, type ReceiveUploadOptions, type UploadResult } from './receive-upload.js'
+// Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
 import { backends, multipart, serve, type TestBackend } from './test-support/backends.js'
 
 const MB = 1024 * 1024

@@ -9,8 +9,11 @@ import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { MemoryStorage, type Storage } from '@stowage/core'
+import { MemoryStorage, encodeUrlPath, type Storage } from '@stowage/core'
+import { randomPrefix } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
+import { S3Storage } from '@stowage/s3'
+import { s3TestOptions } from '../../../../test/s3.js'
 
 /** One backend under test. */
 export interface TestBackend {
@@ -50,6 +53,16 @@ export const backends: Record<string, () => Promise<TestBackend>> = {
       destroy: () => rm(location, { recursive: true, force: true }),
     }
   },
+  s3: async () => {
+    // A random key prefix per run: the shared bucket is never wiped and runs never meet.
+    const storage = new S3Storage(s3TestOptions({ location: randomPrefix('http') }))
+    return { name: 's3', storage, everything: () => listAll(storage), destroy: async () => storage.client.destroy() }
+  },
+}
+
+/** The path `serveMedia({ prefix: '/media/' })` serves `name` under (S3's own `url()` points at the bucket instead). */
+export function mediaPath(name: string): string {
+  return `/media/${encodeUrlPath(name)}`
 }
 
 /** Starts `handler` on a free port. @returns its base URL and a `close()`. */
