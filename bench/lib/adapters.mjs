@@ -136,7 +136,8 @@ export const s3Peers = {
     return {
       save: async (name, data) => { await disk.put(key(name), data); return name },
       read: (name) => disk.getBytes(key(name)),
-      saveStream: async (name, stream) => { await disk.putStream(key(name), stream); return name },
+      // FlyDrive's S3 driver sends streams as one PutObject, which needs the length up front.
+      saveStream: async (name, stream, size) => { await disk.putStream(key(name), stream, { contentLength: size }); return name },
       openStream: async (name) => drain(await disk.getStream(key(name))),
       url: (name) => disk.getSignedUrl(key(name), { expiresIn: '1h' }),
     }

@@ -54,6 +54,7 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
   const peers = backend === 'local' ? localPeers : s3Peers
   const names = ['stowage', 'raw', 'flydrive', 'flystorage', 'django']
   const runs = {}
+  const failed = new Set()
   // One small untimed pass per Node peer first, so module loading and JIT
   // warm-up are not billed to whichever peer happens to run first.
   const warm = cases.map((c) => ({ ...c, count: Math.max(1, Math.ceil(c.count / 50)) }))
@@ -84,6 +85,10 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
           peer.close?.()
         }
         for (const c of cases) if (result[c.id] !== undefined) ((runs[c.id] ??= {})[name] ??= []).push(result[c.id])
+      } catch (err) {
+        // One peer failing (a bug or limit of that library) must not hide the others' numbers.
+        log(`media/${backend} ${name} failed: ${err.stack ?? err}`)
+        failed.add(`${name} failed: ${String(err.message ?? err).split('\n')[0].slice(0, 120)}`)
       } finally {
         if (backend === 'local') await rm(where, { recursive: true, force: true })
         else await deletePrefix(s3env, where)
@@ -96,5 +101,6 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
     caseId: `media-${backend}-${c.id}`,
     work: { ops: c.count, bytes: c.count * c.size },
     peers: runs[c.id] ?? {},
+    notes: [...failed],
   }))
 }
