@@ -170,7 +170,8 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
   const params = target.uploadParams(stored, options.contentType)
   const input: PutObjectCommandInput = { ...params, IfNoneMatch: target.conditionalWrites ? '*' : undefined }
   const signingDate = target.now()
-  const url = await getSignedUrl(target.client, new PutObjectCommand(input), { expiresIn, signingDate })
+  // The presigner leaves Content-Type unsigned by default; signing it pins the type the browser may send.
+  const url = await getSignedUrl(target.client, new PutObjectCommand(input), { expiresIn, signingDate, signableHeaders: new Set(['content-type']) })
   // Headers left in the request (not hoisted into the query) are signed and must be sent as is.
   const headers: Record<string, string> = {}
   if (input.ContentType) headers['Content-Type'] = input.ContentType

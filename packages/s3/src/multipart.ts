@@ -48,7 +48,7 @@ export function choosePartSize(partSize: number, size?: number): number {
 }
 
 /** Cuts a stream of arbitrary chunks into parts of exactly `partSize` bytes (the last may be shorter, never empty unless the body is). */
-export async function* cutParts(body: AsyncIterable<Uint8Array>, partSize: number): AsyncGenerator<Buffer> {
+export async function* cutParts(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, partSize: number): AsyncGenerator<Buffer> {
   let pending: Buffer[] = []
   let pendingBytes = 0
   for await (const chunk of body) {

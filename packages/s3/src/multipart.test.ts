@@ -1,0 +1,145 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
+import { readAll, StorageError } from '@stowage/core'
+import { randomPrefix } from '@stowage/core/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { s3TestOptions } from '../../../test/s3.js'
+import { choosePartSize, cutParts } from './multipart.js'
+import { MAX_PART_SIZE, MIN_PART_SIZE } from './options.js'
+import { S3Storage } from './s3-storage.js'
+
+const MIB = 1024 * 1024
+
+describe('cutParts', () => {
+  it('cuts chunks of any size into parts of exactly partSize, the last one shorter', async () => {
+    const data = randomBytes(10_000)
+    const sizes = [1, 999, 3000, 7, 4000, 1993]
+    let at = 0
+    const chunks = sizes.map((n) => data.subarray(at, (at += n)))
+    const parts: Buffer[] = []
+    for await (const p of cutParts(chunks, 2048)) parts.push(p)
+    expect(parts.map((p) => p.length)).toEqual([2048, 2048, 2048, 2048, 1808])
+    expect(Buffer.concat(parts).equals(data)).toBe(true)
+  })
+
+  it('yields nothing for an empty body', async () => {
+    const parts: Buffer[] = []
+    for await (const p of cutParts([new Uint8Array(0)], 10)) parts.push(p)
+    expect(parts).toEqual([])
+  })
+})
+
+describe('choosePartSize', () => {
+  it('keeps the configured size while 10,000 parts suffice, then grows by whole MiB', () => {
+    expect(choosePartSize(8 * MIB)).toBe(8 * MIB)
+    expect(choosePartSize(8 * MIB, 6 * 1024 ** 3)).toBe(8 * MIB) // a 6 GB file: 768 parts
+    expect(choosePartSize(8 * MIB, 200 * 1024 ** 3)).toBe(21 * MIB) // 200 GB
+    expect(choosePartSize(1, 10)).toBe(MIN_PART_SIZE)
+    expect(() => choosePartSize(8 * MIB, 10_001 * MAX_PART_SIZE)).toThrow(StorageError)
+  })
+
+  it('the threshold cannot exceed 5 GiB, so every body over 5 GB goes through multipart', () => {
+    expect(() => new S3Storage({ bucket: 'b', multipartThreshold: MAX_PART_SIZE + 1 })).toThrow(expect.objectContaining({ key: 'multipartThreshold' }))
+  })
+})
+
+describe('S3Storage: multipart uploads', () => {
+  const made: S3Storage[] = []
+  afterAll(() => made.forEach((s) => s.client.destroy()))
+  // Smallest thresholds S3 allows, so the multipart path runs on ~12 MB bodies.
+  const storageWith = () => {
+    const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-mp'), multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2 }))
+    made.push(s)
+    return s
+  }
+  const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
+  /** A stream of unknown length: `count` chunks of 256 KiB, optionally failing after `failAt`. */
+  const chunked = (count: number, failAt?: number, onChunk?: (i: number) => void) => {
+    const chunks = Array.from({ length: count }, () => randomBytes(256 * 1024))
+    let i = 0
+    const stream = new Readable({
+      read() {
+        onChunk?.(i)
+        if (failAt !== undefined && i === failAt) this.destroy(new Error('connection reset by peer'))
+        else if (i < chunks.length) this.push(chunks[i++])
+        else this.push(null)
+      },
+    })
+    return { stream, data: Buffer.concat(chunks) }
+  }
+  const danglingUploads = async (storage: S3Storage, prefix: string) => {
+    const res = await storage.client.send(new ListMultipartUploadsCommand({ Bucket: storage.options.bucket, Prefix: storage.key(prefix) }))
+    return res.Uploads ?? []
+  }
+
+  it('streams a body of unknown length over the threshold through a multipart upload, intact', async () => {
+    const storage = storageWith()
+    const p = randomPrefix()
+    const { stream, data } = chunked(48) // 12 MiB: parts of 5, 5 and 2 MiB
+    const name = await storage.save(`${p}/big.bin`, stream, { contentType: 'application/x-test' })
+    const st = await storage.stat(name)
+    expect(st.size).toBe(data.length)
+    expect(st.contentType).toBe('application/x-test')
+    expect(st.etag).toMatch(/-3$/) // S3's multipart ETag: md5 of part md5s, dash, part count
+    expect(md5(await readAll(await storage.open(name)))).toBe(md5(data))
+    expect(await danglingUploads(storage, p)).toEqual([])
+  })
+
+  it('sends a Blob of known size over the threshold through multipart too', async () => {
+    const storage = storageWith()
+    const data = randomBytes(6 * MIB)
+    const name = await storage.save(`${randomPrefix()}/blob.bin`, new Blob([data]))
+    expect((await storage.stat(name)).etag).toMatch(/-2$/)
+    expect(md5(await storage.read(name))).toBe(md5(data))
+  })
+
+  it('a stream failing after several parts leaves no object, no placeholder and no multipart upload', async () => {
+    const storage = storageWith()
+    const p = randomPrefix()
+    const { stream } = chunked(48, 44) // fails at 11 MiB, after two parts went up
+    const err = await storage.save(`${p}/broken.bin`, stream).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(StorageError)
+    expect(await storage.exists(`${p}/broken.bin`)).toBe(false)
+    expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+    expect(await danglingUploads(storage, p)).toEqual([])
+  })
+
+  it('an abort during a multipart upload rejects with EABORTED and leaves nothing, no multipart upload either', async () => {
+    const storage = storageWith()
+    const p = randomPrefix()
+    const controller = new AbortController()
+    const { stream } = chunked(48, undefined, (i) => {
+      if (i === 30) controller.abort(new Error('user cancelled'))
+    })
+    const err = await storage.save(`${p}/aborted.bin`, stream, { signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toMatchObject({ code: 'EABORTED' })
+    expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+    expect(await danglingUploads(storage, p)).toEqual([])
+  })
+
+  it('concurrent large saves of one name claim distinct names and keep every body', async () => {
+    const storage = storageWith()
+    const p = randomPrefix()
+    const bodies = Array.from({ length: 4 }, () => chunked(24)) // 6 MiB each
+    const names = await Promise.all(bodies.map((b) => storage.save(`${p}/same.bin`, b.stream)))
+    expect(new Set(names).size).toBe(4)
+    for (let i = 0; i < 4; i++) expect(md5(await storage.read(names[i]!))).toBe(md5(bodies[i]!.data))
+    expect(await danglingUploads(storage, p)).toEqual([])
+  })
+
+  it('overwrite replaces an existing object with a large one', async () => {
+    const storage = storageWith()
+    const p = randomPrefix()
+    await storage.save(`${p}/o.bin`, 'small')
+    const { stream, data } = chunked(24)
+    expect(await storage.save(`${p}/o.bin`, stream, { overwrite: true })).toBe(`${p}/o.bin`)
+    expect(md5(await storage.read(`${p}/o.bin`))).toBe(md5(data))
+  })
+})
