@@ -143,7 +143,7 @@ export class ManifestStaticStorage implements Storage {
   async url(name: string, options?: UrlOptions): Promise<string> {
     const { suffix } = splitSuffix(name)
     const stored = await this.storedName(name)
-    return (await this.storage.url(stored.slice(0, stored.length - suffix.length), options)) + suffix
+    return appendSuffix(await this.storage.url(stored.slice(0, stored.length - suffix.length), options), suffix)
   }
 
   save(name: string, content: Content, options?: SaveOptions): Promise<string> {
@@ -185,6 +185,21 @@ export class ManifestStaticStorage implements Storage {
 export function splitSuffix(name: string): { path: string; suffix: string } {
   const i = name.search(/[?#]/)
   return i < 0 ? { path: name.trim(), suffix: '' } : { path: name.slice(0, i).trim(), suffix: name.slice(i) }
+}
+
+/**
+ * Appends a `?query#fragment` suffix to a URL that may already have a query
+ * (a presigned S3 URL): the queries are joined with `&`.
+ */
+export function appendSuffix(url: string, suffix: string): string {
+  if (!suffix) return url
+  const hash = suffix.indexOf('#')
+  const query = (hash < 0 ? suffix : suffix.slice(0, hash)).replace(/^\?/, '')
+  const fragment = hash < 0 ? '' : suffix.slice(hash)
+  let out = url
+  if (query) out += (url.includes('?') ? '&' : '?') + query
+  else if (suffix.startsWith('?') && !url.includes('?')) out += '?' // keep the `?#iefix` font hack
+  return out + fragment
 }
 
 /** @returns whether `storage` is a `ManifestStaticStorage` (also across duplicate package copies). */

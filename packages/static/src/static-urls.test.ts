@@ -2,7 +2,7 @@ import nunjucks from 'nunjucks'
 import { describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
 import { createManifest } from './manifest.js'
-import { ManifestStaticStorage } from './manifest-static-storage.js'
+import { appendSuffix, ManifestStaticStorage } from './manifest-static-storage.js'
 import { addStaticToNunjucks, StaticExtension } from './nunjucks.js'
 import { configureStatic, loadStaticUrls, staticUrl, StaticUrls } from './static-urls.js'
 import * as pkg from './index.js'
@@ -42,6 +42,15 @@ describe('static()', () => {
     expect(pkg.static('css/app.css')).toBe('/static/css/app.55e7cbb9ba48.css')
     configureStatic(new StaticUrls())
     expect(pkg.static('css/app.css')).toBe('/static/css/app.css')
+  })
+})
+
+describe('appendSuffix', () => {
+  it('joins queries of presigned URLs and keeps fragments and the ?#iefix hack', () => {
+    expect(appendSuffix('/s/a.css', '?v=1#x')).toBe('/s/a.css?v=1#x')
+    expect(appendSuffix('https://h/a.css?X-Amz-Signature=1', '?v=1#x')).toBe('https://h/a.css?X-Amz-Signature=1&v=1#x')
+    expect(appendSuffix('/s/a.eot', '?#iefix')).toBe('/s/a.eot?#iefix')
+    expect(appendSuffix('/s/a.css', '')).toBe('/s/a.css')
   })
 })
 

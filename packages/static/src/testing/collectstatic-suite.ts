@@ -95,7 +95,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       // A package's stylesheet resolves against the merged tree.
       expect(await text(counting, h('ui/widget.css'))).toContain(`url(../${h('img/logo.png')})`)
       // url() gives the hashed URL.
-      expect(await storage.url('css/app.css?v=1#top')).toMatch(new RegExp(`${h('css/app.css').replace(/\./g, '\\.')}\\?v=1#top$`))
+      const url = await storage.url('css/app.css?v=1#top')
+      expect(url).toContain(`${h('css/app.css')}?`)
+      expect(url).toMatch(/[?&]v=1#top$/)
     })
 
     it('writes nothing, and asks nothing per file, on a re-run with nothing changed', async () => {
