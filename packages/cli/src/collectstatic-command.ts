@@ -1,0 +1,163 @@
+/**
+ * `stowage collectstatic`: parses options, loads the project's
+ * configuration, asks for confirmation, shows progress and prints the
+ * summary. The work is `collectstatic()` from `@stowage/static`.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigurationError, StorageRegistry, isStorageError, loadConfig, type Storage } from '@stowage/core'
+import { collectstatic, CollectStaticError, createFinders, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
+import type { Io } from './io.js'
+import { ProgressBar } from './progress.js'
+
+export const COLLECTSTATIC_HELP = `Usage: stowage collectstatic [options]
+
+Collects static files from the configured directories and each workspace
+package's static/ folder into the "staticfiles" storage.
+
+Options:
+  -n, --dry-run          Do everything except modify the storage
+  -c, --clear            Delete every file in the storage before collecting
+  -i, --ignore PATTERN   Leave out files and directories matching PATTERN (repeatable)
+      --no-default-ignore  Do not ignore CVS, .* and *~
+      --no-post-process  Do not hash names or write the manifest
+      --lenient          Warn about references to missing files instead of failing
+      --no-input         Never prompt
+      --json             Print one JSON summary on stdout, nothing else
+  -v, --verbose          List every file copied, post-processed or deleted
+      --config FILE      Configuration file (default: stowage.config.* in the current directory)
+      --concurrency N    Parallel reads and writes (default 32)
+  -h, --help             Show this help
+`
+
+/** Runs `stowage collectstatic`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
+export async function collectstaticCommand(argv: string[], io: Io): Promise<number> {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        'dry-run': { type: 'boolean', short: 'n' },
+        clear: { type: 'boolean', short: 'c' },
+        ignore: { type: 'string', short: 'i', multiple: true },
+        'no-default-ignore': { type: 'boolean' },
+        'no-post-process': { type: 'boolean' },
+        lenient: { type: 'boolean' },
+        'no-input': { type: 'boolean' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        config: { type: 'string' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n\n${COLLECTSTATIC_HELP}`)
+    return 2
+  }
+  if (values.help) {
+    io.stdout.write(COLLECTSTATIC_HELP)
+    return 0
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    io.stderr.write(`--concurrency must be a positive integer, got '${values.concurrency}'\n`)
+    return 2
+  }
+  const json = values.json ?? false
+  const dryRun = values['dry-run'] ?? false
+
+  try {
+    const config = await loadConfig({ cwd: io.cwd, file: values.config, env: io.env })
+    const registry = new StorageRegistry()
+    await registry.configure(config)
+    if (!registry.has('staticfiles')) {
+      throw new ConfigurationError('is not configured: add a "staticfiles" storage to collect static files into', { key: 'storages.staticfiles' })
+    }
+    const storage = registry.get('staticfiles')
+    const where = describe(storage)
+
+    if (!dryRun && !values['no-input']) {
+      const what = values.clear ? 'This will DELETE ALL FILES in this location!' : 'This will overwrite existing files!'
+      if (io.prompt) {
+        const answer = await io.prompt(
+          `You have requested to collect static files at the destination location as specified in your settings:\n\n    ${where}\n\n${what}\nAre you sure you want to do this?\n\nType 'yes' to continue, or 'no' to cancel: `,
+        )
+        if (answer.trim() !== 'yes') {
+          io.stderr.write('Collecting static files cancelled.\n')
+          return 1
+        }
+      } else if (values.clear) {
+        io.stderr.write('Refusing to --clear without confirmation: no terminal to ask on. Pass --no-input to go ahead.\n')
+        return 1
+      }
+    }
+
+    const bar = !json && io.stderr.isTTY ? new ProgressBar(io.stderr, { now: io.now }) : undefined
+    const sf = config.staticfiles ?? {}
+    let summary: CollectStaticSummary
+    try {
+      summary = await collectstatic({
+        storage,
+        finders: createFinders({ dirs: sf.dirs, root: config.root, packages: sf.packages }),
+        ignorePatterns: [...(sf.ignore ?? []), ...(values.ignore ?? [])],
+        useDefaultIgnorePatterns: !values['no-default-ignore'],
+        dryRun,
+        clear: values.clear ?? false,
+        postProcess: !values['no-post-process'],
+        strict: !values.lenient,
+        concurrency,
+        onProgress: bar && ((p) => bar.update(p.phase, p.done, p.total)),
+      })
+    } finally {
+      bar?.clear()
+    }
+
+    if (json) {
+      io.stdout.write(`${JSON.stringify({ ok: summary.errors.length === 0, destination: where, ...summary })}\n`)
+      return summary.errors.length ? 1 : 0
+    }
+    for (const d of summary.duplicates) {
+      if (values.verbose) io.stderr.write(`Found another file with the destination path '${d.path}'. It will be ignored (${d.ignored.map((i) => i.origin).join(', ')}).\n`)
+    }
+    for (const w of summary.warnings) io.stderr.write(`Warning: ${w.message}\n`)
+    for (const e of summary.errors) io.stderr.write(`Error: ${e.path}: ${e.message}\n`)
+    if (values.verbose) {
+      for (const f of summary.files.deleted) io.stdout.write(`Deleting '${f}'\n`)
+      for (const f of summary.files.copied) io.stdout.write(`Copying '${f}'\n`)
+      for (const f of summary.files.postProcessed) io.stdout.write(`Post-processed as '${f}'\n`)
+    }
+    io.stdout.write(`${summaryLine(summary, where)}\n`)
+    return summary.errors.length ? 1 : 0
+  } catch (err) {
+    if (json) {
+      const error = isStorageError(err) ? { code: err.code, message: err.message } : { code: 'ERROR', message: String(err) }
+      const problems = err instanceof CollectStaticError ? err.problems : undefined
+      io.stdout.write(`${JSON.stringify({ ok: false, error: { ...error, problems } })}\n`)
+    } else {
+      io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`)
+    }
+    return 1
+  }
+}
+
+/** Django's closing line: "12 static files copied to '/srv/static', 3 unmodified, 15 post-processed." */
+export function summaryLine(s: CollectStaticSummary, where: string): string {
+  const files = (n: number) => `${n} static file${n === 1 ? '' : 's'}`
+  const parts = [`${s.dryRun ? 'Pretending: ' : ''}${files(s.copied)} ${s.dryRun ? 'would be ' : ''}copied to ${where}`]
+  if (s.unmodified) parts.push(`${s.unmodified} unmodified`)
+  if (s.postProcessed) parts.push(`${s.postProcessed} post-processed`)
+  if (s.deleted) parts.push(`${s.deleted} deleted`)
+  if (s.errors.length) parts.push(`${s.errors.length} failed`)
+  return `${parts.join(', ')} (${(s.durationMs / 1000).toFixed(2)}s).`
+}
+
+/** Where the files go, for the prompt and the summary: a directory or a bucket and prefix. */
+export function describe(storage: Storage): string {
+  const inner = (isManifestStorage(storage) ? storage.storage : storage) as { location?: unknown; bucket?: unknown; options?: { bucket?: unknown; location?: unknown } }
+  const bucket = inner.bucket ?? inner.options?.bucket
+  const location = inner.location ?? inner.options?.location
+  if (typeof bucket === 'string') return `'s3://${bucket}/${typeof location === 'string' && location ? `${location}/` : ''}'`
+  if (typeof location === 'string') return `'${location}'`
+  return `the "staticfiles" storage (${inner.constructor?.name ?? 'storage'})`
+}

@@ -1,0 +1,9 @@
+/**
+ * `@stowage/cli`: the `stowage` command. `main(argv, io)` runs it in-process
+ * and returns the exit code; the logic of each command lives in the library
+ * packages (`collectstatic()` in `@stowage/static`).
+ */
+export { main, processIo, HELP } from './main.js'
+export { collectstaticCommand, summaryLine, describe as describeStorage, COLLECTSTATIC_HELP } from './collectstatic-command.js'
+export { ProgressBar, type ProgressTarget } from './progress.js'
+export type { Io } from './io.js'

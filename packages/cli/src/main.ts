@@ -1,0 +1,97 @@
+/**
+ * The `stowage` command: dispatches to subcommands. Every command returns
+ * an exit code instead of exiting, so it can run in-process (tests, tools).
+ */
+import { readFile } from 'node:fs/promises'
+import { createInterface } from 'node:readline/promises'
+import { loadConfig, isStorageError } from '@stowage/core'
+import { createFinders } from '@stowage/static'
+import { collectstaticCommand, COLLECTSTATIC_HELP } from './collectstatic-command.js'
+import type { Io } from './io.js'
+
+export const HELP = `Usage: stowage <command> [options]
+
+Commands:
+  collectstatic   Collect static files into the "staticfiles" storage
+  findstatic      Show where static files are found: stowage findstatic css/app.css
+
+Run "stowage <command> --help" for a command's options.
+`
+
+/**
+ * Runs `stowage` with `argv` (without the node and script paths).
+ * @returns the exit code.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'collectstatic':
+      return collectstaticCommand(rest, io)
+    case 'findstatic':
+      return findstatic(rest, io)
+    case '--version':
+    case '-V': {
+      const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+      io.stdout.write(`${pkg.version}\n`)
+      return 0
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(HELP)
+      return command === undefined ? 2 : 0
+    default:
+      io.stderr.write(`Unknown command '${command}'.\n\n${HELP}`)
+      return 2
+  }
+}
+
+/** `stowage findstatic PATH...`: every location providing each path, the one used first (Django's findstatic). */
+async function findstatic(argv: string[], io: Io): Promise<number> {
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write('Usage: stowage findstatic PATH [PATH...]\n')
+    return argv.length === 0 ? 2 : 0
+  }
+  try {
+    const config = await loadConfig({ cwd: io.cwd, env: io.env })
+    const finders = createFinders({ dirs: config.staticfiles?.dirs, root: config.root, packages: config.staticfiles?.packages })
+    let missing = 0
+    for (const p of argv) {
+      const hits = await finders.findAll(p)
+      if (hits.length === 0) {
+        io.stderr.write(`No matching file found for '${p}'.\n`)
+        missing++
+      } else {
+        io.stdout.write(`Found '${p}' here:\n${hits.map((h) => `  ${h.file}`).join('\n')}\n`)
+      }
+    }
+    return missing ? 1 : 0
+  } catch (err) {
+    io.stderr.write(`${isStorageError(err) || err instanceof Error ? err.message : String(err)}\n`)
+    return 1
+  }
+}
+
+/** The real process's streams, environment and terminal prompt. */
+export function processIo(): Io {
+  const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+    env: process.env,
+    prompt: interactive
+      ? async (question) => {
+          const rl = createInterface({ input: process.stdin, output: process.stderr })
+          try {
+            return await rl.question(question)
+          } finally {
+            rl.close()
+          }
+        }
+      : undefined,
+  }
+}
+
+export { COLLECTSTATIC_HELP }
