@@ -19,7 +19,7 @@ export default defineConfig({
       options: { location: './private-media', baseUrl: '/private-media/', signingSecret: DEV_SIGNING_SECRET, expiresIn: 300 },
     },
     // Where `stowage collectstatic` puts the app's CSS, JS and images, with content-hashed names.
-    staticfiles: { backend: 'local', options: { location: './staticfiles', baseUrl: '/static/' } /* PLACEHOLDER: manifest: true once ManifestStaticStorage lands */ },
+    staticfiles: { backend: 'local', options: { location: './staticfiles', baseUrl: '/static/' }, manifest: true },
   },
   staticfiles: { dirs: ['./static'] },
 })

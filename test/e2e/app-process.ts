@@ -25,7 +25,7 @@ export interface RunningApp {
 }
 
 /**
- * Runs `script` (relative to the app directory) with the given extra environment.
+ * Runs node with `args` in the app directory, with the given extra environment.
  * @returns its exit code and output.
  */
 export async function runInApp(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
@@ -69,4 +69,22 @@ export async function startApp(env: NodeJS.ProcessEnv): Promise<RunningApp> {
       await exited
     },
   }
+}
+
+// PLACEHOLDER until `stowage collectstatic` (packages/cli) lands: the same call the command makes.
+const COLLECT = `
+import { loadStorages, storages } from '@stowage/core'
+import { collectstatic } from '@stowage/static'
+const config = await loadStorages()
+const summary = await collectstatic({ storage: storages.get('staticfiles'), dirs: config.staticfiles?.dirs, root: config.root })
+console.log(JSON.stringify(summary))
+`
+
+/**
+ * Runs collectstatic for the app with the given environment.
+ * @throws Error with its output when it fails.
+ */
+export async function collectStatic(env: NodeJS.ProcessEnv): Promise<void> {
+  const { code, output } = await runInApp(['--input-type=module', '-e', COLLECT], env)
+  if (code !== 0) throw new Error(`collectstatic failed (${code}):\n${output}`)
 }

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig, StorageRegistry } from '@stowage/core'
-import { APP_DIR, startApp, type RunningApp } from './app-process.js'
+import { randomPrefix } from '@stowage/core/testing'
+import { s3TestEnv } from '../s3.js'
+import { APP_DIR, collectStatic, startApp, type RunningApp } from './app-process.js'
 import { launchChromium } from './chromium.js'
 import { colourPng, samplePdf } from './fixtures.js'
 
@@ -22,8 +24,12 @@ interface Backend {
   name: string
   /** Environment for the app (and for the test's own view of its storages). */
   env(dir: string): NodeJS.ProcessEnv
+  /** Run `stowage collectstatic` and serve the collected, hashed files (NODE_ENV=production). */
+  collect: boolean
   /** A signed download URL carries this query parameter. */
   signatureParam: string
+  /** What the stylesheet's URL looks like. */
+  stylesheet(env: NodeJS.ProcessEnv): RegExp
 }
 
 const LOCAL: Backend = {
@@ -34,7 +40,41 @@ const LOCAL: Backend = {
     STOWAGE_STATICFILES_LOCATION: path.join(dir, 'staticfiles'),
     PROFILES_DB: path.join(dir, 'profiles.sqlite'),
   }),
+  collect: false,
   signatureParam: 'signature',
+  stylesheet: () => /^\/static\/css\/app\.css$/,
+}
+
+// Exactly the variables README.md documents for running the example on S3.
+function s3Env(dir: string): NodeJS.ProcessEnv {
+  const s3 = s3TestEnv()
+  const prefix = randomPrefix('e2e')
+  const alias = (name: string, location: string) => ({
+    [`STOWAGE_${name}_BACKEND`]: 's3',
+    [`STOWAGE_${name}_BUCKET`]: s3.bucket,
+    [`STOWAGE_${name}_ENDPOINT`]: s3.endpoint,
+    [`STOWAGE_${name}_REGION`]: s3.region,
+    [`STOWAGE_${name}_LOCATION`]: `${prefix}/${location}`,
+  })
+  return {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...alias('DEFAULT', 'media'),
+    ...alias('PRIVATE', 'private'),
+    ...alias('STATICFILES', 'static'),
+    STOWAGE_STATICFILES_QUERYSTRING_AUTH: 'false',
+    STOWAGE_STATICFILES_DEFAULT_ACL: 'public-read',
+    NODE_ENV: 'production',
+    PROFILES_DB: path.join(dir, 'profiles.sqlite'),
+  }
+}
+
+const S3: Backend = {
+  name: 's3',
+  env: s3Env,
+  collect: true,
+  signatureParam: 'X-Amz-Signature',
+  stylesheet: (env) => new RegExp(`^${env.STOWAGE_STATICFILES_ENDPOINT}/${env.STOWAGE_STATICFILES_BUCKET}/${env.STOWAGE_STATICFILES_LOCATION}/css/app\\.[0-9a-f]{12}\\.css$`),
 }
 
 let browser: Browser
@@ -45,6 +85,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
 })
+
+// The app's S3 client finds its keys in AWS_* variables (the SDK's default
+// chain, from its own environment); this process's environment has none, so
+// its handle gets them as explicit options.
+function credentialsFor(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!env.AWS_ACCESS_KEY_ID) return {}
+  const credentials = JSON.stringify({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY })
+  return Object.fromEntries(['DEFAULT', 'PRIVATE', 'STATICFILES'].map((alias) => [`STOWAGE_${alias}_CREDENTIALS`, credentials]))
+}
 
 function runFlow(backend: Backend): void {
   describe(`profiles example on ${backend.name}`, () => {
@@ -57,7 +106,8 @@ function runFlow(backend: Backend): void {
     beforeAll(async () => {
       dir = await mkdtemp(path.join(tmpdir(), `stowage-e2e-${backend.name}-`))
       env = backend.env(dir)
-      await registry.configure(await loadConfig({ cwd: APP_DIR, env: { ...process.env, ...env } }))
+      await registry.configure(await loadConfig({ cwd: APP_DIR, env: { ...process.env, ...env, ...credentialsFor(env) } }))
+      if (backend.collect) await collectStatic(env)
       app = await startApp(env)
     })
     afterAll(async () => {
@@ -69,11 +119,15 @@ function runFlow(backend: Backend): void {
       const page = await browser.newPage()
       const pageErrors: string[] = []
       page.on('pageerror', (e) => pageErrors.push(e.message))
+      // The browser's side of the story, printed when the flow fails.
+      const network: string[] = []
+      page.on('requestfinished', (r) => void r.response().then((res) => network.push(`${r.method()} ${r.url()} → ${res?.status()}`)))
+      page.on('requestfailed', (r) => network.push(`${r.method()} ${r.url()} ✗ ${r.failure()?.errorText}`))
       try {
-        await flow(page, app, registry, backend)
+        await flow(page, app, registry, backend, env)
       } catch (err) {
         await page.screenshot({ path: path.join(ARTIFACTS, `profiles-${backend.name}-failure.png`), fullPage: true }).catch(() => {})
-        throw new Error(`${(err as Error).message}\n--- app output ---\n${app.output()}`, { cause: err })
+        throw new Error(`${(err as Error).message}\n--- browser requests ---\n${network.join('\n')}\n--- app output ---\n${app.output()}`, { cause: err })
       } finally {
         await page.close()
       }
@@ -82,13 +136,14 @@ function runFlow(backend: Backend): void {
   })
 }
 
-async function flow(page: Page, app: RunningApp, registry: StorageRegistry, backend: Backend): Promise<void> {
+async function flow(page: Page, app: RunningApp, registry: StorageRegistry, backend: Backend, env: NodeJS.ProcessEnv): Promise<void> {
   const media = registry.get('default')
   const privateMedia = registry.get('private')
   const pdf = samplePdf('Private document of Ada Lovelace')
 
-  // Home page: the stylesheet, the JS module (with its own import) and the logo all load through {% static %}.
+  // Home page: the stylesheet, the script and the logo all load through {% static %}.
   await page.goto(app.url)
+  expect(await page.locator('link[rel=stylesheet]').getAttribute('href')).toMatch(backend.stylesheet(env))
   await expect.poll(() => page.evaluate(() => document.documentElement.dataset.js)).toBe('ready')
   expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(246, 247, 251)')
   expect(await page.locator('header img.logo').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0)
@@ -177,3 +232,4 @@ async function listAll(storage: ReturnType<StorageRegistry['get']>, dir: string)
 }
 
 runFlow(LOCAL)
+runFlow(S3)

@@ -14,12 +14,12 @@ export const APP_ROOT = path.resolve(here, '..')
 const NAME_MAX = 100
 
 /** Storage class names shown in the page header, so one can see where files go. */
-function describeBackends() {
+function describeBackends(production) {
   const kind = (alias) => {
     const s = storages.get(alias)
-    return s.constructor.name
+    return s.storage ? `${s.constructor.name}(${s.storage.constructor.name})` : s.constructor.name
   }
-  return { media: kind('default'), private: kind('private'), static: 'finders (development)' }
+  return { media: kind('default'), private: kind('private'), static: production ? kind('staticfiles') : 'finders (development)' }
 }
 
 /**
@@ -33,17 +33,20 @@ function describeBackends() {
 export function createApp({ db, config, production = false }) {
   const app = express()
   app.disable('x-powered-by')
-  const backend = describeBackends()
+  const backend = describeBackends(production)
 
   const env = nunjucks.configure(path.join(APP_ROOT, 'templates'), { autoescape: true, throwOnUndefined: false, noCache: !production })
   const staticDirs = (config.staticfiles?.dirs ?? []).map((d) => path.resolve(config.root ?? APP_ROOT, Array.isArray(d) ? d[1] : d))
-  env.addExtension('static', new StaticExtension((name) => `/static/${name}`))
+  const staticStorage = storages.get('staticfiles')
+  env.addExtension('static', new StaticExtension((name) => (production ? staticStorage.url(name) : `/static/${name}`)))
   app.engine('njk', env.render.bind(env))
   app.set('view engine', 'njk')
   app.set('views', path.join(APP_ROOT, 'templates'))
 
-  // Static files: straight from the source folders in development.
-  app.use('/static', serveStaticDev(staticDirs))
+  // Static files: straight from the source folders in development; in
+  // production from what `stowage collectstatic` stored (when its URLs point
+  // back at this app; on S3 or a CDN the browser fetches them from there).
+  app.use('/static', production ? serveMedia(staticStorage, { immutable: true }) : serveStaticDev(staticDirs))
   // Media served by the app itself only when a storage's URLs point back at it (local disk).
   app.use('/media', serveMedia(storages.get('default')))
   app.use('/private-media', serveMedia(storages.get('private'), { signed: true, secret: config.storages.private?.options?.signingSecret }))

@@ -3,7 +3,7 @@
 // middleware, the static tag and dev middleware). Each is replaced by the real
 // package as soon as it lands; nothing here is meant to survive.
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import busboy from 'busboy'
 import express from 'express'
 import { verifySignedUrl, ValidationError } from '@stowage/core'
@@ -26,10 +26,15 @@ export function receiveUpload(req, record, fields) {
       const field = fields[k]
       if (!field || !info.filename) return stream.resume()
       const file = field.bind(record)
+      // A refused file makes the save destroy its source; busboy's own stream
+      // must survive that and be drained, or the request never finishes.
+      const body = new PassThrough()
+      stream.pipe(body)
       pending.push(
-        file.save(info.filename, stream, { contentType: info.mimeType, deleteOld: false }).then(
+        file.save(info.filename, body, { contentType: info.mimeType, deleteOld: false }).then(
           () => (files[k] = { file, filename: info.filename }),
           (err) => {
+            stream.unpipe(body)
             stream.resume()
             if (!(err instanceof ValidationError)) throw err
             errors[k] = err.failures.map((f) => f.message)
@@ -44,7 +49,7 @@ export function receiveUpload(req, record, fields) {
 }
 
 /** PLACEHOLDER for @stowage/http's media middleware. */
-export function serveMedia(storage, { signed = false, secret } = {}) {
+export function serveMedia(storage, { signed = false, secret, immutable = false } = {}) {
   return async (req, res, next) => {
     try {
       let download
@@ -56,6 +61,7 @@ export function serveMedia(storage, { signed = false, secret } = {}) {
       const name = decodeURIComponent(req.path.replace(/^\//, ''))
       const stat = await storage.stat(name)
       res.setHeader('X-Content-Type-Options', 'nosniff')
+      if (immutable) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
       res.setHeader('Content-Length', String(stat.size))
       res.type(stat.contentType ?? path.extname(name))
       if (download) res.attachment(download)
@@ -67,7 +73,7 @@ export function serveMedia(storage, { signed = false, secret } = {}) {
   }
 }
 
-/** PLACEHOLDER for @stowage/static's Nunjucks extension. */
+/** PLACEHOLDER for @stowage/static's Nunjucks extension: `{% static 'css/app.css' %}` → `resolve(name)` (async). */
 export class StaticExtension {
   constructor(resolve) {
     this.tags = ['static']
@@ -77,10 +83,12 @@ export class StaticExtension {
     const tok = parser.nextToken()
     const args = parser.parseSignature(null, true)
     parser.advanceAfterBlockEnd(tok.value)
-    return new nodes.CallExtension(this, 'run', args)
+    return new nodes.CallExtensionAsync(this, 'run', args)
   }
-  run(_ctx, name) {
-    return this.resolve(name)
+  run(_ctx, name, callback) {
+    Promise.resolve()
+      .then(() => this.resolve(name))
+      .then((url) => callback(null, url), callback)
   }
 }
 
