@@ -2,7 +2,8 @@
  * Vitest global setup: a real S3 server for the S3 tests.
  *
  * - `S3_ENDPOINT` set (MinIO from docker-compose.yml, AWS, R2...): used as is,
- *   with `S3_BUCKET`, `S3_REGION`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`;
+ *   with `S3_BUCKET`, `S3_REGION`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`
+ *   and `S3_PROVIDER` (`minio`, `ceph`, `r2`, `aws`; default `generic`);
  *   the bucket is created when missing.
  * - Otherwise `scripts/s3-server.sh start` runs Ceph's RADOS Gateway (installing
  *   it with apt on first use) and teardown stops it. `STOWAGE_KEEP_S3=1` keeps
@@ -17,14 +18,14 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { S3Storage, ensureBucket } from '@stowage/s3'
+import { S3Storage, ensureBucket, type S3Provider } from '@stowage/s3'
 import type { TestProject } from 'vitest/node'
 import type { S3TestEnv } from './s3.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SCRIPT = join(ROOT, 'scripts', 's3-server.sh')
 /** Text in a test file that means it needs the S3 server. */
-const USES_S3 = /@stowage\/s3|test\/s3(\.js)?['"]|s3TestOptions|s3TestEnv/
+const USES_S3 = /@stowage\/s3|\/s3(\.js)?['"]|s3TestOptions|s3TestEnv|S3Storage|S3_ENDPOINT/
 
 function envFromProcess(): S3TestEnv | undefined {
   const e = process.env
@@ -35,6 +36,7 @@ function envFromProcess(): S3TestEnv | undefined {
     bucket: e.S3_BUCKET || 'stowage-test',
     accessKeyId: e.S3_ACCESS_KEY_ID || e.AWS_ACCESS_KEY_ID || '',
     secretAccessKey: e.S3_SECRET_ACCESS_KEY || e.AWS_SECRET_ACCESS_KEY || '',
+    provider: (e.S3_PROVIDER as S3Provider | undefined) || 'generic',
   }
 }
 
@@ -53,6 +55,7 @@ function parseEnv(text: string): S3TestEnv {
     bucket: vars.S3_BUCKET ?? 'stowage-test',
     accessKeyId: vars.S3_ACCESS_KEY_ID ?? '',
     secretAccessKey: vars.S3_SECRET_ACCESS_KEY ?? '',
+    provider: 'ceph',
   }
 }
 
@@ -88,6 +91,7 @@ function publish(project: TestProject, env: S3TestEnv): void {
     S3_BUCKET: env.bucket,
     S3_ACCESS_KEY_ID: env.accessKeyId,
     S3_SECRET_ACCESS_KEY: env.secretAccessKey,
+    S3_PROVIDER: env.provider,
   })
 }
 

@@ -12,7 +12,7 @@
  * When no server is available they throw, so the tests fail instead of skipping.
  */
 import { inject } from 'vitest'
-import type { S3StorageOptions } from '@stowage/s3'
+import type { S3Provider, S3StorageOptions } from '@stowage/s3'
 
 /** Where the test server is and how to sign in. */
 export interface S3TestEnv {
@@ -21,6 +21,8 @@ export interface S3TestEnv {
   bucket: string
   accessKeyId: string
   secretAccessKey: string
+  /** The server kind (`S3_PROVIDER`): `ceph` for the gateway the test command starts. */
+  provider: S3Provider
 }
 
 declare module 'vitest' {
@@ -47,6 +49,7 @@ export function s3TestEnv(): S3TestEnv {
       bucket: e.S3_BUCKET || 'stowage-test',
       accessKeyId: e.S3_ACCESS_KEY_ID || '',
       secretAccessKey: e.S3_SECRET_ACCESS_KEY || '',
+      provider: (e.S3_PROVIDER as S3Provider | undefined) || 'generic',
     }
   }
   throw new Error('No S3 test server: test/global-setup.ts did not start one (does this test file mention @stowage/s3 or test/s3?)')
@@ -65,6 +68,7 @@ export function s3TestOptions(extra: Partial<S3StorageOptions> = {}): S3StorageO
     region: env.region,
     forcePathStyle: true,
     credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    provider: env.provider,
     ...extra,
   }
 }

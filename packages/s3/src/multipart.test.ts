@@ -6,7 +6,7 @@ import { randomPrefix } from '@stowage/core/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { s3TestOptions } from '../../../test/s3.js'
 import { choosePartSize, cutParts } from './multipart.js'
-import { MAX_PART_SIZE, MIN_PART_SIZE } from './options.js'
+import { MAX_PART_SIZE, MIN_PART_SIZE, type S3StorageOptions } from './options.js'
 import { S3Storage } from './s3-storage.js'
 
 const MIB = 1024 * 1024
@@ -48,8 +48,8 @@ describe('S3Storage: multipart uploads', () => {
   const made: S3Storage[] = []
   afterAll(() => made.forEach((s) => s.client.destroy()))
   // Smallest thresholds S3 allows, so the multipart path runs on ~12 MB bodies.
-  const storageWith = () => {
-    const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-mp'), multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2 }))
+  const storageWith = (extra: Partial<S3StorageOptions> = {}) => {
+    const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-mp'), multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2, ...extra }))
     made.push(s)
     return s
   }
@@ -84,6 +84,13 @@ describe('S3Storage: multipart uploads', () => {
     expect(st.etag).toMatch(/-3$/) // S3's multipart ETag: md5 of part md5s, dash, part count
     expect(md5(await readAll(await storage.open(name)))).toBe(md5(data))
     expect(await danglingUploads(storage, p)).toEqual([])
+  })
+
+  it('works with the SDK flexible checksums (the aws profile) too: every part has a known length', async () => {
+    const storage = storageWith({ requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' })
+    const { stream, data } = chunked(24)
+    const name = await storage.save(`${randomPrefix()}/crc.bin`, stream)
+    expect(md5(await storage.read(name))).toBe(md5(data))
   })
 
   it('sends a Blob of known size over the threshold through multipart too', async () => {

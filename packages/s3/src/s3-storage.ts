@@ -14,6 +14,7 @@
  * the placeholder. The cost is that a reader may see a 0-byte object under
  * that name while a large upload is in progress.
  */
+import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
   DeleteObjectCommand,
@@ -277,6 +278,34 @@ export class S3Storage extends BaseStorage {
     const u = new URL(endpoint)
     const base = u.pathname.replace(/\/+$/, '')
     return forcePathStyle ? `${u.protocol}//${u.host}${base}/${bucket}/${path}` : `${u.protocol}//${bucket}.${u.host}${base}/${path}`
+  }
+
+  /**
+   * Asks the server whether it honours `If-None-Match: *` on PutObject, by
+   * writing a probe object twice under `location` (then deleting it). Run it
+   * once against a new kind of server: when it answers false, set
+   * `conditionalWrites: false` and know that concurrent saves of one name can
+   * overwrite each other there.
+   * @returns true when the second write was refused (412), so names are claimed atomically.
+   * @throws PermissionDeniedError (EACCES) when the credentials cannot write.
+   */
+  async supportsConditionalWrites(): Promise<boolean> {
+    const name = `.stowage-probe-${randomUUID()}`
+    const put = () => this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }))
+    try {
+      await put()
+      try {
+        await put()
+        return false
+      } catch (err) {
+        if (isPreconditionFailed(err)) return true
+        throw err
+      }
+    } catch (err) {
+      throw this.mapError(err, 'supportsConditionalWrites', name)
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+    }
   }
 
   protected override mapError(err: unknown, operation: string, name: string): StorageError {
