@@ -172,6 +172,17 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(await backend.everything()).toEqual([])
   })
 
+  it('ignores the empty part a browser sends for a file input left blank', async () => {
+    record = { doc: 'kept.txt' }
+    const field = fileField({ storage: backend.storage })
+    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
+    const { body, contentType } = multipart([{ name: 'doc', filename: '', type: 'application/octet-stream', data: '' }, { name: 'a', data: '1' }])
+    const { status, json } = await post(body, contentType)
+    expect(status).toBe(201)
+    expect(json).toEqual({ fields: { a: '1' }, files: {} })
+    expect(record.doc).toBe('kept.txt')
+  })
+
   it('refuses a request that is not multipart', async () => {
     options = () => ({ files: {} })
     const { status, json } = await post(Buffer.from('{}'), 'application/json')

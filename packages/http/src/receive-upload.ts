@@ -176,8 +176,10 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
         stream.resume()
         return fail(refusal('unexpectedFile', `Unexpected file field '${field}'`, { field }))
       }
-      open.add(stream)
       const filename = info.filename ?? ''
+      // A browser sends an empty, nameless part for a file input left blank: nothing to store.
+      if (filename === '') return stream.resume()
+      open.add(stream)
       const save = (async (): Promise<Saved> => {
         const file = typeof target === 'function' ? await target({ field, filename, mimeType: info.mimeType }) : target
         const previous = file.name

@@ -144,3 +144,22 @@ describe('storage references', () => {
     expect((await f.bind(rec).stat()).contentType).toBe('image/png')
   })
 })
+
+describe('fileField.descriptor', () => {
+  it('gives Django-style access: instance.avatar is the FieldFile, assigning a name repoints it', async () => {
+    const storage = new MemoryStorage()
+    const docField = fileField<Doc>({ storage, uploadTo: 'docs/' })
+    class Doc {
+      fileName: string | null = null
+      declare file: import('./field-file.js').FieldFile<Doc>
+    }
+    Object.defineProperty(Doc.prototype, 'file', docField.descriptor('fileName'))
+    const d = new Doc()
+    expect(d.file).toBe(d.file)
+    await d.file.save('a.txt', 'A')
+    expect(d.fileName).toBe('docs/a.txt')
+    ;(d as unknown as { file: string | null }).file = 'docs/other.txt'
+    expect(d.fileName).toBe('docs/other.txt')
+    expect(d.file.name).toBe('docs/other.txt')
+  })
+})

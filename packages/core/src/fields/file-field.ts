@@ -100,6 +100,34 @@ export class FileField<R extends object = Record<string, unknown>> {
     if (!column) throw new ConfigurationError('is required to bind a field to a record', { key: 'column' })
     return new FieldFile(this, record, column)
   }
+
+  /**
+   * A property descriptor in the style of Django's field descriptors, for
+   * `Object.defineProperty(User.prototype, 'avatar', field.descriptor('avatarName'))`:
+   * reading `user.avatar` gives the `FieldFile` (the same object each time),
+   * assigning a name or `null` to it points the record at another file
+   * without touching the storage.
+   * @returns the descriptor.
+   */
+  descriptor(column: string): PropertyDescriptor & ThisType<R> {
+    const files = new WeakMap<object, FieldFile<R>>()
+    const field = this
+    const fileOf = (record: R): FieldFile<R> => {
+      let file = files.get(record)
+      if (!file) files.set(record, (file = field.bind(record, column)))
+      return file
+    }
+    return {
+      configurable: true,
+      enumerable: false,
+      get(this: R) {
+        return fileOf(this)
+      },
+      set(this: R, value: string | null | FieldFile<R>) {
+        fileOf(this).assign(value instanceof FieldFile ? value.name : value)
+      },
+    }
+  }
 }
 
 function joinPath(dir: string, file: string): string {
