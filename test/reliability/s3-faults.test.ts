@@ -1,0 +1,275 @@
+/**
+ * S3Storage against the real S3 gateway through a fault-injecting proxy:
+ * connection resets mid-upload and mid-download, 500 and 503 SlowDown,
+ * stalls past the timeout, truncated responses. Every save either succeeds
+ * with exactly the right bytes (read back directly from the gateway and
+ * hashed) or fails with a StorageError; either way it leaves no stray object
+ * and no dangling multipart upload. Reads never return wrong bytes quietly.
+ * Retries are bounded by the client's `maxAttempts`.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StorageError, readAll } from '@stowage/core'
+import { randomPrefix } from '@stowage/core/testing'
+import { S3Storage, type S3StorageOptions } from '@stowage/s3'
+import { s3TestEnv, s3TestOptions } from '../s3.js'
+import { FaultProxy, type FaultRule } from './helpers/fault-proxy.js'
+
+const MIB = 1024 * 1024
+/**
+ * Socket idle timeout: a stalled request fails after this long (then retries).
+ * The SDK sets none by default, so without it a stalled download hangs forever.
+ */
+const TIMEOUT_MS = 1500
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+
+let proxy: FaultProxy
+let direct: S3Storage
+const made: S3Storage[] = []
+const location = randomPrefix('s3-faults')
+
+beforeAll(async () => {
+  proxy = await FaultProxy.start(s3TestEnv().endpoint)
+  direct = new S3Storage(s3TestOptions({ location }))
+  made.push(direct)
+})
+afterAll(async () => {
+  for (const s of made) s.client.destroy()
+  await proxy?.close()
+})
+
+/** An S3Storage that talks through the proxy, with small parts and short timeouts. */
+function throughProxy(maxAttempts = 3, extra: Partial<S3StorageOptions> = {}): S3Storage {
+  const s = new S3Storage(
+    s3TestOptions({
+      location,
+      endpoint: proxy.endpoint,
+      multipartThreshold: 5 * MIB,
+      partSize: 5 * MIB,
+      queueSize: 2,
+      clientConfig: { maxAttempts, requestHandler: { socketTimeout: TIMEOUT_MS, connectionTimeout: TIMEOUT_MS } },
+      ...extra,
+    }),
+  )
+  made.push(s)
+  return s
+}
+
+/** Objects and unfinished multipart uploads under `dir`, straight from the gateway. */
+async function leftovers(dir: string): Promise<{ objects: string[]; uploads: string[] }> {
+  const { files, dirs } = await direct.listdir(dir)
+  expect(dirs).toEqual([])
+  const res = await direct.client.send(new ListMultipartUploadsCommand({ Bucket: direct.options.bucket, Prefix: direct.key(`${dir}/`) }))
+  return { objects: files.map((f) => `${dir}/${f}`), uploads: (res.Uploads ?? []).map((u) => u.Key ?? '?') }
+}
+
+type Outcome = 'succeeds' | 'fails'
+
+/**
+ * Saves `size` random bytes through the proxy with `rules` armed, then checks
+ * the promise: the expected outcome, the bytes exact on success, and nothing
+ * else left behind either way.
+ */
+async function saveUnderFaults(
+  rules: FaultRule[],
+  size: number,
+  expected: Outcome,
+  options: { storage?: S3Storage; duplicateTolerated?: boolean } = {},
+): Promise<void> {
+  const storage = options.storage ?? throughProxy()
+  proxy.reset()
+  for (const r of rules) proxy.add(r)
+  const dir = randomPrefix('f')
+  const body = randomBytes(size)
+  const result = await storage.save(`${dir}/file.bin`, body).then(
+    (name) => ({ ok: true as const, name }),
+    (error: unknown) => ({ ok: false as const, error }),
+  )
+  // Each armed fault really fired: a rule that matches nothing proves nothing.
+  const fired = proxy.seen.filter((r) => r.fault).length
+  expect(fired, `faults fired; requests seen: ${JSON.stringify(proxy.seen)}`).toBeGreaterThanOrEqual(Math.min(...rules.map((r) => (Number.isFinite(r.times ?? 1) ? (r.times ?? 1) : 1))))
+  proxy.reset()
+  const left = await leftovers(dir)
+  expect(left.uploads, 'dangling multipart uploads').toEqual([])
+  if (result.ok) {
+    expect(expected, 'the save succeeded').toBe('succeeds')
+    expect(sha(await direct.read(result.name))).toBe(sha(body))
+    if (options.duplicateTolerated) {
+      // Known gap (see the test titles): a complete copy may remain under the first name; never a partial one.
+      expect(left.objects).toContain(result.name)
+      for (const o of left.objects) expect(sha(await direct.read(o)), `partial object ${o}`).toBe(sha(body))
+    } else {
+      expect(left.objects, 'exactly the saved object, nothing else').toEqual([result.name])
+    }
+  } else {
+    expect(result.error).toBeInstanceOf(StorageError)
+    expect(expected, `the save failed: ${String(result.error)}`).toBe('fails')
+    expect(left.objects, 'no object after a failed save').toEqual([])
+  }
+}
+
+const PUT_OBJECT = /\/file\.bin(\?x-id=PutObject)?$/ // a plain PutObject, not a part
+const PART = (n: number) => new RegExp(`[?&]partNumber=${n}&`)
+const COMPLETE = /\?uploadId=/
+
+describe('S3Storage saves through faults (single PUT, 200 KB)', () => {
+  const size = 200 * 1024
+  it('a connection reset mid-upload is retried and the save succeeds intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 } }], size, 'succeeds')
+  })
+  it('a reset on every attempt fails with a StorageError and stores nothing', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 }, times: Infinity }], size, 'fails')
+  })
+  it('503 SlowDown, then success: retried, intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 503 }, times: 2 }], size, 'succeeds')
+  })
+  it('500 InternalError once: retried, intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 500 } }], size, 'succeeds')
+  })
+  it('503 SlowDown on every attempt fails with a StorageError and stores nothing', async () => {
+    await saveUnderFaults([{ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 503 }, times: Infinity }], size, 'fails')
+  })
+  it('an upload stalled past the timeout is retried and succeeds intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'stall', after: 1000 } }], size, 'succeeds')
+  })
+  // A lost response makes the SDK retry the conditional PUT; the server refuses the retry (412)
+  // because the first attempt landed, and S3Storage moves on to the next name, leaving a complete
+  // copy under the first one. Reported as a bug; until it is fixed these check only that nothing
+  // partial is left and the returned name is intact.
+  it('the connection reset after the server stored the object (response lost): intact, nothing partial (a duplicate may remain)', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'reset', after: 0 } }], size, 'succeeds', {
+      duplicateTolerated: true,
+    })
+  })
+  it('a truncated PUT response: intact, nothing partial (a duplicate may remain)', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'truncate', after: 20 } }], size, 'succeeds', {
+      duplicateTolerated: true,
+    })
+  })
+})
+
+describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', () => {
+  const size = 12 * MIB
+  it('a reset in the middle of part 2 is retried and the save succeeds intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PART(2), direction: 'request', fault: { kind: 'reset', after: MIB } }], size, 'succeeds')
+  })
+  it('part 2 reset on every attempt: StorageError, upload aborted, no placeholder left', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PART(2), direction: 'request', fault: { kind: 'reset', after: MIB }, times: Infinity }], size, 'fails')
+  })
+  it('part 3 stalled past the timeout is retried and the save succeeds intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PART(3), direction: 'request', fault: { kind: 'stall', after: 1000 } }], size, 'succeeds')
+  })
+  it('503 SlowDown on every CompleteMultipartUpload: StorageError, upload aborted, nothing left', async () => {
+    await saveUnderFaults([{ method: 'POST', target: COMPLETE, direction: 'request', fault: { kind: 'status', status: 503 }, times: Infinity }], size, 'fails')
+  })
+  it('the CompleteMultipartUpload response lost: one object, intact, or a clean failure', async () => {
+    proxy.reset()
+    const dir = randomPrefix('f')
+    const body = randomBytes(size)
+    proxy.add({ method: 'POST', target: COMPLETE, direction: 'response', fault: { kind: 'reset', after: 0 } })
+    const result = await throughProxy().save(`${dir}/file.bin`, body).then(
+      (name) => name,
+      (e: unknown) => e,
+    )
+    const left = await leftovers(dir)
+    expect(left.uploads).toEqual([])
+    if (typeof result === 'string') {
+      expect(left.objects).toEqual([result])
+      expect(sha(await direct.read(result))).toBe(sha(body))
+    } else {
+      expect(result).toBeInstanceOf(StorageError)
+      expect(left.objects).toEqual([])
+    }
+  })
+})
+
+describe('S3Storage retries are bounded and configurable', () => {
+  for (const attempts of [1, 2, 4]) {
+    it(`maxAttempts ${attempts}: exactly ${attempts} request(s) under a permanent 503, then a StorageError`, async () => {
+      proxy.reset()
+      proxy.add({ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 503 }, times: Infinity })
+      const storage = throughProxy(attempts)
+      const err = await storage.save(`${randomPrefix('f')}/x.txt`, 'x').then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(StorageError)
+      expect((err as StorageError).context).toMatchObject({ httpStatus: 503 })
+      expect(proxy.count('PUT')).toBe(attempts)
+      proxy.reset()
+    })
+  }
+})
+
+describe('S3Storage reads through faults (3 MiB object)', () => {
+  const body = randomBytes(3 * MIB)
+  let name: string
+  beforeAll(async () => {
+    name = await direct.save(`${randomPrefix('r')}/object.bin`, body)
+  })
+  const GET = { method: 'GET', direction: 'response' } as const
+
+  async function readOutcome(read: () => Promise<Uint8Array>): Promise<'intact' | StorageError | Error> {
+    const r = await read().then(
+      (bytes) => bytes,
+      (e: unknown) => e as Error,
+    )
+    if (r instanceof Error) return r
+    // Never quietly short or different.
+    expect(r.byteLength).toBe(body.length)
+    expect(sha(r)).toBe(sha(body))
+    return 'intact'
+  }
+
+  const faults: [string, FaultRule['fault']][] = [
+    ['truncated mid-body', { kind: 'truncate', after: MIB }],
+    ['reset mid-body', { kind: 'reset', after: MIB }],
+    ['stalled mid-body past the timeout', { kind: 'stall', after: MIB }],
+  ]
+  for (const [what, fault] of faults) {
+    it(`read(): a response ${what} fails with a StorageError, never short data`, async () => {
+      proxy.reset()
+      proxy.add({ ...GET, fault, times: Infinity })
+      const out = await readOutcome(() => throughProxy().read(name))
+      expect(out).toBeInstanceOf(StorageError)
+      proxy.reset()
+    })
+    it(`open(): a stream ${what} errors instead of ending early`, async () => {
+      proxy.reset()
+      proxy.add({ ...GET, fault, times: Infinity })
+      const out = await readOutcome(async () => readAll(await throughProxy().open(name)))
+      expect(out).toBeInstanceOf(Error)
+      proxy.reset()
+    })
+  }
+
+  it('a response cut inside its headers, once, is retried and reads intact', async () => {
+    proxy.reset()
+    proxy.add({ ...GET, fault: { kind: 'truncate', after: 30 } })
+    expect(await readOutcome(() => throughProxy().read(name))).toBe('intact')
+    expect(proxy.count('GET')).toBe(2)
+    proxy.reset()
+  })
+
+  it('503 SlowDown once, then the object: reads intact', async () => {
+    proxy.reset()
+    proxy.add({ method: 'GET', direction: 'request', fault: { kind: 'status', status: 503 } })
+    expect(await readOutcome(() => throughProxy().read(name))).toBe('intact')
+    proxy.reset()
+  })
+
+  it('a byte range truncated mid-body fails instead of returning a short range', async () => {
+    proxy.reset()
+    proxy.add({ ...GET, fault: { kind: 'truncate', after: 600 * 1024 }, times: Infinity })
+    const r = await throughProxy()
+      .open(name, { start: 100, end: 2 * MIB })
+      .then(readAll)
+      .then(
+        (b) => b,
+        (e: unknown) => e,
+      )
+    expect(r).toBeInstanceOf(Error)
+    proxy.reset()
+  })
+})
