@@ -1,12 +1,16 @@
 /**
  * Signed URLs on the local backend: a URL verifies until it expires, and a
  * tampered, expired, or replayed-after-expiry URL is refused. The clock is
- * injected; nothing sleeps. (The S3 side runs against the gateway in
- * s3-signed-urls.test.ts.)
+ * injected; nothing sleeps. Checked on the verifier and over real HTTP
+ * through `serveMedia`. (The S3 side runs against the gateway in
+ * s3-reliability.test.ts.)
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifySignedUrl } from '@stowage/core'
+import { serveMedia } from '@stowage/http'
 import { createLocalBackend } from './helpers/backends.js'
 
 const SECRET = 'reliability-test-secret-0123456789'
@@ -110,5 +114,51 @@ describe('FileSystemStorage signed URLs', () => {
       }),
       { numRuns: 3_000 },
     )
+  })
+})
+
+describe('FileSystemStorage signed URLs served over HTTP by serveMedia', () => {
+  let server: Server
+  let origin: string
+  beforeAll(async () => {
+    const handler = serveMedia({ storage: backend.storage, prefix: '/media/', signingSecret: SECRET, private: true, now })
+    server = createServer((req, res) => handler(req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  const get = async (path: string) => {
+    const res = await fetch(origin + path)
+    return { status: res.status, body: await res.text() }
+  }
+
+  it('serves a fresh URL, refuses it tampered, refuses it replayed after expiry, and never leaks the file', async () => {
+    clock = T0
+    expect(await get(url)).toEqual({ status: 200, body: 'secret report' })
+    const forged = [
+      url.replace(/expires=(\d+)/, (_, e: string) => `expires=${Number(e) + 86_400}`),
+      url.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`),
+      url.replace('&signature', '&download=x.html&signature'),
+      url.replace(/\?.*/, ''),
+    ]
+    for (const f of forged) {
+      const r = await get(f)
+      expect(r.status, f).toBe(403)
+      expect(r.body).not.toContain('secret')
+    }
+    clock = T0 + 600_000
+    const replay = await get(url)
+    expect(replay.status).toBe(403)
+    expect(replay.body).not.toContain('secret')
+  })
+
+  it('answers 404 to traversal through the URL and never serves the file beside the root', async () => {
+    clock = T0
+    for (const p of ['/media/../sentinel.txt', '/media/..%2fsentinel.txt', '/media/%2e%2e/sentinel.txt', '/media/%2e%2e%2fsentinel.txt', '/media/..%5csentinel.txt', '/media/%252e%252e/sentinel.txt']) {
+      const r = await get(`${p}?expires=9999999999&signature=x`)
+      expect([403, 404], p).toContain(r.status)
+      expect(r.body, p).not.toContain('outside the root')
+    }
   })
 })
