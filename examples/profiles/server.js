@@ -22,7 +22,7 @@ if (production && privateOptions.signingSecret === DEV_SIGNING_SECRET) {
   process.exit(1)
 }
 const db = openDatabase(process.env.PROFILES_DB ?? path.join(here, 'data', 'profiles.sqlite'))
-const app = createApp({ db, config, production })
+const app = await createApp({ db, config, production })
 
 const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
   const { address, port } = server.address()

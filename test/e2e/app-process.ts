@@ -71,20 +71,16 @@ export async function startApp(env: NodeJS.ProcessEnv): Promise<RunningApp> {
   }
 }
 
-// PLACEHOLDER until `stowage collectstatic` (packages/cli) lands: the same call the command makes.
-const COLLECT = `
-import { loadStorages, storages } from '@stowage/core'
-import { collectstatic } from '@stowage/static'
-const config = await loadStorages()
-const summary = await collectstatic({ storage: storages.get('staticfiles'), dirs: config.staticfiles?.dirs, root: config.root })
-console.log(JSON.stringify(summary))
-`
+/** The `stowage` command, from its sources. */
+const STOWAGE_BIN = path.join(ROOT, 'packages/cli/src/bin.ts')
 
 /**
- * Runs collectstatic for the app with the given environment.
+ * Runs `stowage collectstatic --no-input` in the app directory with the given environment.
+ * @returns what the command printed.
  * @throws Error with its output when it fails.
  */
-export async function collectStatic(env: NodeJS.ProcessEnv): Promise<void> {
-  const { code, output } = await runInApp(['--input-type=module', '-e', COLLECT], env)
-  if (code !== 0) throw new Error(`collectstatic failed (${code}):\n${output}`)
+export async function collectStatic(env: NodeJS.ProcessEnv): Promise<string> {
+  const { code, output } = await runInApp([STOWAGE_BIN, 'collectstatic', '--no-input'], env)
+  if (code !== 0) throw new Error(`stowage collectstatic failed (${code}):\n${output}`)
+  return output
 }

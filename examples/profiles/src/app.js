@@ -5,12 +5,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import nunjucks from 'nunjucks'
-import { storages } from '@stowage/core'
+import { storages, ValidationError } from '@stowage/core'
+import { receiveUpload, serveMedia } from '@stowage/http'
+import { addStaticToNunjucks, createFinders, loadStaticUrls, serveStatic } from '@stowage/static'
 import { avatar, document, DOCUMENT_LINK_SECONDS, limits } from './profile.js'
-import { receiveUpload, serveMedia, serveStaticDev, StaticExtension } from './placeholders.js'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-export const APP_ROOT = path.resolve(here, '..')
+export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NAME_MAX = 100
 
 /** Storage class names shown in the page header, so one can see where files go. */
@@ -22,44 +22,73 @@ function describeBackends(production) {
   return { media: kind('default'), private: kind('private'), static: production ? kind('staticfiles') : 'finders (development)' }
 }
 
+/** The URL prefix a storage serves under when that is this app (local disk), else undefined. */
+function servedHere(storage) {
+  const base = storage.baseUrl
+  return typeof base === 'string' && base.startsWith('/') ? base.replace(/\/+$/, '') : undefined
+}
+
+/**
+ * Where collected static files are public. Local storage knows (`baseUrl`);
+ * an S3 bucket's is the plain URL of any key minus the key. `STATIC_URL`
+ * overrides both (a CDN in front of the bucket).
+ */
+async function staticBaseUrl(staticStorage) {
+  if (process.env.STATIC_URL) return process.env.STATIC_URL
+  const inner = staticStorage.storage ?? staticStorage
+  if (typeof inner.baseUrl === 'string') return inner.baseUrl
+  const probe = await inner.url('x')
+  return probe.endsWith('/x') && !probe.includes('?') ? probe.slice(0, -1) : '/static/'
+}
+
+/** Turns a refused upload into messages per form field (`__all__` for the form as a whole). */
+function messagesByField(err) {
+  const errors = {}
+  for (const f of err.failures) (errors[f.params?.field ?? '__all__'] ??= []).push(f.message)
+  return errors
+}
+
 /**
  * Builds the Express application.
  * @param {object} options
  * @param {ReturnType<import('./db.js').openDatabase>} options.db the profile repository
- * @param {import('@stowage/core').StowageConfig} options.config the loaded Stowage configuration (storages must be configured)
- * @param {boolean} [options.production] serve collected static files (after `stowage collectstatic`) instead of the finders
+ * @param {import('@stowage/core').StowageConfig} options.config the loaded configuration (`storages` configured with it)
+ * @param {boolean} [options.production] serve collected, hashed static files (after `stowage collectstatic`) instead of the finders
  * @returns the Express app
+ * @throws StorageError (`EMANIFEST`) in production when the static manifest cannot be read.
  */
-export function createApp({ db, config, production = false }) {
+export async function createApp({ db, config, production = false }) {
   const app = express()
   app.disable('x-powered-by')
   const backend = describeBackends(production)
-
-  const env = nunjucks.configure(path.join(APP_ROOT, 'templates'), { autoescape: true, throwOnUndefined: false, noCache: !production })
-  const staticDirs = (config.staticfiles?.dirs ?? []).map((d) => path.resolve(config.root ?? APP_ROOT, Array.isArray(d) ? d[1] : d))
   const staticStorage = storages.get('staticfiles')
-  env.addExtension('static', new StaticExtension((name) => (production ? staticStorage.url(name) : `/static/${name}`)))
+
+  const env = nunjucks.configure(path.join(APP_ROOT, 'templates'), { autoescape: true, noCache: !production })
+  // Development: plain names straight from the finders. Production: hashed names from the manifest.
+  addStaticToNunjucks(env, await loadStaticUrls(staticStorage, { debug: !production, baseUrl: production ? await staticBaseUrl(staticStorage) : '/static/' }))
   app.engine('njk', env.render.bind(env))
   app.set('view engine', 'njk')
   app.set('views', path.join(APP_ROOT, 'templates'))
 
-  // Static files: straight from the source folders in development; in
-  // production from what `stowage collectstatic` stored (when its URLs point
-  // back at this app; on S3 or a CDN the browser fetches them from there).
-  app.use('/static', production ? serveMedia(staticStorage, { immutable: true }) : serveStaticDev(staticDirs))
-  // Media served by the app itself only when a storage's URLs point back at it (local disk).
-  app.use('/media', serveMedia(storages.get('default')))
-  app.use('/private-media', serveMedia(storages.get('private'), { signed: true, secret: config.storages.private?.options?.signingSecret }))
+  const finders = createFinders({ dirs: config.staticfiles?.dirs, root: config.root, packages: config.staticfiles?.packages })
+  app.use(production ? serveStatic({ prefix: '/static/', storage: staticStorage, fallthrough: true }) : serveStatic({ prefix: '/static/', finders, fallthrough: true }))
+  // Media is served by the app only where a storage's URLs point back at it
+  // (local disk); on S3 the browser gets the bucket's (presigned) URLs.
+  const media = storages.get('default')
+  if (servedHere(media)) app.use(servedHere(media), serveMedia({ storage: media }))
+  const privateMedia = storages.get('private')
+  if (servedHere(privateMedia)) {
+    app.use(servedHere(privateMedia), serveMedia({ storage: privateMedia, private: true, signingSecret: config.storages.private?.options?.signingSecret }))
+  }
 
   const render = (res, view, ctx, status = 200) => res.status(status).render(view, { backend, limits, errors: {}, values: {}, ...ctx })
   const findProfile = (req) => {
     const id = Number(req.params.id)
     return Number.isSafeInteger(id) ? db.get(id) : undefined
   }
-  const avatarUrl = (row) => (row.avatar ? avatar.bind(row).url() : undefined)
 
   app.get('/', async (req, res) => {
-    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: await avatarUrl(p) })))
+    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: p.avatar ? await avatar.bind(p).url() : undefined })))
     render(res, 'profiles/list.njk', { profiles, flash: req.query.deleted ? `Deleted ${req.query.deleted}.` : undefined })
   })
 
@@ -67,14 +96,24 @@ export function createApp({ db, config, production = false }) {
 
   app.post('/profiles', async (req, res) => {
     const record = { name: '', avatar: null, avatar_width: null, avatar_height: null, document: null, document_name: '' }
-    const { values, files, errors } = await receiveUpload(req, record, { avatar, document })
-    const name = (values.name ?? '').trim()
+    let upload
+    try {
+      // Each file streams through its field's validators into its storage; a refusal leaves nothing stored.
+      upload = await receiveUpload(req, { files: { avatar: avatar.bind(record), document: document.bind(record) } })
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      const values = err.context?.fields ?? {}
+      return render(res, 'profiles/new.njk', { errors: messagesByField(err), values: { name: values.name ?? '' } }, 400)
+    }
+    const { fields, files } = upload
+    const name = (fields.name ?? '').trim()
+    const errors = {}
     if (!name) errors.name = ['A name is required']
     else if (name.length > NAME_MAX) errors.name = [`At most ${NAME_MAX} characters`]
-    if (!files.avatar && !errors.avatar) errors.avatar = ['Choose an avatar image']
+    if (!files.avatar) errors.avatar = ['Choose an avatar image']
     if (Object.keys(errors).length) {
-      // Nothing half-done: files that passed are removed when the form as a whole is refused.
-      await Promise.all(Object.values(files).map(({ file }) => file.delete()))
+      // The files were fine but the form is not: do not keep them.
+      await Promise.all([avatar.bind(record).delete(), document.bind(record).delete()])
       return render(res, 'profiles/new.njk', { errors, values: { name } }, 400)
     }
     record.name = name
@@ -92,6 +131,7 @@ export function createApp({ db, config, production = false }) {
   async function detailContext(profile, req) {
     const avatarFile = avatar.bind(profile)
     const documentFile = document.bind(profile)
+    const filename = profile.document_name || (documentFile.name && path.posix.basename(documentFile.name))
     return {
       profile,
       flash: req.query.created ? 'Profile created.' : req.query.replaced ? 'Avatar replaced.' : undefined,
@@ -102,9 +142,10 @@ export function createApp({ db, config, production = false }) {
         height: avatarFile.height,
         size: await avatarFile.size().catch(() => undefined),
       },
+      // A fresh signed link on every view: it stops working after DOCUMENT_LINK_SECONDS.
       document: documentFile.name && {
-        filename: profile.document_name || path.posix.basename(documentFile.name),
-        url: await documentFile.url({ expiresIn: DOCUMENT_LINK_SECONDS, download: profile.document_name || path.posix.basename(documentFile.name) }),
+        filename,
+        url: await documentFile.url({ expiresIn: DOCUMENT_LINK_SECONDS, download: filename }),
         expiresIn: DOCUMENT_LINK_SECONDS,
       },
     }
@@ -113,10 +154,15 @@ export function createApp({ db, config, production = false }) {
   app.post('/profiles/:id/avatar', async (req, res, next) => {
     const profile = findProfile(req)
     if (!profile) return next()
-    const previous = avatar.bind(profile).name
-    const { files, errors } = await receiveUpload(req, profile, { avatar })
-    if (!files.avatar && !errors.avatar) errors.avatar = ['Choose an avatar image']
-    if (errors.avatar) return render(res, 'profiles/detail.njk', { ...(await detailContext(db.get(profile.id), req)), errors }, 400)
+    const previous = profile.avatar
+    let files
+    try {
+      ;({ files } = await receiveUpload(req, { files: { avatar: avatar.bind(profile) } }))
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      return render(res, 'profiles/detail.njk', { ...(await detailContext(db.get(profile.id), req)), errors: messagesByField(err) }, 400)
+    }
+    if (!files.avatar) return render(res, 'profiles/detail.njk', { ...(await detailContext(profile, req)), errors: { avatar: ['Choose an avatar image'] } }, 400)
     db.setAvatar(profile.id, profile)
     // The old file goes only once the row points at the new one (rather than
     // the field's deleteOnReplace, which deletes on save): a crash in between
