@@ -3,6 +3,7 @@
  * type stored with the object, so a stylesheet stored as
  * `application/octet-stream` breaks a page served from a bucket or a CDN.
  * The table covers what web apps store; anything else is left to S3's default.
+ * Also the Content-Disposition that forces a download under a given name.
  */
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,4 +43,11 @@ export function guessContentType(name: string): string | undefined {
   const dot = base.lastIndexOf('.')
   if (dot <= 0) return undefined
   return TYPES[base.slice(dot).toLowerCase()]
+}
+
+/** A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266). */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }

@@ -2,7 +2,7 @@
  * `@stowage/s3`: `S3Storage` for AWS S3 and S3-compatible stores (MinIO,
  * Ceph RGW, Cloudflare R2), with presigned URLs and direct browser uploads.
  */
-export { S3Storage, contentDisposition } from './s3-storage.js'
+export { S3Storage } from './s3-storage.js'
 export {
   resolveS3Options,
   MIN_PART_SIZE,
@@ -25,5 +25,5 @@ export type {
   UploadedObject,
 } from './direct-upload.js'
 export { mapS3Error } from './s3-errors.js'
-export { guessContentType } from './content-types.js'
+export { guessContentType, contentDisposition } from './content-types.js'
 export { ensureBucket } from './ensure-bucket.js'

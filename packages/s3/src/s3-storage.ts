@@ -36,7 +36,8 @@ import {
   type UrlOptions,
   type WriteRequest,
 } from '@stowage/core'
-import { guessContentType } from './content-types.js'
+import { contentDisposition, guessContentType } from './content-types.js'
+import { readUpTo } from './read-up-to.js'
 import {
   confirmUpload,
   presignPost,
@@ -370,43 +371,4 @@ export class S3Storage extends BaseStorage {
 
 function sendOptions(signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
   return signal ? { abortSignal: signal } : undefined
-}
-
-/** A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266). */
-export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
-  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
-}
-
-/**
- * Reads `stream` until more than `limit` bytes arrived or it ended.
- * @returns the whole body as `bytes` when it fits, else `rest`: an iterable
- *   replaying what was read, then the remainder of the stream.
- */
-async function readUpTo(stream: Readable, limit: number): Promise<{ bytes: Buffer; rest?: AsyncIterable<Uint8Array> }> {
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>
-  const chunks: Buffer[] = []
-  let total = 0
-  for (;;) {
-    const r = await it.next()
-    if (r.done) return { bytes: Buffer.concat(chunks) }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
-    chunks.push(chunk)
-    total += chunk.length
-    if (total > limit) break
-  }
-  const rest = async function* () {
-    try {
-      yield* chunks
-      for (;;) {
-        const r = await it.next()
-        if (r.done) return
-        yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value
-      }
-    } finally {
-      await it.return?.()
-    }
-  }
-  return { bytes: Buffer.alloc(0), rest: rest() }
 }
