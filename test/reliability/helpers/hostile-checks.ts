@@ -101,6 +101,9 @@ export async function settle(promise: Promise<unknown>): Promise<{ ok: true; val
 export async function exercise(backend: BackendUnderTest, names: string[]): Promise<Set<string>> {
   const { storage } = backend
   const stored = new Set<string>()
+  // Where a harmless name's URL points: every stored name's URL must stay on that origin, under that path.
+  const benign = new URL(await storage.url('benign.txt'), 'http://app.example')
+  const base = benign.pathname.slice(0, -'benign.txt'.length)
   for (const [i, input] of names.entries()) {
     const expected = attempt(() => safeName(input))
     const body = `body ${i}`
@@ -128,6 +131,9 @@ export async function exercise(backend: BackendUnderTest, names: string[]): Prom
     const name = saved.value as string
     expectContained(name, input, 'file')
     expect(Buffer.from(await storage.read(name)).toString(), JSON.stringify(input)).toBe(body)
+    const url = new URL(await storage.url(name), 'http://app.example')
+    expect(url.origin, `URL of ${JSON.stringify(name)} leaves the storage's origin`).toBe(benign.origin)
+    expect(url.pathname.startsWith(base), `URL of ${JSON.stringify(name)} leaves ${base}`).toBe(true)
     stored.add(name)
   }
   return stored
