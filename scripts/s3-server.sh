@@ -20,8 +20,15 @@
 #   S3_BUCKET=stowage-test
 #   S3_ACCESS_KEY_ID=...
 #   S3_SECRET_ACCESS_KEY=...
-# Typical use:  eval "$(scripts/s3-server.sh start)"; export S3_ENDPOINT ...
-#          or:  set -a; . "$(scripts/s3-server.sh start >/dev/null; echo /tmp/stowage-s3/env)"; set +a
+# Typical use (exports the five variables into the current shell):
+#   set -a; eval "$(scripts/s3-server.sh start)"; set +a
+#   npm test
+#   scripts/s3-server.sh stop
+# Only the stdout of `start` is the env, so `$(...)` is safe; the daemons keep
+# running in the background (their own session) until `stop`.
+#
+# The data lives in RAM (memstore): use random key prefixes per test, and expect
+# everything to be gone after `stop`.
 #
 # Environment knobs (all optional):
 #   STOWAGE_S3_PORT      preferred gateway port (default 7480; a free one is picked if busy)
@@ -47,14 +54,18 @@ readonly MARKER='.stowage-s3-server'
 readonly PREFERRED_PORT="${STOWAGE_S3_PORT:-7480}"
 readonly START_TIMEOUT="${STOWAGE_S3_TIMEOUT:-120}"
 readonly MEM_MB="${STOWAGE_S3_MEM_MB:-8192}"
+for _v in STOWAGE_S3_PORT STOWAGE_S3_TIMEOUT STOWAGE_S3_MEM_MB; do
+  [[ -z "${!_v:-}" || "${!_v}" =~ ^[1-9][0-9]*$ ]] || { echo "s3-server.sh: $_v must be a positive integer, got '${!_v}'" >&2; exit 2; }
+done
+unset _v
 
 PROG="$(basename "$0")"
 
-log() { printf '[%s %s] %s\n' "$PROG" "$(date +%H:%M:%S)" "$*" >&2; }
+log() { printf '[%s %(%H:%M:%S)T] %s\n' "$PROG" -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -75,27 +86,56 @@ resolve_dir() {
 }
 
 # ---------------------------------------------------------------- locking
-# Serialise start/stop on the same DIR. The lock is taken on DIR itself (a
-# directory can be flock'ed), so nothing is left outside DIR. If `stop`
-# removed DIR while we waited, start over on the fresh directory.
-LOCK_FD=
+# Serialise start/stop on the same DIR. The lock is an flock on DIR itself
+# (held on fd 9, which is closed in every daemon we launch), so nothing is left
+# outside DIR. If `stop` removed DIR while we waited, start over on the new one.
+# The holder writes its PID to DIR/.lock-owner so that waiters can tell a live
+# holder from a lock that leaked into a daemon (early versions of this script
+# let the daemons inherit fd 9, which kept the lock held forever).
+readonly LOCK_WAIT=300
+readonly OWNER_FILE_NAME='.lock-owner'
+LOCK_HELD=0
+
+# Is the lock holder a live s3-server.sh process?
+lock_holder_alive() {
+  local owner arg args=()
+  read -r owner 2>/dev/null <"$DIR/$OWNER_FILE_NAME" || return 1
+  [[ "$owner" =~ ^[0-9]+$ ]] || return 1
+  mapfile -d '' -t args 2>/dev/null <"/proc/$owner/cmdline" || return 1
+  for arg in "${args[@]}"; do
+    [[ "$arg" == *s3-server* ]] && return 0
+  done
+  return 1
+}
+
+# take_lock CREATE: sets LOCK_HELD=1 when the lock is ours, or LOCK_HELD=0 when
+# it is held by leaked daemons only. Returns 1 if DIR does not exist and CREATE=0.
 take_lock() {
-  local create="$1" i
+  local create="$1" i waited suspect
   for i in 1 2 3 4 5; do
     if [[ ! -d "$DIR" ]]; then
       [[ "$create" == 1 ]] || return 1
       mkdir -p "$DIR"
     fi
-    exec {LOCK_FD}<"$DIR"
-    if ! flock -w 300 "$LOCK_FD"; then
-      die "timed out waiting for the lock on $DIR"
-    fi
+    exec 9<"$DIR"
+    waited=0 suspect=0 LOCK_HELD=1
+    until flock -w 2 9; do
+      waited=$((waited + 2))
+      if lock_holder_alive; then suspect=0; else suspect=$((suspect + 1)); fi
+      if ((suspect >= 2)); then
+        log "the lock on $DIR is not held by a running $PROG (leaked into its daemons)"
+        LOCK_HELD=0
+        break
+      fi
+      ((waited < LOCK_WAIT)) || die "timed out after ${LOCK_WAIT} s waiting for the lock on $DIR (another start/stop running?)"
+      ((waited % 10)) || log "waiting for another $PROG on $DIR to finish"
+    done
     # Still the same directory (not removed/recreated meanwhile)?
-    if [[ -d "$DIR" ]] && [[ "$(stat -L -c '%d:%i' "/proc/$$/fd/$LOCK_FD")" == "$(stat -c '%d:%i' "$DIR")" ]]; then
+    if [[ -d "$DIR" ]] && [[ "$(stat -L -c '%d:%i' "/proc/$$/fd/9")" == "$(stat -c '%d:%i' "$DIR")" ]]; then
+      ((LOCK_HELD)) && echo "$$" >"$DIR/$OWNER_FILE_NAME"
       return 0
     fi
-    exec {LOCK_FD}<&-
-    LOCK_FD=
+    exec 9<&-
   done
   die "could not lock $DIR"
 }
@@ -104,59 +144,57 @@ take_lock() {
 # A PID counts as ours only if it is alive and its command line mentions our
 # ceph.conf (guards against PID reuse).
 pid_is_ours() {
-  local pid="$1" cmd
+  local pid="$1" arg args=()
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmd" == *"$CONF"* ]]
+  # Builtins only: forks are slow on a loaded machine. A zombie has an empty cmdline.
+  mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+  for arg in "${args[@]}"; do
+    [[ "$arg" == "$CONF" ]] && return 0
+  done
+  return 1
 }
 
 # PIDs of every process that runs with our ceph.conf: the recorded ones plus
 # any stray ones (e.g. from a start that was interrupted half-way).
 our_pids() {
-  local f pid p
+  local f pid p comm
   local -A seen=()
   if [[ -d "$PIDS" ]]; then
     for f in "$PIDS"/*.pid; do
       [[ -e "$f" ]] || continue
-      pid="$(<"$f")"
+      pid=
+      read -r pid <"$f" || true
       if pid_is_ours "$pid" && [[ -z "${seen[$pid]:-}" ]]; then seen[$pid]=1; echo "$pid"; fi
     done
   fi
   for p in /proc/[0-9]*; do
     pid="${p#/proc/}"
-    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    if [[ -z "${seen[$pid]:-}" ]] && pid_is_ours "$pid"; then
-      # Only daemons and ceph tools, never a shell that merely mentions the path.
-      case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
-        ceph-mon|ceph-osd|radosgw|radosgw-admin|ceph|monmaptool|*rgw*|*ceph*|msgr-worker*|*rados*)
-          seen[$pid]=1; echo "$pid" ;;
-      esac
+    [[ "$pid" == "$$" || "$pid" == "$BASHPID" || -n "${seen[$pid]:-}" ]] && continue
+    comm=
+    read -r comm 2>/dev/null <"$p/comm" || continue
+    # Only Ceph daemons and tools, never e.g. a shell that mentions the path.
+    case "$comm" in
+      ceph* | rados* | monmaptool | *rgw*) ;;
+      *) continue ;;
+    esac
+    if pid_is_ours "$pid"; then
+      seen[$pid]=1
+      echo "$pid"
     fi
   done
 }
 
+# The cluster is throw-away (its data is deleted right after), so SIGKILL:
+# a polite SIGTERM makes the OSD wait for the monitor and radosgw for RADOS.
 kill_all() {
-  local pids pid i
+  local pids pid i alive
   mapfile -t pids < <(our_pids)
   ((${#pids[@]})) || return 0
-  log "stopping pids ${pids[*]}"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  log "killing pids ${pids[*]}"
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for ((i = 0; i < 100; i++)); do # up to 10 s
-    local alive=0
+    alive=0
     for pid in "${pids[@]}"; do pid_is_ours "$pid" && alive=1; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if pid_is_ours "$pid"; then
-      log "pid $pid did not exit on SIGTERM, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  for ((i = 0; i < 50; i++)); do
-    local alive=0
-    for pid in "${pids[@]}"; do [[ -e "/proc/$pid" ]] && pid_is_ours "$pid" && alive=1; done
     ((alive)) || return 0
     sleep 0.1
   done
@@ -170,8 +208,18 @@ launch() {
   shift
   # In a non-interactive script a background job is not a process-group
   # leader, so setsid(1) calls setsid() and execs without forking: $! is the daemon.
-  setsid "$@" </dev/null >>"$LOGS/$name.out" 2>&1 &
-  echo "$!" >"$PIDS/$name.pid"
+  # fd 9 (our lock) must not be inherited, or the daemon would hold the lock forever.
+  setsid "$@" </dev/null >>"$LOGS/$name.out" 2>&1 9<&- &
+  local pid=$! i
+  echo "$pid" >"$PIDS/$name.pid"
+  # Until it has exec'd, the child is a copy of this shell: wait for that, so
+  # that "is it still running?" checks cannot mistake it for a dead daemon.
+  for ((i = 0; i < 200; i++)); do
+    pid_is_ours "$pid" && return 0
+    [[ -e "/proc/$pid" ]] || break
+    sleep 0.05
+  done
+  fail "$name (pid $pid) did not start: $*"
 }
 
 # ---------------------------------------------------------------- ports
@@ -316,7 +364,8 @@ is_running() {
   local n pid ep code
   for n in mon osd rgw; do
     [[ -r "$PIDS/$n.pid" ]] || return 1
-    pid="$(<"$PIDS/$n.pid")"
+    pid=
+    read -r pid <"$PIDS/$n.pid" || true
     pid_is_ours "$pid" || return 1
   done
   ep="$(endpoint_from_env)" || return 1
@@ -325,13 +374,26 @@ is_running() {
   [[ "$code" =~ ^[1-5][0-9][0-9]$ ]]
 }
 
+# DIR exists, has no marker and holds something other than our lock file?
+dir_is_foreign() {
+  [[ -d "$DIR" && ! -f "$DIR/$MARKER" ]] || return 1
+  local e
+  for e in "$DIR"/* "$DIR"/.[!.]* "$DIR"/..?*; do
+    [[ -e "$e" || -L "$e" ]] || continue
+    [[ "${e##*/}" == "$OWNER_FILE_NAME" ]] && continue
+    return 0
+  done
+  return 1
+}
+
 # Remove DIR's contents, but only if DIR is ours (marker) or empty.
 wipe_dir() {
   [[ -d "$DIR" ]] || return 0
-  if [[ ! -f "$DIR/$MARKER" ]] && [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
+  if dir_is_foreign; then
     die "$DIR exists, is not empty and was not created by $PROG; refusing to touch it"
   fi
-  find "$DIR" -mindepth 1 -delete 2>/dev/null || rm -rf "${DIR:?}/"* "${DIR:?}/".[!.]* 2>/dev/null || true
+  # Keep the lock owner file: waiters look at it.
+  find "$DIR" -mindepth 1 -maxdepth 1 ! -name "$OWNER_FILE_NAME" -exec rm -rf -- {} +
 }
 
 write_conf() {
@@ -387,6 +449,9 @@ osd max object namespace len = 64
 mon data = $DIR/mon/\$cluster-\$id
 admin socket = $RUN/\$name.asok
 mon osd down out interval = 0
+# Commit map changes (pool creation, OSD boot) quickly instead of once a second.
+paxos propose interval = 0.05
+paxos min wait = 0.01
 mon osd min down reporters = 1
 
 [osd]
@@ -400,6 +465,11 @@ osd crush update on start = true
 osd class load list = *
 osd class default list = *
 
+[client]
+# Clients with ops waiting for an OSD re-check the OSD map every 5 s by default;
+# the gateway starts before the OSD, so make that quick.
+objecter tick interval = 0.5
+
 [client.rgw.s3]
 admin socket = $RUN/\$name.asok
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
@@ -407,7 +477,9 @@ rgw dns name = 127.0.0.1
 rgw enable usage log = false
 rgw thread pool size = 128
 rgw init timeout = 110
+# Reclaim the RAM of deleted large/multipart objects within minutes, not hours.
 rgw gc obj min wait = 60
+rgw gc processor period = 60
 rgw lc debug interval = -1
 EOF
 }
@@ -432,11 +504,12 @@ cmd_status() {
 }
 
 cmd_stop() {
+  dir_is_foreign && die "$DIR was not created by $PROG; refusing to touch it"
   if ! take_lock 0; then
     log "nothing to stop: $DIR does not exist"
     return 0
   fi
-  if [[ ! -f "$DIR/$MARKER" ]] && [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
+  if dir_is_foreign; then
     die "$DIR was not created by $PROG; refusing to touch it"
   fi
   kill_all
@@ -445,13 +518,21 @@ cmd_stop() {
 }
 
 cmd_start() {
-  take_lock 1
-
-  if is_running; then
-    log "already running in $DIR"
-    cat "$ENV_FILE"
-    return 0
-  fi
+  local _
+  dir_is_foreign && die "$DIR exists, is not empty and was not created by $PROG; refusing to use it"
+  for _ in 1 2 3; do
+    take_lock 1
+    if is_running; then
+      log "already running in $DIR"
+      cat "$ENV_FILE"
+      return 0
+    fi
+    ((LOCK_HELD)) && break
+    # Stale daemons hold a leaked lock: kill them (which frees it), then lock properly.
+    kill_all
+    exec 9<&-
+  done
+  ((LOCK_HELD)) || die "could not lock $DIR"
 
   ensure_packages
 
@@ -464,6 +545,7 @@ cmd_start() {
 
   STARTING=1
   trap 'on_err $LINENO "$BASH_COMMAND"' ERR
+  trap 'fail "interrupted by a signal"' INT TERM HUP
   DEADLINE=$((SECONDS + START_TIMEOUT))
   local t0=$SECONDS
 
@@ -488,6 +570,10 @@ cmd_start() {
     fail "ceph-mon --mkfs failed"
   launch mon ceph-mon -c "$CONF" -f -i a
 
+  # --- gateway: start it right away; it connects to the monitor and waits for the OSD by itself
+  log "starting radosgw on 127.0.0.1:$port"
+  launch rgw radosgw -c "$CONF" -n client.rgw.s3 -f
+
   # --- OSD
   log "creating OSD (memstore)"
   local osd_id
@@ -497,15 +583,12 @@ cmd_start() {
     fail "ceph-osd --mkfs failed"
   launch osd ceph-osd -c "$CONF" -f -i 0
 
-  # --- gateway (it waits for the OSD by itself; start it right away)
-  log "starting radosgw on 127.0.0.1:$port"
-  launch rgw radosgw -c "$CONF" -n client.rgw.s3 -f
-
   local ep="http://127.0.0.1:$port" code n pid
   log "waiting for the gateway to answer"
   while :; do
     for n in mon osd rgw; do
-      pid="$(<"$PIDS/$n.pid")"
+      pid=
+      read -r pid <"$PIDS/$n.pid" || true
       pid_is_ours "$pid" || fail "$n (pid $pid) exited during startup"
     done
     code="$(http_code "$ep/")"
@@ -521,6 +604,10 @@ cmd_start() {
   until timeout -k 2 "$(($(remaining) > 1 ? $(remaining) : 2))" \
     radosgw-admin -c "$CONF" user create --uid "$RGW_UID" --display-name "Stowage tests" \
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >>"$LOGS/setup.log" 2>&1; do
+    # A previous attempt may have succeeded after all (e.g. killed by the timeout late).
+    if radosgw-admin -c "$CONF" user info --uid "$RGW_UID" 2>>"$LOGS/setup.log" | grep -q "$ACCESS_KEY"; then
+      break
+    fi
     tries=$((tries + 1))
     check_deadline "creating the S3 user"
     ((tries < 10)) || fail "radosgw-admin user create failed"
@@ -563,13 +650,15 @@ cmd_start() {
 
   env_text "$port" >"$ENV_FILE.tmp"
   mv -f "$ENV_FILE.tmp" "$ENV_FILE"
-  trap - ERR
+  trap - ERR INT TERM HUP
   STARTING=0
   log "ready in $((SECONDS - t0)) s: $ep (bucket $BUCKET); stop with: $PROG stop $DIR"
   cat "$ENV_FILE"
 }
 
 # ---------------------------------------------------------------- main
+trap 'log "ERROR: command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+
 main() {
   local cmd="${1:-}"
   [[ $# -le 2 ]] || usage
