@@ -172,6 +172,25 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(await backend.everything()).toEqual([])
   })
 
+  it('reports type refusals of every file at once, with the text fields for re-rendering the form', async () => {
+    record = {}
+    const strict = fileField({ storage: backend.storage, validators: [allowedTypes(['image/png'])] })
+    options = (r) => ({ files: { a: strict.bind(r, 'a'), b: strict.bind(r, 'b'), c: strict.bind(r, 'c') } })
+    const { body, contentType } = multipart([
+      { name: 'a', filename: 'a.png', type: 'image/png', data: '<html>a</html>' },
+      { name: 'title', data: 'Hello' },
+      { name: 'b', filename: 'b.png', type: 'image/png', data: samplePng(1, 1) },
+      { name: 'c', filename: 'c.png', type: 'image/png', data: Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(10_000)]) },
+    ])
+    const { status, json } = await post(body, contentType)
+    expect(status).toBe(415)
+    expect([...new Set(json.failures.map((f: { params: { field: string } }) => f.params.field))]).toEqual(['a', 'c'])
+    const err = (await outcome) as ValidationError
+    expect(err.context.fields).toEqual({ title: 'Hello' })
+    expect(record).toEqual({})
+    expect(await backend.everything()).toEqual([])
+  })
+
   it('ignores the empty part a browser sends for a file input left blank', async () => {
     record = { doc: 'kept.txt' }
     const field = fileField({ storage: backend.storage })

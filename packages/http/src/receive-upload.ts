@@ -8,7 +8,7 @@
  * request leaves nothing behind.
  */
 import type { IncomingMessage } from 'node:http'
-import { Transform, type Readable } from 'node:stream'
+import { PassThrough, Transform, type Readable } from 'node:stream'
 import busboy from 'busboy'
 import { StorageError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
 
@@ -74,6 +74,8 @@ export const DEFAULT_FIELD_SIZE = 64 * 1024
 /** Default cap on the number of non-file fields (Django's is 1000; forms with uploads rarely need more than a few). */
 export const DEFAULT_MAX_FIELDS = 100
 
+const SIZE_RULES = new Set(['maxSize', 'totalSize'])
+
 const refusal = (rule: string, message: string, params?: Record<string, unknown>) =>
   new ValidationError([{ rule, message, ...(params && { params }) }])
 
@@ -91,7 +93,9 @@ interface Saved {
  * @returns the text fields and the stored files.
  * @throws ValidationError (rules `multipart`, `unexpectedFile`, `maxFiles`, `maxFields`, `maxParts`,
  *   `fieldSize`, `totalSize`, plus each field's own validator rules, each failure's `params.field`
- *   naming the form field); AbortedError; StorageError from a backend. Nothing is left stored.
+ *   naming the form field; `context.fields` holds the text fields received). Type and dimension
+ *   refusals are collected across all files; size and protocol refusals stop the request at once.
+ *   AbortedError; StorageError from a backend. Nothing is left stored.
  */
 export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOptions): Promise<UploadResult> {
   const limits = {
@@ -154,6 +158,8 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       }
       if (failure !== undefined) {
         await rollback(done)
+        // The text fields received, so a form can be shown again with its values.
+        if (failure instanceof ValidationError) Object.assign(failure.context, { fields })
         return reject(failure)
       }
       // Only now that everything is in: retire the files these replaced, where the field asks for it.
@@ -179,13 +185,20 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       const filename = info.filename ?? ''
       // A browser sends an empty, nameless part for a file input left blank: nothing to store.
       if (filename === '') return stream.resume()
-      open.add(stream)
+      // The save reads from a PassThrough, not from busboy's own stream: a
+      // refused save destroys its source, and a destroyed busboy stream would
+      // stall the whole form. This way the rest of the part can be drained.
+      const body = new PassThrough()
+      // busboy destroys its stream with an error on a truncated body: the save must fail with it.
+      stream.on('error', (err) => body.destroy(err))
+      stream.pipe(body)
+      open.add(body)
       const save = (async (): Promise<Saved> => {
-        const file = typeof target === 'function' ? await target({ field, filename, mimeType: info.mimeType }) : target
-        const previous = file.name
-        const restore = file.snapshot()
         try {
-          const name = await file.save(filename, stream, { contentType: info.mimeType, deleteOld: false, ...(options.signal && { signal: options.signal }) })
+          const file = typeof target === 'function' ? await target({ field, filename, mimeType: info.mimeType }) : target
+          const previous = file.name
+          const restore = file.snapshot()
+          const name = await file.save(filename, body, { contentType: info.mimeType, deleteOld: false, ...(options.signal && { signal: options.signal }) })
           const f = file.facts
           return {
             field,
@@ -195,12 +208,17 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
             result: { name, filename, size: f?.size ?? 0, ...(f?.type && { type: f.type.mime }), ...(f?.width !== undefined && { width: f.width, height: f.height }) },
           }
         } catch (err) {
-          // The stream may be left half-read; unblock the parser, then stop everything.
+          stream.unpipe(body)
           stream.resume()
-          fail(withField(err, field))
-          throw err
+          const tagged = withField(err, field)
+          // A type or dimension refusal is decided on the first bytes: drain
+          // the rest (bounded by totalSize) and go on, so the client hears
+          // about every field at once. Anything else stops the request now:
+          // an oversized file is cut off, a backend failure is not retried.
+          if (!(tagged instanceof ValidationError) || tagged.failures.some((f) => SIZE_RULES.has(f.rule))) fail(tagged)
+          throw tagged
         } finally {
-          open.delete(stream)
+          open.delete(body)
         }
       })()
       save.catch(() => {}) // settled in finish()
