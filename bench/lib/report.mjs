@@ -65,13 +65,13 @@ export function checkTargets(rows) {
 /** @returns the results as a Markdown document (table of medians and ratios, then targets). */
 export function markdown(rows, targets, meta) {
   const lines = []
-  lines.push(`Medians of ${meta.repeats} run(s) each${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the peer's time ÷ Stowage's time (above 1: Stowage is faster).`)
+  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). Peak RSS is the whole process's (Node alone is about 50 MB).`)
   lines.push('')
-  lines.push('| scenario | case | system | median | rate | × Stowage | peak RSS |')
-  lines.push('|---|---|---|---:|---:|---:|---:|')
+  lines.push('| scenario | case | system | median | n | rate | × Stowage | peak RSS |')
+  lines.push('|---|---|---|---:|---:|---:|---:|---:|')
   for (const r of rows) {
     if (r.error) {
-      lines.push(`| ${r.scenario} | ${r.case} | — | failed: ${String(r.error).split('\n')[0].slice(0, 80)} | | | |`)
+      lines.push(`| ${r.scenario} | ${r.case} | — | failed: ${String(r.error).split('\n')[0].slice(0, 80)} | | | | |`)
       continue
     }
     const order = Object.keys(r.medians).sort((a, b) => (a === 'stowage' ? -1 : b === 'stowage' ? 1 : 0))
@@ -79,9 +79,9 @@ export function markdown(rows, targets, meta) {
       const m = r.medians[peer]
       const ratio = peer === 'stowage' ? '1' : r.ratios[peer] !== undefined ? `${r.ratios[peer].toFixed(2)}×` : ''
       const rss = r.rss?.[peer] !== undefined ? `${r.rss[peer].toFixed(0)} MB` : ''
-      lines.push(`| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${fmtTime(m)} | ${rate(r.work, m)} | ${ratio} | ${rss} |`)
+      lines.push(`| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${fmtTime(m)} | ${r.peers[peer].length} | ${rate(r.work, m)} | ${ratio} | ${rss} |`)
     }
-    for (const note of r.notes ?? []) lines.push(`| ${r.scenario} | ${r.case} | (${note}) | | | | |`)
+    for (const note of r.notes ?? []) lines.push(`| ${r.scenario} | ${r.case} | (${note}) | | | | | |`)
   }
   if (targets.length) {
     lines.push('')

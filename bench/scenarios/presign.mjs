@@ -10,7 +10,7 @@ import { PYTHON } from '../lib/peers.mjs'
 const DJANGO = new URL('../django/media.py', import.meta.url).pathname
 
 export async function run({ quick, repeats, s3env, log }) {
-  const count = quick ? 2000 : 20000
+  const count = quick ? 1000 : 5000
   const names = ['stowage', 'raw', 'flydrive', 'flystorage', 'python']
   const runs = {}
   const prefix = `${s3env.prefix}/presign`
