@@ -78,10 +78,12 @@ const S3: Backend = {
 }
 
 let browser: Browser
+// Generous: on a fresh machine this installs Debian's chromium package first.
+const BROWSER_SETUP_TIMEOUT = 600_000
 beforeAll(async () => {
   browser = await launchChromium()
   await mkdir(ARTIFACTS, { recursive: true })
-})
+}, BROWSER_SETUP_TIMEOUT)
 afterAll(async () => {
   await browser?.close()
 })
