@@ -114,7 +114,6 @@ export class CollectStaticError extends StorageError {
 interface Source extends StaticSource {
   size: number
   md5: string
-  bytes?: Buffer
 }
 
 interface Write {
@@ -125,16 +124,31 @@ interface Write {
   hashed: boolean
 }
 
+/** The record kept in the storage between runs. */
 interface State {
   version: 1
+  /** Stored name → MD5 of what is stored under it. */
   files: Record<string, string>
+  /** Source name → size, mtime and MD5 when last hashed, so unchanged sources are not read again. */
+  sources?: Record<string, [size: number, mtimeMs: number, md5: string]>
+  /** The last post-processing plan and the inputs it was made from. */
+  plan?: { key: string; paths: Record<string, string>; problems: ReferenceProblem[]; cycles: string[][] }
+}
+
+/** Bump when reference rewriting changes, so plans recorded by older versions are not reused. */
+const PLAN_FORMAT = 1
+
+function planKey(sources: Source[], staticUrl: string | undefined): string {
+  const items = sources.map((s) => `${s.path}\0${s.md5}`).sort()
+  return md5Hex(JSON.stringify([PLAN_FORMAT, staticUrl ?? null, items]))
 }
 
 /**
  * Collects static files into `options.storage`.
  * @returns a summary; per-file storage failures are in `errors` (nothing else is skipped).
  * @throws CollectStaticError (`EREFERENCE`) in strict mode when references are broken, before any write;
- *   AbortedError when `signal` fires; StorageError when the manifest cannot be read or written.
+ *   AbortedError when `signal` fires; StorageError when the record or the previous manifest cannot be read
+ *   (a failure to write the manifest is reported in `errors`).
  */
 export async function collectstatic(options: CollectStaticOptions): Promise<CollectStaticSummary> {
   const started = performance.now()
@@ -153,24 +167,26 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
   const { files: found, duplicates } = await finders.collect(ignore)
 
-  // 1. Read and hash every source once.
+  // What earlier runs stored, and what they learnt about the sources.
+  const stateText = await readText(store, COLLECT_STATE_NAME)
+  const previous = parseState(stateText)
+  const state: State = options.clear ? { version: 1, files: {} } : previous
+
+  // 1. Hash every source once; a source whose size and mtime match the record is not read again.
   let read = 0
+  const sourceCache: NonNullable<State['sources']> = {}
   const sources: Source[] = await Promise.all(
     found.map((f) =>
       limit(async () => {
         checkAbort()
-        const { size } = await stat(f.file)
+        const { size, mtimeMs } = await stat(f.file)
+        const cached = previous.sources?.[f.path]
         let md5: string
-        let bytes: Buffer | undefined
-        if (size <= STREAM_THRESHOLD) {
-          const data = await readFile(f.file)
-          md5 = md5Hex(data)
-          if (hashing && adjustableKind(f.path)) bytes = data
-        } else {
-          md5 = await md5File(f.file)
-        }
+        if (cached && cached[0] === size && cached[1] === mtimeMs) md5 = cached[2]
+        else md5 = size <= STREAM_THRESHOLD ? md5Hex(await readFile(f.file)) : await md5File(f.file)
+        sourceCache[f.path] = [size, mtimeMs, md5]
         onProgress?.({ phase: 'read', done: ++read, total: found.length })
-        return { ...f, size, md5, bytes }
+        return { ...f, size, md5 }
       }),
     ),
   )
@@ -179,28 +195,50 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const writes: Write[] = []
   let warnings: ReferenceProblem[] = []
   let cycles: string[][] = []
+  let planRecord: State['plan']
   const paths: Record<string, string> = {}
-  if (keepOriginals) for (const s of sources) writes.push({ target: s.path, md5: s.md5, source: s, hashed: false })
   if (hashing) {
-    const inputs = new Map<string, PostProcessInput>(sources.map((s) => [s.path, { md5: s.md5, bytes: s.bytes }]))
-    const plan = postProcess(inputs, { staticUrl: manifestStorage.staticUrl })
-    if (plan.problems.length && (options.strict ?? true)) throw new CollectStaticError(plan.problems)
-    warnings = plan.problems
-    cycles = plan.cycles
-    for (const s of sources) {
-      const f = plan.files.get(s.path)!
-      paths[s.path] = f.hashedName
-      writes.push({ target: f.hashedName, md5: f.md5, source: s, content: f.content, hashed: true })
+    const key = planKey(sources, manifestStorage.staticUrl)
+    const reusable = previous.plan?.key === key && !options.clear ? previous.plan : undefined
+    // The same inputs give the same plan: reuse it when every hashed file it names is recorded as stored.
+    if (reusable && sources.every((s) => state.files[reusable.paths[s.path] ?? ''] !== undefined)) {
+      planRecord = reusable
+      for (const s of sources) {
+        const target = reusable.paths[s.path]!
+        paths[s.path] = target
+        writes.push({ target, md5: state.files[target]!, source: s, hashed: true })
+      }
+    } else {
+      const inputs = new Map<string, PostProcessInput>()
+      await Promise.all(
+        sources.map((s) =>
+          limit(async () => {
+            const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? await readFile(s.file) : undefined
+            // The file may have changed since it was hashed: hash what is planned.
+            inputs.set(s.path, { md5: bytes ? md5Hex(bytes) : s.md5, bytes })
+            if (bytes) s.md5 = inputs.get(s.path)!.md5
+          }),
+        ),
+      )
+      const plan = postProcess(new Map([...inputs].sort(([a], [b]) => (a < b ? -1 : 1))), { staticUrl: manifestStorage.staticUrl })
+      planRecord = { key, paths, problems: plan.problems, cycles: plan.cycles }
+      for (const s of sources) {
+        const f = plan.files.get(s.path)!
+        paths[s.path] = f.hashedName
+        writes.push({ target: f.hashedName, md5: f.md5, source: s, content: f.content, hashed: true })
+      }
     }
+    if (planRecord.problems.length && (options.strict ?? true)) throw new CollectStaticError(planRecord.problems)
+    warnings = planRecord.problems
+    cycles = planRecord.cycles
   }
-  for (const s of sources) s.bytes = undefined
+  // Originals first, as Django copies before post-processing.
+  if (keepOriginals) writes.unshift(...sources.map((s) => ({ target: s.path, md5: s.md5, source: s, hashed: false })))
   checkAbort()
 
-  // 3. Clear, or load what earlier runs stored.
+  // 3. Clear.
   const deleted: string[] = []
   const errors: CollectError[] = []
-  let state: State = { version: 1, files: {} }
-  let stateText: string | null = null
   let previousManifest: string | null = null
   if (options.clear) {
     const names = await listAll(store, limit)
@@ -219,10 +257,8 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
         }),
       ),
     )
-  } else {
-    stateText = await readText(store, COLLECT_STATE_NAME)
-    state = parseState(stateText)
-    if (hashing) previousManifest = await manifestStorage.readManifestText()
+  } else if (hashing) {
+    previousManifest = await manifestStorage.readManifestText()
   }
 
   // 4. Write what changed.
@@ -257,13 +293,24 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   let manifestWritten = false
   if (hashing && !writes.some((w) => w.hashed && failed.has(w.target))) {
     const manifest = createManifest(paths, manifestStorage.manifestVersion)
-    if (serializeManifest(manifest) !== previousManifest) {
-      if (!dryRun) await manifestStorage.saveManifest(manifest)
-      manifestWritten = true
+    const unchangedManifest = serializeManifest(manifest) === previousManifest
+    if (!unchangedManifest) {
+      try {
+        if (!dryRun) await manifestStorage.saveManifest(manifest)
+        manifestWritten = true
+      } catch (err) {
+        checkAbort()
+        errors.push(toCollectError(manifestStorage.manifestName, err))
+      }
     }
-    if (!dryRun) manifestStorage.setManifest(manifest)
+    if (!dryRun && (manifestWritten || unchangedManifest)) manifestStorage.setManifest(manifest)
   }
-  const nextState = JSON.stringify({ version: 1, files: sortKeys(known) } satisfies State)
+  const nextState = JSON.stringify({
+    version: 1,
+    files: sortKeys(known),
+    sources: sortKeys(sourceCache),
+    ...(planRecord && { plan: { ...planRecord, paths: sortKeys(planRecord.paths) } }),
+  } satisfies State)
   if (!dryRun && nextState !== stateText) {
     try {
       await store.save(COLLECT_STATE_NAME, nextState, { overwrite: true, contentType: 'application/json; charset=utf-8' })
@@ -343,11 +390,18 @@ function parseState(text: string | null): State {
   if (!text) return { version: 1, files: {} }
   try {
     const s = JSON.parse(text) as Partial<State>
-    if (s.version === 1 && s.files && typeof s.files === 'object') return { version: 1, files: s.files }
+    if (s.version === 1 && s.files && typeof s.files === 'object') {
+      return { version: 1, files: s.files, sources: s.sources && typeof s.sources === 'object' ? s.sources : undefined, plan: validPlan(s.plan) }
+    }
   } catch {
     // A damaged record only costs a full comparison against the storage.
   }
   return { version: 1, files: {} }
+}
+
+function validPlan(plan: unknown): State['plan'] {
+  const p = plan as State['plan']
+  return p && typeof p.key === 'string' && p.paths && Array.isArray(p.problems) && Array.isArray(p.cycles) ? p : undefined
 }
 
 async function listAll(store: Storage, limit: ReturnType<typeof pLimit>): Promise<string[]> {
@@ -361,7 +415,7 @@ async function listAll(store: Storage, limit: ReturnType<typeof pLimit>): Promis
   return names.sort()
 }
 
-function sortKeys(record: Record<string, string>): Record<string, string> {
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 

@@ -156,6 +156,8 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         expect(lenient.warnings.map((p) => `${p.file}:${p.line}`)).toEqual(['css/a.css:2', 'js/m.js:1'])
         const manifest = parseManifest(await text(counting, 'staticfiles.json'))
         expect(await text(counting, manifest.paths['css/a.css']!)).toContain('url(missing.png)')
+        // A strict re-run with the same sources fails again (the recorded plan keeps its problems).
+        await expect(collectstatic({ storage, root: dir, dirs: ['static'], packages: false })).rejects.toBeInstanceOf(CollectStaticError)
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
