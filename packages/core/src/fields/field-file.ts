@@ -3,9 +3,9 @@
  * The column holds only the stored name; everything else is asked of the
  * field's storage.
  */
-import type { Readable } from 'node:stream'
+import { addAbortSignal, type Readable } from 'node:stream'
 import type { Content } from '../content.js'
-import { StorageError } from '../errors.js'
+import { AbortedError, StorageError } from '../errors.js'
 import type { ByteRange, FileStat, Storage, UrlOptions } from '../storage.js'
 import { sniffType } from '../validators/sniff-type.js'
 import { validateContent } from '../validators/validating-stream.js'
@@ -102,6 +102,8 @@ export class FieldFile<R extends object = Record<string, unknown>> {
       filename,
       ...(options.contentType !== undefined && { contentType: options.contentType }),
     })
+    // An abort while the header is still being judged must not wait for more bytes.
+    if (options.signal) addAbortSignal(options.signal, checker)
     let stored: string
     try {
       // Wait for the header verdict first: a refused file never reaches the
@@ -114,7 +116,9 @@ export class FieldFile<R extends object = Record<string, unknown>> {
       })
     } catch (err) {
       checker.destroy()
-      throw checker.validationError ?? err
+      if (checker.validationError) throw checker.validationError
+      if (options.signal?.aborted) throw new AbortedError(`Save of '${target}' aborted`, { cause: options.signal.reason })
+      throw err
     }
     const previous = this.name
     this.facts = { ...checker.facts }

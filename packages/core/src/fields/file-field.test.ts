@@ -163,3 +163,38 @@ describe('fileField.descriptor', () => {
     expect(d.file.name).toBe('docs/other.txt')
   })
 })
+
+describe('FieldFile.save cancellation', () => {
+  it('aborts a streaming save through its signal and leaves nothing', async () => {
+    const { Readable } = await import('node:stream')
+    const storage = new MemoryStorage()
+    const f = fileField({ storage, column: 'f' })
+    const controller = new AbortController()
+    let sent = 0
+    const endless = new Readable({
+      read() {
+        sent += 1
+        if (sent === 3) controller.abort()
+        this.push(Buffer.alloc(8192, 0x61))
+      },
+    })
+    const record: Record<string, unknown> = {}
+    const err = await f.bind(record).save('big.txt', endless, { signal: controller.signal }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'EABORTED' })
+    expect(record.f).toBeUndefined()
+    expect(storage.names()).toEqual([])
+  })
+
+  it('aborts while the header is still being judged, without waiting for more bytes', async () => {
+    const { PassThrough } = await import('node:stream')
+    const storage = new MemoryStorage()
+    const f = fileField({ storage, column: 'f' })
+    const controller = new AbortController()
+    const stalled = new PassThrough()
+    stalled.write(Buffer.from('GIF89a')) // then the client goes quiet
+    const saving = f.bind({}).save('a.gif', stalled, { signal: controller.signal })
+    controller.abort()
+    await expect(saving).rejects.toMatchObject({ code: 'EABORTED' })
+    expect(storage.names()).toEqual([])
+  })
+})
