@@ -164,7 +164,7 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
   })
 })
 
-describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-run', () => {
+describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-run', { timeout: 60_000 }, () => {
   it('the re-run completes identical to a clean run, with a consistent manifest', async () => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-static-kill-'))
     try {

@@ -18,7 +18,7 @@ import { attempt, exercise, expectContained, expectSuspicious, hostileSample, se
 const PURE_RUNS = 100_000
 const BACKEND_NAMES = 2_000
 
-describe(`path validation of ${PURE_RUNS.toLocaleString('en')} generated hostile names`, () => {
+describe(`path validation of ${PURE_RUNS.toLocaleString('en')} generated hostile names`, { timeout: 120_000 }, () => {
   it('safeName, safeDir and generateFilename accept only contained names and refuse only with SuspiciousFileOperationError', () => {
     const storage = new MemoryStorage()
     // Most of the 300,000 calls throw on purpose; capturing a stack for each would be most of the run time.
@@ -58,7 +58,7 @@ describe(`path validation of ${PURE_RUNS.toLocaleString('en')} generated hostile
 
 const sample = hostileSample(BACKEND_NAMES)
 
-describe.each(LOCAL_BACKENDS)(`$name: ${BACKEND_NAMES.toLocaleString('en')} generated hostile names through the public API`, (factory) => {
+describe.each(LOCAL_BACKENDS)(`$name: ${BACKEND_NAMES.toLocaleString('en')} generated hostile names through the public API`, { timeout: 120_000 }, (factory) => {
   let backend: BackendUnderTest
   beforeAll(async () => {
     backend = await factory.create()

@@ -95,7 +95,7 @@ describe.skipIf(!MOUNTS)('disk full: FileSystemStorage on a 1 MiB tmpfs (skipped
   })
 })
 
-describe('file size limit: RLIMIT_FSIZE in a child process', () => {
+describe('file size limit: RLIMIT_FSIZE in a child process', { timeout: 60_000 }, () => {
   let location: string
   beforeAll(async () => {
     location = await mkdtemp(path.join(tmpdir(), 'stowage-fsize-'))
@@ -122,7 +122,7 @@ describe('file size limit: RLIMIT_FSIZE in a child process', () => {
   })
 })
 
-describe('permission denied', () => {
+describe('permission denied', { timeout: 60_000 }, () => {
   it.skipIf(!IS_ROOT)('as another user (needs root to switch to nobody): PermissionDeniedError, nothing written or removed', async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'stowage-perm-'))
     try {

@@ -113,7 +113,7 @@ const PUT_OBJECT = /\/file\.bin(\?x-id=PutObject)?$/ // a plain PutObject, not a
 const PART = (n: number) => new RegExp(`[?&]partNumber=${n}&`)
 const COMPLETE = /\?uploadId=/
 
-describe('S3Storage saves through faults (single PUT, 200 KB)', () => {
+describe('S3Storage saves through faults (single PUT, 200 KB)', { timeout: 60_000 }, () => {
   const size = 200 * 1024
   it('a connection reset mid-upload is retried and the save succeeds intact', async () => {
     await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 } }], size, 'succeeds')
@@ -149,7 +149,7 @@ describe('S3Storage saves through faults (single PUT, 200 KB)', () => {
   })
 })
 
-describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', () => {
+describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', { timeout: 60_000 }, () => {
   const size = 12 * MIB
   it('a reset in the middle of part 2 is retried and the save succeeds intact', async () => {
     await saveUnderFaults([{ method: 'PUT', target: PART(2), direction: 'request', fault: { kind: 'reset', after: MIB } }], size, 'succeeds')
@@ -184,7 +184,7 @@ describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', ()
   })
 })
 
-describe('S3Storage retries are bounded and configurable', () => {
+describe('S3Storage retries are bounded and configurable', { timeout: 60_000 }, () => {
   for (const attempts of [1, 2, 4]) {
     it(`maxAttempts ${attempts}: exactly ${attempts} request(s) under a permanent 503, then a StorageError`, async () => {
       proxy.reset()
@@ -202,7 +202,7 @@ describe('S3Storage retries are bounded and configurable', () => {
   }
 })
 
-describe('S3Storage reads through faults (3 MiB object)', () => {
+describe('S3Storage reads through faults (3 MiB object)', { timeout: 60_000 }, () => {
   const body = randomBytes(3 * MIB)
   let name: string
   beforeAll(async () => {

@@ -16,7 +16,7 @@ raceSuite(s3Backend)
 
 const S3_NAMES = 1_000
 
-describe(`S3Storage: ${S3_NAMES.toLocaleString('en')} generated hostile names through the public API, in a bucket of its own`, () => {
+describe(`S3Storage: ${S3_NAMES.toLocaleString('en')} generated hostile names through the public API, in a bucket of its own`, { timeout: 120_000 }, () => {
   let backend: BackendUnderTest
   beforeAll(async () => {
     backend = await createS3Backend({ ownBucket: true })

@@ -20,7 +20,8 @@ function asContent(data: Buffer, i: number): Content {
 
 /** Registers the race tests for one backend. */
 export function raceSuite(factory: BackendFactory): void {
-  describe(`${factory.name}: races`, () => {
+  // Bounded but generous: on a loaded CI machine 200 S3 round trips at once take a while.
+  describe(`${factory.name}: races`, { timeout: 120_000 }, () => {
     let backend: BackendUnderTest
     let storage: Storage
     beforeAll(async () => {
