@@ -256,6 +256,7 @@ describe('S3Storage reads through faults (3 MiB object)', { timeout: 60_000 }, (
     proxy.reset()
     proxy.add({ method: 'GET', direction: 'request', fault: { kind: 'status', status: 503 } })
     expect(await readOutcome(() => throughProxy().read(name))).toBe('intact')
+    expect(proxy.seen.map((r) => r.fault)).toEqual(['status', undefined])
     proxy.reset()
   })
 
