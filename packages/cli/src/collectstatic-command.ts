@@ -9,6 +9,7 @@ import { collectstatic, CollectStaticError, createFinders, isManifestStorage, ty
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
 
+/** The `stowage collectstatic --help` text. */
 export const COLLECTSTATIC_HELP = `Usage: stowage collectstatic [options]
 
 Collects static files from the configured directories and each workspace

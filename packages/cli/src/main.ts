@@ -9,6 +9,7 @@ import { createFinders } from '@stowage/static'
 import { collectstaticCommand, COLLECTSTATIC_HELP } from './collectstatic-command.js'
 import type { Io } from './io.js'
 
+/** The `stowage --help` text. */
 export const HELP = `Usage: stowage <command> [options]
 
 Commands:

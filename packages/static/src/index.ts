@@ -23,5 +23,5 @@ export {
 } from './collectstatic.js'
 export { contentTypeFor } from './content-types.js'
 export { StaticUrls, loadStaticUrls, configureStatic, staticUrl, staticUrl as static, type StaticUrlsOptions } from './static-urls.js'
-export { StaticExtension, addStaticToNunjucks } from './nunjucks.js'
+export { StaticExtension, addStaticToNunjucks, type NunjucksEnvironmentLike } from './nunjucks.js'
 export { serveStatic, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, type ServeStaticOptions, type StaticMiddleware } from './serve-static.js'

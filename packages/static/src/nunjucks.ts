@@ -3,10 +3,15 @@
  * `static('...')` global. Nunjucks is an optional peer dependency: nothing
  * here imports it, the environment is passed in.
  */
-import type { Environment } from 'nunjucks'
 import { staticUrl, type StaticUrls } from './static-urls.js'
 
 type Resolve = () => StaticUrls | undefined
+
+/** The part of a Nunjucks `Environment` used here (so no Nunjucks types are needed to compile). */
+export interface NunjucksEnvironmentLike {
+  addExtension(name: string, extension: object): unknown
+  addGlobal(name: string, value: unknown): unknown
+}
 
 interface Parser {
   nextToken(): { value: string }
@@ -45,7 +50,7 @@ export class StaticExtension {
  * Adds the `{% static %}` tag and a `static()` global to a Nunjucks environment.
  * @returns the environment.
  */
-export function addStaticToNunjucks(env: Environment, urls?: StaticUrls | Resolve): Environment {
+export function addStaticToNunjucks<E extends NunjucksEnvironmentLike>(env: E, urls?: StaticUrls | Resolve): E {
   const ext = new StaticExtension(urls)
   env.addExtension('StaticExtension', ext)
   env.addGlobal('static', (path: string) => ext.run(undefined, path))
