@@ -136,6 +136,13 @@ const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: Checksu
   generic: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
 }
 
+const KNOWN = new Set([
+  'bucket', 'region', 'endpoint', 'forcePathStyle', 'credentials', 'location', 'provider', 'defaultAcl',
+  'querystringAuth', 'expiresIn', 'customDomain', 'urlProtocol', 'objectParameters', 'multipartThreshold',
+  'partSize', 'queueSize', 'conditionalWrites', 'listPageSize', 'requestChecksumCalculation',
+  'responseChecksumValidation', 'clientConfig', 'client', 'now', 'overwrite', 'randomSuffix',
+])
+
 function bad(key: string, message: string): never {
   throw new ConfigurationError(message, { key })
 }
@@ -158,7 +165,14 @@ function checksum(key: string, value: string | undefined, fallback: ChecksumMode
  * @throws ConfigurationError naming the first bad key.
  */
 export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
-  if (!options || typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
+  if (!options || typeof options !== 'object') bad('bucket', 'is required')
+  // A misspelt option would otherwise be ignored silently (e.g. `bucketName`, `acl`).
+  for (const key of Object.keys(options)) {
+    if (KNOWN.has(key)) continue
+    const near = [...KNOWN].find((k) => k.toLowerCase() === key.toLowerCase() || k.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(k.toLowerCase()))
+    bad(key, `is not an S3Storage option${near ? ` (did you mean '${near}'?)` : ''}`)
+  }
+  if (typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
   const endpoint = options.endpoint === undefined || options.endpoint === '' ? undefined : options.endpoint
   if (endpoint !== undefined) {
     try {

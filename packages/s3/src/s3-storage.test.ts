@@ -154,10 +154,12 @@ describe('S3Storage: errors', () => {
       [{ location: '../up' }, 'location'],
       [{ provider: 'azure' as never }, 'provider'],
       [{ requestChecksumCalculation: 'ALWAYS' as never }, 'requestChecksumCalculation'],
+      [{ bucketName: 'x' } as never, 'bucketName'],
     ]
     for (const [opts, key] of bad) {
       expect(() => new S3Storage({ bucket: 'b', ...opts } as S3StorageOptions), key).toThrow(expect.objectContaining({ code: 'ECONFIG', key }))
     }
+    expect(() => new S3Storage({ bucket: 'b', endPoint: 'http://x' } as never)).toThrow("did you mean 'endpoint'?")
   })
 })
 
