@@ -97,6 +97,15 @@ describe.each(Object.keys(backends))('fields on %s', (backendName) => {
     expect(await backend.everything()).toEqual([])
   })
 
+  it('cuts off a stream past a multi-part-sized limit (S3 multipart upload aborted) and leaves nothing', async () => {
+    const field = fileField({ storage, validators: [maxSize(12 * MB)] })
+    const { stream, state } = source(1024 * MB)
+    const err = await field.bind({}, 'f').save('huge.bin', stream).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect(state.produced).toBeLessThan(24 * MB)
+    expect(await backend.everything()).toEqual([])
+  })
+
   it('leaves nothing when the source is truncated mid-save', async () => {
     const field = fileField({ storage })
     const { stream } = source(2 * MB, new Error('connection reset'))
