@@ -9,7 +9,7 @@
 import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { readAll, StorageError, ValidationError, type FileStat, type Storage, type ValidationFailure } from '@stowage/core'
+import { readAll, safeName, StorageError, ValidationError, type FileStat, type Storage, type ValidationFailure } from '@stowage/core'
 import { fileTypeFromBuffer } from 'file-type'
 import { MAX_EXPIRES_IN } from './options.js'
 
@@ -188,8 +188,10 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
  * @throws ValidationError listing every failed rule (the object is deleted first);
  *   FileNotFoundError when no object was uploaded.
  */
-export async function confirmUpload(target: DirectUploadTarget, name: string, options: ConfirmUploadOptions): Promise<ConfirmedUpload> {
+export async function confirmUpload(target: DirectUploadTarget, rawName: string, options: ConfirmUploadOptions): Promise<ConfirmedUpload> {
   const { maxSize, minSize = 1, allowedTypes, validate } = options
+  // Normalised up front: the delete below must hit the very key that was checked.
+  const name = safeName(rawName)
   const stat = await target.storage.stat(name)
   const head = stat.size > 0 ? await readAll(await target.storage.open(name, { start: 0, end: SNIFF_BYTES - 1 })) : new Uint8Array(0)
   const detected = head.length > 0 ? await fileTypeFromBuffer(head) : undefined
