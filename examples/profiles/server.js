@@ -7,7 +7,7 @@
 //   STOWAGE_* to move any storage to another backend (see README.md).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadStorages } from '@stowage/core'
+import { ConfigurationError, loadStorages, storages } from '@stowage/core'
 import { createApp } from './src/app.js'
 import { openDatabase } from './src/db.js'
 import { DEV_SIGNING_SECRET } from './stowage.config.js'
@@ -15,10 +15,21 @@ import { DEV_SIGNING_SECRET } from './stowage.config.js'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const production = process.env.NODE_ENV === 'production'
 
-const config = await loadStorages({ cwd: here })
+const config = await loadStorages({ cwd: here }).catch((err) => {
+  // A wrong setting is the user's to fix: say which one, without a stack trace.
+  if (!(err instanceof ConfigurationError)) throw err
+  console.error(`Refusing to start: ${err.message}`)
+  process.exit(1)
+})
 const privateOptions = config.storages.private?.options ?? {}
 if (production && privateOptions.signingSecret === DEV_SIGNING_SECRET) {
   console.error('Refusing to start: set STOWAGE_PRIVATE_SIGNING_SECRET (the development secret is public).')
+  process.exit(1)
+}
+// Production pages link content-hashed names from the manifest collectstatic writes.
+const staticStorage = storages.get('staticfiles')
+if (production && typeof staticStorage.loadManifest === 'function' && !(await staticStorage.loadManifest())) {
+  console.error('Refusing to start: no static files manifest; run "npx stowage collectstatic" first.')
   process.exit(1)
 }
 const db = openDatabase(process.env.PROFILES_DB ?? path.join(here, 'data', 'profiles.sqlite'))
