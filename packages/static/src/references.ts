@@ -225,55 +225,62 @@ function scanJs(s: string): Range[] {
   const ranges: Range[] = []
   let prev = '' // last significant character, to tell a regex from a division
   let word = ''
-  let gap = false
+  let wordStart = -1
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!
-    if (c === '/' && s[i + 1] === '/') {
-      const nl = s.indexOf('\n', i)
-      const stop = nl < 0 ? s.length : nl
-      ranges.push([i, stop])
-      i = stop - 1
-      continue
-    }
-    if (c === '/' && s[i + 1] === '*') {
-      const end = s.indexOf('*/', i + 2)
-      const stop = end < 0 ? s.length : end + 2
-      ranges.push([i, stop])
-      i = stop - 1
-      continue
-    }
-    if (c === '"' || c === "'" || c === '`') {
-      const stop = skipString(s, i, c)
-      ranges.push([i, stop])
-      i = stop - 1
-      prev = c
-      word = ''
-      continue
-    }
-    if (c === '/' && (prev === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prev) || REGEX_AFTER_WORD.has(word))) {
-      let inClass = false
-      let j = i + 1
-      for (; j < s.length && s[j] !== '\n'; j++) {
-        const d = s[j]
-        if (d === '\\') j++
-        else if (d === '[') inClass = true
-        else if (d === ']') inClass = false
-        else if (d === '/' && !inClass) break
+    const code = s.charCodeAt(i)
+    if (code === 0x2f /* / */) {
+      const next = s.charCodeAt(i + 1)
+      if (next === 0x2f || next === 0x2a) {
+        const end = next === 0x2f ? s.indexOf('\n', i) : s.indexOf('*/', i + 2)
+        const stop = end < 0 ? s.length : next === 0x2f ? end : end + 2
+        ranges.push([i, stop])
+        i = stop - 1
+        continue
       }
-      ranges.push([i, j + 1])
-      i = j
-      prev = '/'
-      word = ''
+      if (prev === '' || REGEX_BEFORE.includes(prev) || (wordStart >= 0 && REGEX_AFTER_WORD.has(word))) {
+        let inClass = false
+        let j = i + 1
+        for (; j < s.length && s[j] !== '\n'; j++) {
+          const d = s[j]
+          if (d === '\\') j++
+          else if (d === '[') inClass = true
+          else if (d === ']') inClass = false
+          else if (d === '/' && !inClass) break
+        }
+        ranges.push([i, j + 1])
+        i = j
+        prev = '/'
+        wordStart = -1
+        continue
+      }
+    }
+    if (code === 0x22 || code === 0x27 || code === 0x60) {
+      const stop = skipString(s, i, s[i]!)
+      ranges.push([i, stop])
+      i = stop - 1
+      prev = s[i]!
+      wordStart = -1
       continue
     }
-    if (/\s/.test(c)) {
-      gap = true
+    if (code <= 0x20 || code === 0xa0) continue
+    if (isWordChar(code)) {
+      // Scan the whole identifier at once: only whole words matter (`return /re/`).
+      let j = i + 1
+      while (j < s.length && isWordChar(s.charCodeAt(j))) j++
+      word = s.slice(i, j)
+      wordStart = i
+      prev = s[j - 1]!
+      i = j - 1
       continue
     }
-    if (/[\w$]/.test(c)) word = /[\w$]/.test(prev) && !gap ? word + c : c
-    else word = ''
-    gap = false
-    prev = c
+    wordStart = -1
+    prev = s[i]!
   }
   return ranges
+}
+
+const REGEX_BEFORE = '(,=:[!&|?{};+-*%<>~^'
+
+function isWordChar(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f || code === 0x24 || code > 0x7f
 }
