@@ -28,6 +28,8 @@ interface Backend {
   collect: boolean
   /** A signed download URL carries this query parameter. */
   signatureParam: string
+  /** Seconds a signed download URL stays valid, read from the URL. */
+  lifetime(url: URL): number
   /** What the stylesheet's URL looks like. */
   stylesheet(env: NodeJS.ProcessEnv): RegExp
 }
@@ -42,6 +44,8 @@ const LOCAL: Backend = {
   }),
   collect: false,
   signatureParam: 'signature',
+  // `expires` is an absolute Unix time; the link was made just now.
+  lifetime: (url) => Number(url.searchParams.get('expires')) - Math.floor(Date.now() / 1000),
   stylesheet: () => /^\/static\/css\/app\.css$/,
 }
 
@@ -74,6 +78,7 @@ const S3: Backend = {
   env: s3Env,
   collect: true,
   signatureParam: 'X-Amz-Signature',
+  lifetime: (url) => Number(url.searchParams.get('X-Amz-Expires')),
   stylesheet: (env) => new RegExp(`^${env.STOWAGE_STATICFILES_ENDPOINT}/${env.STOWAGE_STATICFILES_BUCKET}/${env.STOWAGE_STATICFILES_LOCATION}/css/app\\.[0-9a-f]{12}\\.css$`),
 }
 
@@ -203,6 +208,9 @@ async function flow(page: Page, app: RunningApp, registry: StorageRegistry, back
   const link = page.locator('#document-link')
   const href = new URL((await link.getAttribute('href'))!, app.url)
   expect(href.searchParams.has(backend.signatureParam)).toBe(true)
+  // The page promises a five-minute link (DOCUMENT_LINK_SECONDS); a minute of slack for a slow machine.
+  expect(backend.lifetime(href)).toBeGreaterThan(240)
+  expect(backend.lifetime(href)).toBeLessThanOrEqual(300)
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()])
   expect(download.suggestedFilename()).toBe('notes.pdf')
   expect(Buffer.from(await readFile((await download.path())!)).equals(pdf)).toBe(true)
