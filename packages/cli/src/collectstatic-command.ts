@@ -118,8 +118,9 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
       io.stdout.write(`${JSON.stringify({ ok: summary.errors.length === 0, destination: where, ...summary })}\n`)
       return summary.errors.length ? 1 : 0
     }
+    // Django reports these at its default verbosity: a shadowed file is usually a mistake.
     for (const d of summary.duplicates) {
-      if (values.verbose) io.stderr.write(`Found another file with the destination path '${d.path}'. It will be ignored (${d.ignored.map((i) => i.origin).join(', ')}).\n`)
+      io.stderr.write(`Found another file with the destination path '${d.path}'. It will be ignored since only the first encountered file is collected (${d.ignored.map((i) => i.origin).join(', ')}).\n`)
     }
     for (const w of summary.warnings) io.stderr.write(`Warning: ${w.message}\n`)
     for (const e of summary.errors) io.stderr.write(`Error: ${e.path}: ${e.message}\n`)

@@ -53,6 +53,7 @@ describe('stowage collectstatic', () => {
     expect(await main(['collectstatic', '--no-input'], first)).toBe(0)
     const line = first.out().trim()
     expect(line).toMatch(/^\d+ static files copied to '.*staticfiles', \d+ post-processed \(\d+\.\d\ds\)\.$/)
+    expect(first.err()).toContain("Found another file with the destination path 'css/base.css'")
     const m = await manifest()
     expect(m.version).toBe('1.1')
     expect(await exists(`staticfiles/${m.paths['css/app.css']}`)).toBe(true)
