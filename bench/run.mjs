@@ -59,6 +59,7 @@ async function main() {
   const s3env = s3.env && { ...s3.env, prefix: runId }
   const workDir = join(tmpdir(), 'stowage-bench')
   await mkdir(workDir, { recursive: true })
+  await mkdir(opts.out, { recursive: true })
 
   const ctx = { quick: opts.quick, repeats, s3env, workDir, log, treesDir: join(workDir, 'trees') }
   const rows = []
@@ -73,6 +74,9 @@ async function main() {
       rows.push({ scenario: name, case: 'all', caseId: name, error: String(err.message ?? err), peers: {} })
     }
     log(`scenario ${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+    // Keep what is done so far: a long run cut short still leaves its numbers.
+    await mkdir(opts.out, { recursive: true })
+    await writeFile(join(opts.out, 'partial.json'), JSON.stringify({ rows: summarise(structuredClone(rows)) }, null, 2) + '\n')
   }
   s3.stop()
 

@@ -54,6 +54,7 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
               res = await runJson(PYTHON, [DJANGO, JSON.stringify({ source: tree.dir, dest, storage: target === 's3' ? 's3-manifest' : mode, runs: ['fresh', 'noop'], s3: py })])
             }
             for (const run of ['fresh', 'noop']) (runs[run][peer] ??= []).push(res.times[run])
+            log(`  fresh ${res.times.fresh.toFixed(2)} s, no-op ${res.times.noop.toFixed(2)} s`)
           } finally {
             if (dest) await rm(dest, { recursive: true, force: true })
             if (prefix) await deletePrefix(s3env, prefix)
