@@ -86,7 +86,18 @@ export interface S3StorageOptions extends BaseStorageOptions {
   responseChecksumValidation?: ChecksumMode
   /** Keys per ListObjectsV2 page in `listdir`. Default 1000 (S3's maximum). */
   listPageSize?: number
-  /** Extra S3Client configuration (retries, logger, request handler...). */
+  /**
+   * Milliseconds to wait for a TCP connection to the server. Default 10,000.
+   * The SDK waits forever by default; a black-holed endpoint would hang saves.
+   */
+  connectionTimeout?: number
+  /** Milliseconds a socket may sit idle mid-request before the request fails (and is retried). Default 60,000. */
+  socketTimeout?: number
+  /** Attempts per request, the first included (the SDK's retry limit). Default 3. */
+  maxAttempts?: number
+  /** Concurrent connections to the server. Default 128 (the SDK's 50 queues bursts of small saves). */
+  maxSockets?: number
+  /** Extra S3Client configuration (logger, a request handler of your own...); overrides the options above. */
   clientConfig?: S3ClientConfig
   /** Use this client instead of building one (the options above that configure a client are then ignored). */
   client?: S3Client
@@ -113,6 +124,10 @@ export interface ResolvedS3Options {
   queueSize: number
   conditionalWrites: boolean
   listPageSize: number
+  connectionTimeout: number
+  socketTimeout: number
+  maxAttempts: number
+  maxSockets: number
   requestChecksumCalculation: ChecksumMode
   responseChecksumValidation: ChecksumMode
   now: () => Date
@@ -141,6 +156,7 @@ const KNOWN = new Set([
   'querystringAuth', 'expiresIn', 'customDomain', 'urlProtocol', 'objectParameters', 'multipartThreshold',
   'partSize', 'queueSize', 'conditionalWrites', 'listPageSize', 'requestChecksumCalculation',
   'responseChecksumValidation', 'clientConfig', 'client', 'now', 'overwrite', 'randomSuffix',
+  'connectionTimeout', 'socketTimeout', 'maxAttempts', 'maxSockets',
 ])
 
 function bad(key: string, message: string): never {
@@ -212,6 +228,10 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     queueSize: positiveInt('queueSize', options.queueSize, 4, 1, 64),
     conditionalWrites: options.conditionalWrites ?? true,
     listPageSize: positiveInt('listPageSize', options.listPageSize, 1000, 1, 1000),
+    connectionTimeout: positiveInt('connectionTimeout', options.connectionTimeout, 10_000),
+    socketTimeout: positiveInt('socketTimeout', options.socketTimeout, 60_000),
+    maxAttempts: positiveInt('maxAttempts', options.maxAttempts, 3, 1, 20),
+    maxSockets: positiveInt('maxSockets', options.maxSockets, 128, 1, 10_000),
     requestChecksumCalculation: checksum('requestChecksumCalculation', options.requestChecksumCalculation, profile.checksums),
     responseChecksumValidation: checksum('responseChecksumValidation', options.responseChecksumValidation, profile.checksums),
     now: options.now ?? (() => new Date()),

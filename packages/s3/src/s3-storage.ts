@@ -54,6 +54,9 @@ import { multipartUpload } from './multipart.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
 import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, s3Code } from './s3-errors.js'
 
+/** User-metadata key (`x-amz-meta-stowage-write-id`) marking which save wrote an object. */
+const WRITE_ID = 'stowage-write-id'
+
 /**
  * Storage on an S3 bucket. See `S3StorageOptions` for configuration.
  * @throws ConfigurationError from the constructor for invalid options.
@@ -69,9 +72,15 @@ export class S3Storage extends BaseStorage {
     super(options)
     const opts = resolveS3Options(options)
     this.options = opts
+    // Bounded by default: the SDK alone waits forever on a stalled socket.
+    const transport = {
+      maxAttempts: opts.maxAttempts,
+      requestHandler: { connectionTimeout: opts.connectionTimeout, socketTimeout: opts.socketTimeout, httpsAgent: { maxSockets: opts.maxSockets }, httpAgent: { maxSockets: opts.maxSockets } },
+    }
     this.client =
       options.client ??
       new S3Client({
+        ...transport,
         ...options.clientConfig,
         region: opts.region ?? (opts.endpoint ? profileRegion(opts.provider) : options.clientConfig?.region),
         endpoint: opts.endpoint,
@@ -84,6 +93,7 @@ export class S3Storage extends BaseStorage {
     // browser's real body would then fail it), whatever the upload setting is.
     if (!options.client && opts.requestChecksumCalculation !== 'WHEN_REQUIRED') {
       this.presignClient = new S3Client({
+        ...transport,
         ...options.clientConfig,
         region: opts.region ?? options.clientConfig?.region,
         endpoint: opts.endpoint,
@@ -137,21 +147,28 @@ export class S3Storage extends BaseStorage {
     }
 
     let name = req.name
+    // Marks our conditional writes: when the SDK retries a PUT whose response
+    // was lost, the retry gets 412 for the object we wrote ourselves, and
+    // this id tells that apart from a name taken by someone else.
+    const writeId = conditional ? randomUUID() : undefined
     if (small) {
       for (;;) {
+        const params = this.uploadParams(name, req.contentType)
         try {
           await this.client.send(
             new PutObjectCommand({
-              ...this.uploadParams(name, req.contentType),
+              ...params,
               Body: small,
               ContentLength: small.length,
               IfNoneMatch: conditional ? '*' : undefined,
+              Metadata: writeId ? { ...params.Metadata, [WRITE_ID]: writeId } : params.Metadata,
             }),
             sendOptions(signal),
           )
           return name
         } catch (err) {
           if (!(conditional && isPreconditionFailed(err))) throw err
+          if (await this.writtenBy(name, writeId)) return name
           name = await req.nextName()
         }
       }
@@ -162,13 +179,24 @@ export class S3Storage extends BaseStorage {
       for (;;) {
         try {
           await this.client.send(
-            new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*', Metadata: { 'stowage-upload': 'pending' } }),
+            new PutObjectCommand({
+              Bucket: this.options.bucket,
+              Key: this.key(name),
+              Body: Buffer.alloc(0),
+              ContentLength: 0,
+              IfNoneMatch: '*',
+              Metadata: { 'stowage-upload': 'pending', [WRITE_ID]: writeId! },
+            }),
             sendOptions(signal),
           )
           claimed = true
           break
         } catch (err) {
           if (!isPreconditionFailed(err)) throw err
+          if (await this.writtenBy(name, writeId)) {
+            claimed = true
+            break
+          }
           name = await req.nextName()
         }
       }
@@ -186,6 +214,18 @@ export class S3Storage extends BaseStorage {
       return name
     } catch (err) {
       if (claimed) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+      throw err
+    }
+  }
+
+  /** @returns whether the object under `name` carries our write id (our own write, answered 412 on a retry). */
+  private async writtenBy(name: string, writeId: string | undefined): Promise<boolean> {
+    if (!writeId) return false
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }))
+      return head.Metadata?.[WRITE_ID] === writeId
+    } catch (err) {
+      if (isNotFound(err)) return false
       throw err
     }
   }
