@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortedError, MemoryStorage, StorageError, type Content, type SaveOptions, type Storage } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
-import { ManifestStaticStorage, collectstatic, parseManifest } from '@stowage/static'
+import { COLLECT_STATE_NAME, ManifestStaticStorage, collectstatic, parseManifest } from '@stowage/static'
 import { ASSET_TREE_DIRS, writeAssetTree } from '../../packages/static/src/testing/asset-tree.js'
 import { walkFiles } from './helpers/backends.js'
 
@@ -188,6 +188,48 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
       expect(temps.length).toBeLessThanOrEqual(4) // at most one per concurrent write
     } finally {
       await rm(location, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('collectstatic interrupted after changing a file, then run on the reverted source', () => {
+  it.each(BACKENDS)('%s: the stored file matches the source again (the record of stored hashes is not trusted blindly)', async (_, make) => {
+    const { storage, destroy } = await make()
+    const src = await mkdtemp(path.join(tmpdir(), 'stowage-static-revert-'))
+    try {
+      const file = path.join(src, 'static', 'app.js')
+      await writeAssetTree(src, { 'static/app.js': 'v1', 'static/other.js': 'other' })
+      const run = (signal?: AbortSignal, onSaved?: () => void) =>
+        collectstatic({
+          storage: new Proxy(storage, {
+            get: (t, p, r) =>
+              p === 'save'
+                ? async (n: string, c: Content, o?: SaveOptions) => {
+                    const stored = await t.save(n, c, o)
+                    if (n === 'app.js') onSaved?.()
+                    return stored
+                  }
+                : (Reflect.get(t, p, r) as unknown),
+          }),
+          root: src,
+          dirs: ['static'],
+          concurrency: 1,
+          signal,
+        })
+      expect((await run()).errors).toEqual([])
+      // Deploy v2, interrupted right after app.js was replaced (before the run could record it).
+      await writeFile(file, 'v2')
+      const controller = new AbortController()
+      await expect(run(controller.signal, () => controller.abort())).rejects.toBeInstanceOf(AbortedError)
+      expect(Buffer.from(await storage.read('app.js')).toString()).toBe('v2')
+      // Roll back to v1 and collect again.
+      await writeFile(file, 'v1')
+      expect((await run()).errors).toEqual([])
+      expect(Buffer.from(await storage.read('app.js')).toString()).toBe('v1')
+      expect(await storage.exists(COLLECT_STATE_NAME)).toBe(true)
+    } finally {
+      await rm(src, { recursive: true, force: true })
+      await destroy()
     }
   })
 })

@@ -261,7 +261,16 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
     previousManifest = await manifestStorage.readManifestText()
   }
 
-  // 4. Write what changed.
+  // 4. Write what changed. First forget, in the stored record, every file
+  // about to be replaced: a run interrupted after replacing one must not
+  // leave a record vouching for the old content (a later run on the old
+  // sources would then skip restoring it).
+  const replacing = writes.filter((w) => state.files[w.target] !== undefined && state.files[w.target] !== w.md5)
+  if (!dryRun && !options.clear && replacing.length) {
+    const files = { ...state.files }
+    for (const w of replacing) delete files[w.target]
+    await store.save(COLLECT_STATE_NAME, JSON.stringify({ ...state, files: sortKeys(files) }), { overwrite: true, contentType: 'application/json; charset=utf-8' })
+  }
   const written = new Set<string>()
   const failed = new Set<string>()
   const known: Record<string, string> = {}
