@@ -231,7 +231,7 @@ describe('S3Storage reads through faults (3 MiB object)', { timeout: 60_000 }, (
       proxy.reset()
       proxy.add({ ...GET, fault, times: Infinity })
       const out = await readOutcome(async () => readAll(await throughProxy().open(name)))
-      expect(out).toBeInstanceOf(Error)
+      expect(out).toBeInstanceOf(StorageError)
       proxy.reset()
     })
   }

@@ -247,7 +247,8 @@ export abstract class BaseStorage implements Storage {
   async open(name: string, options: ByteRange = {}): Promise<Readable> {
     const clean = safeName(name)
     const range = checkRange(options)
-    return this.call('open', clean, () => this._open(clean, range))
+    const stream = await this.call('open', clean, () => this._open(clean, range))
+    return mapStreamErrors(stream, (err) => this.mapError(err, 'open', clean))
   }
 
   async read(name: string): Promise<Uint8Array> {
@@ -306,6 +307,21 @@ export abstract class BaseStorage implements Storage {
     }
     return safeName(dir ? `${dir}/${this.getValidName(base)}` : this.getValidName(base))
   }
+}
+
+/**
+ * Makes a stream fail with Stowage errors: a read that breaks mid-body (a
+ * reset socket, a truncated response) then rejects with a `StorageError`
+ * like every other failure. Every stream error goes through `destroy()`,
+ * which hands it to `_destroy`'s callback before it is emitted, so mapping
+ * there costs nothing per chunk (a mapping PassThrough would copy every chunk).
+ */
+function mapStreamErrors(stream: Readable, map: (err: unknown) => StorageError): Readable {
+  const destroy = stream._destroy
+  stream._destroy = function (this: Readable, err: Error | null, callback: (error?: Error | null) => void) {
+    destroy.call(this, err, (e) => callback(e ? map(e) : e))
+  }
+  return stream
 }
 
 function checkRange(range: ByteRange): ByteRange {
