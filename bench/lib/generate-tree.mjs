@@ -50,6 +50,9 @@ const DIRS = {
   txt: ['', 'docs'],
 }
 
+/** Deepest @import chain generated (a file importing a file importing a file). */
+const MAX_IMPORT_DEPTH = 3
+
 const MAGIC = {
   png: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
   jpg: [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46],
@@ -124,11 +127,19 @@ export function planTree({ files, totalBytes, seed = 1 }) {
   for (const e of entries) e.size = Math.max(64, Math.round(e.size * scale))
 
   // References only to files that come earlier: no cycles, all targets exist.
+  // @import chains stay at most MAX_IMPORT_DEPTH deep, as in real projects:
+  // Django's manifest gives up after 5 passes over a deeper chain.
   const seen = { css: [], js: [], img: [], font: [] }
+  const depth = new Map()
+  const shallowCss = []
   for (const e of entries) {
     if (e.kind === 'css') {
+      const imports = shallowCss.length ? Array.from({ length: Math.floor(rand() * 3) }, () => pick(shallowCss)) : []
+      const d = 1 + Math.max(0, ...imports.map((i) => depth.get(i)))
+      depth.set(e.name, d)
+      if (d < MAX_IMPORT_DEPTH) shallowCss.push(e.name)
       e.refs = {
-        imports: seen.css.length ? Array.from({ length: Math.floor(rand() * 3) }, () => pick(seen.css)) : [],
+        imports,
         images: seen.img.length ? Array.from({ length: 2 + Math.floor(rand() * 10) }, () => pick(seen.img)) : [],
         fonts: seen.font.length ? Array.from({ length: Math.floor(rand() * 3) }, () => pick(seen.font)) : [],
       }
@@ -229,7 +240,7 @@ function contentOf(e, rand) {
  * @returns `{ dir, files, bytes }`.
  */
 export async function generateTree(dir, { files, totalBytes, seed = 1 }) {
-  const spec = JSON.stringify({ v: 3, files, totalBytes, seed })
+  const spec = JSON.stringify({ v: 4, files, totalBytes, seed })
   const marker = `${dir}.spec.json`
   try {
     const prev = JSON.parse(await readFile(marker, 'utf8'))

@@ -35,6 +35,7 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
     const reps = spec.files > 5000 ? Math.min(repeats, 1) : repeats
     for (const mode of modes) {
       const runs = { fresh: {}, noop: {} }
+      const failed = new Set()
       for (let r = 0; r < reps; r++) {
         // django-storages makes several requests per file and takes minutes per
         // run; one run of it is plenty against that scale of difference.
@@ -55,6 +56,10 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
             }
             for (const run of ['fresh', 'noop']) (runs[run][peer] ??= []).push(res.times[run])
             log(`  fresh ${res.times.fresh.toFixed(2)} s, no-op ${res.times.noop.toFixed(2)} s`)
+          } catch (err) {
+            // One side failing must not hide the other's numbers.
+            log(`collectstatic ${target} ${spec.files} ${mode} ${peer} failed: ${err.message}`)
+            failed.add(`${peer} failed: ${String(err.message).trim().split('\n').pop().slice(0, 120)}`)
           } finally {
             if (dest) await rm(dest, { recursive: true, force: true })
             if (prefix) await deletePrefix(s3env, prefix)
@@ -68,6 +73,7 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
           caseId: `collectstatic-${target}-${spec.files}-${mode}-${run}`,
           work: { ops: spec.files, bytes: tree.bytes, unit: 'files' },
           peers: runs[run],
+          notes: [...failed],
         })
       }
     }
