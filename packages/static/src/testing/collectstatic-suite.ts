@@ -22,6 +22,11 @@ export interface CollectSuiteOptions {
 
 const text = async (s: Storage, name: string) => Buffer.from(await s.read(name)).toString('utf8')
 
+/**
+ * Registers the collectstatic tests (vitest) against the storage `create`
+ * returns: a generated asset tree collected plain and hashed, incremental
+ * re-runs, broken references, clearing. Call at the top level of a test file.
+ */
 export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): void {
   describe(`collectstatic on ${name}`, () => {
     let root: string
