@@ -65,7 +65,7 @@ export function checkTargets(rows) {
 /** @returns the results as a Markdown document (table of medians and ratios, then targets). */
 export function markdown(rows, targets, meta) {
   const lines = []
-  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). Peak RSS is the whole process's (Node alone is about 50 MB).`)
+  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). Peak RSS is that of a process doing only that one operation (Node with the SDK loaded is about 50 MB of it).`)
   lines.push('')
   lines.push('| scenario | case | system | median | n | rate | × Stowage | peak RSS |')
   lines.push('|---|---|---|---:|---:|---:|---:|---:|')

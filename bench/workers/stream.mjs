@@ -1,10 +1,12 @@
 /**
- * Scenario 4 worker: saves one large generated stream and reads it back, in
- * a process of its own so `maxRSS` is the peak of this work alone.
+ * Scenario 4 worker: saves one large generated stream (`op: save`) or reads it
+ * back (`op: read`), each in a process of its own so `maxRSS` is the peak of
+ * that one operation.
  *
  * Usage: node stream.mjs JSON_ARGS
- *   {"peer": "stowage"|"raw"|"flydrive"|"flystorage", "backend": "local"|"s3", "size": bytes, "dir": DIR, "s3": env}
- * Prints {"save": s, "read": s, "bytes": n, "peakRssMB": n, "startRssMB": n}.
+ *   {"op": "save"|"read", "peer": "stowage"|"raw"|"flydrive"|"flystorage", "backend": "local"|"s3",
+ *    "size": bytes, "name": stored name (read), "dir": DIR, "s3": env}
+ * Prints {"seconds": s, "name": stored name, "peakRssMB": n, "startRssMB": n}.
  */
 import { Readable } from 'node:stream'
 import { localPeers, s3Peers } from '../lib/adapters.mjs'
@@ -33,18 +35,12 @@ function source(size) {
 const startRssMB = process.memoryUsage().rss / 1048576
 const peer = args.backend === 'local' ? await localPeers[args.peer](args.dir) : await s3Peers[args.peer](args.s3, args.s3.prefix)
 const t0 = process.hrtime.bigint()
-const name = await peer.saveStream('big.bin', source(args.size), args.size)
-const t1 = process.hrtime.bigint()
-const savePeakRssMB = process.resourceUsage().maxRSS / 1024
-const bytes = await peer.openStream(name)
-const t2 = process.hrtime.bigint()
-if (bytes !== args.size) throw new Error(`read back ${bytes} bytes of ${args.size}`)
+let name = args.name
+if (args.op === 'save') name = await peer.saveStream('big.bin', source(args.size), args.size)
+else {
+  const bytes = await peer.openStream(name)
+  if (bytes !== args.size) throw new Error(`read back ${bytes} bytes of ${args.size}`)
+}
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9
 peer.close?.()
-console.log(JSON.stringify({
-  save: Number(t1 - t0) / 1e9,
-  read: Number(t2 - t1) / 1e9,
-  bytes,
-  startRssMB,
-  savePeakRssMB,
-  peakRssMB: process.resourceUsage().maxRSS / 1024,
-}))
+console.log(JSON.stringify({ seconds, name, startRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024 }))
