@@ -59,6 +59,10 @@ export class MemoryStorage extends BaseStorage {
     return Readable.from([data.subarray(range.start ?? 0, end)])
   }
 
+  protected override async _read(name: string): Promise<Uint8Array> {
+    return Buffer.from(this.entry(name).data) // a copy: callers may write into it
+  }
+
   protected async _delete(name: string): Promise<void> {
     this.files.delete(name)
   }

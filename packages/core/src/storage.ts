@@ -176,6 +176,15 @@ export abstract class BaseStorage implements Storage {
   }
 
   /**
+   * Reads a whole file; throws `FileNotFoundError` when missing. The default
+   * collects `_open()`; backends override it when they can read in one call
+   * (`fs.readFile`, one GET), which skips the stream machinery.
+   */
+  protected async _read(name: string): Promise<Uint8Array> {
+    return readAll(await this._open(name, {}))
+  }
+
+  /**
    * Maps a backend-specific error (errno, SDK exception) to the Stowage
    * family. The default keeps Stowage errors and wraps anything else.
    */
@@ -253,7 +262,7 @@ export abstract class BaseStorage implements Storage {
 
   async read(name: string): Promise<Uint8Array> {
     const clean = safeName(name)
-    return this.call('read', clean, async () => readAll(await this._open(clean, {})))
+    return this.call('read', clean, () => this._read(clean))
   }
 
   async delete(name: string): Promise<void> {

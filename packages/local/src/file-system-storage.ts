@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
-import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -109,6 +109,7 @@ export class FileSystemStorage extends BaseStorage {
     const [dir] = splitName(req.name)
     const dirPath = this.path(dir)
     const temp = path.join(dirPath, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`)
+    let tempGone = false
     try {
       try {
         await this.writeTemp(temp, dirPath, req)
@@ -120,13 +121,15 @@ export class FileSystemStorage extends BaseStorage {
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode) // not subject to umask
       if (req.overwrite) {
         await rename(temp, this.path(req.name))
+        tempGone = true
         return req.name
       }
       return await this.claim(temp, req)
     } finally {
       // After a successful claim by link() the temp name is an extra link;
-      // after a failure it is the partial file. Either way it goes.
-      await unlink(temp).catch(() => {})
+      // after a failure it is the partial file. Either way it goes (a
+      // rename already took it, so skip the syscall then).
+      if (!tempGone) await unlink(temp).catch(() => {})
     }
   }
 
@@ -216,6 +219,10 @@ export class FileSystemStorage extends BaseStorage {
       throw err
     }
     return createReadStream('', { fd: handle, start: range.start, end: range.end })
+  }
+
+  protected override async _read(name: string): Promise<Uint8Array> {
+    return readFile(this.path(name))
   }
 
   protected async _delete(name: string): Promise<void> {

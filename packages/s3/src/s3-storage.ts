@@ -67,11 +67,15 @@ export class S3Storage extends BaseStorage {
   /** The resolved options (defaults applied). */
   readonly options: Readonly<ResolvedS3Options>
   private presignClient: S3Client | undefined
+  // With conditional writes a taken name shows up as 412 on the claim itself,
+  // so save() need not HEAD each name first (one request per save, as raw PUTs).
+  protected override readonly atomicClaims: boolean
 
   constructor(options: S3StorageOptions) {
     super(options)
     const opts = resolveS3Options(options)
     this.options = opts
+    this.atomicClaims = opts.conditionalWrites
     // Bounded by default: the SDK alone waits forever on a stalled socket.
     const transport = {
       maxAttempts: opts.maxAttempts,
@@ -241,6 +245,12 @@ export class S3Storage extends BaseStorage {
       if (header && (httpStatus(err) === 416 || s3Code(err) === 'InvalidRange')) return Readable.from([])
       throw err
     }
+  }
+
+  protected override async _read(name: string): Promise<Uint8Array> {
+    // One GET collected by the SDK: cheaper than a stream we concatenate.
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }))
+    return res.Body ? res.Body.transformToByteArray() : new Uint8Array()
   }
 
   protected async _delete(name: string): Promise<void> {
