@@ -114,7 +114,12 @@ export class CollectStaticError extends StorageError {
 interface Source extends StaticSource {
   size: number
   md5: string
+  /** The bytes that were hashed, kept (within `RETAINED_BYTES`) so planning and writing do not read the file again. */
+  bytes?: Buffer
 }
+
+/** How many source bytes a run keeps in memory between hashing and writing. */
+export const RETAINED_BYTES = 256 * 1024 * 1024
 
 interface Write {
   target: string
@@ -174,6 +179,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
 
   // 1. Hash every source once; a source whose size and mtime match the record is not read again.
   let read = 0
+  let retained = 0
   const sourceCache: NonNullable<State['sources']> = {}
   const sources: Source[] = await Promise.all(
     found.map((f) =>
@@ -182,11 +188,19 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
         const { size, mtimeMs } = await stat(f.file)
         const cached = previous.sources?.[f.path]
         let md5: string
+        let bytes: Buffer | undefined
         if (cached && cached[0] === size && cached[1] === mtimeMs) md5 = cached[2]
-        else md5 = size <= STREAM_THRESHOLD ? md5Hex(await readFile(f.file)) : await md5File(f.file)
+        else if (size <= STREAM_THRESHOLD) {
+          const data = await readFile(f.file)
+          md5 = md5Hex(data)
+          if (retained + data.length <= RETAINED_BYTES) {
+            bytes = data
+            retained += data.length
+          }
+        } else md5 = await md5File(f.file)
         sourceCache[f.path] = [size, mtimeMs, md5]
         onProgress?.({ phase: 'read', done: ++read, total: found.length })
-        return { ...f, size, md5 }
+        return { ...f, size, md5, bytes }
       }),
     ),
   )
@@ -213,7 +227,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
       await Promise.all(
         sources.map((s) =>
           limit(async () => {
-            const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? await readFile(s.file) : undefined
+            const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? (s.bytes ?? (await readFile(s.file))) : undefined
             // The file may have changed since it was hashed: hash what is planned.
             inputs.set(s.path, { md5: bytes ? md5Hex(bytes) : s.md5, bytes })
             if (bytes) s.md5 = inputs.get(s.path)!.md5
@@ -271,6 +285,11 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
     for (const w of replacing) delete files[w.target]
     await store.save(COLLECT_STATE_NAME, JSON.stringify({ ...state, files: sortKeys(files) }), { overwrite: true, contentType: 'application/json; charset=utf-8' })
   }
+  // Targets the record knows nothing about are compared with the storage.
+  // With no record at all (a first run, or a lost record) one listing says
+  // which of them exist, instead of one stat() per target, most of them 404s.
+  let existing: Set<string> | undefined
+  if (!options.clear && Object.keys(state.files).length === 0 && writes.length > 0) existing = new Set(await listAll(store, limit))
   const written = new Set<string>()
   const failed = new Set<string>()
   const known: Record<string, string> = {}
@@ -280,7 +299,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
       limit(async () => {
         checkAbort()
         try {
-          if (!options.clear && (await unchanged(store, w, state))) {
+          if (!options.clear && (await unchanged(store, w, state, existing))) {
             known[w.target] = w.md5
           } else {
             if (!dryRun) await put(store, w, signal)
@@ -364,9 +383,10 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
  * record (first run, or the record was lost), when the backend's etag is
  * that MD5 (S3 single-part uploads, memory).
  */
-async function unchanged(store: Storage, w: Write, state: State): Promise<boolean> {
+async function unchanged(store: Storage, w: Write, state: State, existing: Set<string> | undefined): Promise<boolean> {
   const recorded = state.files[w.target]
   if (recorded !== undefined) return recorded === w.md5
+  if (existing && !existing.has(w.target)) return false
   try {
     const { etag } = await store.stat(w.target)
     return !!etag && etag.replace(/"/g, '').toLowerCase() === w.md5
@@ -377,7 +397,7 @@ async function unchanged(store: Storage, w: Write, state: State): Promise<boolea
 }
 
 async function put(store: Storage, w: Write, signal: AbortSignal | undefined): Promise<void> {
-  const body = w.content ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
+  const body = w.content ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
   const stored = await store.save(w.target, body, { overwrite: true, contentType: contentTypeFor(w.target), signal })
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
