@@ -47,27 +47,35 @@ export function choosePartSize(partSize: number, size?: number): number {
   return chosen
 }
 
-/** Cuts a stream of arbitrary chunks into parts of exactly `partSize` bytes (the last may be shorter, never empty unless the body is). */
-export async function* cutParts(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, partSize: number): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = []
-  let pendingBytes = 0
+/**
+ * Cuts a stream of arbitrary chunks into parts of exactly `partSize` bytes
+ * (the last may be shorter; nothing is yielded for an empty body). Each chunk
+ * is copied once, straight into a part buffer from `acquire`, so a caller
+ * that recycles part buffers bounds the memory of an upload of any size.
+ */
+export async function* cutParts(
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  partSize: number,
+  acquire: () => Buffer = () => Buffer.allocUnsafeSlow(partSize),
+): AsyncGenerator<Buffer> {
+  let part: Buffer | undefined
+  let filled = 0
   for await (const chunk of body) {
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    while (pendingBytes + buf.length >= partSize) {
-      const take = partSize - pendingBytes
-      pending.push(buf.subarray(0, take))
-      yield Buffer.concat(pending)
-      buf = buf.subarray(take)
-      pending = []
-      pendingBytes = 0
-    }
-    if (buf.length > 0) {
-      // Copy: the producer may reuse its buffer for the next chunk.
-      pending.push(Buffer.from(buf))
-      pendingBytes += buf.length
+    let offset = 0
+    while (offset < chunk.byteLength) {
+      part ??= acquire()
+      const n = Math.min(partSize - filled, chunk.byteLength - offset)
+      part.set(chunk.subarray(offset, offset + n), filled)
+      filled += n
+      offset += n
+      if (filled === partSize) {
+        yield part
+        part = undefined
+        filled = 0
+      }
     }
   }
-  if (pendingBytes > 0) yield Buffer.concat(pending)
+  if (part && filled > 0) yield part.subarray(0, filled)
 }
 
 /**
@@ -85,11 +93,15 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
   if (!UploadId) throw new StorageError(`CreateMultipartUpload for '${Key}' returned no UploadId`)
   const parts: CompletedPart[] = []
   const inFlight = new Set<Promise<void>>()
+  // Part buffers are recycled once their upload settles: the loop below keeps
+  // at most queueSize parts in flight, so at most queueSize + 1 buffers exist.
+  const free: Buffer[] = []
+  const acquire = () => free.pop() ?? Buffer.allocUnsafeSlow(partSize)
   let failure: unknown
   let total = 0
   try {
     let partNumber = 0
-    for await (const part of cutParts(input.body, partSize)) {
+    for await (const part of cutParts(input.body, partSize, acquire)) {
       if (failure !== undefined) break
       partNumber++
       if (partNumber > MAX_PARTS) {
@@ -107,7 +119,11 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
             failure ??= err
           },
         )
-        .finally(() => inFlight.delete(p))
+        .finally(() => {
+          inFlight.delete(p)
+          // Only after the upload settled (retries included) may the bytes be overwritten.
+          if (failure === undefined) free.push(Buffer.from(part.buffer, 0, partSize))
+        })
       inFlight.add(p)
       if (inFlight.size >= input.queueSize) await Promise.race(inFlight)
     }
