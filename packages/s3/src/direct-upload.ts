@@ -118,14 +118,19 @@ async function reserve(target: DirectUploadTarget, name: string, maxLength: numb
   return target.storage.getAvailableName(target.storage.generateFilename(name), { maxLength })
 }
 
+/** Object parameters that travel as request headers (PUT) or form fields (POST), with their header names. */
+const HEADER_PARAMS = [
+  ['CacheControl', 'Cache-Control'],
+  ['ContentDisposition', 'Content-Disposition'],
+  ['ContentEncoding', 'Content-Encoding'],
+  ['ContentLanguage', 'Content-Language'],
+] as const
+
 /** Form fields for the object parameters a POST policy can carry. */
 function postFields(params: Omit<PutObjectCommandInput, 'Body'>): Record<string, string> {
   const f: Record<string, string> = {}
   if (params.ACL) f.acl = params.ACL
-  if (params.CacheControl) f['Cache-Control'] = params.CacheControl
-  if (params.ContentDisposition) f['Content-Disposition'] = params.ContentDisposition
-  if (params.ContentEncoding) f['Content-Encoding'] = params.ContentEncoding
-  if (params.ContentLanguage) f['Content-Language'] = params.ContentLanguage
+  for (const [param, header] of HEADER_PARAMS) if (params[param]) f[header] = params[param]
   if (params.StorageClass) f['x-amz-storage-class'] = params.StorageClass
   if (params.ServerSideEncryption) f['x-amz-server-side-encryption'] = params.ServerSideEncryption
   for (const [k, v] of Object.entries(params.Metadata ?? {})) f[`x-amz-meta-${k}`] = v
@@ -149,7 +154,7 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
   if (options.contentType) fields['Content-Type'] = options.contentType
   else if (options.contentTypePrefix !== undefined) conditions.push(['starts-with', '$Content-Type', options.contentTypePrefix])
   else if (params.ContentType) fields['Content-Type'] = params.ContentType
-  const expiresAt = new Date(Date.now() + expiresIn * 1000)
+  const expiresAt = new Date(Date.now() + expiresIn * 1000) // createPresignedPost signs with the real clock
   const post = await createPresignedPost(target.client, {
     Bucket: target.bucket,
     Key: target.key(stored),
@@ -175,10 +180,7 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
   // Headers left in the request (not hoisted into the query) are signed and must be sent as is.
   const headers: Record<string, string> = {}
   if (input.ContentType) headers['Content-Type'] = input.ContentType
-  if (input.CacheControl) headers['Cache-Control'] = input.CacheControl
-  if (input.ContentDisposition) headers['Content-Disposition'] = input.ContentDisposition
-  if (input.ContentEncoding) headers['Content-Encoding'] = input.ContentEncoding
-  if (input.ContentLanguage) headers['Content-Language'] = input.ContentLanguage
+  for (const [param, header] of HEADER_PARAMS) if (input[param]) headers[header] = input[param]
   if (input.IfNoneMatch) headers['If-None-Match'] = input.IfNoneMatch
   return { name: stored, url, method: 'PUT', headers, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
 }
