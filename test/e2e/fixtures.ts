@@ -1,32 +1,12 @@
 /** Upload fixtures built in code: no binary files in the repository. */
-import { crc32, deflateSync } from 'node:zlib'
-
-function chunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-  const out = Buffer.alloc(body.length + 8)
-  out.writeUInt32BE(data.length, 0)
-  body.copy(out, 4)
-  out.writeUInt32BE(crc32(body), body.length + 4)
-  return out
-}
+import { samplePng } from '@stowage/core'
 
 /**
  * @returns a decodable PNG of `width` × `height` pixels of one colour, padded
  * with a comment chunk of `padding` bytes (to make it as large as a test needs).
  */
 export function colourPng(width: number, height: number, rgb: [number, number, number], padding = 0): Buffer {
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit truecolour
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())])
-  return Buffer.concat([
-    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'),
-    chunk('IHDR', ihdr),
-    ...(padding > 0 ? [chunk('tEXt', Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.alloc(padding, 0x61)]))] : []),
-    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
+  return samplePng(width, height, { rgb, ...(padding > 0 && { text: 'a'.repeat(padding) }) })
 }
 
 /** @returns a small, valid one-page PDF saying `text`. */

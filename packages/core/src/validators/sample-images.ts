@@ -26,16 +26,21 @@ function pngChunk(type: string, data: Buffer): Buffer {
 }
 
 /**
- * @returns a PNG of `width` × `height` grey pixels. For huge dimensions (a
- * decompression bomb) pass `pixels: false`: the header claims the size but
- * the image data is a stub, as in a real attack.
+ * @returns a PNG of `width` × `height` grey pixels, or pixels of one `rgb`
+ * colour (a decodable image a browser shows). `text` adds a comment chunk
+ * (also a way to make the file as large as a test needs). For huge
+ * dimensions (a decompression bomb) pass `pixels: false`: the header claims
+ * the size but the image data is a stub, as in a real attack.
  */
-export function samplePng(width: number, height: number, options: { text?: string; pixels?: boolean } = {}): Buffer {
+export function samplePng(width: number, height: number, options: { text?: string; pixels?: boolean; rgb?: [number, number, number] } = {}): Buffer {
   const ihdr = Buffer.alloc(13)
   ihdr.writeUInt32BE(width, 0)
   ihdr.writeUInt32BE(height, 4)
-  ihdr.set([8, 0, 0, 0, 0], 8) // 8-bit greyscale
-  const rows = options.pixels === false ? Buffer.alloc(1) : Buffer.alloc((width + 1) * height, 0x80)
+  const { rgb } = options
+  ihdr.set([8, rgb ? 2 : 0, 0, 0, 0], 8) // 8-bit truecolour or greyscale
+  const row = rgb ? Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]) : Buffer.alloc(width + 1, 0x80)
+  if (!rgb) row[0] = 0 // filter byte
+  const rows = options.pixels === false ? Buffer.alloc(1) : Buffer.concat(Array.from({ length: height }, () => row))
   return Buffer.concat([
     Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'),
     pngChunk('IHDR', ihdr),
