@@ -44,6 +44,12 @@ describe('StorageRegistry', () => {
     expect(await a.url('x y.txt')).toBe('/m/x%20y.txt')
   })
 
+  it('accepts an arrow-function factory as the backend', async () => {
+    const registry = new StorageRegistry()
+    await registry.configure({ storages: { default: { backend: (o: { baseUrl: string }) => new MemoryStorage(o), options: { baseUrl: '/f/' } } } })
+    expect(await registry.get('default').url('a.txt')).toBe('/f/a.txt')
+  })
+
   it('builds the local backend by name, resolving location against the config root', async () => {
     const registry = new StorageRegistry()
     await registry.configure({ root: '/srv/app', storages: { default: { backend: 'local', options: { location: './media', baseUrl: '/media/' } } } })

@@ -69,13 +69,9 @@ export function registerBackend(name: string, factory: BackendFactory): void {
 }
 
 function construct(factory: BackendFactory, options: unknown): Storage {
-  try {
-    return new (factory as new (o: unknown) => Storage)(options)
-  } catch (err) {
-    // Plain factory functions cannot be called with `new` if they are arrows.
-    if (err instanceof TypeError && /is not a constructor/.test(err.message)) return (factory as (o: unknown) => Storage)(options)
-    throw err
-  }
+  // Classes (and plain functions) have a prototype and are called with `new`;
+  // arrow-function factories have none and are called directly.
+  return factory.prototype ? new (factory as new (o: unknown) => Storage)(options) : (factory as (o: unknown) => Storage)(options)
 }
 
 async function importExport(spec: { module: string; export: string }, key: string): Promise<BackendFactory> {
