@@ -104,6 +104,18 @@ export class AbortedError extends StorageError {
   }
 }
 
+/**
+ * A call's own argument is out of range or malformed (an `expiresIn` over
+ * 7 days, a negative byte range, an empty type list). `code: 'EINVAL'`;
+ * `context.argument` names the argument. A programming error, not bad input
+ * from a user: it is thrown before any I/O.
+ */
+export class InvalidArgumentError extends StorageError {
+  constructor(message: string, options: StorageErrorOptions & { argument?: string } = {}) {
+    super(message, { ...options, code: 'EINVAL', context: { argument: options.argument, ...options.context } })
+  }
+}
+
 /** Permission denied by the backend (file mode, bucket policy, bad credentials). */
 export class PermissionDeniedError extends StorageError {
   constructor(message: string, options: StorageErrorOptions = {}) {

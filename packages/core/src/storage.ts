@@ -12,6 +12,7 @@ import {
   AbortedError,
   FileExistsError,
   FileNotFoundError,
+  InvalidArgumentError,
   StorageError,
   SuspiciousFileOperationError,
 } from './errors.js'
@@ -292,7 +293,7 @@ export abstract class BaseStorage implements Storage {
   async url(name: string, options: UrlOptions = {}): Promise<string> {
     const clean = safeName(name)
     if (options.expiresIn !== undefined && !(Number.isFinite(options.expiresIn) && options.expiresIn > 0)) {
-      throw new StorageError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`, { code: 'EINVAL' })
+      throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`)
     }
     return this.call('url', clean, () => this._url(clean, options))
   }
@@ -337,7 +338,7 @@ function checkRange(range: ByteRange): ByteRange {
   const { start, end } = range
   const bad = (v: number | undefined) => v !== undefined && !(Number.isSafeInteger(v) && v >= 0)
   if (bad(start) || bad(end) || (start !== undefined && end !== undefined && end < start)) {
-    throw new StorageError(`Invalid byte range ${JSON.stringify(range)}`, { code: 'EINVAL' })
+    throw new InvalidArgumentError(`Invalid byte range ${JSON.stringify(range)}`)
   }
   return range
 }

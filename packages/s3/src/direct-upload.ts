@@ -9,7 +9,7 @@
 import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { readAll, safeName, StorageError, ValidationError, type FileStat, type Storage, type ValidationFailure } from '@stowage/core'
+import { readAll, safeName, InvalidArgumentError, StorageError, ValidationError, type FileStat, type Storage, type ValidationFailure } from '@stowage/core'
 import { fileTypeFromBuffer } from 'file-type'
 import { MAX_EXPIRES_IN } from './options.js'
 
@@ -109,7 +109,7 @@ const SNIFF_BYTES = 4100
 function expiry(target: DirectUploadTarget, expiresIn: number | undefined): number {
   const seconds = expiresIn ?? target.defaultExpiresIn
   if (!(Number.isSafeInteger(seconds) && seconds > 0 && seconds <= MAX_EXPIRES_IN)) {
-    throw new StorageError(`expiresIn must be an integer between 1 and ${MAX_EXPIRES_IN}, got ${seconds}`, { code: 'EINVAL' })
+    throw new InvalidArgumentError(`expiresIn must be an integer between 1 and ${MAX_EXPIRES_IN}, got ${seconds}`)
   }
   return seconds
 }
@@ -139,12 +139,12 @@ function postFields(params: Omit<PutObjectCommandInput, 'Body'>): Record<string,
 
 /**
  * Signs a POST form for `name` (or a free variant of it).
- * @throws StorageError (EINVAL) for bad size limits or expiry.
+ * @throws InvalidArgumentError (`EINVAL`) for bad size limits or expiry.
  */
 export async function presignPost(target: DirectUploadTarget, name: string, options: PresignedPostOptions): Promise<PresignedPost> {
   const { maxSize, minSize = 1 } = options
   if (!(Number.isSafeInteger(maxSize) && maxSize >= 0) || !(Number.isSafeInteger(minSize) && minSize >= 0 && minSize <= maxSize)) {
-    throw new StorageError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize}`, { code: 'EINVAL' })
+    throw new InvalidArgumentError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize}`)
   }
   const expiresIn = expiry(target, options.expiresIn)
   const stored = await reserve(target, name, options.maxLength)
@@ -167,7 +167,7 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
 
 /**
  * Signs a PUT URL for `name` (or a free variant of it).
- * @throws StorageError (EINVAL) for a bad expiry.
+ * @throws InvalidArgumentError (`EINVAL`) for a bad expiry.
  */
 export async function presignPut(target: DirectUploadTarget, name: string, options: PresignedPutOptions): Promise<PresignedPut> {
   const expiresIn = expiry(target, options.expiresIn)

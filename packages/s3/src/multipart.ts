@@ -14,7 +14,7 @@ import {
   type CreateMultipartUploadCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { StorageError } from '@stowage/core'
+import { InvalidArgumentError, StorageError } from '@stowage/core'
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
 
 /** What `multipartUpload` needs. */
@@ -43,7 +43,7 @@ export function choosePartSize(partSize: number, size?: number): number {
     const mib = 1024 * 1024
     chosen = Math.ceil(size / MAX_PARTS / mib) * mib
   }
-  if (chosen > MAX_PART_SIZE) throw new StorageError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`, { code: 'EINVAL' })
+  if (chosen > MAX_PART_SIZE) throw new InvalidArgumentError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`)
   return chosen
 }
 
@@ -105,7 +105,7 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
       if (failure !== undefined) break
       partNumber++
       if (partNumber > MAX_PARTS) {
-        throw new StorageError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${partSize} bytes; raise partSize`, { code: 'EINVAL' })
+        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${partSize} bytes; raise partSize`)
       }
       total += part.length
       const n = partNumber

@@ -29,6 +29,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   BaseStorage,
   encodeUrlPath,
+  InvalidArgumentError,
   StorageError,
   type ByteRange,
   type DirectoryListing,
@@ -309,7 +310,7 @@ export class S3Storage extends BaseStorage {
     // Forcing a download needs signed response-header overrides, even for public objects.
     const expiresIn = options.expiresIn ?? this.options.expiresIn
     if (expiresIn > MAX_EXPIRES_IN) {
-      throw new StorageError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`, { code: 'EINVAL' })
+      throw new InvalidArgumentError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`)
     }
     const command = new GetObjectCommand({
       Bucket: this.options.bucket,
@@ -383,7 +384,7 @@ export class S3Storage extends BaseStorage {
    * A presigned POST form for a browser to upload straight to the bucket.
    * The policy limits size and content type; the server refuses anything else.
    * @returns the name reserved (a free variant of `name`), the URL and the form fields.
-   * @throws SuspiciousFileOperationError for an unsafe name; StorageError (EINVAL) for bad limits.
+   * @throws SuspiciousFileOperationError for an unsafe name; InvalidArgumentError (`EINVAL`) for bad limits.
    */
   async presignPost(name: string, options: PresignedPostOptions): Promise<PresignedPost> {
     return this.guard('presignPost', name, () => presignPost(this.target(), name, options))

@@ -7,7 +7,7 @@
  * the stored name.
  */
 import { storages } from '../config.js'
-import { ConfigurationError, StorageError } from '../errors.js'
+import { ConfigurationError, InvalidArgumentError, StorageError } from '../errors.js'
 import type { Storage } from '../storage.js'
 import type { Validator } from '../validators/validator.js'
 import { FieldFile } from './field-file.js'
@@ -88,7 +88,7 @@ export class FileField<R extends object = Record<string, unknown>> {
   generateFilename(record: R, filename: string): string {
     const base = String(filename).replace(/\\/g, '/').split('/').pop() ?? ''
     const name = typeof this.uploadTo === 'function' ? this.uploadTo(record, base) : joinPath(strftime(this.uploadTo, this.now()), base)
-    if (typeof name !== 'string') throw new StorageError(`uploadTo must return a string, got ${typeof name}`, { code: 'EINVAL' })
+    if (typeof name !== 'string') throw new InvalidArgumentError(`uploadTo must return a string, got ${typeof name}`)
     return this.storage.generateFilename(name)
   }
 

@@ -2,7 +2,7 @@
  * The strftime subset Django's `upload_to` patterns use (`'avatars/%Y/%m/%d/'`),
  * in UTC so that every server of a deployment files an upload under the same date.
  */
-import { StorageError } from '../errors.js'
+import { InvalidArgumentError, StorageError } from '../errors.js'
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 
@@ -22,12 +22,12 @@ const DIRECTIVES: Record<string, (d: Date) => string> = {
 /**
  * Formats `date` (in UTC) with `%Y %y %m %d %H %M %S %j %s %%`.
  * @returns the formatted string.
- * @throws StorageError (`EINVAL`) for any other directive, so a typo does not become a directory name.
+ * @throws InvalidArgumentError (`EINVAL`) for any other directive, so a typo does not become a directory name.
  */
 export function strftime(pattern: string, date: Date): string {
   return pattern.replace(/%(.)/g, (_m, c: string) => {
     const f = DIRECTIVES[c]
-    if (!f) throw new StorageError(`Unsupported strftime directive '%${c}' in '${pattern}'`, { code: 'EINVAL' })
+    if (!f) throw new InvalidArgumentError(`Unsupported strftime directive '%${c}' in '${pattern}'`)
     return f(date)
   })
 }

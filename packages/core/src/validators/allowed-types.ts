@@ -1,4 +1,4 @@
-import { StorageError, type ValidationFailure } from '../errors.js'
+import { InvalidArgumentError, StorageError, type ValidationFailure } from '../errors.js'
 import { SNIFF_BYTES, findActiveContent } from './detect-type.js'
 import type { DetectedType, Validator } from './validator.js'
 
@@ -54,10 +54,10 @@ function extMatches(ext: string, type: DetectedType): boolean {
  * content nobody can recognise (unless `allowUnknown`), and so are images
  * carrying HTML (polyglots) and SVG carrying script.
  * @returns a validator with rule `allowedTypes`.
- * @throws StorageError (`EINVAL`) when `types` is empty.
+ * @throws InvalidArgumentError (`EINVAL`) when `types` is empty.
  */
 export function allowedTypes(types: readonly string[], options: AllowedTypesOptions = {}): Validator {
-  if (!Array.isArray(types) || types.length === 0) throw new StorageError('allowedTypes needs at least one type', { code: 'EINVAL' })
+  if (!Array.isArray(types) || types.length === 0) throw new InvalidArgumentError('allowedTypes needs at least one type')
   const mimes = new Set<string>()
   const wildcards: string[] = []
   const exts = new Set<string>()

@@ -1,4 +1,4 @@
-import { StorageError, type ValidationFailure } from '../errors.js'
+import { InvalidArgumentError, StorageError, type ValidationFailure } from '../errors.js'
 import { readImageSize } from './read-image-size.js'
 import type { Validator } from './validator.js'
 
@@ -21,12 +21,12 @@ export interface ImageDimensionsOptions {
  * tiny file claiming billions of pixels is refused before anything decodes it.
  * Content that is not a readable image is refused too.
  * @returns a validator with rule `imageDimensions`.
- * @throws StorageError (`EINVAL`) when a bound is not a positive integer.
+ * @throws InvalidArgumentError (`EINVAL`) when a bound is not a positive integer.
  */
 export function imageDimensions(options: ImageDimensionsOptions = {}): Validator {
   const limits = { maxPixels: DEFAULT_MAX_PIXELS, ...options }
   for (const [key, v] of Object.entries(limits)) {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new StorageError(`imageDimensions ${key} must be a positive integer, got ${v}`, { code: 'EINVAL' })
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new InvalidArgumentError(`imageDimensions ${key} must be a positive integer, got ${v}`)
   }
   const fail = (reason: string, message: string, params: Record<string, unknown> = {}): ValidationFailure => ({
     rule: 'imageDimensions',

@@ -1,4 +1,4 @@
-import { StorageError } from '../errors.js'
+import { InvalidArgumentError, StorageError } from '../errors.js'
 import type { Validator } from './validator.js'
 
 /** Options for `maxSize`. */
@@ -11,12 +11,12 @@ export interface MaxSizeOptions {
  * Refuses files larger than `bytes`. Checked on every chunk, so an upload is
  * cut off as soon as it passes the limit rather than after it has been read.
  * @returns a validator with rule `maxSize` (and `minSize` for `options.min`).
- * @throws StorageError (`EINVAL`) when a limit is not a non-negative integer.
+ * @throws InvalidArgumentError (`EINVAL`) when a limit is not a non-negative integer.
  */
 export function maxSize(bytes: number, options: MaxSizeOptions = {}): Validator {
   const min = options.min ?? 0
   for (const [key, v] of [['maxSize', bytes], ['min', min]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new StorageError(`${key} must be a non-negative integer, got ${v}`, { code: 'EINVAL' })
+    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${key} must be a non-negative integer, got ${v}`)
   }
   return {
     rule: 'maxSize',
