@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fileField, hostileUploads, samplePng, signUrl } from '@stowage/core'
+import { fileField, hostileUploads, MemoryStorage, samplePng, signUrl } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { isExecutableType } from './media-types.js'
 import { MEDIA_CSP, serveMedia } from './serve-media.js'
@@ -119,6 +119,50 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     }
   })
 
+  describe('safety headers', () => {
+    // Functions: `dir` is only known once the outer beforeAll has run.
+    const privateName = () => `private/${dir}-headers.txt`
+    const pic = () => `/media/${dir}/pic.png`
+    const signedPath = (expiresIn: number, now = clock) => signUrl(mediaPath(privateName()), { secret: SECRET, expiresIn, now: () => now })
+    // Always a different first character: replacing it with a fixed one was a no-op 1 time in 64.
+    const tamper = (url: string) => url.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`)
+    let validators: { etag: string; lastModified: string }
+
+    beforeAll(async () => {
+      await backend.storage.save(privateName(), 'top secret', { overwrite: true })
+      const first = await get(`/media/${dir}/pic.png`)
+      validators = { etag: first.headers.get('etag')!, lastModified: first.headers.get('last-modified')! }
+    })
+
+    type Row = [title: string, status: number, request: () => [path: string, headers?: Record<string, string>, method?: string]]
+    const rows: Row[] = [
+      ['GET', 200, () => [pic()]],
+      ['HEAD', 200, () => [pic(), {}, 'HEAD']],
+      ['a signed private file', 200, () => [signedPath(60)]],
+      ['a byte range', 206, () => [pic(), { range: 'bytes=0-3' }]],
+      ['a byte range by HEAD', 206, () => [pic(), { range: 'bytes=0-3' }, 'HEAD']],
+      ['If-None-Match', 304, () => [pic(), { 'if-none-match': validators.etag }]],
+      ['If-None-Match by HEAD', 304, () => [pic(), { 'if-none-match': validators.etag }, 'HEAD']],
+      ['If-Modified-Since', 304, () => [pic(), { 'if-modified-since': validators.lastModified }]],
+      ['a private file without a signature', 403, () => [mediaPath(privateName())]],
+      ['a tampered signature', 403, () => [tamper(signedPath(60))]],
+      ['an expired signature', 403, () => [signedPath(60, clock - 120_000)]],
+      ['a missing file', 404, () => [`/media/${dir}/missing.png`]],
+      ['a missing file by HEAD', 404, () => [`/media/${dir}/missing.png`, {}, 'HEAD']],
+      ['an unsafe name', 404, () => ['/media/%2e%2e/x']],
+      ['POST', 405, () => [pic(), {}, 'POST']],
+      ['an unsatisfiable range', 416, () => [pic(), { range: `bytes=${png.length}-` }]],
+    ]
+
+    it.each(rows)('are sent for %s (%i)', async (_title, status, request) => {
+      const [path, headers, method] = request()
+      const res = await get(path, headers, method)
+      expect(res.status).toBe(status)
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('content-security-policy')).toBe(MEDIA_CSP)
+    })
+  })
+
   describe('signed URLs', () => {
     const signed = async (name: string, opts: { expiresIn: number; download?: string }) =>
       backend.signingSecret ? backend.storage.url(name, opts) : signUrl(mediaPath(name), { secret: SECRET, ...opts, now: () => clock })
@@ -157,5 +201,48 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
       expect(res.status).toBe(200)
       expect(res.headers.get('content-disposition')).toBe(`attachment; filename="Ann_e 2024.pdf"; filename*=UTF-8''Ann%C3%A9e%202024.pdf`)
     })
+  })
+})
+
+describe('serveMedia safety headers on server errors', () => {
+  it.each([
+    ['the default policy', undefined, MEDIA_CSP],
+    ['a custom policy', "default-src 'none'", "default-src 'none'"],
+  ])('are sent on a 500 with %s', async (_title, contentSecurityPolicy, expected) => {
+    const server = await serve(
+      serveMedia({
+        storage: () => {
+          throw new Error('storage unavailable')
+        },
+        prefix: '/media/',
+        ...(contentSecurityPolicy !== undefined && { contentSecurityPolicy }),
+      }),
+    )
+    try {
+      const res = await fetch(`${server.url}/media/x.png`)
+      expect(res.status).toBe(500)
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('content-security-policy')).toBe(expected)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('leaves requests it hands on to the next handler untouched', async () => {
+    const media = serveMedia({ storage: new MemoryStorage(), prefix: '/media/' })
+    const server = await serve((req, res) =>
+      media(req, res, () => {
+        res.writeHead(200, { 'content-type': 'text/html' })
+        res.end('<p>app</p>')
+      }),
+    )
+    try {
+      const res = await fetch(`${server.url}/elsewhere`)
+      expect(await res.text()).toBe('<p>app</p>')
+      expect(res.headers.get('content-security-policy')).toBeNull()
+      expect(res.headers.get('x-content-type-options')).toBeNull()
+    } finally {
+      await server.close()
+    }
   })
 })

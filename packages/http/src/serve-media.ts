@@ -97,13 +97,19 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
   return (req, res, next) => {
     const fail = (err: unknown) => (next && !(err instanceof StorageError) ? next(err) : sendError(res, err))
     const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-security-policy': csp, ...headers })
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
       res.end(req.method === 'HEAD' ? undefined : message)
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
+    const isRead = req.method === 'GET' || req.method === 'HEAD'
     const url = req.url ?? '/'
     const name = nameFrom(url, prefix.startsWith('/') ? prefix : `/${prefix}`)
-    if (!name) return next ? next() : plain(404, 'Not Found')
+    // Decided before any header is set: a request handed on is answered by someone else, with their own policy.
+    if (!name && isRead && next) return next()
+    // Set once, before any branch can answer: writeHead() merges these into every response, 304 and errors included.
+    res.setHeader('x-content-type-options', 'nosniff')
+    res.setHeader('content-security-policy', csp)
+    if (!isRead) return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
+    if (!name) return plain(404, 'Not Found')
 
     let download: string | undefined
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
@@ -133,8 +139,6 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
       const base = name.split('/').pop()
       const headers: Record<string, string> = {
         'content-type': type,
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': csp,
         'content-disposition': contentDisposition(attachment ? 'attachment' : 'inline', download ?? (attachment ? base : undefined)),
         'cache-control': priv ? 'private, no-store' : (options.cacheControl ?? 'no-cache'),
         'accept-ranges': 'bytes',
