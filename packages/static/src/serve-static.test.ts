@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Readable } from 'node:stream'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -15,12 +16,18 @@ import { ASSET_TREE_DIRS, writeAssetTree } from './testing/asset-tree.js'
 let root: string
 const servers: Server[] = []
 
-async function serve(mw: StaticMiddleware): Promise<string> {
+async function serve(mw: StaticMiddleware, options: { next?: boolean } = {}): Promise<string> {
   const server = createServer((req, res) =>
-    void mw(req, res, () => {
-      res.statusCode = 418
-      res.end('next')
-    }),
+    void mw(
+      req,
+      res,
+      options.next === false
+        ? undefined
+        : () => {
+            res.statusCode = 418
+            res.end('next')
+          },
+    ),
   )
   servers.push(server)
   server.listen(0, '127.0.0.1')
@@ -99,5 +106,68 @@ describe('serveStatic in production (from the collected storage)', () => {
     const orig = await fetch(`${base}/static/css/app.css`)
     expect(orig.headers.get('cache-control')).toBe('no-cache')
     expect((await fetch(`${base}/static/css/nothing.css`)).status).toBe(404)
+  })
+})
+
+/** A storage that knows its files but cannot read them: the way to a 500. */
+class UnreadableStorage extends MemoryStorage {
+  override async open(): Promise<Readable> {
+    throw new Error('disk gone')
+  }
+}
+
+describe.each([
+  ['with no policy (the default)', undefined],
+  ['with contentSecurityPolicy', "default-src 'self'"],
+])('serveStatic safety headers %s', (_title, contentSecurityPolicy) => {
+  const bases: Record<'dev' | 'unreadable' | 'fallthrough', string> = { dev: '', unreadable: '', fallthrough: '' }
+  let validators: { etag: string; lastModified: string }
+
+  beforeAll(async () => {
+    const csp = contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy }
+    bases.dev = await serve(serveStatic({ finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), ...csp }), { next: false })
+    const unreadable = new UnreadableStorage()
+    await unreadable.save('css/app.css', 'body {}')
+    bases.unreadable = await serve(serveStatic({ storage: unreadable, ...csp }), { next: false })
+    bases.fallthrough = await serve(serveStatic({ finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), fallthrough: true, ...csp }))
+    const first = await fetch(`${bases.dev}/static/css/base.css`)
+    validators = { etag: first.headers.get('etag')!, lastModified: first.headers.get('last-modified')! }
+  })
+
+  // serveStatic answers neither Range (206, 416) nor If-Modified-Since: those requests get a full 200, which must carry the headers too.
+  type Row = [title: string, status: number, server: keyof typeof bases, request: () => [path: string, headers?: Record<string, string>, method?: string]]
+  const rows: Row[] = [
+    ['GET', 200, 'dev', () => ['/static/css/base.css']],
+    ['HEAD', 200, 'dev', () => ['/static/css/base.css', {}, 'HEAD']],
+    ['a byte range (not supported)', 200, 'dev', () => ['/static/css/base.css', { range: 'bytes=0-3' }]],
+    ['If-Modified-Since (not supported)', 200, 'dev', () => ['/static/css/base.css', { 'if-modified-since': validators.lastModified }]],
+    ['If-None-Match', 304, 'dev', () => ['/static/css/base.css', { 'if-none-match': validators.etag }]],
+    ['If-None-Match by HEAD', 304, 'dev', () => ['/static/css/base.css', { 'if-none-match': validators.etag }, 'HEAD']],
+    ['a missing file', 404, 'dev', () => ['/static/nope.css']],
+    ['a missing file by HEAD', 404, 'dev', () => ['/static/nope.css', {}, 'HEAD']],
+    ['a traversal', 404, 'dev', () => ['/static/..%2fpackage.json']],
+    ['a path outside the prefix, with no next handler', 404, 'dev', () => ['/elsewhere.css']],
+    ['POST, with no next handler', 404, 'dev', () => ['/static/css/base.css', {}, 'POST']],
+    ['a file that cannot be read', 500, 'unreadable', () => ['/static/css/app.css']],
+  ]
+
+  it.each(rows)('are sent for %s (%i)', async (_t, status, server, request) => {
+    const [path, headers, method] = request()
+    const res = await fetch(`${bases[server]}${path}`, { headers, method })
+    expect(res.status).toBe(status)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('content-security-policy')).toBe(contentSecurityPolicy ?? null)
+    // An empty 500 must not claim the file's Content-Length: the client would wait for bytes that never come.
+    if (status === 500) expect(res.headers.get('content-length') ?? '0').toBe('0')
+    await res.arrayBuffer()
+  })
+
+  it('are not left on a request handed on to the next handler', async () => {
+    for (const path of ['/static/nope.css', '/other']) {
+      const res = await fetch(`${bases.fallthrough}${path}`)
+      expect(res.status, path).toBe(418)
+      expect(res.headers.get('x-content-type-options'), path).toBeNull()
+      expect(res.headers.get('content-security-policy'), path).toBeNull()
+    }
   })
 })

@@ -21,6 +21,9 @@ export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
 /** For names without a content hash: caches must ask again. */
 export const REVALIDATE_CACHE_CONTROL = 'no-cache'
 
+/** What every response of ours carries, and what is taken back when a request is handed on. */
+const SAFETY_HEADERS = new Set(['x-content-type-options', 'content-security-policy'])
+
 /** Options for `serveStatic`. */
 export interface ServeStaticOptions {
   /** URL path prefix. Default `/static/`. */
@@ -31,6 +34,15 @@ export interface ServeStaticOptions {
   storage?: Storage
   /** Pass unknown files to the next handler instead of answering 404. Default false. */
   fallthrough?: boolean
+  /**
+   * A Content-Security-Policy for every response. Default none: browsers
+   * ignore a policy on stylesheets, scripts, images and fonts, but enforce
+   * it on the documents and workers a static folder may also hold (an
+   * `index.html`, a service worker), which MEDIA_CSP-style `default-src
+   * 'none'; sandbox` would break. Your own assets run under your pages'
+   * policy; set this only if the folder holds documents you want confined.
+   */
+  contentSecurityPolicy?: string
 }
 
 type Next = (err?: unknown) => void
@@ -91,16 +103,30 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
     }
   }
 
+  const csp = options.contentSecurityPolicy
+
   return async (req, res, next) => {
     const notFound = () => {
-      if (options.fallthrough && next) return next()
+      if (options.fallthrough && next) {
+        // The next handler answers with its own policy, not ours.
+        for (const h of SAFETY_HEADERS) res.removeHeader(h)
+        return next()
+      }
       res.statusCode = 404
       res.setHeader('Content-Type', 'text/plain; charset=utf-8')
       res.end('Not Found')
     }
+    const pathname = (req.url ?? '/').split('?')[0]!
+    const ours = (req.method === 'GET' || req.method === 'HEAD') && pathname.startsWith(prefix)
+    // Decided before any header is set: a request that is not ours goes on untouched.
+    if (!ours && next) return next()
+    // Set once, before any branch can answer, so 304s and errors carry them too.
+    // nosniff matters even for our own assets: a browser then runs as script, or
+    // applies as a stylesheet, only what is served with a script or CSS type.
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    if (csp !== undefined) res.setHeader('Content-Security-Policy', csp)
     try {
-      const pathname = (req.url ?? '/').split('?')[0]!
-      if ((req.method !== 'GET' && req.method !== 'HEAD') || !pathname.startsWith(prefix)) return next ? next() : notFound()
+      if (!ours) return notFound()
       let name: string
       try {
         name = safeName(decodeURIComponent(pathname.slice(prefix.length)))
@@ -110,7 +136,6 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       const found = await lookup(name)
       if (!found) return notFound()
       res.setHeader('Content-Type', contentTypeFor(name))
-      res.setHeader('X-Content-Type-Options', 'nosniff')
       res.setHeader('Cache-Control', found.immutable ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL)
       res.setHeader('ETag', found.etag)
       res.setHeader('Last-Modified', found.modified.toUTCString())
@@ -126,6 +151,9 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       body.pipe(res)
     } catch (err) {
       if (next) return next(err)
+      if (res.headersSent) return void res.destroy()
+      // The file's Content-Length and validators may already be set; an empty 500 must not claim them.
+      for (const h of res.getHeaderNames()) if (!SAFETY_HEADERS.has(h)) res.removeHeader(h)
       res.statusCode = 500
       res.end()
     }
