@@ -9,7 +9,7 @@ import { StorageError, ValidationError } from '@stowage/core'
 const SIZE_RULES = new Set(['maxSize', 'totalSize', 'fieldSize'])
 const TYPE_RULES = new Set(['allowedTypes'])
 
-/** @returns the HTTP status for `err`: 413/415/400 for refusals, 404, 403, 400, or 500. Never throws. */
+/** @returns the HTTP status for `err`: 413/415/400 for refusals, 404, 403, 400, or 500 (`EINVAL` included). Never throws. */
 export function errorStatus(err: unknown): number {
   if (err instanceof ValidationError) {
     if (err.failures.some((f) => SIZE_RULES.has(f.rule))) return 413
@@ -23,9 +23,12 @@ export function errorStatus(err: unknown): number {
       case 'EACCES':
         return 403
       case 'ESUSPICIOUS':
-      case 'EINVAL':
       case 'EABORTED':
         return 400
+      // EINVAL falls through to 500: it blames the server's own code (an expiresIn
+      // over 7 days, an empty allowedTypes, a bad uploadTo pattern), and a client
+      // can neither fix it nor be shown its message. Bad client input is refused
+      // with ValidationError (400/413/415), and a bad Range header gets 416.
     }
   }
   return 500

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fileField, hostileUploads, MemoryStorage, samplePng, signUrl } from '@stowage/core'
+import { fileField, hostileUploads, InvalidArgumentError, MemoryStorage, samplePng, signUrl } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { isExecutableType } from './media-types.js'
 import { MEDIA_CSP, serveMedia } from './serve-media.js'
@@ -223,6 +223,26 @@ describe('serveMedia safety headers on server errors', () => {
       expect(res.status).toBe(500)
       expect(res.headers.get('x-content-type-options')).toBe('nosniff')
       expect(res.headers.get('content-security-policy')).toBe(expected)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('answers a programming error (InvalidArgumentError) with a 500 that keeps its message to itself', async () => {
+    const server = await serve(
+      serveMedia({
+        storage: () => {
+          throw new InvalidArgumentError('expiresIn must be at most 604800 seconds')
+        },
+        prefix: '/media/',
+      }),
+    )
+    try {
+      const res = await fetch(`${server.url}/media/x.png`)
+      expect(res.status).toBe(500)
+      expect(await res.json()).toEqual({ error: 'EINTERNAL', message: 'Internal server error' })
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('content-security-policy')).toBe(MEDIA_CSP)
     } finally {
       await server.close()
     }
