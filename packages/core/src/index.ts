@@ -24,5 +24,6 @@ export {
   type StaticFilesConfig,
   type BackendFactory,
 } from './config.js'
+export { isInlineSafe, contentDisposition } from './media.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

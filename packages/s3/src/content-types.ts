@@ -5,6 +5,7 @@
  * The table covers what web apps store; anything else is left to S3's default.
  * Also the Content-Disposition that forces a download under a given name.
  */
+import { contentDisposition as coreDisposition } from '@stowage/core'
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.htm': 'text/html; charset=utf-8',
@@ -45,9 +46,10 @@ export function guessContentType(name: string): string | undefined {
   return TYPES[base.slice(dot).toLowerCase()]
 }
 
-/** A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266). */
+/**
+ * A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266).
+ * @returns the header value. Never throws.
+ */
 export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
-  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
+  return coreDisposition('attachment', filename)
 }

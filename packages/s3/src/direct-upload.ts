@@ -1,34 +1,93 @@
 /**
- * Direct browser uploads: the server signs, the browser sends the bytes to
- * the bucket, the server confirms. The signature bounds what the bucket
- * accepts (a POST policy limits size and type; a PUT signature pins the
- * content type and, with conditional writes, refuses to replace an object),
- * and `confirmUpload` checks what actually arrived, because a browser can
- * lie about the type. An upload that fails the check is deleted.
+ * Direct browser uploads, quarantine then promote.
+ *
+ * The browser never writes where a confirmed file lives. A presigned form or
+ * URL names a fresh pending key, `<pendingPrefix>/<128-bit id>/<name>`, that
+ * nobody else was given, so two uploads of `image.jpg` cannot meet. The
+ * pending object is private and stored as an attachment, so even a public
+ * bucket does not serve it as a page. `confirmUpload` then:
+ *
+ * 1. claims the upload once (a `<id>.done` marker written with
+ *    `If-None-Match: *`): a replayed form can recreate the pending object,
+ *    but it can never be confirmed again;
+ * 2. checks the bytes that arrived with the same validators a field uses
+ *    (size, type from magic bytes, dimensions, SVG rules), reading the
+ *    object pinned to the ETag it measured;
+ * 3. claims a free final name exactly as `save()` does (an empty placeholder
+ *    written with `If-None-Match: *`, the next candidate on 412), copies the
+ *    pending object over it inside the bucket, with the detected type and the
+ *    storage's object parameters, and checks that the copy is the object it
+ *    validated (a POST form can be re-posted while we check);
+ * 4. deletes the pending object, whatever the outcome.
+ *
+ * What a replay or an abandoned upload leaves is a pending object nobody
+ * will confirm: `cleanupPendingUploads()` or a bucket lifecycle rule on the
+ * prefix removes it.
  */
-import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3'
+import { randomBytes } from 'node:crypto'
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { readAll, safeName, InvalidArgumentError, StorageError, ValidationError, type FileStat, type Storage, type ValidationFailure } from '@stowage/core'
-import { fileTypeFromBuffer } from 'file-type'
+import {
+  allowedTypes as allowedTypesRule,
+  detectType,
+  FileExistsError,
+  InvalidArgumentError,
+  MAX_HEAD_BYTES,
+  MAX_NAME_BYTES,
+  maxSize as maxSizeRule,
+  safeName,
+  StorageError,
+  SuspiciousFileOperationError,
+  validateStored,
+  ValidationError,
+  type FileStat,
+  type UploadFacts,
+  type ValidationFailure,
+  type Validator,
+} from '@stowage/core'
 import { MAX_EXPIRES_IN } from './options.js'
+import { isNotFound, isPreconditionFailed } from './s3-errors.js'
+
+/** Object parameters of an upload (everything but the body). */
+export type UploadParams = Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string }
 
 /** What the direct-upload helpers need from an `S3Storage` (internal). */
 export interface DirectUploadTarget {
+  /** Client for requests. */
   client: S3Client
-  storage: Storage
+  /** Client for signing (never adds checksums of an empty body). */
+  presignClient: S3Client
   bucket: string
   key(name: string): string
-  uploadParams(name: string, contentType: string | undefined): Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string }
+  /** Storage-name prefix of pending uploads, no trailing slash. */
+  pendingPrefix: string
+  /** Parameters of a stored (final) object: type, disposition, ACL, object parameters. */
+  uploadParams(name: string, contentType: string | undefined): UploadParams
   conditionalWrites: boolean
   defaultExpiresIn: number
   now(): Date
-  deleteKey(name: string): Promise<void>
+  /**
+   * Claims a free final name derived from `name` as `save()` would (an empty
+   * placeholder under conditional writes), or the name itself on an
+   * `overwrite` storage.
+   * @returns the claimed name.
+   */
+  claimFinalName(name: string, maxLength: number | undefined): Promise<string>
 }
 
 /** Options for `presignPost`. */
 export interface PresignedPostOptions {
-  /** Largest body accepted, in bytes (required: an unbounded upload form is a liability). */
+  /** Largest body accepted, in bytes (required: an unbounded upload form is a liability). At most 5 GiB. */
   maxSize: number
   /** Smallest body accepted, in bytes. Default 1 (an empty upload is refused). */
   minSize?: number
@@ -36,15 +95,15 @@ export interface PresignedPostOptions {
   contentType?: string
   /** A prefix the Content-Type must start with, e.g. `image/`; the browser sets the field. */
   contentTypePrefix?: string
-  /** Seconds the form stays valid. Default: the storage's `expiresIn`. */
+  /** Seconds the form stays valid. Default: the storage's `uploadExpiresIn` (10 minutes). */
   expiresIn?: number
-  /** Longest name allowed (a database column). */
-  maxLength?: number
 }
 
-/** A presigned POST form. */
+/** A presigned POST form for one pending upload. */
 export interface PresignedPost {
-  /** The name reserved for the upload; store it, then call `confirmUpload(name)`. */
+  /** The pending upload's token: hand it back to `confirmUpload`. Unguessable; treat it as a secret of this upload. */
+  upload: string
+  /** The name asked for, validated; the confirmed name may differ (a free variant). */
   name: string
   /** Where the form is posted. */
   url: string
@@ -58,15 +117,15 @@ export interface PresignedPost {
 export interface PresignedPutOptions {
   /** Content-Type the upload must send; default guessed from the name. */
   contentType?: string
-  /** Seconds the URL stays valid. Default: the storage's `expiresIn`. */
+  /** Seconds the URL stays valid. Default: the storage's `uploadExpiresIn` (10 minutes). */
   expiresIn?: number
-  /** Longest name allowed (a database column). */
-  maxLength?: number
 }
 
-/** A presigned PUT. */
+/** A presigned PUT for one pending upload. */
 export interface PresignedPut {
-  /** The name reserved for the upload. */
+  /** The pending upload's token: hand it back to `confirmUpload`. */
+  upload: string
+  /** The name asked for, validated; the confirmed name may differ. */
   name: string
   url: string
   method: 'PUT'
@@ -77,152 +136,311 @@ export interface PresignedPut {
 
 /** Facts about an uploaded object, for your own check in `confirmUpload`. */
 export interface UploadedObject {
+  /** The name asked for at signing time. */
   name: string
   size: number
   /** The Content-Type stored with the object (what the browser claimed). */
   contentType?: string
-  /** The type read from the magic bytes, when `file-type` recognises it. */
+  /** The type read from the bytes, when recognised. */
   detectedType?: string
-  /** Up to the first 4100 bytes. */
+  /** Up to the first 1 MiB. */
   head: Uint8Array
 }
 
 /** Options for `confirmUpload`. */
 export interface ConfirmUploadOptions {
+  /** The rules a field applies (`avatar.validators`): run on the bytes that arrived, exactly as on a server upload. */
+  validators?: readonly Validator[]
+  /** Shorthand for a `maxSize` rule. */
   maxSize?: number
-  /** Default 1: an empty object fails. */
+  /** Smallest size accepted. Default 1: an empty object fails. */
   minSize?: number
-  /** MIME types accepted, judged by magic bytes (binary formats only: text types cannot be told by their bytes). */
+  /** Shorthand for an `allowedTypes` rule (MIME types, `image/*`, or extensions; judged by the bytes). */
   allowedTypes?: string[]
-  /** Your own check: return a message (or throw a ValidationError) to refuse the upload. */
+  /** Your own check, run after the rules pass: return a message (or throw a ValidationError) to refuse the upload. */
   validate?: (upload: UploadedObject) => string | undefined | void | Promise<string | undefined | void>
+  /** Longest final name allowed (a database column); the root is truncated to fit, as `save()` does. */
+  maxLength?: number
 }
 
 /** What `confirmUpload` returns for an accepted upload. */
 export interface ConfirmedUpload extends FileStat {
+  /** The name the file is stored under: store this one. */
+  name: string
+  /** The type read from the bytes (also the stored Content-Type), when recognised. */
   detectedType?: string
+  width?: number
+  height?: number
 }
 
-/** Bytes `file-type` needs to recognise every format it knows. */
-const SNIFF_BYTES = 4100
+/** Options for `cleanupPendingUploads`. */
+export interface CleanupPendingOptions {
+  /** Delete pending objects and markers last modified more than this many seconds ago. Default 86,400 (one day). */
+  olderThan?: number
+}
+
+/** S3's largest single PUT, POST or CopyObject body. */
+export const MAX_DIRECT_UPLOAD_SIZE = 5 * 1024 ** 3
+/** Default lifetime of upload forms and URLs: long enough to start an upload, short enough that a leaked one soon dies. */
+export const DEFAULT_UPLOAD_EXPIRES_IN = 600
+
+const ID = /^[0-9a-f]{32}$/
 
 function expiry(target: DirectUploadTarget, expiresIn: number | undefined): number {
   const seconds = expiresIn ?? target.defaultExpiresIn
   if (!(Number.isSafeInteger(seconds) && seconds > 0 && seconds <= MAX_EXPIRES_IN)) {
-    throw new InvalidArgumentError(`expiresIn must be an integer between 1 and ${MAX_EXPIRES_IN}, got ${seconds}`)
+    throw new InvalidArgumentError(`expiresIn must be an integer between 1 and ${MAX_EXPIRES_IN}, got ${seconds}`, { argument: 'expiresIn' })
   }
   return seconds
 }
 
-async function reserve(target: DirectUploadTarget, name: string, maxLength: number | undefined): Promise<string> {
-  return target.storage.getAvailableName(target.storage.generateFilename(name), { maxLength })
-}
-
-/** Object parameters that travel as request headers (PUT) or form fields (POST), with their header names. */
-const HEADER_PARAMS = [
-  ['CacheControl', 'Cache-Control'],
-  ['ContentDisposition', 'Content-Disposition'],
-  ['ContentEncoding', 'Content-Encoding'],
-  ['ContentLanguage', 'Content-Language'],
-] as const
-
-/** Form fields for the object parameters a POST policy can carry. */
-function postFields(params: Omit<PutObjectCommandInput, 'Body'>): Record<string, string> {
-  const f: Record<string, string> = {}
-  if (params.ACL) f.acl = params.ACL
-  for (const [param, header] of HEADER_PARAMS) if (params[param]) f[header] = params[param]
-  if (params.StorageClass) f['x-amz-storage-class'] = params.StorageClass
-  if (params.ServerSideEncryption) f['x-amz-server-side-encryption'] = params.ServerSideEncryption
-  for (const [k, v] of Object.entries(params.Metadata ?? {})) f[`x-amz-meta-${k}`] = v
-  return f
+/** A fresh pending upload for `name`: the token and the validated name. */
+function pending(target: DirectUploadTarget, name: string): { upload: string; name: string } {
+  // The same gate as save(): a hostile name is refused before any request, an ordinary one is kept as written.
+  const clean = safeName(name)
+  const upload = `${target.pendingPrefix}/${randomBytes(16).toString('hex')}/${clean}`
+  if (Buffer.byteLength(target.key(upload)) > MAX_NAME_BYTES) {
+    throw new InvalidArgumentError(`Name too long for a pending upload key (${MAX_NAME_BYTES} bytes with the pending prefix): '${clean}'`, { argument: 'name' })
+  }
+  return { upload, name: clean }
 }
 
 /**
- * Signs a POST form for `name` (or a free variant of it).
- * @throws InvalidArgumentError (`EINVAL`) for bad size limits or expiry.
+ * Reads an upload token back.
+ * @throws SuspiciousFileOperationError when it is not a pending-upload token of this storage.
+ */
+function parseToken(target: DirectUploadTarget, token: string): { upload: string; id: string; name: string } {
+  const upload = safeName(token)
+  const prefix = `${target.pendingPrefix}/`
+  const rest = upload.startsWith(prefix) ? upload.slice(prefix.length) : ''
+  const slash = rest.indexOf('/')
+  const id = rest.slice(0, slash)
+  // Anything else could make confirm copy an arbitrary object (another user's private file) to a name the caller owns.
+  if (slash < 0 || !ID.test(id)) {
+    throw new SuspiciousFileOperationError(`Not a pending upload of this storage: '${token}'`, { context: { name: token } })
+  }
+  return { upload, id, name: rest.slice(slash + 1) }
+}
+
+/** Headers every pending object carries: never shown inline, whatever the bucket policy. */
+const PENDING_DISPOSITION = 'attachment'
+
+/**
+ * Signs a POST form for a new pending upload of `name`.
+ * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+ *   InvalidArgumentError (EINVAL) for bad size limits or expiry.
  */
 export async function presignPost(target: DirectUploadTarget, name: string, options: PresignedPostOptions): Promise<PresignedPost> {
-  const { maxSize, minSize = 1 } = options
-  if (!(Number.isSafeInteger(maxSize) && maxSize >= 0) || !(Number.isSafeInteger(minSize) && minSize >= 0 && minSize <= maxSize)) {
-    throw new InvalidArgumentError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize}`)
+  const { maxSize, minSize = 1 } = options ?? ({} as PresignedPostOptions)
+  if (!(Number.isSafeInteger(maxSize) && maxSize >= 0 && maxSize <= MAX_DIRECT_UPLOAD_SIZE) || !(Number.isSafeInteger(minSize) && minSize >= 0 && minSize <= maxSize)) {
+    throw new InvalidArgumentError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize} (at most ${MAX_DIRECT_UPLOAD_SIZE})`, { argument: 'maxSize' })
   }
   const expiresIn = expiry(target, options.expiresIn)
-  const stored = await reserve(target, name, options.maxLength)
-  const params = target.uploadParams(stored, options.contentType)
-  const fields = postFields(params)
+  const { upload, name: clean } = pending(target, name)
+  const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
   const conditions: (string[] | [string, number, number] | Record<string, string>)[] = [['content-length-range', minSize, maxSize]]
   if (options.contentType) fields['Content-Type'] = options.contentType
   else if (options.contentTypePrefix !== undefined) conditions.push(['starts-with', '$Content-Type', options.contentTypePrefix])
-  else if (params.ContentType) fields['Content-Type'] = params.ContentType
+  else {
+    const guessed = target.uploadParams(clean, undefined).ContentType
+    if (guessed) fields['Content-Type'] = guessed
+  }
   const expiresAt = new Date(Date.now() + expiresIn * 1000) // createPresignedPost signs with the real clock
-  const post = await createPresignedPost(target.client, {
+  // Fields become exact-match conditions of the policy, so the browser cannot change them.
+  const post = await createPresignedPost(target.presignClient, {
     Bucket: target.bucket,
-    Key: target.key(stored),
+    Key: target.key(upload),
     Conditions: conditions as never,
     Fields: fields,
     Expires: expiresIn,
   })
-  return { name: stored, url: post.url, fields: post.fields, expiresAt }
+  return { upload, name: clean, url: post.url, fields: post.fields, expiresAt }
 }
 
 /**
- * Signs a PUT URL for `name` (or a free variant of it).
- * @throws InvalidArgumentError (`EINVAL`) for a bad expiry.
+ * Signs a PUT URL for a new pending upload of `name`. The URL requires
+ * `If-None-Match: *` where the server honours it, so it cannot replace the
+ * pending object it created.
+ * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry.
  */
-export async function presignPut(target: DirectUploadTarget, name: string, options: PresignedPutOptions): Promise<PresignedPut> {
+export async function presignPut(target: DirectUploadTarget, name: string, options: PresignedPutOptions = {}): Promise<PresignedPut> {
   const expiresIn = expiry(target, options.expiresIn)
-  const stored = await reserve(target, name, options.maxLength)
-  const params = target.uploadParams(stored, options.contentType)
-  const input: PutObjectCommandInput = { ...params, IfNoneMatch: target.conditionalWrites ? '*' : undefined }
+  const { upload, name: clean } = pending(target, name)
+  const contentType = options.contentType ?? target.uploadParams(clean, undefined).ContentType
+  const input: PutObjectCommandInput = {
+    Bucket: target.bucket,
+    Key: target.key(upload),
+    ContentType: contentType,
+    ContentDisposition: PENDING_DISPOSITION,
+    IfNoneMatch: target.conditionalWrites ? '*' : undefined,
+  }
   const signingDate = target.now()
   // The presigner leaves Content-Type unsigned by default; signing it pins the type the browser may send.
-  const url = await getSignedUrl(target.client, new PutObjectCommand(input), { expiresIn, signingDate, signableHeaders: new Set(['content-type']) })
+  const url = await getSignedUrl(target.presignClient, new PutObjectCommand(input), {
+    expiresIn,
+    signingDate,
+    signableHeaders: new Set(['content-type', 'content-disposition']),
+  })
   // Headers left in the request (not hoisted into the query) are signed and must be sent as is.
-  const headers: Record<string, string> = {}
-  if (input.ContentType) headers['Content-Type'] = input.ContentType
-  for (const [param, header] of HEADER_PARAMS) if (input[param]) headers[header] = input[param]
+  const headers: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
+  if (contentType) headers['Content-Type'] = contentType
   if (input.IfNoneMatch) headers['If-None-Match'] = input.IfNoneMatch
-  return { name: stored, url, method: 'PUT', headers, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
+  return { upload, name: clean, url, method: 'PUT', headers, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
+}
+
+/** The validators `confirmUpload` runs: the field's, then the shorthands. */
+function rules(options: ConfirmUploadOptions): Validator[] {
+  const list = [...(options.validators ?? [])]
+  const min = options.minSize ?? 1
+  if (options.maxSize !== undefined || min > 0) list.push(maxSizeRule(options.maxSize ?? Number.MAX_SAFE_INTEGER, { min }))
+  if (options.allowedTypes) list.push(allowedTypesRule(options.allowedTypes))
+  return list
 }
 
 /**
- * Checks an uploaded object; deletes it and throws when it fails.
- * @throws ValidationError listing every failed rule (the object is deleted first);
- *   FileNotFoundError when no object was uploaded.
+ * Checks a pending upload and promotes it to a free final name; the pending
+ * object is deleted whatever happens.
+ * @returns the confirmed name (store it), size, stored and detected type.
+ * @throws ValidationError listing every failed rule; FileNotFoundError (ENOENT)
+ *   when nothing was uploaded (the token stays usable); FileExistsError (EEXIST)
+ *   when the upload was already confirmed; SuspiciousFileOperationError for a
+ *   token that is not a pending upload; StorageError when the object changed
+ *   while it was checked.
  */
-export async function confirmUpload(target: DirectUploadTarget, rawName: string, options: ConfirmUploadOptions): Promise<ConfirmedUpload> {
-  const { maxSize, minSize = 1, allowedTypes, validate } = options
-  // Normalised up front: the delete below must hit the very key that was checked.
-  const name = safeName(rawName)
-  const stat = await target.storage.stat(name)
-  const head = stat.size > 0 ? await readAll(await target.storage.open(name, { start: 0, end: SNIFF_BYTES - 1 })) : new Uint8Array(0)
-  const detected = head.length > 0 ? await fileTypeFromBuffer(head) : undefined
-  const failures: ValidationFailure[] = []
-  if (maxSize !== undefined && stat.size > maxSize) {
-    failures.push({ rule: 'maxSize', message: `File is ${stat.size} bytes; the limit is ${maxSize}`, params: { size: stat.size, limit: maxSize } })
-  }
-  if (stat.size < minSize) {
-    failures.push({ rule: 'minSize', message: `File is ${stat.size} bytes; at least ${minSize} required`, params: { size: stat.size, limit: minSize } })
-  }
-  if (allowedTypes && !(detected && allowedTypes.includes(detected.mime))) {
-    failures.push({
-      rule: 'allowedTypes',
-      message: `File content is ${detected?.mime ?? 'of an unrecognised type'}; allowed: ${allowedTypes.join(', ')}`,
-      params: { detected: detected?.mime, claimed: stat.contentType, allowed: allowedTypes },
-    })
-  }
-  if (validate && failures.length === 0) {
+export async function confirmUpload(target: DirectUploadTarget, token: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
+  const { upload, id, name } = parseToken(target, token)
+  const validators = rules(options)
+  const { client, bucket } = target
+  const key = target.key(upload)
+  // Nothing uploaded yet: say so without spending the token.
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+  try {
+    await claimOnce(target, id, upload)
+    const size = head.ContentLength ?? 0
+    const etag = head.ETag
+    const bytes = size === 0 ? new Uint8Array(0) : await readHead(target, key, etag, Math.min(size, MAX_HEAD_BYTES))
+    const info = { filename: name, contentType: head.ContentType }
+    let facts: UploadFacts
     try {
-      const message = await validate({ name, size: stat.size, contentType: stat.contentType, detectedType: detected?.mime, head })
-      if (message) failures.push({ rule: 'validate', message })
+      facts = await validateStored(bytes, size, validators, info)
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err
-      failures.push(...err.failures)
+      throw new ValidationError(err.failures, { context: { ...err.context, name, upload } })
     }
+    // Stored under the type its bytes have, not the one the browser claimed.
+    const detected = facts.type ?? (await detectType(bytes))
+    if (options.validate) await runCustomCheck(options.validate, { name, size, contentType: head.ContentType, detectedType: detected?.mime, head: bytes }, name, upload)
+    // Unrecognised bytes get the type of their name, as save() gives; never the browser's word alone.
+    const stored = detected?.mime
+    const final = await target.claimFinalName(name, options.maxLength)
+    try {
+      const copy = await client.send(
+        new CopyObjectCommand({
+          ...target.uploadParams(final, stored),
+          CopySource: `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+          // Honoured by AWS and MinIO; Ceph ignores it, hence the ETag comparison below as well.
+          CopySourceIfMatch: etag,
+          MetadataDirective: 'REPLACE',
+        }),
+      )
+      if (!sameBytes(etag, copy.CopyObjectResult?.ETag, target.uploadParams(final, stored))) {
+        throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', context: { name, upload } })
+      }
+      return { name: final, size, modified: copy.CopyObjectResult?.LastModified ?? target.now(), contentType: stored, etag: unquote(copy.CopyObjectResult?.ETag), detectedType: detected?.mime, width: facts.width, height: facts.height }
+    } catch (err) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: target.key(final) })).catch(() => undefined)
+      if (isPreconditionFailed(err)) throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { name, upload } })
+      throw err
+    }
+  } finally {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined)
   }
-  if (failures.length > 0) {
-    await target.deleteKey(name)
-    throw new ValidationError(failures, { context: { name } })
+}
+
+/**
+ * Marks the upload confirmed, once: a second confirmation of the same token
+ * (a replayed form, a double-clicked button) is refused even across servers.
+ */
+async function claimOnce(target: DirectUploadTarget, id: string, upload: string): Promise<void> {
+  const Key = target.key(`${target.pendingPrefix}/${id}.done`)
+  if (!target.conditionalWrites) {
+    // Best effort without conditional writes: a check, then the write.
+    const seen = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key })).then(() => true, (err: unknown) => {
+      if (isNotFound(err)) return false
+      throw err
+    })
+    if (seen) throw new FileExistsError(upload, { context: { reason: 'already confirmed' } })
   }
-  return { ...stat, detectedType: detected?.mime }
+  try {
+    await target.client.send(new PutObjectCommand({ Bucket: target.bucket, Key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: target.conditionalWrites ? '*' : undefined }))
+  } catch (err) {
+    if (isPreconditionFailed(err)) throw new FileExistsError(upload, { cause: err, context: { reason: 'already confirmed' } })
+    throw err
+  }
+}
+
+/** The first `length` bytes of the object, refused (412) if it is no longer the one measured. */
+async function readHead(target: DirectUploadTarget, key: string, etag: string | undefined, length: number): Promise<Uint8Array> {
+  try {
+    const res = await target.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key, IfMatch: etag, Range: `bytes=0-${length - 1}` }))
+    const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0)
+    return bytes.subarray(0, length)
+  } catch (err) {
+    if (isPreconditionFailed(err)) throw new StorageError(`Upload changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { key } })
+    throw err
+  }
+}
+
+async function runCustomCheck(validate: NonNullable<ConfirmUploadOptions['validate']>, upload: UploadedObject, name: string, token: string): Promise<void> {
+  let failures: ValidationFailure[] = []
+  try {
+    const message = await validate(upload)
+    if (message) failures = [{ rule: 'validate', message }]
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err
+    failures = err.failures
+  }
+  if (failures.length) throw new ValidationError(failures, { context: { name, upload: token } })
+}
+
+function unquote(etag: string | undefined): string | undefined {
+  return etag?.replace(/^"|"$/g, '')
+}
+
+/**
+ * Whether the copy holds the bytes that were validated. For a single-part
+ * object without KMS or customer keys the ETag is the MD5 of the bytes, so a
+ * copy of the same bytes has the same ETag; under those encryptions it is
+ * not, and the server-side `CopySourceIfMatch` is the only guard.
+ */
+function sameBytes(validated: string | undefined, copied: string | undefined, params: UploadParams): boolean {
+  const sse = params.ServerSideEncryption
+  if (sse === 'aws:kms' || sse === 'aws:kms:dsse' || params.SSECustomerAlgorithm) return true
+  return unquote(validated) === unquote(copied)
+}
+
+/**
+ * Deletes pending uploads and confirmation markers older than `olderThan`:
+ * abandoned uploads and replays that nobody will confirm.
+ * @returns how many objects were deleted.
+ * @throws InvalidArgumentError for a negative `olderThan`; StorageError for backend failures.
+ */
+export async function cleanupPendingUploads(target: DirectUploadTarget, options: CleanupPendingOptions = {}): Promise<number> {
+  const olderThan = options.olderThan ?? 86_400
+  if (!(Number.isFinite(olderThan) && olderThan >= 0)) {
+    throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${olderThan}`, { argument: 'olderThan' })
+  }
+  const cutoff = target.now().getTime() - olderThan * 1000
+  const prefix = target.key(`${target.pendingPrefix}/`)
+  let deleted = 0
+  let token: string | undefined
+  do {
+    const res = await target.client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ContinuationToken: token }))
+    const old = (res.Contents ?? []).filter((o) => o.Key && o.LastModified && o.LastModified.getTime() <= cutoff)
+    // One request per object: DeleteObjects needs a Content-MD5 that some servers want as a checksum the SDK only adds WHEN_SUPPORTED.
+    await Promise.all(old.map((o) => target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: o.Key! }))))
+    deleted += old.length
+    token = res.IsTruncated ? res.NextContinuationToken : undefined
+  } while (token)
+  return deleted
 }

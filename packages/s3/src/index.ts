@@ -15,7 +15,9 @@ export {
   type ChecksumMode,
   type ObjectParameters,
 } from './options.js'
+export { MAX_DIRECT_UPLOAD_SIZE, DEFAULT_UPLOAD_EXPIRES_IN } from './direct-upload.js'
 export type {
+  CleanupPendingOptions,
   PresignedPost,
   PresignedPostOptions,
   PresignedPut,

@@ -101,6 +101,22 @@ export interface S3StorageOptions extends BaseStorageOptions {
   clientConfig?: S3ClientConfig
   /** Use this client instead of building one (the options above that configure a client are then ignored). */
   client?: S3Client
+  /**
+   * Storage-name prefix under which browsers upload before `confirmUpload`
+   * (under `location`). Default `.stowage-pending`. Give the bucket a
+   * lifecycle rule that expires objects under it after a day.
+   */
+  pendingPrefix?: string
+  /** Default lifetime of `presignPost` forms and `presignPut` URLs, in seconds. Default 600; at most 604800. */
+  uploadExpiresIn?: number
+  /**
+   * Active types (HTML, SVG, XML, JavaScript, CSS, anything unrecognised) are
+   * stored with `Content-Disposition: attachment` and their presigned URLs
+   * force it, so the bucket never runs them as pages on its origin. List
+   * MIME types here to deliver them inline anyway (e.g. `['text/html']` for a
+   * bucket that hosts a static site). Default: none.
+   */
+  inlineTypes?: string[]
   /** Clock used as the signing time of presigned URLs and POST policies; inject one in tests. */
   now?: () => Date
 }
@@ -131,6 +147,9 @@ export interface ResolvedS3Options {
   requestChecksumCalculation: ChecksumMode
   responseChecksumValidation: ChecksumMode
   now: () => Date
+  pendingPrefix: string
+  uploadExpiresIn: number
+  inlineTypes: ReadonlySet<string>
 }
 
 /** S3's smallest allowed part (except the last). */
@@ -156,7 +175,7 @@ const KNOWN = new Set([
   'querystringAuth', 'expiresIn', 'customDomain', 'urlProtocol', 'objectParameters', 'multipartThreshold',
   'partSize', 'queueSize', 'conditionalWrites', 'listPageSize', 'requestChecksumCalculation',
   'responseChecksumValidation', 'clientConfig', 'client', 'now', 'overwrite', 'randomSuffix',
-  'connectionTimeout', 'socketTimeout', 'maxAttempts', 'maxSockets',
+  'connectionTimeout', 'socketTimeout', 'maxAttempts', 'maxSockets', 'pendingPrefix', 'uploadExpiresIn', 'inlineTypes',
 ])
 
 function bad(key: string, message: string): never {
@@ -209,6 +228,19 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   const multipartThreshold = positiveInt('multipartThreshold', options.multipartThreshold, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
   const partSize = positiveInt('partSize', options.partSize, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
   const params = options.objectParameters
+  let pendingPrefix = '.stowage-pending'
+  if (options.pendingPrefix !== undefined) {
+    try {
+      pendingPrefix = safeDir(options.pendingPrefix)
+    } catch (err) {
+      throw new ConfigurationError(`is not a safe key prefix: '${options.pendingPrefix}'`, { key: 'pendingPrefix', cause: err })
+    }
+    if (!pendingPrefix) bad('pendingPrefix', 'must not be empty: pending uploads need a prefix of their own')
+  }
+  const inline = options.inlineTypes ?? []
+  if (!Array.isArray(inline) || inline.some((t) => typeof t !== 'string' || !/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i.test(t.trim()))) {
+    bad('inlineTypes', `must be a list of MIME types like 'text/html', got ${JSON.stringify(inline)}`)
+  }
   const customDomain = options.customDomain?.replace(/^https?:\/\//, '').replace(/\/+$/, '') || undefined
   return {
     bucket: options.bucket,
@@ -235,6 +267,9 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     requestChecksumCalculation: checksum('requestChecksumCalculation', options.requestChecksumCalculation, profile.checksums),
     responseChecksumValidation: checksum('responseChecksumValidation', options.responseChecksumValidation, profile.checksums),
     now: options.now ?? (() => new Date()),
+    pendingPrefix,
+    uploadExpiresIn: positiveInt('uploadExpiresIn', options.uploadExpiresIn, 600, 1, MAX_EXPIRES_IN),
+    inlineTypes: new Set(inline.map((t) => t.trim().toLowerCase())),
   }
 }
 

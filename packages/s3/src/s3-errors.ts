@@ -70,7 +70,7 @@ export function mapS3Error(err: unknown, operation: string, name: string, bucket
   const code = raw === 'Unknown' || raw === 'UnknownError' ? undefined : raw
   const context = { operation, name, bucket, s3Code: code, httpStatus: status }
   if (code === 'NoSuchBucket') {
-    return new ConfigurationError(`bucket '${bucket}' does not exist`, { key: 'bucket', cause: err, context })
+    return new ConfigurationError(`'${bucket}' does not exist`, { key: 'bucket', cause: err, context })
   }
   if (isNotFound(err)) return new FileNotFoundError(name, { cause: err, context })
   if (status === 403 || (code !== undefined && DENIED.has(code))) {

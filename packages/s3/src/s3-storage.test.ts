@@ -137,11 +137,33 @@ describe('S3Storage: errors', () => {
     expect(Buffer.from(await good.read(name)).toString()).toBe('x')
   })
 
-  it('a missing bucket is a ConfigurationError naming the bucket key', async () => {
-    const storage = storageWith({ bucket: `stowage-missing-${randomPrefix('b').toLowerCase()}` })
-    const err = await errorOf(storage.read('x.txt'))
-    expect(err).toBeInstanceOf(ConfigurationError)
-    expect((err as ConfigurationError).key).toBe('bucket')
+  it('a missing bucket is a ConfigurationError naming the bucket key on every operation, exists() included', async () => {
+    const bucket = `stowage-missing-${randomPrefix('b').toLowerCase()}`
+    const storage = storageWith({ bucket })
+    const calls = [
+      () => storage.read('x.txt'),
+      () => storage.save('x.txt', 'x'),
+      () => storage.listdir(''),
+      () => storage.delete('x.txt'),
+      () => storage.open('x.txt'),
+      // HEAD answers a bare 404 for a missing bucket as for a missing key.
+      () => storage.exists('x.txt'),
+      () => storage.size('x.txt'),
+      () => storage.stat('x.txt'),
+    ]
+    for (const call of calls) {
+      const err = await errorOf(call())
+      expect(err, String(call)).toBeInstanceOf(ConfigurationError)
+      expect((err as ConfigurationError).key).toBe('bucket')
+      expect(err.message).toBe(`bucket: '${bucket}' does not exist`)
+    }
+  })
+
+  it('on an existing bucket a missing key is still ENOENT / false', async () => {
+    const storage = storageWith()
+    expect(await storage.exists('nope.txt')).toBe(false)
+    expect((await errorOf(storage.stat('nope.txt'))).code).toBe('ENOENT')
+    expect((await errorOf(storage.size('nope.txt'))).code).toBe('ENOENT')
   })
 
   it('bad options fail at construction, naming the key', () => {

@@ -19,6 +19,7 @@ import { Readable } from 'node:stream'
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -28,7 +29,16 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   BaseStorage,
+  candidateNames,
+  ConfigurationError,
+  contentDisposition as dispositionHeader,
   encodeUrlPath,
+  FileExistsError,
+  isInlineSafe,
+  MAX_CLAIM_ATTEMPTS,
+  overwriteName,
+  safeName,
+  splitName,
   InvalidArgumentError,
   StorageError,
   type ByteRange,
@@ -37,12 +47,14 @@ import {
   type UrlOptions,
   type WriteRequest,
 } from '@stowage/core'
-import { contentDisposition, guessContentType } from './content-types.js'
+import { guessContentType } from './content-types.js'
 import { readUpTo } from './read-up-to.js'
 import {
+  cleanupPendingUploads,
   confirmUpload,
   presignPost,
   presignPut,
+  type CleanupPendingOptions,
   type ConfirmUploadOptions,
   type ConfirmedUpload,
   type DirectUploadTarget,
@@ -50,6 +62,7 @@ import {
   type PresignedPostOptions,
   type PresignedPut,
   type PresignedPutOptions,
+  type UploadParams,
 } from './direct-upload.js'
 import { multipartUpload } from './multipart.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
@@ -68,6 +81,8 @@ export class S3Storage extends BaseStorage {
   /** The resolved options (defaults applied). */
   readonly options: Readonly<ResolvedS3Options>
   private presignClient: S3Client | undefined
+  /** The bucket answered a HEAD once: a 404 from then on is a missing key. */
+  private bucketSeen = false
   // With conditional writes a taken name shows up as 412 on the claim itself,
   // so save() need not HEAD each name first (one request per save, as raw PUTs).
   protected override readonly atomicClaims: boolean
@@ -116,17 +131,29 @@ export class S3Storage extends BaseStorage {
   }
 
 
-  /** Headers of every upload: ACL, object parameters, content type (given or guessed). */
-  private uploadParams(name: string, contentType: string | undefined): Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string } {
-    const params: Omit<PutObjectCommandInput, 'Body'> & { Bucket: string; Key: string } = {
+  /**
+   * Headers of every stored object: ACL, object parameters, content type
+   * (given or guessed), and `Content-Disposition: attachment` for active
+   * types, so the bucket serves HTML or SVG as a download, not as a page.
+   */
+  private uploadParams(name: string, contentType: string | undefined): UploadParams {
+    const params: UploadParams = {
       ...this.options.objectParameters(name),
       Bucket: this.options.bucket,
       Key: this.key(name),
     }
     const type = contentType ?? guessContentType(name)
     if (type) params.ContentType = type
+    if (!params.ContentDisposition && !this.deliversInline(type)) params.ContentDisposition = 'attachment'
     if (this.options.defaultAcl) params.ACL = this.options.defaultAcl
     return params
+  }
+
+  /** Whether `type` may be shown inline from the bucket: passive, or opted in by `inlineTypes`. */
+  private deliversInline(type: string | undefined): boolean {
+    if (isInlineSafe(type)) return true
+    const essence = (type ?? '').split(';')[0]!.trim().toLowerCase()
+    return this.options.inlineTypes.has(essence)
   }
 
   // ---- primitives -------------------------------------------------------
@@ -181,30 +208,8 @@ export class S3Storage extends BaseStorage {
 
     let claimed = false
     if (conditional) {
-      for (;;) {
-        try {
-          await this.client.send(
-            new PutObjectCommand({
-              Bucket: this.options.bucket,
-              Key: this.key(name),
-              Body: Buffer.alloc(0),
-              ContentLength: 0,
-              IfNoneMatch: '*',
-              Metadata: { 'stowage-upload': 'pending', [WRITE_ID]: writeId! },
-            }),
-            sendOptions(signal),
-          )
-          claimed = true
-          break
-        } catch (err) {
-          if (!isPreconditionFailed(err)) throw err
-          if (await this.writtenBy(name, writeId)) {
-            claimed = true
-            break
-          }
-          name = await req.nextName()
-        }
-      }
+      name = await this.claimPlaceholder(name, () => req.nextName(), writeId!, signal)
+      claimed = true
     }
     try {
       await multipartUpload({
@@ -221,6 +226,53 @@ export class S3Storage extends BaseStorage {
       if (claimed) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
       throw err
     }
+  }
+
+  /**
+   * Claims `name`, or the next candidate after a 412, with an empty
+   * placeholder object written with `If-None-Match: *`; the caller then
+   * replaces it with the real body (multipart, or a copy) or deletes it.
+   * @returns the name claimed.
+   */
+  private async claimPlaceholder(first: string, next: () => Promise<string>, writeId: string, signal?: AbortSignal): Promise<string> {
+    let name = first
+    for (;;) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.options.bucket,
+            Key: this.key(name),
+            Body: Buffer.alloc(0),
+            ContentLength: 0,
+            IfNoneMatch: '*',
+            Metadata: { 'stowage-upload': 'pending', [WRITE_ID]: writeId },
+          }),
+          sendOptions(signal),
+        )
+        return name
+      } catch (err) {
+        if (!isPreconditionFailed(err)) throw err
+        if (await this.writtenBy(name, writeId)) return name
+        name = await next()
+      }
+    }
+  }
+
+  /**
+   * The final name of a confirmed direct upload, claimed as `save()` claims
+   * one: the name or a free variant (every candidate held to `safeName`), or
+   * the name itself on an `overwrite` storage.
+   */
+  private async claimFinalName(name: string, maxLength: number | undefined): Promise<string> {
+    if (this.allowOverwrite) return safeName(overwriteName(name, maxLength))
+    if (!this.options.conditionalWrites) return this.getAvailableName(name, { maxLength })
+    const candidates = candidateNames(name, { random: this.randomSuffix, maxLength })
+    let attempts = 0
+    const next = async (): Promise<string> => {
+      if (++attempts >= MAX_CLAIM_ATTEMPTS) throw new FileExistsError(name, { context: { attempts } })
+      return safeName(candidates.next().value)
+    }
+    return this.claimPlaceholder(safeName(candidates.next().value), next, randomUUID())
   }
 
   /** @returns whether the object under `name` carries our write id (our own write, answered 412 on a retry). */
@@ -264,20 +316,41 @@ export class S3Storage extends BaseStorage {
       await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }))
       return true
     } catch (err) {
-      if (isNotFound(err)) return false
-      throw err
+      if (!isNotFound(err)) throw err
+      await this.assertBucket(err)
+      return false
     }
   }
 
   protected async _stat(name: string): Promise<FileStat> {
-    const res = await this.client.send(
-      new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) }),
-    )
+    const res = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(async (err: unknown) => {
+      if (isNotFound(err)) await this.assertBucket(err)
+      throw err
+    })
     return {
       size: res.ContentLength ?? 0,
       modified: res.LastModified ?? new Date(0),
       contentType: res.ContentType,
       etag: res.ETag?.replace(/^"|"$/g, ''),
+    }
+  }
+
+  /**
+   * A HEAD answers 404 with no body for a missing key and for a missing
+   * bucket alike; a mistyped bucket would make every file look absent. So on
+   * a 404 ask once whether the bucket exists, and remember a yes.
+   * @throws ConfigurationError naming `bucket` when it does not exist.
+   */
+  private async assertBucket(cause: unknown): Promise<void> {
+    if (this.bucketSeen) return
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }))
+      this.bucketSeen = true
+    } catch (err) {
+      if (httpStatus(err) === 404 || s3Code(err) === 'NoSuchBucket' || s3Code(err) === 'NotFound') {
+        throw new ConfigurationError(`'${this.options.bucket}' does not exist`, { key: 'bucket', cause: err, context: { headObject: cause } })
+      }
+      throw err
     }
   }
 
@@ -312,10 +385,15 @@ export class S3Storage extends BaseStorage {
     if (expiresIn > MAX_EXPIRES_IN) {
       throw new InvalidArgumentError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`)
     }
+    // An active type (judged by the name, as nothing else is known without a
+    // request) is forced to download even when stored without the header,
+    // unless the storage's own object parameters chose a disposition for it.
+    const forced = !this.deliversInline(guessContentType(name)) && !this.options.objectParameters(name).ContentDisposition
+    const download = options.download ?? (forced ? splitName(name)[1] : undefined)
     const command = new GetObjectCommand({
       Bucket: this.options.bucket,
       Key: key,
-      ResponseContentDisposition: options.download === undefined ? undefined : contentDisposition(options.download),
+      ResponseContentDisposition: download === undefined ? undefined : dispositionHeader('attachment', download),
     })
     return getSignedUrl(this.presignClient ?? this.client, command, { expiresIn, signingDate: this.options.now() })
   }
@@ -368,47 +446,66 @@ export class S3Storage extends BaseStorage {
 
   private target(): DirectUploadTarget {
     return {
-      client: this.presignClient ?? this.client,
-      storage: this,
+      client: this.client,
+      presignClient: this.presignClient ?? this.client,
       bucket: this.options.bucket,
       key: (name) => this.key(name),
+      pendingPrefix: this.options.pendingPrefix,
       uploadParams: (name, contentType) => this.uploadParams(name, contentType),
-      conditionalWrites: this.options.conditionalWrites && !this.allowOverwrite,
-      defaultExpiresIn: this.options.expiresIn,
+      conditionalWrites: this.options.conditionalWrites,
+      defaultExpiresIn: this.options.uploadExpiresIn,
       now: this.options.now,
-      deleteKey: (name) => this._delete(name),
+      claimFinalName: (name, maxLength) => this.claimFinalName(name, maxLength),
     }
   }
 
   /**
-   * A presigned POST form for a browser to upload straight to the bucket.
-   * The policy limits size and content type; the server refuses anything else.
-   * @returns the name reserved (a free variant of `name`), the URL and the form fields.
-   * @throws SuspiciousFileOperationError for an unsafe name; InvalidArgumentError (`EINVAL`) for bad limits.
+   * A presigned POST form for a browser to upload straight to the bucket,
+   * into a pending key of its own (see `confirmUpload`). The policy limits
+   * size and content type; the server refuses anything else.
+   * @returns the upload token, the validated name, the URL and the form fields.
+   * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+   *   InvalidArgumentError (`EINVAL`) for bad limits or expiry.
    */
   async presignPost(name: string, options: PresignedPostOptions): Promise<PresignedPost> {
     return this.guard('presignPost', name, () => presignPost(this.target(), name, options))
   }
 
   /**
-   * A presigned PUT URL for a browser to upload straight to the bucket. With
-   * conditional writes the URL also requires `If-None-Match: *`, so it can
-   * never replace an existing object.
-   * @returns the name reserved, the URL, and the headers the upload must send.
-   * @throws SuspiciousFileOperationError for an unsafe name.
+   * A presigned PUT URL for a browser to upload straight to the bucket, into
+   * a pending key of its own. With conditional writes the URL also requires
+   * `If-None-Match: *`, so it cannot replace what it uploaded.
+   * @returns the upload token, the validated name, the URL, and the headers the upload must send.
+   * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry.
    */
   async presignPut(name: string, options: PresignedPutOptions = {}): Promise<PresignedPut> {
     return this.guard('presignPut', name, () => presignPut(this.target(), name, options))
   }
 
   /**
-   * Checks an object a browser uploaded (size, real type from its magic bytes,
-   * your own check) and deletes it when it fails.
-   * @returns size, stored and detected content type.
-   * @throws ValidationError (EVALIDATION) after deleting the object; FileNotFoundError when nothing was uploaded.
+   * Checks a browser's upload with a field's validators, then moves it to a
+   * free final name (never replacing an existing object) and deletes the
+   * pending object. Each upload can be confirmed once.
+   * @returns the stored name (keep it), size, stored and detected type, image dimensions.
+   * @throws ValidationError (EVALIDATION) listing every failed rule (nothing is kept);
+   *   FileNotFoundError (ENOENT) when nothing was uploaded yet; FileExistsError
+   *   (EEXIST) when this upload was already confirmed; SuspiciousFileOperationError
+   *   for a token that is not a pending upload; StorageError (`ECHANGED`) when the
+   *   object was replaced while it was checked.
    */
-  async confirmUpload(name: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
-    return this.guard('confirmUpload', name, () => confirmUpload(this.target(), name, options))
+  async confirmUpload(upload: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
+    return this.guard('confirmUpload', upload, () => confirmUpload(this.target(), upload, options))
+  }
+
+  /**
+   * Deletes pending uploads nobody confirmed (abandoned, refused mid-way,
+   * replayed forms) older than `olderThan` seconds. Run it daily, or give the
+   * bucket a lifecycle rule expiring `<location>/<pendingPrefix>/` after a day.
+   * @returns the number of objects deleted.
+   * @throws InvalidArgumentError for a bad `olderThan`; StorageError for backend failures.
+   */
+  async cleanupPendingUploads(options: CleanupPendingOptions = {}): Promise<number> {
+    return this.guard('cleanupPendingUploads', this.options.pendingPrefix, () => cleanupPendingUploads(this.target(), options))
   }
 
   private async guard<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,47 @@
+/**
+ * Which content a browser may be shown inline. A file served from our
+ * origin (or a bucket's) with an active type runs with that origin's
+ * privileges: HTML and SVG run script, XML can pull in XSLT, and a type the
+ * browser does not recognise may be sniffed into HTML. So the rule is an
+ * allowlist of passive types; everything else is delivered as an attachment.
+ */
+
+// Types a browser renders without running anything the file says.
+const PASSIVE = new Set([
+  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp', 'image/tiff',
+  'image/x-icon', 'image/vnd.microsoft.icon', 'image/heic', 'image/heif', 'image/apng', 'image/jxl',
+  'application/pdf', 'text/plain', 'text/csv', 'application/json',
+  'application/zip', 'application/gzip', 'application/x-tar',
+])
+// Families that are passive as a whole (no script-capable member).
+const PASSIVE_FAMILIES = ['audio/', 'video/', 'font/']
+
+/** `'Image/PNG; charset=x'` → `'image/png'`. */
+function essence(type: string): string {
+  return (type.split(';')[0] ?? '').trim().toLowerCase()
+}
+
+/**
+ * @returns true when `type` is known to be passive (raster images, audio,
+ *   video, fonts, PDF, plain text, CSV, JSON, archives): safe to show inline.
+ *   False for HTML, SVG, XML, JavaScript, CSS and anything unrecognised or
+ *   missing, which must be sent as attachments. Never throws.
+ */
+export function isInlineSafe(type: string | undefined): boolean {
+  if (!type) return false
+  const t = essence(type)
+  return PASSIVE.has(t) || PASSIVE_FAMILIES.some((f) => t.startsWith(f))
+}
+
+/**
+ * Builds a `Content-Disposition` header value (RFC 6266) with an ASCII
+ * fallback and the exact UTF-8 file name (RFC 5987), so no file name can
+ * break out of the header.
+ * @returns `kind` alone without a file name, else `kind; filename="..."; filename*=UTF-8''...`. Never throws.
+ */
+export function contentDisposition(kind: 'attachment' | 'inline', filename?: string): string {
+  if (!filename) return kind
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_')
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}

@@ -1,0 +1,86 @@
+/**
+ * A bucket serves whatever it stores, with the headers stored beside it:
+ * active content (HTML, SVG, XML, JavaScript, unknown types) must reach a
+ * browser as a download, never as a page on the bucket's origin.
+ */
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { randomPrefix } from '@stowage/core/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { s3TestOptions } from '../../../test/s3.js'
+import type { S3StorageOptions } from './options.js'
+import { S3Storage } from './s3-storage.js'
+
+const made: S3Storage[] = []
+afterAll(() => made.forEach((s) => s.client.destroy()))
+function storageWith(extra: Partial<S3StorageOptions> = {}): S3Storage {
+  const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-urls'), ...extra }))
+  made.push(s)
+  return s
+}
+
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+describe('S3Storage: bucket URLs of active content', () => {
+  it.each([
+    ['page.html', '<script>alert(1)</script>'],
+    ['logo.svg', SVG],
+    ['feed.xml', '<?xml version="1.0"?><x/>'],
+    ['app.js', 'alert(1)'],
+    ['styles.css', 'body{}'],
+    ['mystery.weird', '<script>alert(1)</script>'],
+    ['no-extension', '<script>alert(1)</script>'],
+  ])('%s is stored as an attachment and its presigned URL forces one', async (file, body) => {
+    const storage = storageWith()
+    const name = await storage.save(`u/${file}`, body)
+    // What the bucket stored, seen without any URL override.
+    const head = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(name) }))
+    expect(head.ContentDisposition).toBe('attachment')
+    const url = await storage.url(name)
+    expect(new URL(url).searchParams.get('response-content-disposition')).toMatch(/^attachment; filename="/)
+    const res = await fetch(url)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="/)
+  })
+
+  it.each([
+    ['photo.png', 'image/png'],
+    ['clip.mp4', 'video/mp4'],
+    ['report.pdf', 'application/pdf'],
+    ['notes.txt', 'text/plain; charset=utf-8'],
+  ])('%s stays inline', async (file, type) => {
+    const storage = storageWith()
+    const name = await storage.save(file, 'bytes')
+    const res = await fetch(await storage.url(name))
+    expect(res.headers.get('content-type')).toBe(type)
+    expect(res.headers.get('content-disposition')).toBeNull()
+    expect(new URL(await storage.url(name)).searchParams.has('response-content-disposition')).toBe(false)
+  })
+
+  it('inlineTypes opts a type into inline delivery; objectParameters still win', async () => {
+    const site = storageWith({ inlineTypes: ['text/html'] })
+    const page = await site.save('index.html', '<h1>hi</h1>')
+    const res = await fetch(await site.url(page))
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(res.headers.get('content-disposition')).toBeNull()
+    const svg = await site.save('logo.svg', SVG)
+    expect((await fetch(await site.url(svg))).headers.get('content-disposition')).toMatch(/^attachment/)
+
+    const explicit = storageWith({ objectParameters: { ContentDisposition: 'inline; filename="x.html"' } })
+    const x = await explicit.save('x.html', '<h1>x</h1>')
+    const head = await explicit.client.send(new HeadObjectCommand({ Bucket: explicit.options.bucket, Key: explicit.key(x) }))
+    expect(head.ContentDisposition).toBe('inline; filename="x.html"')
+  })
+
+  it('an explicit download name wins over the forced attachment', async () => {
+    const storage = storageWith()
+    const name = await storage.save('a.html', '<p>')
+    const res = await fetch(await storage.url(name, { download: 'é.html' }))
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="_.html"; filename*=UTF-8''%C3%A9.html`)
+  })
+
+  it('refuses a badly formed inlineTypes list at construction, naming the key', () => {
+    expect(() => new S3Storage({ bucket: 'b', inlineTypes: ['html'] })).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'inlineTypes' }))
+    expect(() => new S3Storage({ bucket: 'b', pendingPrefix: '../x' })).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'pendingPrefix' }))
+    expect(() => new S3Storage({ bucket: 'b', uploadExpiresIn: 0 })).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'uploadExpiresIn' }))
+  })
+})
