@@ -3,7 +3,9 @@
  * client (the raw SDK, no Stowage code) for what is really in the bucket.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { allowedTypes, FileExistsError, imageField, samplePng, SuspiciousFileOperationError, ValidationError } from '@stowage/core'
+import { readFile } from 'node:fs/promises'
+import * as core from '@stowage/core'
+import { allowedTypes, FileExistsError, imageField, sampleJpeg, samplePng, SuspiciousFileOperationError, ValidationError } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { s3TestEnv, s3TestOptions } from '../../../test/s3.js'
@@ -12,6 +14,7 @@ import { S3Storage } from './s3-storage.js'
 
 const PNG = Buffer.from(samplePng(1, 1))
 const OTHER_PNG = Buffer.from(samplePng(2, 1))
+const JPEG = Buffer.from(sampleJpeg(3, 2))
 const HTML = Buffer.from('<!DOCTYPE html><html><body><script>document.title="pwned"</script></body></html>')
 
 const made: { destroy(): void }[] = []
@@ -264,5 +267,27 @@ describe('S3Storage: confirmUpload checks with the field rules', () => {
       .catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'ECHANGED' })
     expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done'))).toEqual([])
+  })
+})
+
+describe('README: direct browser uploads', () => {
+  it('the snippet runs as written, with a browser posting the form where it says "2."', async () => {
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(readme.indexOf('### Direct browser uploads'))
+    const code = section.slice(section.indexOf('```ts\n') + 6, section.indexOf('\n```', section.indexOf('```ts\n')))
+    expect(code).toContain('confirmUpload(post.upload')
+    // The imports become reads of the modules this test has; the browser acts between steps 1 and 2.
+    const body = code
+      .replace(/^import \{([^}]+)\} from '@stowage\/core'$/m, 'const {$1} = core')
+      .replace(/^\/\/ 2\. /m, 'await browser(post)\n// 2. ')
+      .concat('\nreturn { post, put, file }')
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>
+    const media = storageWith()
+    const browser = async (post: { url: string; fields: Record<string, string> }) => {
+      expect((await postForm(post.url, post.fields, JPEG, { 'Content-Type': 'image/jpeg' })).status).toBeLessThan(300)
+    }
+    const { file } = (await new AsyncFunction('media', 'core', 'browser', body)(media, core, browser)) as { file: { name: string } }
+    expect(file).toMatchObject({ name: 'avatars/image.jpg', contentType: 'image/jpeg', width: 3, height: 2 })
+    expect((await rawRead(media, file.name)).bytes.equals(JPEG)).toBe(true)
   })
 })
