@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodeUrlPath, fullExtension, safeDir, safeName } from './paths.js'
+import { encodeUrlPath, fullExtension, safeDir, safeName, splitExtension, truncateBytes, truncateUnits } from './paths.js'
 import { HOSTILE_NAMES, hostileNames } from './testing/hostile-names.js'
 
 describe('safeName', () => {
@@ -63,6 +63,38 @@ describe('fullExtension (Python PurePath.suffixes)', () => {
     ['archive.v1.2.tar.gz', '.v1.2.tar.gz'],
   ])('%j → %j', (base, ext) => {
     expect(fullExtension(base)).toBe(ext)
+  })
+})
+
+describe('splitExtension (Python os.path.splitext)', () => {
+  it.each([
+    ['a.tar.gz', 'a.tar', '.gz'],
+    ['a.txt', 'a', '.txt'],
+    ['a', 'a', ''],
+    ['.bashrc', '.bashrc', ''],
+    ['..a', '..a', ''],
+    ['..a.b', '..a', '.b'],
+    ['a.', 'a', '.'],
+    ['...', '...', ''],
+  ])('%j → [%j, %j]', (base, root, ext) => {
+    expect(splitExtension(base)).toEqual([root, ext])
+  })
+})
+
+describe('truncateUnits and truncateBytes cut between characters', () => {
+  it('truncateUnits backs off rather than split a surrogate pair', () => {
+    expect(truncateUnits('a😀b', 2)).toBe('a')
+    expect(truncateUnits('a😀b', 3)).toBe('a😀')
+    expect(truncateUnits('abc', 5)).toBe('abc')
+    expect(truncateUnits('abc', -1)).toBe('')
+  })
+
+  it('truncateBytes counts UTF-8 bytes and keeps whole characters', () => {
+    expect(truncateBytes('héllo', 2)).toBe('h') // 'é' is 2 bytes: 1 + 2 > 2
+    expect(truncateBytes('héllo', 3)).toBe('hé')
+    expect(truncateBytes('😀😀', 7)).toBe('😀')
+    expect(truncateBytes('日本', 6)).toBe('日本')
+    expect(truncateBytes('abc', 0)).toBe('')
   })
 })
 

@@ -106,6 +106,49 @@ export function fullExtension(base: string): string {
 }
 
 /**
+ * Python's `os.path.splitext` of a file name: the last extension, with
+ * leading dots not counting (`a.tar.gz` → `['a.tar', '.gz']`,
+ * `.bashrc` → `['.bashrc', '']`, `a.` → `['a', '.']`).
+ * @returns `[root, ext]`, whose concatenation is `base`.
+ */
+export function splitExtension(base: string): [root: string, ext: string] {
+  const dot = base.lastIndexOf('.')
+  if (dot > 0 && /[^.]/.test(base.slice(0, dot))) return [base.slice(0, dot), base.slice(dot)]
+  return [base, '']
+}
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff
+
+/**
+ * The first `units` UTF-16 code units of `s` (`String#slice`), one fewer when
+ * the cut would split a surrogate pair: half a pair is invalid UTF-16, which
+ * `safeName` refuses and no backend can store.
+ * @returns a prefix of `s`, `''` for `units <= 0`.
+ */
+export function truncateUnits(s: string, units: number): string {
+  if (units >= s.length) return s
+  if (units <= 0) return ''
+  return s.slice(0, isHighSurrogate(s.charCodeAt(units - 1)) ? units - 1 : units)
+}
+
+/**
+ * The longest prefix of `s` whose UTF-8 encoding fits in `maxBytes`, cut
+ * between code points (never inside a character's bytes or a surrogate pair).
+ * @returns a prefix of `s`, `''` for `maxBytes <= 0`.
+ */
+export function truncateBytes(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s
+  let bytes = 0
+  let end = 0
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch)
+    if (bytes > maxBytes) break
+    end += ch.length
+  }
+  return s.slice(0, end)
+}
+
+/**
  * Percent-encodes a name for use in a URL path. Keeps `/` and, as Django's
  * `filepath_to_uri` does, `~!*()'` (which `encodeURIComponent` leaves alone).
  */
