@@ -26,7 +26,7 @@ interface Entry {
  * aborts leave nothing) and adds `assertExists` / `assertMissing` helpers.
  */
 export class MemoryStorage extends BaseStorage {
-  protected override readonly atomicClaims = true
+  protected override readonly atomicClaims: boolean = true
   private readonly files = new Map<string, Entry>()
   private readonly baseUrl: string
   private readonly now: () => Date

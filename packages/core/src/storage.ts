@@ -16,7 +16,7 @@ import {
   StorageError,
   SuspiciousFileOperationError,
 } from './errors.js'
-import { candidateNames, getValidFilename, overwriteName, randomSuffix, type RandomSuffix } from './naming.js'
+import { candidateNames, getValidFilename, overwriteName, randomSuffix, truncateFilename, type RandomSuffix } from './naming.js'
 import { safeDir, safeName, splitName } from './paths.js'
 
 /** Byte range for `open()`; `end` is inclusive, as in HTTP `Range` and `fs.createReadStream`. */
@@ -94,7 +94,10 @@ export interface Storage {
    * @throws SuspiciousFileOperationError when no name can fit in `maxLength`.
    */
   getAvailableName(name: string, options?: { maxLength?: number }): Promise<string>
-  /** @returns `filename` with its file part cleaned by `getValidName`. @throws SuspiciousFileOperationError on traversal. */
+  /**
+   * @returns `filename` with its file part cleaned by `getValidName` and cut to 255 UTF-8 bytes keeping its extension.
+   * @throws SuspiciousFileOperationError on traversal.
+   */
   generateFilename(filename: string): string
 }
 
@@ -215,14 +218,8 @@ export abstract class BaseStorage implements Storage {
     // backend already cleans up after a failed write: one path for both.
     if (signal) addAbortSignal(signal, source.stream)
     try {
-      // A backend whose claim is atomic learns about a taken name from the
-      // claim itself, so asking first would only add a round trip per save.
-      const unchecked = this.atomicClaims ? candidateNames(clean, { random: this.randomSuffix, maxLength }) : undefined
-      const first = overwrite
-        ? overwriteName(clean, maxLength)
-        : unchecked
-          ? unchecked.next().value
-          : await this.findAvailable(clean, maxLength, false)
+      const names = this.nameSource(clean, maxLength)
+      const first = overwrite ? overwriteName(clean, maxLength) : await names.first()
       let attempts = 0
       const req: WriteRequest = {
         name: first,
@@ -234,7 +231,7 @@ export abstract class BaseStorage implements Storage {
           if (++attempts >= MAX_CLAIM_ATTEMPTS) {
             throw new FileExistsError(clean, { context: { attempts } })
           }
-          return unchecked ? unchecked.next().value : this.findAvailable(clean, maxLength, true)
+          return names.next()
         },
       }
       const stored = await this._write(req)
@@ -244,6 +241,32 @@ export abstract class BaseStorage implements Storage {
       source.stream.destroy()
       if (signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason })
       throw this.mapError(err, 'save', clean)
+    }
+  }
+
+  /**
+   * Where a non-overwriting save gets its names: the first to claim, and the
+   * next after each lost claim. Every name has passed `safeName` before the
+   * backend sees it, whoever proposed it.
+   */
+  private nameSource(clean: string, maxLength: number | undefined): { first(): Promise<string>; next(): Promise<string> } {
+    if (this.getAvailableName !== BaseStorage.prototype.getAvailableName) {
+      // A subclass decides names (Django's recipes: delete the old file and
+      // keep the name, or add a uuid); it is user code, so check its answer.
+      const ask = async () => safeName(await this.getAvailableName(clean, { maxLength }))
+      return { first: ask, next: ask }
+    }
+    if (this.atomicClaims) {
+      // A backend whose claim is atomic learns about a taken name from the
+      // claim itself, so asking first would only add a round trip per save.
+      // candidateNames checks each name it yields.
+      const unchecked = candidateNames(clean, { random: this.randomSuffix, maxLength })
+      const take = async () => unchecked.next().value
+      return { first: take, next: take }
+    }
+    return {
+      first: () => this.findAvailable(clean, maxLength, false),
+      next: () => this.findAvailable(clean, maxLength, true),
     }
   }
 
@@ -302,12 +325,32 @@ export abstract class BaseStorage implements Storage {
     return getValidFilename(name)
   }
 
+  /**
+   * @returns `name` if free, else `root_XXXXXXX.ext`, truncated to `maxLength`
+   *   (with the storage's `overwrite` option: `name` truncated to `maxLength`).
+   *   The result has passed `safeName`.
+   * @throws SuspiciousFileOperationError for an unsafe name, or when no name can fit.
+   *
+   * Subclasses may override it, as Django's custom storages do (delete the
+   * old file and return the name; add a uuid): `save()` then asks the
+   * override for the first name and again after each lost claim instead of
+   * generating candidates itself, and refuses any answer that fails
+   * `safeName` before the backend is called. Saves with `overwrite` keep
+   * their name and do not ask. Without an override `save()` skips this
+   * method and, on backends with atomic claims, the existence checks too.
+   */
   async getAvailableName(name: string, options: { maxLength?: number } = {}): Promise<string> {
     const clean = safeName(name)
     if (this.allowOverwrite) return overwriteName(clean, options.maxLength)
     return this.call('getAvailableName', clean, () => this.findAvailable(clean, options.maxLength, false))
   }
 
+  /**
+   * @returns `filename` with its file part cleaned by `getValidName` and, when
+   *   longer than `MAX_SEGMENT_BYTES`, cut to fit keeping its extension (as
+   *   Django's `UploadedFile` cuts client file names to 255 characters).
+   * @throws SuspiciousFileOperationError on traversal or an otherwise unsafe result.
+   */
   generateFilename(filename: string): string {
     // Django turns backslashes into separators here (browsers used to send
     // `C:\\path\\file.txt`); the result is then held to the strict rules.
@@ -315,7 +358,10 @@ export abstract class BaseStorage implements Storage {
     if (dir.split('/').includes('..')) {
       throw new SuspiciousFileOperationError(`Detected path traversal attempt in '${dir}'`, { context: { name: filename } })
     }
-    return safeName(dir ? `${dir}/${this.getValidName(base)}` : this.getValidName(base))
+    // Clients send long names (a page title saved as a PDF); refusing them
+    // would refuse the upload, while the directory part is the developer's.
+    const file = truncateFilename(this.getValidName(base))
+    return safeName(dir ? `${dir}/${file}` : file)
   }
 }
 
