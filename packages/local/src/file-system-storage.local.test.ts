@@ -44,6 +44,34 @@ describe('FileSystemStorage specifics', () => {
     expect(await storage.getAvailableName('same.txt')).toBe('same.txt')
   })
 
+  it('never writes outside its root when a random suffix or a getAvailableName override holds path characters', async () => {
+    const parent = await root()
+    const location = path.join(parent, 'media')
+    let suffix = ''
+    const storage = new FileSystemStorage({ location, randomSuffix: () => suffix })
+    await storage.save('a.txt', 'one')
+    await storage.save('d/a.txt', 'one')
+    for (const hostile of ['/../../escaped', '/../../../escaped', '/escaped']) {
+      suffix = hostile
+      for (const name of ['a.txt', 'd/a.txt']) {
+        await expect(storage.save(name, 'two')).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+        await expect(storage.getAvailableName(name)).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+      }
+    }
+    class Escaping extends FileSystemStorage {
+      override async getAvailableName(): Promise<string> {
+        return '../escaped.txt'
+      }
+    }
+    await expect(new Escaping({ location }).save('b.txt', 'x')).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+    // Overwrite truncation to '..' or '.' would name a directory: the root, its parent, or 'd'.
+    for (const [name, maxLength] of [['...txt', 2], ['d/...txt', 4], ['d/..txt', 3]] as const) {
+      await expect(storage.save(name, 'x', { overwrite: true, maxLength })).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+    }
+    // Temporary files included: a refused name leaves nothing anywhere.
+    expect((await readdir(parent, { recursive: true })).sort()).toEqual(['media', 'media/a.txt', 'media/d', 'media/d/a.txt'].map((n) => path.normalize(n)))
+  })
+
   it('signs expiring URLs that verify until they expire and fail when tampered with', async () => {
     let now = Date.UTC(2026, 0, 1)
     const secret = 'a-long-enough-test-secret'

@@ -6,7 +6,7 @@ import { FileSystemStorage } from './file-system-storage.js'
 
 runStorageConformance({
   name: 'FileSystemStorage',
-  create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-conf-')), baseUrl: '/media/' }),
+  create: async (options) => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-conf-')), baseUrl: '/media/', ...options }),
   destroy: async (storage) => {
     const { location } = storage as FileSystemStorage
     // Nothing half-written may remain anywhere under the root.

@@ -9,19 +9,31 @@ import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readAll } from '../content.js'
 import { StorageError } from '../errors.js'
+import type { RandomSuffix } from '../naming.js'
+import { splitName } from '../paths.js'
 import type { Storage } from '../storage.js'
 import { hostileNames } from './hostile-names.js'
 
 /** Cases a backend may skip, each with the reason it declares. */
 export type ConformanceCase = 'contentType' | 'modifiedTime' | 'etag' | 'largeFile' | 'urlEncodesName'
 
+/** Options the suite passes to `create` for the cases that need a storage configured differently. */
+export interface ConformanceStorageOptions {
+  /** The backend's `randomSuffix` option (`BaseStorageOptions`). */
+  randomSuffix?: RandomSuffix
+}
+
 /** How `runStorageConformance` is called. */
 export interface ConformanceOptions {
   /** Shown in the test names, e.g. `FileSystemStorage`. */
   name: string
-  /** Builds the storage under test; called once for the suite. */
-  create: () => Storage | Promise<Storage>
-  /** Releases what `create` made (temporary directories, clients). */
+  /**
+   * Builds a storage under test: once for the suite without options, and once
+   * more for each case that needs `options`, which must reach the backend's
+   * constructor (a factory that drops them has those cases skipped, saying so).
+   */
+  create: (options?: ConformanceStorageOptions) => Storage | Promise<Storage>
+  /** Releases what `create` made (temporary directories, clients); called for every storage it made. */
   destroy?: (storage: Storage) => void | Promise<void>
   capabilities?: {
     /** How many saves of one name run at once in the race test. Default 200. */
@@ -56,6 +68,15 @@ function streamOf(chunks: Uint8Array[], error?: Error): Readable {
   })
 }
 
+/**
+ * `storage` with its own `getAvailableName`, as a subclass would have: the
+ * suite cannot name a backend's class to extend it, and an object whose
+ * prototype is the instance is what a subclass instance looks like to `save()`.
+ */
+function overriding(storage: Storage, getAvailableName: (this: Storage, name: string, options?: { maxLength?: number }) => Promise<string>): Storage {
+  return Object.create(storage, { getAvailableName: { value: getAvailableName } }) as Storage
+}
+
 async function expectCode(promise: Promise<unknown>, code: string): Promise<StorageError> {
   const err = await promise.then(
     () => undefined,
@@ -79,6 +100,15 @@ export function runStorageConformance(options: ConformanceOptions): void {
     return [reason ? `${title} (skipped: ${reason})` : title, !!reason] as const
   }
   let storage: Storage
+  /** Runs `fn` on a storage built with `storageOptions`, releasing it after. */
+  const withStorage = async (storageOptions: ConformanceStorageOptions, fn: (s: Storage) => Promise<void>) => {
+    const s = await options.create(storageOptions)
+    try {
+      await fn(s)
+    } finally {
+      await options.destroy?.(s)
+    }
+  }
 
   describe(`Storage conformance: ${options.name}`, () => {
     beforeAll(async () => {
@@ -187,6 +217,104 @@ export function runStorageConformance(options: ConformanceOptions): void {
         expect(again.length).toBeLessThanOrEqual(maxLength)
         await expectCode(storage.save(`${p}/abc.txt`, '1', { maxLength: p.length + 5 }), 'ESUSPICIOUS')
         expect((await storage.listdir(p)).files).toEqual([first.slice(p.length + 1)])
+      })
+
+      it('refuses an overwrite whose maxLength truncation would leave no file name, and stores nothing', async () => {
+        const p = randomPrefix()
+        // The roots '...txt' and '..txt' cut to '..' and '.': names of directories, not files.
+        await expectCode(storage.save(`${p}/...txt`, 'x', { overwrite: true, maxLength: p.length + 3 }), 'ESUSPICIOUS')
+        await expectCode(storage.save(`${p}/..txt`, 'x', { overwrite: true, maxLength: p.length + 2 }), 'ESUSPICIOUS')
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+        const root = await storage.listdir('')
+        expect([...root.dirs, ...root.files]).not.toContain(p)
+      })
+
+      it('refuses a name made with a random suffix holding path characters, and writes nothing', async (ctx) => {
+        const p = randomPrefix()
+        const token = randomPrefix('escape')
+        let suffix = 'Probe01'
+        await withStorage({ randomSuffix: () => suffix }, async (s) => {
+          expect(await s.save(`${p}/taken.txt`, 'one')).toBe(`${p}/taken.txt`)
+          const probe = await s.save(`${p}/taken.txt`, 'two')
+          if (probe !== `${p}/taken_Probe01.txt` && /_[A-Za-z0-9]{7}\.txt$/.test(probe)) {
+            await s.delete(probe)
+            ctx.skip('create() dropped the randomSuffix option it was given: pass its options to the constructor')
+          }
+          expect(probe).toBe(`${p}/taken_Probe01.txt`)
+          for (const hostile of [`/../../../${token}`, `/${token}`, `x/../${token}`, `\\..\\${token}`, `\u0000${token}`]) {
+            suffix = hostile
+            await expectCode(s.save(`${p}/taken.txt`, 'x'), 'ESUSPICIOUS')
+            await expectCode(s.getAvailableName(`${p}/taken.txt`), 'ESUSPICIOUS')
+          }
+          expect(await s.listdir(p)).toEqual({ dirs: [], files: ['taken.txt', 'taken_Probe01.txt'] })
+          const root = await s.listdir('')
+          expect([...root.files, ...root.dirs].filter((n) => n.includes(token))).toEqual([])
+        })
+      })
+
+      it('save() asks an overriding getAvailableName for each name (Django recipe: a uuid per file)', async () => {
+        const p = randomPrefix()
+        const asked: unknown[] = []
+        const custom = overriding(storage, async (name, opts) => {
+          asked.push([name, opts])
+          const [dir, base] = splitName(name)
+          return `${dir}/${randomUUID()}-${base}`
+        })
+        const a = await custom.save(`${p}//photo.jpg`, 'a', { maxLength: 200 })
+        const b = await custom.save(`${p}/photo.jpg`, 'b', { maxLength: 200 })
+        const shape = new RegExp(`^${p}/[0-9a-f-]{36}-photo\\.jpg$`)
+        expect(a).toMatch(shape)
+        expect(b).toMatch(shape)
+        expect(a).not.toBe(b)
+        expect(asked).toEqual([
+          [`${p}/photo.jpg`, { maxLength: 200 }],
+          [`${p}/photo.jpg`, { maxLength: 200 }],
+        ])
+        expect([await text(storage, a), await text(storage, b)]).toEqual(['a', 'b'])
+      })
+
+      it('save() honours an overriding getAvailableName that deletes the old file and keeps the name (Django recipe)', async () => {
+        const p = randomPrefix()
+        const custom = overriding(storage, async function (this: Storage, name) {
+          await this.delete(name)
+          return name
+        })
+        expect(await custom.save(`${p}/o.txt`, 'old')).toBe(`${p}/o.txt`)
+        expect(await custom.save(`${p}/o.txt`, 'new')).toBe(`${p}/o.txt`)
+        expect(await text(storage, `${p}/o.txt`)).toBe('new')
+        expect((await storage.listdir(p)).files).toEqual(['o.txt'])
+      })
+
+      it("refuses an overriding getAvailableName's unsafe answer before writing anything", async () => {
+        const p = randomPrefix()
+        const token = randomPrefix('escape')
+        for (const answer of [`${p}/../../${token}.txt`, `/${token}.txt`, `${p}/`, `${p}/%2e%2e/${token}`, 42]) {
+          const custom = overriding(storage, async () => answer as string)
+          await expectCode(custom.save(`${p}/x.txt`, 'x'), 'ESUSPICIOUS')
+        }
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+        const root = await storage.listdir('')
+        expect([...root.files, ...root.dirs].filter((n) => n.includes(token))).toEqual([])
+      })
+
+      it('cuts a client file name over 255 bytes in generateFilename, and suffixes keep segments within 255 bytes', async () => {
+        const p = randomPrefix()
+        // 300 and 304 bytes; 'é' takes two UTF-8 bytes, '𠮷' (a letter beyond the BMP) four, and two UTF-16 units.
+        for (const [long, cut, shape] of [
+          [`${'é'.repeat(148)}.pdf`, `${'é'.repeat(125)}.pdf`, /^é+_[A-Za-z0-9]{7}\.pdf$/u],
+          [`${'𠮷'.repeat(75)}.png`, `${'𠮷'.repeat(62)}.png`, /^(𠮷)+_[A-Za-z0-9]{7}\.png$/u],
+        ] as const) {
+          expect(storage.generateFilename(`${p}/${long}`)).toBe(`${p}/${cut}`)
+          // save() takes a name as given: only generateFilename, for client names, cuts.
+          await expectCode(storage.save(`${p}/${long}`, 'x'), 'ESUSPICIOUS')
+          expect(await storage.save(`${p}/${cut}`, 'one')).toBe(`${p}/${cut}`)
+          const second = await storage.save(`${p}/${cut}`, 'two')
+          const file = second.slice(p.length + 1)
+          expect(file).toMatch(shape)
+          expect(Buffer.byteLength(file)).toBeLessThanOrEqual(255)
+          expect([await text(storage, `${p}/${cut}`), await text(storage, second)]).toEqual(['one', 'two'])
+        }
+        expect((await storage.listdir(p)).files).toHaveLength(4)
       })
 
       it(`gives ${racers} concurrent saves of one name ${racers} distinct names with every content intact`, async () => {
