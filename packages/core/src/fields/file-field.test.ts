@@ -145,6 +145,22 @@ describe('storage references', () => {
   })
 })
 
+describe('long client file names', () => {
+  it('cuts a file name over 255 bytes keeping its extension (Django UploadedFile), instead of refusing the upload', async () => {
+    const storage = new MemoryStorage()
+    const long = `${'r'.repeat(296)}.txt` // 300 bytes
+    const wide = fileField({ storage, uploadTo: 'docs/', maxLength: 300, column: 'f' })
+    expect(await wide.bind({}).save(`C:\\Users\\me\\${long}`, 'x')).toBe(`docs/${'r'.repeat(251)}.txt`)
+    // A column of Django's default 100 characters then truncates the root further.
+    const narrow = fileField({ storage, uploadTo: 'docs/', column: 'f' })
+    const name = await narrow.bind({}).save(long, 'y')
+    expect(name).toMatch(/^docs\/r+_[A-Za-z0-9]{7}\.txt$/)
+    expect(name.length).toBe(100)
+    const photo = imageField({ storage, uploadTo: (_, filename) => `img/${filename}`, maxLength: 300, column: 'p' })
+    expect(await photo.bind({}).save(`${'ü'.repeat(150)}.png`, samplePng(2, 3))).toBe(`img/${'ü'.repeat(125)}.png`)
+  })
+})
+
 describe('fileField.descriptor', () => {
   it('gives Django-style access: instance.avatar is the FieldFile, assigning a name repoints it', async () => {
     const storage = new MemoryStorage()
