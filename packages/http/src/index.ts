@@ -20,3 +20,5 @@ export { mediaType, isExecutableType, contentDisposition } from './media-types.j
 export { parseRange, type ResolvedRange } from './parse-range.js'
 export { uploadErrorHandler } from './express.js'
 export { stowageFastify } from './fastify.js'
+export { directUploads, type DirectUploads, type DirectUploadsOptions, type ConfirmedFile, type SignedUpload } from './direct-uploads.js'
+export { directUploadsFastify } from './direct-uploads-fastify.js'

@@ -55,6 +55,7 @@ import {
   type ValidationFailure,
   type Validator,
 } from '@stowage/core'
+import { abortStaleMultipartUploads, copyInParts, isMultipartEtag, objectSize } from './multipart-upload.js'
 import { MAX_EXPIRES_IN } from './options.js'
 import { isNotFound, isPreconditionFailed } from './s3-errors.js'
 
@@ -83,6 +84,10 @@ export interface DirectUploadTarget {
    * @returns the claimed name.
    */
   claimFinalName(name: string, maxLength: number | undefined): Promise<string>
+  /** Largest object promoted with one CopyObject (5 GiB); bigger ones are copied in parts. Lowered in tests. */
+  maxCopySize?: number
+  /** Part size of those copies. */
+  copyPartSize?: number
 }
 
 /** Options for `presignPost`. */
@@ -183,10 +188,12 @@ export interface CleanupPendingOptions {
 export const MAX_DIRECT_UPLOAD_SIZE = 5 * 1024 ** 3
 /** Default lifetime of upload forms and URLs: long enough to start an upload, short enough that a leaked one soon dies. */
 export const DEFAULT_UPLOAD_EXPIRES_IN = 600
+/** Part size when a pending object past `maxCopySize` is promoted with UploadPartCopy. */
+const DEFAULT_COPY_PART_SIZE = 512 * 1024 * 1024
 
 const ID = /^[0-9a-f]{32}$/
 
-function expiry(target: DirectUploadTarget, expiresIn: number | undefined): number {
+export function expiry(target: DirectUploadTarget, expiresIn: number | undefined): number {
   const seconds = expiresIn ?? target.defaultExpiresIn
   if (!(Number.isSafeInteger(seconds) && seconds > 0 && seconds <= MAX_EXPIRES_IN)) {
     throw new InvalidArgumentError(`expiresIn must be an integer between 1 and ${MAX_EXPIRES_IN}, got ${seconds}`, { argument: 'expiresIn' })
@@ -195,7 +202,7 @@ function expiry(target: DirectUploadTarget, expiresIn: number | undefined): numb
 }
 
 /** A fresh pending upload for `name`: the token and the validated name. */
-function pending(target: DirectUploadTarget, name: string): { upload: string; name: string } {
+export function pending(target: DirectUploadTarget, name: string): { upload: string; name: string } {
   // The same gate as save(): a hostile name is refused before any request, an ordinary one is kept as written.
   const clean = safeName(name)
   const upload = `${target.pendingPrefix}/${randomBytes(16).toString('hex')}/${clean}`
@@ -209,7 +216,7 @@ function pending(target: DirectUploadTarget, name: string): { upload: string; na
  * Reads an upload token back.
  * @throws SuspiciousFileOperationError when it is not a pending-upload token of this storage.
  */
-function parseToken(target: DirectUploadTarget, token: string): { upload: string; id: string; name: string } {
+export function parseToken(target: DirectUploadTarget, token: string): { upload: string; id: string; name: string } {
   const upload = safeName(token)
   const prefix = `${target.pendingPrefix}/`
   const rest = upload.startsWith(prefix) ? upload.slice(prefix.length) : ''
@@ -223,7 +230,7 @@ function parseToken(target: DirectUploadTarget, token: string): { upload: string
 }
 
 /** Headers every pending object carries: never shown inline, whatever the bucket policy. */
-const PENDING_DISPOSITION = 'attachment'
+export const PENDING_DISPOSITION = 'attachment'
 
 /**
  * Signs a POST form for a new pending upload of `name`.
@@ -334,19 +341,12 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
     const stored = detected?.mime
     const final = await target.claimFinalName(name, options.maxLength)
     try {
-      const copy = await client.send(
-        new CopyObjectCommand({
-          ...target.uploadParams(final, stored),
-          CopySource: `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
-          // Honoured by AWS and MinIO; Ceph ignores it, hence the ETag comparison below as well.
-          CopySourceIfMatch: etag,
-          MetadataDirective: 'REPLACE',
-        }),
-      )
-      if (!sameBytes(etag, copy.CopyObjectResult?.ETag, target.uploadParams(final, stored))) {
+      const params = target.uploadParams(final, stored)
+      const copied = await promote(target, key, params, size, etag)
+      if (!sameBytes(etag, copied.etag, params) || (copied.size !== undefined && copied.size !== size)) {
         throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', context: { name, upload } })
       }
-      return { name: final, size, modified: copy.CopyObjectResult?.LastModified ?? target.now(), contentType: stored, etag: unquote(copy.CopyObjectResult?.ETag), detectedType: detected?.mime, width: facts.width, height: facts.height }
+      return { name: final, size, modified: copied.modified ?? target.now(), contentType: stored, etag: unquote(copied.etag), detectedType: detected?.mime, width: facts.width, height: facts.height }
     } catch (err) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: target.key(final) })).catch(() => undefined)
       if (isPreconditionFailed(err)) throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { name, upload } })
@@ -355,6 +355,35 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
   } finally {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined)
   }
+}
+
+/**
+ * Copies the validated pending object over its claimed final name: one
+ * CopyObject up to 5 GiB, UploadPartCopy in parts above. Both are
+ * conditional on the validated ETag (honoured by AWS and MinIO; Ceph ignores
+ * it, hence the checks of the result in `confirmUpload`).
+ * @returns the copy's ETag, and its size when the ETag cannot vouch for the bytes.
+ */
+async function promote(target: DirectUploadTarget, key: string, params: UploadParams, size: number, etag: string | undefined): Promise<{ etag?: string; size?: number; modified?: Date }> {
+  const multipart = isMultipartEtag(etag)
+  if (size > (target.maxCopySize ?? MAX_DIRECT_UPLOAD_SIZE)) {
+    const copied = await copyInParts(target, key, params, size, etag, target.copyPartSize ?? DEFAULT_COPY_PART_SIZE)
+    return { etag: copied, size: await objectSize(target, params.Key) }
+  }
+  const copy = await target.client.send(
+    new CopyObjectCommand({
+      ...params,
+      CopySource: `${target.bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+      CopySourceIfMatch: etag,
+      MetadataDirective: 'REPLACE',
+    }),
+  )
+  const result = copy.CopyObjectResult
+  // A multipart ETag is not the MD5 of the bytes, so the copy's cannot match it:
+  // compare sizes instead. What is left on Ceph (copy conditions ignored) is a
+  // replacement of the same size, and nothing can write a completed multipart
+  // pending key (its part URLs died with the upload id, no PUT is signed for it).
+  return multipart ? { size: await objectSize(target, params.Key), modified: result?.LastModified } : { etag: result?.ETag, modified: result?.LastModified }
 }
 
 /**
@@ -414,15 +443,18 @@ function unquote(etag: string | undefined): string | undefined {
  * not, and the server-side `CopySourceIfMatch` is the only guard.
  */
 function sameBytes(validated: string | undefined, copied: string | undefined, params: UploadParams): boolean {
+  // Multipart sources (and copies made in parts) are checked by size instead, in `promote`.
+  if (isMultipartEtag(validated) || isMultipartEtag(copied)) return true
   const sse = params.ServerSideEncryption
   if (sse === 'aws:kms' || sse === 'aws:kms:dsse' || params.SSECustomerAlgorithm) return true
   return unquote(validated) === unquote(copied)
 }
 
 /**
- * Deletes pending uploads and confirmation markers older than `olderThan`:
+ * Deletes pending uploads and confirmation markers older than `olderThan`,
+ * and aborts multipart uploads under the pending prefix started before then:
  * abandoned uploads and replays that nobody will confirm.
- * @returns how many objects were deleted.
+ * @returns how many objects were deleted plus how many multipart uploads were aborted.
  * @throws InvalidArgumentError for a negative `olderThan`; StorageError for backend failures.
  */
 export async function cleanupPendingUploads(target: DirectUploadTarget, options: CleanupPendingOptions = {}): Promise<number> {
@@ -442,5 +474,6 @@ export async function cleanupPendingUploads(target: DirectUploadTarget, options:
     deleted += old.length
     token = res.IsTruncated ? res.NextContinuationToken : undefined
   } while (token)
-  return deleted
+  // Browsers that went away mid-upload leave multipart uploads: invisible to listings, billed until aborted.
+  return deleted + (await abortStaleMultipartUploads(target, cutoff))
 }

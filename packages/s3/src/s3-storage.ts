@@ -65,6 +65,18 @@ import {
   type UploadParams,
 } from './direct-upload.js'
 import { multipartUpload } from './multipart.js'
+import {
+  abortUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listUploadedParts,
+  presignUploadParts,
+  type CompleteMultipartOptions,
+  type MultipartUploadOptions,
+  type PresignedMultipartUpload,
+  type PresignedPart,
+  type UploadedPart,
+} from './multipart-upload.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
 import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, s3Code } from './s3-errors.js'
 
@@ -499,13 +511,64 @@ export class S3Storage extends BaseStorage {
 
   /**
    * Deletes pending uploads nobody confirmed (abandoned, refused mid-way,
-   * replayed forms) older than `olderThan` seconds. Run it daily, or give the
-   * bucket a lifecycle rule expiring `<location>/<pendingPrefix>/` after a day.
-   * @returns the number of objects deleted.
+   * replayed forms) older than `olderThan` seconds, and aborts multipart
+   * uploads under the pending prefix started before then. Run it daily, or
+   * give the bucket a lifecycle rule expiring `<location>/<pendingPrefix>/`
+   * (and aborting its incomplete multipart uploads) after a day.
+   * @returns the number of objects deleted plus multipart uploads aborted.
    * @throws InvalidArgumentError for a bad `olderThan`; StorageError for backend failures.
    */
   async cleanupPendingUploads(options: CleanupPendingOptions = {}): Promise<number> {
     return this.guard('cleanupPendingUploads', this.options.pendingPrefix, () => cleanupPendingUploads(this.target(), options))
+  }
+
+  /**
+   * Starts a resumable upload of a big file into a pending key of its own:
+   * a multipart upload with a presigned URL per part. Complete it with
+   * `completeMultipartUpload`, then `confirmUpload` it like any other.
+   * @returns the upload token, upload id, part size and count, and the part URLs.
+   * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+   *   InvalidArgumentError for a bad size, part size or expiry.
+   */
+  async createMultipartUpload(name: string, options: MultipartUploadOptions): Promise<PresignedMultipartUpload> {
+    return this.guard('createMultipartUpload', name, () => createMultipartUpload(this.target(), name, options))
+  }
+
+  /**
+   * Fresh URLs for some parts of a multipart upload (on resume, when the first ones may have expired).
+   * @returns a URL per part number.
+   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for bad part numbers.
+   */
+  async presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options: { expiresIn?: number } = {}): Promise<PresignedPart[]> {
+    return this.guard('presignUploadParts', upload, () => presignUploadParts(this.target(), upload, uploadId, partNumbers, options))
+  }
+
+  /**
+   * The parts the server already holds (`ListParts`): a resuming client sends only the rest.
+   * @returns parts by number with their sizes.
+   * @throws FileNotFoundError (ENOENT) when the upload was completed or aborted.
+   */
+  async listUploadedParts(upload: string, uploadId: string): Promise<UploadedPart[]> {
+    return this.guard('listUploadedParts', upload, () => listUploadedParts(this.target(), upload, uploadId))
+  }
+
+  /**
+   * Assembles the parts into the pending object (still to be confirmed).
+   * @returns its size.
+   * @throws StorageError (`EINCOMPLETE`) when parts are missing (the upload stays open);
+   *   FileNotFoundError (ENOENT) when it was completed or aborted.
+   */
+  async completeMultipartUpload(upload: string, uploadId: string, options: CompleteMultipartOptions = {}): Promise<{ size: number }> {
+    return this.guard('completeMultipartUpload', upload, () => completeMultipartUpload(this.target(), upload, uploadId, options))
+  }
+
+  /**
+   * Cancels a pending upload: aborts its multipart upload (given `uploadId`)
+   * and deletes the pending object. Nothing of it is left.
+   * @throws SuspiciousFileOperationError for a token that is not a pending upload.
+   */
+  async abortUpload(upload: string, uploadId?: string): Promise<void> {
+    return this.guard('abortUpload', upload, () => abortUpload(this.target(), upload, uploadId))
   }
 
   private async guard<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {

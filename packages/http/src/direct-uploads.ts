@@ -1,0 +1,389 @@
+/**
+ * The server side of `@stowage/browser`'s `upload()`: endpoints that sign,
+ * resume, complete, cancel and confirm direct uploads into one field, so the
+ * field's `uploadTo`, validators and `maxLength` apply exactly as they do to
+ * a server upload.
+ *
+ * - On S3 (a storage with `presignPut` and `createMultipartUpload`) the
+ *   browser sends the bytes to the bucket: one presigned PUT, or a multipart
+ *   upload above `multipartThreshold`, into a pending key that
+ *   `confirmUpload` validates and promotes.
+ * - On any other storage (local disk, memory) the browser PUTs to a URL of
+ *   this handler, HMAC-signed with `secret`, expiring, bound to the declared
+ *   size, and fillable once; the bytes land in a pending name of the storage
+ *   and `confirm` moves them through the field's validators to their final
+ *   name. The browser code is the same either way.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { Transform } from 'node:stream'
+import {
+  FileExistsError,
+  InvalidArgumentError,
+  ImageField,
+  safeName,
+  signUrl,
+  StorageError,
+  SuspiciousFileOperationError,
+  ValidationError,
+  verifySignedUrl,
+  type FileField,
+  type Storage,
+  type ValidationFailure,
+} from '@stowage/core'
+import { errorBody, errorStatus } from './http-errors.js'
+
+/** Options for `directUploads`. */
+export interface DirectUploadsOptions<R extends object> {
+  /** URL path where the handler is mounted, e.g. `/uploads/avatar`: the endpoints are `<basePath>/sign`, `/parts`, `/complete`, `/abort`, `/confirm`. */
+  basePath: string
+  /** HMAC key for the upload URLs of storages that cannot presign (local disk); at least 16 characters. */
+  secret?: string
+  /** Files larger than this go up in parts (S3 only). Default 64 MiB; at least 5 MiB. */
+  multipartThreshold?: number
+  /** Part size of multipart uploads. Default 8 MiB. */
+  partSize?: number
+  /** Seconds each signed URL stays valid. Default 600. */
+  expiresIn?: number
+  /** The record `uploadTo` and `confirm` see for a request. Default: an empty object. */
+  record?: (req: IncomingMessage) => R | Promise<R>
+  /** What the `confirm` endpoint answers (default: the confirmed file). Throw a `StorageError` to refuse. */
+  onConfirm?: (file: ConfirmedFile, req: IncomingMessage) => unknown
+  /** Where local uploads wait for confirmation. Default: the field's storage, under `.stowage-pending/`. */
+  pendingStorage?: Storage
+  /** Clock (ms) for URL expiry; inject in tests. */
+  now?: () => number
+}
+
+/** A confirmed direct upload. */
+export interface ConfirmedFile {
+  /** The stored name: keep it (`confirm` with a record has written it into the record). */
+  name: string
+  size: number
+  contentType?: string
+  width?: number
+  height?: number
+}
+
+/** What `sign` answers: one request, or a multipart upload. */
+export type SignedUpload =
+  | { upload: string; name: string; method: 'PUT'; url: string; headers: Record<string, string> }
+  | { upload: string; name: string; multipart: { uploadId: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] } }
+
+/** The endpoints, as functions and as one request handler. */
+export interface DirectUploads<R extends object> {
+  /** A `node:http` handler that is also Express middleware (calls `next()` for paths it does not own). */
+  handler: (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
+  /** Signs an upload of `filename` (`size` bytes). @throws ValidationError when the size breaks the field's rules. */
+  sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
+  /** The parts a multipart upload has, and fresh URLs for the others of its `partCount`. */
+  parts(upload: string, uploadId: string, partCount?: number): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
+  /** Assembles a multipart upload. @throws StorageError (`EINCOMPLETE`) when parts are missing. */
+  complete(upload: string, uploadId: string, expected?: { partCount?: number; size?: number }): Promise<{ size: number }>
+  /** Cancels an upload and deletes what it sent. */
+  abort(upload: string, uploadId?: string): Promise<void>
+  /**
+   * Validates the upload with the field's rules and stores it under a free
+   * name; with a record, writes the name (and an image's dimensions) into it.
+   * One-shot: a second confirmation is `FileExistsError`.
+   * @throws ValidationError; FileNotFoundError (nothing uploaded); FileExistsError; SuspiciousFileOperationError (a foreign token).
+   */
+  confirm(upload: string, record?: R): Promise<ConfirmedFile>
+  /** Deletes local pending uploads older than `olderThan` seconds (S3: use `cleanupPendingUploads`). @returns how many. */
+  cleanup(options?: { olderThan?: number }): Promise<number>
+}
+
+/** What this module asks of an `S3Storage`, structurally (no dependency on `@stowage/s3`). */
+interface PresigningStorage extends Storage {
+  presignPut(name: string, options?: { contentType?: string; expiresIn?: number }): Promise<{ upload: string; name: string; url: string; headers: Record<string, string> }>
+  createMultipartUpload(name: string, options: { size: number; partSize?: number; expiresIn?: number }): Promise<{ upload: string; name: string; uploadId: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] }>
+  presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options?: { expiresIn?: number }): Promise<{ partNumber: number; url: string }[]>
+  listUploadedParts(upload: string, uploadId: string): Promise<{ partNumber: number; size: number }[]>
+  completeMultipartUpload(upload: string, uploadId: string, options?: { partCount?: number; size?: number }): Promise<{ size: number }>
+  abortUpload(upload: string, uploadId?: string): Promise<void>
+  confirmUpload(upload: string, options: { validators?: readonly unknown[]; maxLength?: number }): Promise<{ name: string; size: number; contentType?: string; width?: number; height?: number }>
+}
+
+function presigns(storage: Storage): storage is PresigningStorage {
+  const s = storage as Partial<PresigningStorage>
+  return typeof s.presignPut === 'function' && typeof s.createMultipartUpload === 'function' && typeof s.confirmUpload === 'function'
+}
+
+const PENDING = '.stowage-pending'
+const ID = /^[0-9a-f]{32}$/
+/** Largest JSON body an endpoint reads. */
+const MAX_JSON_BYTES = 64 * 1024
+const MIB = 1024 * 1024
+
+/**
+ * Direct-upload endpoints for one field.
+ * @returns the handler and the same operations as functions.
+ * @throws ConfigurationError (from signing) when a storage that cannot presign has no `secret`.
+ */
+export function directUploads<R extends object>(field: FileField<R>, options: DirectUploadsOptions<R>): DirectUploads<R> {
+  const base = options.basePath.replace(/\/+$/, '')
+  const threshold = options.multipartThreshold ?? 64 * MIB
+  const expiresIn = options.expiresIn ?? 600
+  const now = options.now ?? Date.now
+  const pendingStorage = () => options.pendingStorage ?? field.storage
+  const recordOf = async (req?: IncomingMessage): Promise<R> => (req && options.record ? options.record(req) : ({} as R))
+
+  /** The declared size against the field's size rules: an impossible upload is refused before a byte is sent. */
+  function checkDeclared(size: number): void {
+    if (!(Number.isSafeInteger(size) && size >= 0)) throw new ValidationError([{ rule: 'size', message: 'size must be a non-negative integer' }])
+    const failures: ValidationFailure[] = []
+    for (const v of field.validators) failures.push(...(v.checkSize?.(size, true) ?? []))
+    if (failures.length) throw new ValidationError(failures)
+  }
+
+  const api: Omit<DirectUploads<R>, 'handler'> = {
+    async sign({ filename, size, type }, record = {} as R) {
+      checkDeclared(size)
+      const name = field.generateFilename(record, String(filename ?? ''))
+      const storage = field.storage
+      if (presigns(storage)) {
+        if (size > threshold) {
+          const { upload, name: planned, uploadId, partSize, partCount, parts } = await storage.createMultipartUpload(name, { size, partSize: options.partSize, expiresIn })
+          return { upload, name: planned, multipart: { uploadId, partSize, partCount, parts } }
+        }
+        const put = await storage.presignPut(name, { expiresIn })
+        return { upload: put.upload, name: put.name, method: 'PUT', url: put.url, headers: put.headers }
+      }
+      if (!options.secret) throw new InvalidArgumentError('directUploads needs a secret for a storage that cannot presign', { argument: 'secret' })
+      const clean = safeName(name)
+      const id = randomBytes(16).toString('hex')
+      const upload = `${PENDING}/${id}/${clean}`
+      safeName(upload)
+      const path = `${base}/put/${id}/${size}/${clean.split('/').map(encodeURIComponent).join('/')}`
+      const url = signUrl(path, { secret: options.secret, expiresIn, now })
+      const headers: Record<string, string> = type ? { 'Content-Type': String(type) } : {}
+      return { upload, name: clean, method: 'PUT', url, headers }
+    },
+
+    async parts(upload, uploadId, partCount) {
+      const storage = requirePresigning(field.storage)
+      const parts = (await storage.listUploadedParts(upload, uploadId)).map(({ partNumber, size }) => ({ partNumber, size }))
+      const have = new Set(parts.map((p) => p.partNumber))
+      const missing = partCount ? Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !have.has(n)) : []
+      // Fresh URLs: the ones signed at the start may have expired while the browser was away.
+      const urls = missing.length ? await storage.presignUploadParts(upload, uploadId, missing, { expiresIn }) : []
+      return { parts, urls }
+    },
+
+    async complete(upload, uploadId, expected = {}) {
+      return requirePresigning(field.storage).completeMultipartUpload(upload, uploadId, expected)
+    },
+
+    async abort(upload, uploadId) {
+      const storage = field.storage
+      if (presigns(storage)) return storage.abortUpload(upload, uploadId)
+      const { id } = parseLocalToken(upload)
+      await pendingStorage().delete(upload)
+      // Nothing can be put or confirmed under this id any more.
+      await claim(pendingStorage(), `${PENDING}/${id}.done`).catch(() => undefined)
+    },
+
+    async confirm(upload, record) {
+      const storage = field.storage
+      let file: ConfirmedFile
+      if (presigns(storage)) {
+        const done = await storage.confirmUpload(upload, { validators: field.validators, maxLength: field.maxLength })
+        file = { name: done.name, size: done.size, contentType: done.contentType, width: done.width, height: done.height }
+        if (record) assignConfirmed(field, record, file)
+      } else {
+        file = await confirmLocal(field, pendingStorage(), upload, record ?? ({} as R))
+      }
+      return file
+    },
+
+    async cleanup({ olderThan = 86_400 } = {}) {
+      return cleanupLocal(pendingStorage(), now() - olderThan * 1000)
+    },
+  }
+
+  async function receivePut(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!options.secret) throw new SuspiciousFileOperationError('Direct uploads are not signed here')
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? ''
+    const check = verifySignedUrl(url, { secret: options.secret, now })
+    if (!check.ok) return send(res, 403, { error: 'EACCES', message: `Upload URL ${check.reason}` })
+    const m = /^\/put\/([0-9a-f]{32})\/(\d+)\/(.+)$/.exec(path)
+    if (!m) return send(res, 404, { error: 'ENOENT', message: 'Not found' })
+    const [, id, limitText, encoded] = m
+    const name = safeName(decodeURIComponent(encoded!))
+    const limit = Number(limitText)
+    const storage = pendingStorage()
+    const upload = `${PENDING}/${id}/${name}`
+    if (await storage.exists(`${PENDING}/${id}.done`)) return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
+    const declared = Number(req.headers['content-length'] ?? NaN)
+    if (declared > limit) return send(res, 413, { error: 'EVALIDATION', message: `The body is larger than the ${limit} bytes signed for` })
+    let over = false
+    let seen = 0
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        seen += chunk.length
+        if (seen > limit) {
+          over = true
+          return cb(new ValidationError([{ rule: 'maxSize', message: `The body is larger than the ${limit} bytes signed for` }]))
+        }
+        cb(null, chunk)
+      },
+    })
+    req.pipe(cap)
+    req.on('error', (err) => cap.destroy(err))
+    let stored: string
+    try {
+      stored = await storage.save(upload, cap)
+    } catch (err) {
+      if (over) return send(res, 413, { error: 'EVALIDATION', message: `The body is larger than the ${limit} bytes signed for` })
+      throw err
+    }
+    if (stored !== upload) {
+      // The name was filled already: a URL is good for one body.
+      await storage.delete(stored)
+      return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
+    }
+    res.writeHead(200, { 'content-length': 0 }).end()
+  }
+
+  const handler: DirectUploads<R>['handler'] = (req, res, next) => {
+    const raw = (req.url ?? '').split('?')[0] ?? ''
+    const path = raw.startsWith(`${base}/`) ? raw.slice(base.length) : raw
+    const route = async (): Promise<void> => {
+      if (req.method === 'PUT' && path.startsWith('/put/')) return receivePut(req, res, path)
+      const action = /^\/(sign|parts|complete|abort|confirm)$/.exec(path)?.[1]
+      if (req.method !== 'POST' || !action) {
+        if (next) return next()
+        return send(res, 404, { error: 'ENOENT', message: 'Not found' })
+      }
+      const body = await readJson(req)
+      const upload = String(body.upload ?? '')
+      const uploadId = body.uploadId === undefined ? undefined : String(body.uploadId)
+      switch (action) {
+        case 'sign':
+          return send(res, 200, await api.sign({ filename: String(body.filename ?? ''), size: Number(body.size), type: body.type ? String(body.type) : undefined }, await recordOf(req)))
+        case 'parts':
+          return send(res, 200, await api.parts(upload, String(uploadId), numberOrUndefined(body.partCount)))
+        case 'complete':
+          return send(res, 200, await api.complete(upload, String(uploadId), { partCount: numberOrUndefined(body.partCount), size: numberOrUndefined(body.size) }))
+        case 'abort':
+          await api.abort(upload, uploadId)
+          return send(res, 200, {})
+        case 'confirm': {
+          const file = await api.confirm(upload, await recordOf(req))
+          return send(res, 200, options.onConfirm ? await options.onConfirm(file, req) : file)
+        }
+      }
+    }
+    route().catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy()
+      const status = conflict(err) ? 409 : errorStatus(err)
+      const body = conflict(err) ? { error: (err as StorageError).code, message: (err as StorageError).message } : errorBody(err)
+      send(res, status, body)
+    })
+  }
+
+  return { ...api, handler }
+}
+
+/** Outcomes the client caused and can act on (retry the missing parts, start again): 409, not 500. */
+function conflict(err: unknown): boolean {
+  return err instanceof StorageError && ['EEXIST', 'EINCOMPLETE', 'ECHANGED'].includes(err.code)
+}
+
+function numberOrUndefined(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}
+
+function requirePresigning(storage: Storage): PresigningStorage {
+  if (!presigns(storage)) throw new InvalidArgumentError('Multipart direct uploads need a storage that presigns (S3Storage)', { argument: 'storage' })
+  return storage
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? {})
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+  res.end(text)
+}
+
+/** The request's JSON body (or the one a framework already parsed), at most 64 KiB. */
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const parsed = (req as { body?: unknown }).body
+  if (parsed && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) return parsed as Record<string, unknown>
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_JSON_BYTES) throw new ValidationError([{ rule: 'fieldSize', message: `The request body is larger than ${MAX_JSON_BYTES} bytes` }])
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+    if (value && typeof value === 'object') return value as Record<string, unknown>
+  } catch {
+    // refused below
+  }
+  throw new ValidationError([{ rule: 'json', message: 'The request body must be a JSON object' }])
+}
+
+function parseLocalToken(token: string): { id: string; name: string } {
+  const upload = safeName(String(token))
+  const rest = upload.startsWith(`${PENDING}/`) ? upload.slice(PENDING.length + 1) : ''
+  const slash = rest.indexOf('/')
+  const id = rest.slice(0, slash)
+  if (slash < 0 || !ID.test(id)) throw new SuspiciousFileOperationError(`Not a pending upload: '${token}'`, { context: { name: token } })
+  return { id, name: rest.slice(slash + 1) }
+}
+
+/** Claims `name` once: `save()` never replaces a file, so a second claim lands on another name. @throws FileExistsError when it was claimed before. */
+async function claim(storage: Storage, name: string): Promise<void> {
+  const got = await storage.save(name, new Uint8Array(0))
+  if (got !== name) {
+    await storage.delete(got)
+    throw new FileExistsError(name, { context: { reason: 'already confirmed' } })
+  }
+}
+
+async function confirmLocal<R extends object>(field: FileField<R>, pending: Storage, upload: string, record: R): Promise<ConfirmedFile> {
+  const { id, name } = parseLocalToken(upload)
+  // Nothing uploaded yet: say so without spending the token.
+  if (!(await pending.exists(upload))) throw new StorageError(`Nothing was uploaded for '${name}'`, { code: 'ENOENT', context: { upload } })
+  await claim(pending, `${PENDING}/${id}.done`).catch((err: unknown) => {
+    throw err instanceof FileExistsError ? new FileExistsError(upload, { cause: err, context: { reason: 'already confirmed' } }) : err
+  })
+  try {
+    const file = field.bind(record, field.column ?? '__stowage_upload')
+    // The same pipeline as a server upload: uploadTo, validators on the bytes, a free name.
+    const stored = await file.save(name.split('/').pop() ?? name, await pending.open(upload))
+    const facts = file.facts
+    return { name: stored, size: facts?.size ?? 0, contentType: facts?.type?.mime, width: facts?.width, height: facts?.height }
+  } finally {
+    await pending.delete(upload).catch(() => undefined)
+  }
+}
+
+function assignConfirmed<R extends object>(field: FileField<R>, record: R, file: ConfirmedFile): void {
+  field.bind(record).assign(file.name)
+  if (field instanceof ImageField) {
+    const row = record as Record<string, unknown>
+    if (field.widthColumn) row[field.widthColumn] = file.width ?? null
+    if (field.heightColumn) row[field.heightColumn] = file.height ?? null
+  }
+}
+
+async function cleanupLocal(storage: Storage, cutoff: number): Promise<number> {
+  let deleted = 0
+  const walk = async (dir: string): Promise<void> => {
+    const { dirs, files } = await storage.listdir(dir).catch(() => ({ dirs: [] as string[], files: [] as string[] }))
+    for (const d of dirs) await walk(`${dir}/${d}`)
+    for (const f of files) {
+      const name = `${dir}/${f}`
+      const stat = await storage.stat(name).catch(() => undefined)
+      if (stat && stat.modified.getTime() <= cutoff) {
+        await storage.delete(name)
+        deleted++
+      }
+    }
+  }
+  await walk(PENDING)
+  return deleted
+}

@@ -1,0 +1,308 @@
+/**
+ * Resumable direct uploads of big files: a multipart upload into a pending
+ * key, whose parts the browser sends through presigned `UploadPart` URLs.
+ *
+ * The quarantine of `direct-upload.ts` holds unchanged: the multipart upload
+ * targets a fresh `<pendingPrefix>/<id>/<name>` key, private and stored as an
+ * attachment, and becomes a file only through `confirmUpload` (validators,
+ * one-shot marker, free final name). The server keeps no state: the upload
+ * token and the upload id are all it needs, and S3 refuses an upload id that
+ * does not belong to the pending key the token names, so a client cannot
+ * point these calls at anything outside the pending prefix.
+ *
+ * Once completed, no URL can write the pending key any more: part URLs die
+ * with their upload id, and no PUT or POST is ever signed for a multipart
+ * pending key. That is what keeps `confirmUpload` honest on servers that
+ * ignore copy conditions (Ceph), where the ETag comparison of a single-part
+ * upload does not apply to a multipart ETag.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type CreateMultipartUploadCommandInput,
+} from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { InvalidArgumentError, StorageError } from '@stowage/core'
+import { expiry, parseToken, pending, PENDING_DISPOSITION, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
+import { isNotFound } from './s3-errors.js'
+
+/** S3's largest object: 10,000 parts of at most 5 GiB, capped at 5 TiB. */
+export const MAX_MULTIPART_UPLOAD_SIZE = 5 * 1024 ** 4
+/** Default part size of browser multipart uploads: small enough that a retried part costs little. */
+export const DEFAULT_UPLOAD_PART_SIZE = 8 * 1024 * 1024
+
+/** Options for `createMultipartUpload`. */
+export interface MultipartUploadOptions {
+  /** The file's size in bytes (required: it decides the parts). At most 5 TiB. */
+  size: number
+  /** Bytes per part (the last may be smaller). Default 8 MiB, raised to fit 10,000 parts; at least 5 MiB. */
+  partSize?: number
+  /** Content-Type of the pending object; default guessed from the name. */
+  contentType?: string
+  /** Seconds the part URLs stay valid. Default: the storage's `uploadExpiresIn`. Ask `presignUploadParts` for fresh ones on resume. */
+  expiresIn?: number
+}
+
+/** One presigned part URL. */
+export interface PresignedPart {
+  partNumber: number
+  /** PUT the part's bytes here, with no extra headers. */
+  url: string
+}
+
+/** A started multipart upload. */
+export interface PresignedMultipartUpload {
+  /** The pending upload's token: hand it back to `confirmUpload` (and to the calls below). */
+  upload: string
+  /** The name asked for, validated; the confirmed name may differ. */
+  name: string
+  /** S3's id of the multipart upload. */
+  uploadId: string
+  partSize: number
+  /** How many parts the file makes: parts 1..partCount, each `partSize` bytes but the last. */
+  partCount: number
+  /** A URL per part. */
+  parts: PresignedPart[]
+  expiresAt: Date
+}
+
+/** A part the server already has. */
+export interface UploadedPart {
+  partNumber: number
+  size: number
+  etag: string
+}
+
+/** Options for `completeMultipartUpload`. */
+export interface CompleteMultipartOptions {
+  /** The number of parts expected; refused (`EINCOMPLETE`) when the server has fewer. */
+  partCount?: number
+  /** The total expected; refused (`EINCOMPLETE`) when the parts add up to another size. */
+  size?: number
+}
+
+/**
+ * The part size for `size` bytes: `partSize` (default 8 MiB), raised to the
+ * next MiB that keeps the file within 10,000 parts.
+ * @throws InvalidArgumentError for a size or part size out of S3's limits.
+ */
+export function uploadPartSize(size: number, partSize = DEFAULT_UPLOAD_PART_SIZE): number {
+  if (!(Number.isSafeInteger(size) && size > 0 && size <= MAX_MULTIPART_UPLOAD_SIZE)) {
+    throw new InvalidArgumentError(`size must be an integer between 1 and ${MAX_MULTIPART_UPLOAD_SIZE}, got ${size}`, { argument: 'size' })
+  }
+  if (!(Number.isSafeInteger(partSize) && partSize >= MIN_PART_SIZE && partSize <= MAX_PART_SIZE)) {
+    throw new InvalidArgumentError(`partSize must be an integer between ${MIN_PART_SIZE} and ${MAX_PART_SIZE}, got ${partSize}`, { argument: 'partSize' })
+  }
+  const MIB = 1024 * 1024
+  const needed = Math.ceil(size / MAX_PARTS / MIB) * MIB
+  return Math.max(partSize, needed)
+}
+
+/**
+ * Starts a multipart upload into a new pending key for `name`, and signs a
+ * URL for every part.
+ * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+ *   InvalidArgumentError for a bad size, part size or expiry.
+ */
+export async function createMultipartUpload(target: DirectUploadTarget, name: string, options: MultipartUploadOptions): Promise<PresignedMultipartUpload> {
+  const { size } = options ?? ({} as MultipartUploadOptions)
+  const partSize = uploadPartSize(size, options.partSize)
+  const expiresIn = expiry(target, options.expiresIn)
+  const { upload, name: clean } = pending(target, name)
+  const contentType = options.contentType ?? target.uploadParams(clean, undefined).ContentType
+  const created = await target.client.send(
+    new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key(upload), ContentType: contentType, ContentDisposition: PENDING_DISPOSITION }),
+  )
+  const uploadId = created.UploadId!
+  const partCount = Math.ceil(size / partSize)
+  const numbers = Array.from({ length: partCount }, (_, i) => i + 1)
+  const signingDate = target.now()
+  const parts = await signParts(target, upload, uploadId, numbers, expiresIn, signingDate)
+  return { upload, name: clean, uploadId, partSize, partCount, parts, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
+}
+
+function checkUploadId(uploadId: string): void {
+  // S3 ids are opaque but printable; anything else is a confused or hostile client.
+  if (typeof uploadId !== 'string' || !/^[\x21-\x7e]{1,1024}$/.test(uploadId)) {
+    throw new InvalidArgumentError('uploadId must be the id createMultipartUpload returned', { argument: 'uploadId' })
+  }
+}
+
+function checkPartNumbers(numbers: readonly number[]): void {
+  if (!Array.isArray(numbers) || numbers.some((n) => !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_PARTS))) {
+    throw new InvalidArgumentError(`part numbers must be integers between 1 and ${MAX_PARTS}`, { argument: 'partNumbers' })
+  }
+}
+
+async function signParts(target: DirectUploadTarget, upload: string, uploadId: string, numbers: readonly number[], expiresIn: number, signingDate: Date): Promise<PresignedPart[]> {
+  const Key = target.key(upload)
+  return Promise.all(
+    numbers.map(async (partNumber) => ({
+      partNumber,
+      url: await getSignedUrl(target.presignClient, new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn, signingDate }),
+    })),
+  )
+}
+
+/**
+ * Fresh part URLs for a multipart upload (a resume after the first ones expired).
+ * @returns one URL per part number asked for.
+ * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError for bad numbers or id.
+ */
+export async function presignUploadParts(target: DirectUploadTarget, token: string, uploadId: string, partNumbers: readonly number[], options: { expiresIn?: number } = {}): Promise<PresignedPart[]> {
+  const { upload } = parseToken(target, token)
+  checkUploadId(uploadId)
+  checkPartNumbers(partNumbers)
+  return signParts(target, upload, uploadId, partNumbers, expiry(target, options.expiresIn), target.now())
+}
+
+/**
+ * The parts the server holds for a multipart upload: a resuming client
+ * sends only the others.
+ * @returns the parts, by part number.
+ * @throws FileNotFoundError (ENOENT, from the S3 error) when the upload was completed or aborted.
+ */
+export async function listUploadedParts(target: DirectUploadTarget, token: string, uploadId: string): Promise<UploadedPart[]> {
+  const { upload } = parseToken(target, token)
+  checkUploadId(uploadId)
+  const parts: UploadedPart[] = []
+  let marker: string | undefined
+  do {
+    const res = await target.client.send(new ListPartsCommand({ Bucket: target.bucket, Key: target.key(upload), UploadId: uploadId, PartNumberMarker: marker }))
+    for (const p of res.Parts ?? []) parts.push({ partNumber: p.PartNumber!, size: p.Size ?? 0, etag: p.ETag ?? '' })
+    marker = res.IsTruncated ? res.NextPartNumberMarker : undefined
+  } while (marker)
+  return parts.sort((a, b) => a.partNumber - b.partNumber)
+}
+
+/**
+ * Completes a multipart upload from the parts the server lists (the browser
+ * need not read ETags, which CORS hides by default). The result is still a
+ * pending object: `confirmUpload` it.
+ * @returns the size of the pending object.
+ * @throws StorageError (`EINCOMPLETE`) when parts are missing or the size differs (the upload stays open, so the client can send them);
+ *   FileNotFoundError (ENOENT) when the upload is unknown, completed or aborted.
+ */
+export async function completeMultipartUpload(target: DirectUploadTarget, token: string, uploadId: string, options: CompleteMultipartOptions = {}): Promise<{ size: number }> {
+  const { upload, name } = parseToken(target, token)
+  const parts = await listUploadedParts(target, upload, uploadId)
+  const size = parts.reduce((sum, p) => sum + p.size, 0)
+  const gap = parts.findIndex((p, i) => p.partNumber !== i + 1)
+  const missing = gap >= 0 || parts.length === 0 || (options.partCount !== undefined && parts.length !== options.partCount) || (options.size !== undefined && size !== options.size)
+  if (missing) {
+    throw new StorageError(`Upload '${name}' is incomplete: the server has ${parts.length} part(s), ${size} bytes`, {
+      code: 'EINCOMPLETE',
+      context: { upload, parts: parts.map((p) => p.partNumber), size, expected: options },
+    })
+  }
+  const completed: CompletedPart[] = parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))
+  await target.client.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key(upload), UploadId: uploadId, MultipartUpload: { Parts: completed } }))
+  return { size }
+}
+
+/**
+ * Cancels a pending upload: aborts its multipart upload (when `uploadId` is
+ * given) and deletes the pending object, so nothing of it is left or billed.
+ * Aborting what is already gone is not an error.
+ * @throws SuspiciousFileOperationError for a token that is not a pending upload.
+ */
+export async function abortUpload(target: DirectUploadTarget, token: string, uploadId?: string): Promise<void> {
+  const { upload } = parseToken(target, token)
+  const Key = target.key(upload)
+  if (uploadId !== undefined) {
+    checkUploadId(uploadId)
+    try {
+      await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key, UploadId: uploadId }))
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+    }
+  }
+  await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key }))
+}
+
+/**
+ * Aborts the multipart uploads under the pending prefix started more than
+ * `cutoff` ago: browsers that went away mid-upload.
+ * @returns how many were aborted.
+ */
+export async function abortStaleMultipartUploads(target: DirectUploadTarget, cutoff: number): Promise<number> {
+  const Prefix = target.key(`${target.pendingPrefix}/`)
+  let aborted = 0
+  let keyMarker: string | undefined
+  let idMarker: string | undefined
+  do {
+    const res = await target.client.send(new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix, KeyMarker: keyMarker, UploadIdMarker: idMarker }))
+    const stale = (res.Uploads ?? []).filter((u) => u.Key && u.UploadId && u.Initiated && u.Initiated.getTime() <= cutoff)
+    await Promise.all(
+      stale.map((u) =>
+        target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.Key!, UploadId: u.UploadId! })).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err
+        }),
+      ),
+    )
+    aborted += stale.length
+    const more = res.IsTruncated && (res.NextKeyMarker !== keyMarker || res.NextUploadIdMarker !== idMarker)
+    keyMarker = more ? res.NextKeyMarker : undefined
+    idMarker = more ? res.NextUploadIdMarker : undefined
+  } while (keyMarker)
+  return aborted
+}
+
+/** Whether an ETag is a multipart one (`"<md5 of md5s>-<parts>"`): it is not the MD5 of the bytes. */
+export function isMultipartEtag(etag: string | undefined): boolean {
+  return /-\d+"?$/.test(etag ?? '')
+}
+
+/**
+ * Copies `sourceKey` (`size` bytes, ETag `etag`) over `params.Key` with
+ * UploadPartCopy, for sources past CopyObject's 5 GiB. Each part copy is
+ * conditional on the source ETag (servers that honour it refuse a replaced
+ * source); the upload is aborted on any failure.
+ * @returns the ETag of the copy.
+ */
+export async function copyInParts(target: DirectUploadTarget, sourceKey: string, params: UploadParams, size: number, etag: string | undefined, partSize: number): Promise<string | undefined> {
+  const { client } = target
+  const created = await client.send(new CreateMultipartUploadCommand(params as CreateMultipartUploadCommandInput))
+  const UploadId = created.UploadId!
+  const CopySource = `${target.bucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, '/')}`
+  try {
+    const count = Math.ceil(size / partSize)
+    const parts: CompletedPart[] = []
+    // A few at a time: each is a server-side copy, cheap for us but not for the server.
+    for (let first = 1; first <= count; first += 4) {
+      const batch = Array.from({ length: Math.min(4, count - first + 1) }, (_, i) => first + i)
+      parts.push(
+        ...(await Promise.all(
+          batch.map(async (PartNumber) => {
+            const start = (PartNumber - 1) * partSize
+            const end = Math.min(size, start + partSize) - 1
+            const res = await client.send(
+              new UploadPartCopyCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: etag }),
+            )
+            return { PartNumber, ETag: res.CopyPartResult?.ETag }
+          }),
+        )),
+      )
+    }
+    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, MultipartUpload: { Parts: parts } }))
+    return done.ETag
+  } catch (err) {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId })).catch(() => undefined)
+    throw err
+  }
+}
+
+/** @returns the size of the object under `key`. */
+export async function objectSize(target: DirectUploadTarget, key: string): Promise<number | undefined> {
+  const head = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }))
+  return head.ContentLength
+}
