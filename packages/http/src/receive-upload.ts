@@ -165,7 +165,7 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       // Only now that everything is in: retire the files these replaced, where the field asks for it.
       for (const s of done) {
         if (s.file.field.deleteOnReplace && s.previous !== null && s.previous !== s.result.name) {
-          await s.file.storage.delete(s.previous).catch(() => {})
+          await s.file.deleteStored(s.previous).catch(() => {})
         }
       }
       resolve({ fields, files: Object.fromEntries(done.map((s) => [s.field, s.result])) })
@@ -257,7 +257,7 @@ function mergeErrors(errors: unknown[]): unknown {
 
 async function rollback(saved: Saved[]): Promise<void> {
   for (const s of saved) {
-    await s.file.storage.delete(s.result.name).catch(() => {})
+    await s.file.deleteStored(s.result.name).catch(() => {})
     s.restore()
   }
 }

@@ -8,7 +8,7 @@ import type { Content } from '../content.js'
 import { AbortedError, StorageError } from '../errors.js'
 import type { ByteRange, FileStat, Storage, UrlOptions } from '../storage.js'
 import { sniffType } from '../validators/sniff-type.js'
-import { validateContent } from '../validators/validating-stream.js'
+import { validateContent, type ValidatingStream } from '../validators/validating-stream.js'
 import type { UploadFacts } from '../validators/validator.js'
 import type { FileField } from './file-field.js'
 
@@ -104,16 +104,12 @@ export class FieldFile<R extends object = Record<string, unknown>> {
     })
     // An abort while the header is still being judged must not wait for more bytes.
     if (options.signal) addAbortSignal(options.signal, checker)
-    let stored: string
+    let stored: { name: string; facts: UploadFacts }
     try {
       // Wait for the header verdict first: a refused file never reaches the
       // backend, and the backend learns the real content type up front.
       await checker.ready
-      stored = await storage.save(target, checker, {
-        maxLength: field.maxLength,
-        ...(checker.facts.type && { contentType: checker.facts.type.mime }),
-        ...(options.signal && { signal: options.signal }),
-      })
+      stored = await this.store(storage, target, checker, options.signal)
     } catch (err) {
       checker.destroy()
       if (checker.validationError) throw checker.validationError
@@ -121,11 +117,34 @@ export class FieldFile<R extends object = Record<string, unknown>> {
       throw err
     }
     const previous = this.name
-    this.facts = { ...checker.facts }
-    this.setName(stored)
+    this.facts = { ...stored.facts }
+    this.setName(stored.name)
     this.onStored(this.facts)
-    if ((options.deleteOld ?? field.deleteOnReplace) && previous !== null && previous !== stored) await storage.delete(previous)
-    return stored
+    if ((options.deleteOld ?? field.deleteOnReplace) && previous !== null && previous !== stored.name) await this.deleteStored(previous)
+    return stored.name
+  }
+
+  /**
+   * Writes validated content (`checker`, whose header has passed) to the
+   * storage; subclasses that transform uploads (images) override it.
+   * @returns the stored name and the facts to record.
+   */
+  protected async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
+    const name = await storage.save(target, checker, {
+      maxLength: this.field.maxLength,
+      ...(checker.facts.type && { contentType: checker.facts.type.mime }),
+      ...(signal && { signal }),
+    })
+    return { name, facts: checker.facts }
+  }
+
+  /**
+   * Deletes a file this field stored (e.g. the one a new upload replaced),
+   * with anything derived from it (an image's variants). Does not touch the record.
+   * @throws StorageError from the backend.
+   */
+  async deleteStored(name: string): Promise<void> {
+    await this.storage.delete(name)
   }
 
   /**
@@ -164,7 +183,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
   /** Deletes the file (if any) and clears the record's column. Deleting when there is no file is not an error. */
   async delete(): Promise<void> {
     const name = this.name
-    if (name !== null) await this.storage.delete(name)
+    if (name !== null) await this.deleteStored(name)
     this.setName(null)
     this.onCleared()
   }

@@ -2,15 +2,18 @@
  * `imageField()`: a file field that only takes images whose header it can
  * read, within dimension limits (a decompression-bomb cap by default), and
  * that records width and height (Django's `ImageField` with
- * `width_field` / `height_field`).
+ * `width_field` / `height_field`). Given a `processor` (`@stowage/images`),
+ * it also strips metadata, applies orientation and keeps variants.
  */
 import { ConfigurationError, StorageError } from '../errors.js'
+import type { Storage, UrlOptions } from '../storage.js'
 import { imageDimensions, type ImageDimensionsOptions } from '../validators/image-dimensions.js'
-import { MAX_HEAD_BYTES } from '../validators/validating-stream.js'
+import { MAX_HEAD_BYTES, type ValidatingStream } from '../validators/validating-stream.js'
 import { readImageSize } from '../validators/read-image-size.js'
 import type { UploadFacts } from '../validators/validator.js'
 import { FieldFile } from './field-file.js'
 import { FileField, type FileFieldOptions } from './file-field.js'
+import type { ImageProcessor } from './image-processor.js'
 
 /** Options for `imageField`. */
 export interface ImageFieldOptions<R extends object> extends FileFieldOptions<R> {
@@ -20,12 +23,19 @@ export interface ImageFieldOptions<R extends object> extends FileFieldOptions<R>
   heightColumn?: string
   /** Dimension limits, used unless `validators` already holds an `imageDimensions`. Default: the bomb cap only. */
   dimensions?: ImageDimensionsOptions
+  /**
+   * Processes uploads before they are stored and keeps their variants, e.g.
+   * `images({ variants: {...} })` from `@stowage/images`. Default: none, the
+   * upload is stored as sent.
+   */
+  processor?: ImageProcessor
 }
 
 /** An image field; `bind()` gives `ImageFieldFile`s. */
 export class ImageField<R extends object = Record<string, unknown>> extends FileField<R> {
   readonly widthColumn: string | undefined
   readonly heightColumn: string | undefined
+  readonly processor: ImageProcessor | undefined
 
   /** @throws ConfigurationError for bad options. */
   constructor(options: ImageFieldOptions<R> = {}) {
@@ -34,6 +44,10 @@ export class ImageField<R extends object = Record<string, unknown>> extends File
     super({ ...options, validators: hasDimensions ? validators : [...validators, imageDimensions(options.dimensions)] })
     this.widthColumn = options.widthColumn
     this.heightColumn = options.heightColumn
+    this.processor = options.processor
+    if (this.processor !== undefined && typeof this.processor?.store !== 'function') {
+      throw new ConfigurationError('must be an image processor (e.g. images() from @stowage/images)', { key: 'processor' })
+    }
   }
 
   override bind(record: R, column: string | undefined = this.column): ImageFieldFile<R> {
@@ -111,6 +125,34 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
     }
     this.known = { width: size.width, height: size.height }
     return this.known
+  }
+
+  protected override async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
+    const processor = this.field.processor
+    if (!processor) return super.store(storage, target, checker, signal)
+    return processor.store({ storage, name: target, content: checker, facts: checker.facts, maxLength: this.field.maxLength, ...(signal && { signal }) })
+  }
+
+  /** Deletes the stored image `name` and every variant derived from it. @throws StorageError from the backend. */
+  override async deleteStored(name: string): Promise<void> {
+    // Variants first: an original left without them can regenerate them, variants without an original are orphans.
+    await this.field.processor?.deleteDerived(this.storage, name)
+    await super.deleteStored(name)
+  }
+
+  /**
+   * @returns the URL of a variant declared on the field's processor: the
+   *   stored variant's URL for an eager one, a signed URL that generates it
+   *   on first request for a lazy one.
+   * @throws StorageError (`ENOENT`) when the record has no file; ConfigurationError
+   *   when the field has no processor or the processor no such variant.
+   */
+  async variantUrl(variant: string, options?: UrlOptions): Promise<string> {
+    const processor = this.field.processor
+    if (!processor) throw new ConfigurationError('is needed for variants (e.g. images() from @stowage/images)', { key: 'processor' })
+    const name = this.name
+    if (name === null) throw new StorageError(`The '${this.column}' field has no file associated with it`, { code: 'ENOENT', context: { column: this.column } })
+    return processor.variantUrl(this.storage, name, variant, options)
   }
 
   protected override onStored(facts: UploadFacts): void {

@@ -2,3 +2,4 @@ export { fileField, FileField, type FileFieldOptions, type StorageRef, type Uplo
 export { FieldFile, type FieldFileSaveOptions } from './field-file.js'
 export { imageField, ImageField, ImageFieldFile, type ImageFieldOptions } from './image-field.js'
 export { strftime } from './strftime.js'
+export type { ImageProcessor, ImageStoreRequest, ImageStoreResult, ResolvedVariant, VariantRefusal, VariantResolver } from './image-processor.js'

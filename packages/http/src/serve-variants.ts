@@ -1,0 +1,105 @@
+/**
+ * Serves lazily generated image variants, as Active Storage's representation
+ * routes do. A request names the source image and carries the variant's
+ * parameters with their signature; the resolver (`images()` from
+ * `@stowage/images`) checks it, the variant is generated on first request
+ * and stored, and from then on it is served from storage: a redirect to the
+ * stored file's URL where that URL is absolute (a presigned S3 URL), else
+ * the bytes themselves through `serveMedia`. Nothing here decodes an image.
+ */
+import type { IncomingMessage } from 'node:http'
+import { encodeUrlPath, StorageError, type Storage, type VariantResolver } from '@stowage/core'
+import { sendError } from './http-errors.js'
+import { MEDIA_CSP, serveMedia, type MediaHandler } from './serve-media.js'
+
+/** `Cache-Control` for variant bytes: a variant URL always names the same bytes. */
+export const VARIANT_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+
+/** Options for `serveVariants`. */
+export interface ServeVariantsOptions {
+  /** Where the source images and their variants are; a function is called on every request. */
+  storage: Storage | (() => Storage)
+  /** Checks requests and generates variants: the processor given to `imageField`, e.g. `images({...})`. */
+  resolver: VariantResolver
+  /** URL path prefix to strip for `node:http` servers, e.g. `/variants/` (the processor's `lazy.baseUrl`). Under Express, mount instead. */
+  prefix?: string
+  /**
+   * Redirect to the stored variant's URL instead of sending its bytes.
+   * Default `'auto'`: redirect when `storage.url()` is absolute (S3, a CDN), send the bytes when it is a path.
+   */
+  redirect?: boolean | 'auto'
+  /** Seconds a redirect's target URL stays valid (presigned URLs). Default 3600. */
+  urlExpiresIn?: number
+  /** `Cache-Control` for variant bytes. Default `VARIANT_CACHE_CONTROL`. */
+  cacheControl?: string
+  /** Content-Security-Policy for every response. Default `MEDIA_CSP`. */
+  contentSecurityPolicy?: string
+}
+
+function split(url: string, prefix: string): { name: string; query: URLSearchParams } | undefined {
+  const q = url.indexOf('?')
+  const path = q < 0 ? url : url.slice(0, q)
+  if (!path.startsWith(prefix)) return undefined
+  try {
+    const name = decodeURIComponent(path.slice(prefix.length))
+    return name ? { name, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Builds the variant handler.
+ * @returns a handler for `node:http` and Express: 403 for a missing or
+ *   tampered signature, 404 when the source image is missing, 302 to the
+ *   stored variant (cacheable for a fraction of the URL's lifetime) or its
+ *   bytes (`cacheControl`, with ETag and Range support), 405 for methods
+ *   other than GET and HEAD. Concurrent first requests generate the variant once.
+ *   Server errors (a source that no longer decodes, a bad `urlExpiresIn`) are answered as `sendError` does.
+ */
+export function serveVariants(options: ServeVariantsOptions): MediaHandler {
+  const prefix = options.prefix ?? '/'
+  const rooted = prefix.startsWith('/') ? prefix : `/${prefix}`
+  const csp = options.contentSecurityPolicy ?? MEDIA_CSP
+  const expiresIn = options.urlExpiresIn ?? 3600
+  const storageOf = () => (typeof options.storage === 'function' ? options.storage() : options.storage)
+  // Bytes go through serveMedia: one place owns ETags, ranges and the safe headers.
+  const media = serveMedia({ storage: storageOf, prefix: '/', cacheControl: options.cacheControl ?? VARIANT_CACHE_CONTROL, contentSecurityPolicy: csp })
+
+  return (req, res, next) => {
+    const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
+      res.end(req.method === 'HEAD' ? undefined : message)
+    }
+    const isRead = req.method === 'GET' || req.method === 'HEAD'
+    const request = split(req.url ?? '/', rooted)
+    if (!request && isRead && next) return next()
+    res.setHeader('x-content-type-options', 'nosniff')
+    res.setHeader('content-security-policy', csp)
+    if (!isRead) return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
+    if (!request) return plain(404, 'Not Found')
+    const variant = options.resolver.resolveVariant(request.name, request.query)
+    if ('refused' in variant) return plain(403, 'Forbidden')
+
+    void (async () => {
+      const storage = storageOf()
+      try {
+        await variant.ensure(storage)
+      } catch (err) {
+        if (err instanceof StorageError && (err.code === 'ENOENT' || err.code === 'ESUSPICIOUS')) return plain(404, 'Not Found')
+        return sendError(res, err)
+      }
+      const url = await storage.url(variant.name, { expiresIn })
+      const redirect = options.redirect === undefined || options.redirect === 'auto' ? /^https?:\/\//i.test(url) : options.redirect
+      if (redirect) {
+        // Cached for less than the target lives, so no cache hands out a dead link.
+        res.writeHead(302, { location: url, 'cache-control': `private, max-age=${Math.max(0, Math.min(300, Math.floor(expiresIn / 2)))}` })
+        return res.end()
+      }
+      const path = `/${encodeUrlPath(variant.name)}`
+      // serveMedia reads the URL from the request: hand it one that names the stored variant.
+      const inner = Object.create(req, { url: { value: path }, originalUrl: { value: path } }) as IncomingMessage
+      media(inner, res)
+    })().catch((err: unknown) => sendError(res, err))
+  }
+}

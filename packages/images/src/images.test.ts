@@ -1,0 +1,201 @@
+/**
+ * `images()` behind `imageField`, on every backend (memory, local disk and
+ * an S3Storage on the real gateway): what is stored, what is derived, what
+ * is deleted with it, and that a failure leaves nothing behind.
+ */
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigurationError, imageField, ValidationError, type Storage } from '@stowage/core'
+import { backends, type TestBackend } from '../../http/src/test-support/backends.js'
+import { animatedGif, exifHasGps, phonePhoto, pixel } from './test-support/fixtures.js'
+import { images } from './images.js'
+
+const variants = {
+  thumb: { width: 8, height: 8, fit: 'cover', format: 'webp' },
+  large: { width: 16, format: 'avif' },
+  same: { height: 10 },
+} as const
+
+type Row = { avatar: string | null; w?: number | null; h?: number | null }
+
+/** The storage, failing every write whose name matches `pattern` as a backend would (after the bytes were sent). */
+function failingWrites(storage: Storage, pattern: RegExp): Storage {
+  return new Proxy(storage, {
+    get(target, prop, receiver) {
+      if (prop !== 'save') return Reflect.get(target, prop, receiver)
+      return async (name: string, ...rest: Parameters<Storage['save']> extends [string, ...infer T] ? T : never) => {
+        if (!pattern.test(name)) return target.save(name, ...rest)
+        throw new Error(`injected failure writing ${name}`)
+      }
+    },
+  })
+}
+
+describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
+  let backend: TestBackend
+  let photo: Buffer
+  beforeAll(async () => {
+    backend = await backends[kind]!()
+    photo = await phonePhoto()
+  })
+  afterAll(() => backend?.destroy())
+
+  const field = (extra: Parameters<typeof images>[0] = {}, storage?: Storage) =>
+    imageField<Row>({ storage: storage ?? backend.storage, uploadTo: 'avatars/', column: 'avatar', widthColumn: 'w', heightColumn: 'h', deleteOnReplace: true, processor: images({ variants, ...extra }) })
+
+  it('stores the original upright and without EXIF, and every eager variant beside it', async () => {
+    expect(exifHasGps((await sharp(photo).metadata()).exif)).toBe(true)
+    const row: Row = { avatar: null }
+    const file = field().bind(row)
+    const name = await file.save('me.jpg', photo)
+    expect(name).toMatch(/^avatars\/me(_\w{7})?\.jpg$/)
+    expect([row.w, row.h]).toEqual([20, 40])
+
+    const stored = Buffer.from(await backend.storage.read(name))
+    const meta = await sharp(stored).metadata()
+    expect(meta.exif).toBeUndefined()
+    expect(exifHasGps(meta.exif)).toBe(false)
+    expect([meta.format, meta.width, meta.height, meta.orientation]).toEqual(['jpeg', 20, 40, undefined])
+    expect(file.facts?.size).toBe(stored.length)
+    // Upright: the red half (left when lying on its side) is now on top.
+    const [r, , b] = await pixel(stored, 10, 2)
+    expect(r).toBeGreaterThan(200)
+    expect(b).toBeLessThan(60)
+    const [r2, , b2] = await pixel(stored, 10, 37)
+    expect(b2).toBeGreaterThan(200)
+    expect(r2).toBeLessThan(60)
+
+    const made = await Promise.all(
+      Object.keys(variants).map(async (v) => {
+        const url = await file.variantUrl(v)
+        const vname = `${name}.variants/${v}.${{ thumb: 'webp', large: 'avif', same: 'jpg' }[v as keyof typeof variants]}`
+        expect(decodeURIComponent(url)).toContain(vname)
+        const m = await sharp(Buffer.from(await backend.storage.read(vname))).metadata()
+        return [v, m.format, m.width, m.height, m.exif === undefined]
+      }),
+    )
+    expect(made).toEqual([
+      ['thumb', 'webp', 8, 8, true],
+      ['large', 'heif', 16, 32, true],
+      ['same', 'jpeg', 5, 10, true],
+    ])
+    expect((await backend.storage.stat(`${name}.variants/thumb.webp`)).contentType ?? 'image/webp').toBe('image/webp')
+    await file.delete()
+  })
+
+  it('replaces the variants with the original and deletes them with it', async () => {
+    const row: Row = { avatar: null }
+    const file = field().bind(row)
+    const before = await backend.everything()
+    const first = await file.save('a.jpg', photo)
+    const second = await file.save('b.png', await sharp(photo).png().toBuffer())
+    const added = (await backend.everything()).filter((n) => !before.includes(n))
+    expect(added.filter((n) => !n.startsWith(`${first}`))).toEqual(added)
+    expect(added.sort()).toEqual([second, `${second}.variants/large.avif`, `${second}.variants/same.png`, `${second}.variants/thumb.webp`].sort())
+    await file.delete()
+    expect(await backend.everything()).toEqual(before)
+    expect(row.avatar).toBeNull()
+  })
+
+  it('leaves nothing behind when a variant cannot be written, and the record unchanged', async () => {
+    const before = await backend.everything()
+    const row: Row = { avatar: 'kept.jpg' }
+    const file = field({}, failingWrites(backend.storage, /\/large\.avif$/)).bind(row)
+    await expect(file.save('me.jpg', photo)).rejects.toThrow(/injected failure/)
+    expect(await backend.everything()).toEqual(before)
+    expect(row).toEqual({ avatar: 'kept.jpg' })
+  })
+
+  it('refuses what sharp cannot decode with a ValidationError, storing nothing', async () => {
+    const before = await backend.everything()
+    // The header (and so the dimension check) is intact; the pixels are not.
+    const big = await phonePhoto(400, 200)
+    const truncated = big.subarray(0, Math.floor(big.length * 0.8))
+    for (const options of [{}, { keepMetadata: true }, { keepMetadata: true, variants: {} }]) {
+      const f = imageField<Row>({ storage: backend.storage, column: 'avatar', processor: images({ variants, ...options }) })
+      const err = await f.bind({ avatar: null }).save('broken.jpg', truncated).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ValidationError)
+      expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'image', params: { reason: 'undecodable' } })
+    }
+    expect(await backend.everything()).toEqual(before)
+  })
+
+  it('keeps the upload byte for byte with keepMetadata, while variants still drop it', async () => {
+    const row: Row = { avatar: null }
+    const file = field({ keepMetadata: true }).bind(row)
+    const name = await file.save('raw.jpg', photo)
+    expect(Buffer.from(await backend.storage.read(name)).equals(photo)).toBe(true)
+    const thumb = await sharp(Buffer.from(await backend.storage.read(`${name}.variants/thumb.webp`))).metadata()
+    expect(thumb.exif).toBeUndefined()
+    await file.delete()
+  })
+
+  it('takes the first frame of an animation by default, keeps or refuses them by option', async () => {
+    const gif = await animatedGif(3)
+    const still = field().bind({ avatar: null })
+    const stillName = await still.save('a.gif', gif)
+    expect((await sharp(Buffer.from(await backend.storage.read(stillName))).metadata()).pages).toBe(1)
+    await still.delete()
+
+    const kept = field({ animated: 'keep' }).bind({ avatar: null })
+    const keptName = await kept.save('a.gif', gif)
+    const pages = async (n: string) => (await sharp(Buffer.from(await backend.storage.read(n))).metadata()).pages ?? 1
+    expect(await pages(keptName)).toBe(3)
+    expect(await pages(`${keptName}.variants/thumb.webp`)).toBe(3)
+    // AVIF holds no animation here: the first frame stands for it.
+    const large = await sharp(Buffer.from(await backend.storage.read(`${keptName}.variants/large.avif`))).metadata()
+    expect([large.width, large.height]).toEqual([10, 10])
+    await kept.delete()
+
+    const before = await backend.everything()
+    const err = await field({ animated: 'refuse' }).bind({ avatar: null }).save('a.gif', gif).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'image', params: { reason: 'animated', frames: 3 } })
+    expect(await backend.everything()).toEqual(before)
+  })
+
+  it('refuses images over the pixel limit before decoding them', async () => {
+    const before = await backend.everything()
+    const err = await field({ maxPixels: 799 }).bind({ avatar: null }).save('big.jpg', photo).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'imageDimensions', params: { reason: 'maxPixels', limit: 799 } })
+    expect(await backend.everything()).toEqual(before)
+  })
+})
+
+describe('images() configuration', () => {
+  it.each([
+    [{ variants: { thumb: {} } }, 'variants.thumb'],
+    [{ variants: { thumb: { width: 0 } } }, 'variants.thumb.width'],
+    [{ variants: { 'a/b': { width: 1 } } }, 'variants.a/b'],
+    [{ variants: { t: { width: 10, fit: 'crop' } } }, 'variants.t.fit'],
+    [{ variants: { t: { width: 10, format: 'bmp' } } }, 'variants.t.format'],
+    [{ variants: { t: { width: 10, qualty: 3 } } }, 'variants.t.qualty'],
+    [{ variants: { t: { width: 10, lazy: true } } }, 'lazy'],
+    [{ lazy: { baseUrl: '/v/', secret: 'short' } }, 'lazy.secret'],
+    [{ lazy: { baseUrl: '/v', secret: 'x'.repeat(16) } }, 'lazy.baseUrl'],
+    [{ animated: 'loop' }, 'animated'],
+    [{ maxPixels: -1 }, 'maxPixels'],
+    [{ quality: 101 }, 'quality'],
+  ])('%j is refused naming %s', (options, key) => {
+    const err = (() => {
+      try {
+        images(options as never)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toBeInstanceOf(ConfigurationError)
+    expect((err as ConfigurationError).key).toBe(key)
+  })
+
+  it('an undeclared variant is a ConfigurationError; a field without a processor has no variants', async () => {
+    const { MemoryStorage } = await import('@stowage/core')
+    const storage = new MemoryStorage()
+    const row = { avatar: null as string | null }
+    const file = imageField({ storage, column: 'avatar', processor: images({ variants }) }).bind(row)
+    await file.save('a.jpg', await phonePhoto())
+    await expect(file.variantUrl('huge')).rejects.toMatchObject({ code: 'ECONFIG', key: 'variant' })
+    await expect(imageField({ storage, column: 'avatar' }).bind(row).variantUrl('thumb')).rejects.toMatchObject({ code: 'ECONFIG', key: 'processor' })
+  })
+})

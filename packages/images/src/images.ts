@@ -1,0 +1,259 @@
+/**
+ * `images()`: the image processor `imageField({ processor })` stores uploads
+ * through. By default every stored image is re-encoded from its pixels with
+ * orientation applied, so EXIF (GPS, camera serials), XMP and IPTC stay
+ * behind; variants are written beside it in the same save (eager) or on
+ * first request through a signed URL (lazy, as Active Storage does).
+ */
+import { Transform, pipeline } from 'node:stream'
+import {
+  ConfigurationError,
+  DEFAULT_MAX_PIXELS,
+  encodeUrlPath,
+  type ImageProcessor,
+  type ImageStoreRequest,
+  type ImageStoreResult,
+  type ResolvedVariant,
+  type Storage,
+  type UploadFacts,
+  type UrlOptions,
+  type VariantRefusal,
+  type VariantResolver,
+} from '@stowage/core'
+import { checkDecodes, encoder, inspect, MIME, outputFormat, readInput, undecodable, type AnimatedPolicy, type DecodeLimits, type ImageInfo, type OutputSpec } from './encode.js'
+import { checkVariantSecret, signVariant, verifyVariant } from './variant-signing.js'
+import { checkVariant, parseVariantQuery, variantName, variantQuery, variantsDir, type NamedVariant, type VariantSpec } from './variant-spec.js'
+
+/** Most bytes of one image the processor reads into memory (libvips decodes from one buffer): 64 MiB. */
+export const DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
+/** Quality the original is re-encoded at (JPEG, WebP, AVIF), above sharp's 80: it is the copy every variant comes from. */
+export const DEFAULT_ORIGINAL_QUALITY = 90
+
+const LOSSY = new Set(['jpeg', 'webp', 'avif'])
+
+/** Where lazy variants are served, and the key their URLs are signed with. */
+export interface LazyVariantOptions {
+  /** URL prefix `serveVariants` is mounted at, e.g. `/variants/` (or an absolute URL). */
+  baseUrl: string
+  /** HMAC key, at least 16 characters; keep it out of the repository. */
+  secret: string
+}
+
+/** Options for `images()`. */
+export interface ImagesOptions {
+  /** Derived sizes, by name (letters, digits, `_`, `-`). */
+  variants?: Record<string, VariantSpec>
+  /**
+   * Store the upload byte for byte, EXIF and all (variants are still
+   * re-encoded without metadata). Default false: the original is re-encoded
+   * from its pixels, orientation applied, with no metadata.
+   */
+  keepMetadata?: boolean
+  /** Quality the original is re-encoded at (JPEG, WebP, AVIF; PNG and GIF stay lossless). Default `DEFAULT_ORIGINAL_QUALITY`. */
+  quality?: number
+  /** Most pixels decoded (all frames of a kept animation count). Default `DEFAULT_MAX_PIXELS`, Pillow's bomb threshold. */
+  maxPixels?: number
+  /** Most bytes of one image read into memory. Default `DEFAULT_MAX_IMAGE_BYTES`. */
+  maxBytes?: number
+  /**
+   * Animated GIF and WebP: `'firstFrame'` (default) stores a still of the
+   * first frame, `'keep'` keeps every frame in GIF and WebP outputs (other
+   * formats get the first), `'refuse'` fails the save with a ValidationError.
+   */
+  animated?: AnimatedPolicy
+  /** Needed when a variant is `lazy`. */
+  lazy?: LazyVariantOptions
+}
+
+function positiveInt(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) > 0
+}
+
+/** The processor; `images()` builds one. */
+export class Images implements ImageProcessor, VariantResolver {
+  /** The declared variants, by name. */
+  readonly variants: ReadonlyMap<string, NamedVariant>
+  readonly keepMetadata: boolean
+  readonly quality: number
+  private readonly limits: DecodeLimits
+  private readonly lazy: LazyVariantOptions | undefined
+  /** Lazy generations in flight, per storage and variant name: one per variant however many ask. */
+  private readonly inFlight = new WeakMap<Storage, Map<string, Promise<void>>>()
+
+  /** @throws ConfigurationError naming the bad key. */
+  constructor(options: ImagesOptions = {}) {
+    const known = new Set(['variants', 'keepMetadata', 'quality', 'maxPixels', 'maxBytes', 'animated', 'lazy'])
+    for (const k of Object.keys(options)) if (!known.has(k)) throw new ConfigurationError(`unknown option (expected ${[...known].join(', ')})`, { key: k })
+    this.variants = new Map(Object.entries(options.variants ?? {}).map(([name, spec]) => [name, checkVariant(name, spec)]))
+    this.keepMetadata = options.keepMetadata ?? false
+    this.quality = options.quality ?? DEFAULT_ORIGINAL_QUALITY
+    this.limits = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, maxBytes: options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES, animated: options.animated ?? 'firstFrame' }
+    if (typeof this.keepMetadata !== 'boolean') throw new ConfigurationError('must be a boolean', { key: 'keepMetadata' })
+    if (!positiveInt(this.quality) || this.quality > 100) throw new ConfigurationError(`must be an integer from 1 to 100, got ${options.quality}`, { key: 'quality' })
+    if (!positiveInt(this.limits.maxPixels)) throw new ConfigurationError(`must be a positive integer, got ${options.maxPixels}`, { key: 'maxPixels' })
+    if (!positiveInt(this.limits.maxBytes)) throw new ConfigurationError(`must be a positive integer, got ${options.maxBytes}`, { key: 'maxBytes' })
+    if (!['firstFrame', 'keep', 'refuse'].includes(this.limits.animated)) throw new ConfigurationError(`must be 'firstFrame', 'keep' or 'refuse', got ${String(options.animated)}`, { key: 'animated' })
+    if (options.lazy !== undefined) {
+      checkVariantSecret(options.lazy?.secret, 'lazy.secret')
+      if (typeof options.lazy.baseUrl !== 'string' || !options.lazy.baseUrl.endsWith('/')) throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
+    }
+    const lazyOne = [...this.variants.values()].find((v) => v.lazy)
+    if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
+    this.lazy = options.lazy
+  }
+
+  /**
+   * Stores an upload: the original (re-encoded without metadata unless
+   * `keepMetadata`), then every eager variant beside it. When any step
+   * fails, whatever was stored is deleted before the error is thrown.
+   * @returns the stored name and facts about the stored original (its size, and its size in pixels once oriented).
+   * @throws ValidationError for images that cannot be decoded, are too large or animated against the policy;
+   *   AbortedError; StorageError from the backend.
+   */
+  async store(request: ImageStoreRequest): Promise<ImageStoreResult> {
+    const { storage, maxLength, signal } = request
+    const input = await readInput(request.content, this.limits.maxBytes)
+    const info = await inspect(input, this.limits)
+    const eager = [...this.variants.values()].filter((v) => !v.lazy)
+    let stored: { name: string; facts: UploadFacts }
+    if (this.keepMetadata) {
+      // No variant will decode the pixels for us: prove they decode before storing.
+      if (!eager.length) await checkDecodes(input, this.limits)
+      const contentType = request.facts.type?.mime
+      const name = await storage.save(request.name, input, { maxLength, ...(contentType && { contentType }), ...(signal && { signal }) })
+      stored = { name, facts: { ...request.facts, size: input.length } }
+    } else {
+      const format = outputFormat(info, {})
+      const out = await this.writeOutput(storage, request.name, input, info, { ...(LOSSY.has(format) && { quality: this.quality }) }, { maxLength, ...(signal && { signal }) })
+      const type = format === info.format ? request.facts.type : undefined
+      stored = { name: out.name, facts: { size: out.size, type: type ?? { ext: format === 'jpeg' ? 'jpg' : format, mime: MIME[format] }, width: info.width, height: info.height } }
+    }
+    // The first failure stops the others, and cleanup waits for all of them:
+    // a save still running after the cleanup would leave an orphan.
+    const stop = new AbortController()
+    const abortAll = () => stop.abort(signal?.reason)
+    signal?.addEventListener('abort', abortAll, { once: true })
+    let failure: { reason: unknown } | undefined
+    await Promise.allSettled(
+      eager.map((v) =>
+        this.writeOutput(storage, variantName(stored.name, v), input, info, v, { overwrite: true, signal: stop.signal }).catch((err: unknown) => {
+          // The first failure is the cause; the others are the aborts it set off.
+          failure ??= { reason: err }
+          stop.abort(err)
+        }),
+      ),
+    )
+    signal?.removeEventListener('abort', abortAll)
+    if (failure) {
+      await Promise.allSettled([this.deleteDerived(storage, stored.name), storage.delete(stored.name)])
+      throw failure.reason
+    }
+    return stored
+  }
+
+  /**
+   * Encodes one output of `input` and streams it into `storage`.
+   * @returns the stored name and byte count.
+   * @throws ValidationError when the pixels cannot be decoded; StorageError from the backend.
+   */
+  private async writeOutput(
+    storage: Storage,
+    name: string,
+    input: Buffer,
+    info: ImageInfo,
+    spec: OutputSpec,
+    options: { maxLength?: number; overwrite?: boolean; signal?: AbortSignal },
+  ): Promise<{ name: string; size: number }> {
+    const img = encoder(input, info, spec, this.limits)
+    let decodeError: unknown
+    img.once('error', (err) => (decodeError = err))
+    let size = 0
+    const body = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length
+        done(null, chunk)
+      },
+    })
+    pipeline(img, body, () => {})
+    try {
+      const stored = await storage.save(name, body, { ...options, contentType: MIME[outputFormat(info, spec)] })
+      return { name: stored, size }
+    } catch (err) {
+      if (decodeError !== undefined && !options.signal?.aborted) throw undecodable(decodeError)
+      throw err
+    }
+  }
+
+  /** Deletes every variant stored beside `name`, eager and lazy, current and from older declarations. */
+  async deleteDerived(storage: Storage, name: string): Promise<void> {
+    const dir = variantsDir(name)
+    const { files } = await storage.listdir(dir)
+    await Promise.all(files.map((f) => storage.delete(`${dir}/${f}`)))
+  }
+
+  private variant(name: string): NamedVariant {
+    const v = this.variants.get(name)
+    if (!v) throw new ConfigurationError(`no variant '${name}' is declared (have: ${[...this.variants.keys()].join(', ') || 'none'})`, { key: 'variant' })
+    return v
+  }
+
+  /**
+   * @returns for an eager variant, its stored file's URL (`options` go to
+   *   `storage.url`); for a lazy one, a signed URL under `lazy.baseUrl` that
+   *   does not expire.
+   * @throws ConfigurationError for an undeclared variant.
+   */
+  async variantUrl(storage: Storage, name: string, variant: string, options?: UrlOptions): Promise<string> {
+    const v = this.variant(variant)
+    if (!v.lazy) return storage.url(variantName(name, v), options)
+    const lazy = this.lazy!
+    const query = variantQuery(v)
+    return `${lazy.baseUrl}${encodeUrlPath(name)}?${query}&sig=${signVariant(lazy.secret, name, query)}`
+  }
+
+  /**
+   * Checks a lazy variant request: the signature must match the source name
+   * and the parameters exactly as signed; any other parameter is refused.
+   * @returns the variant to `ensure` and serve, or why it is refused.
+   */
+  resolveVariant(source: string, query: URLSearchParams): ResolvedVariant | { refused: VariantRefusal } {
+    const signature = query.get('sig')
+    if (!signature || !this.lazy) return { refused: 'missing' }
+    const parsed = parseVariantQuery(query)
+    if (!parsed || query.getAll('sig').length !== 1) return { refused: 'invalid' }
+    if (!verifyVariant(this.lazy.secret, source, variantQuery(parsed), signature)) return { refused: 'invalid' }
+    const v: NamedVariant = { ...parsed, lazy: true }
+    const name = variantName(source, v)
+    return { source, name, ensure: (storage) => this.ensure(storage, source, name, v) }
+  }
+
+  private ensure(storage: Storage, source: string, name: string, v: NamedVariant): Promise<void> {
+    let pending = this.inFlight.get(storage)
+    if (!pending) this.inFlight.set(storage, (pending = new Map()))
+    const running = pending.get(name)
+    if (running) return running
+    const job = this.generate(storage, source, name, v).finally(() => pending.delete(name))
+    pending.set(name, job)
+    return job
+  }
+
+  private async generate(storage: Storage, source: string, name: string, v: NamedVariant): Promise<void> {
+    if (await storage.exists(name)) return
+    const input = await readInput(await storage.open(source), this.limits.maxBytes)
+    const info = await inspect(input, this.limits)
+    const stored = await this.writeOutput(storage, name, input, info, v, { overwrite: false })
+    // Another process stored it between our check and our write: keep theirs, drop ours.
+    if (stored.name !== name) await storage.delete(stored.name)
+  }
+}
+
+/**
+ * Declares how an `imageField` processes its images.
+ * @example imageField({ uploadTo: 'avatars/', processor: images({ variants: { thumb: { width: 160, height: 160, fit: 'cover', format: 'webp' } } }) })
+ * @returns the processor, to pass as `imageField({ processor })` (and, with lazy variants, to `serveVariants({ resolver })`).
+ * @throws ConfigurationError naming the bad key.
+ */
+export function images(options: ImagesOptions = {}): Images {
+  return new Images(options)
+}
