@@ -1,8 +1,10 @@
 /**
  * `@stowage/core/testing`: the public conformance suite for storage backends,
- * the table of hostile names every backend must refuse, and helpers.
+ * the table of hostile names every backend must refuse, a corpus of hostile
+ * and benign SVGs for upload policies, and helpers.
  * Needs `vitest` (an optional peer dependency).
  */
-export { runStorageConformance, randomPrefix, type ConformanceOptions, type ConformanceCase } from './conformance.js'
+export { runStorageConformance, randomPrefix, type ConformanceOptions, type ConformanceCase, type ConformanceStorageOptions } from './conformance.js'
 export { HOSTILE_NAMES, hostileNames } from './hostile-names.js'
+export { hostileSvgs, benignSvgs, type SvgCase } from './hostile-svgs.js'
 export { MemoryStorage } from '../memory-storage.js'

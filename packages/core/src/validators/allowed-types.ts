@@ -1,5 +1,7 @@
 import { InvalidArgumentError, StorageError, type ValidationFailure } from '../errors.js'
 import { SNIFF_BYTES, findActiveContent } from './detect-type.js'
+import { inspectSvg } from './svg.js'
+import { MAX_HEAD_BYTES } from './validating-stream.js'
 import type { DetectedType, Validator } from './validator.js'
 
 /** Options for `allowedTypes`. */
@@ -27,7 +29,7 @@ const VAGUE_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-strea
 // Formats a browser runs when served inline: never accepted as "unknown".
 const ACTIVE_EXTS = new Set(['html', 'htm', 'xhtml', 'shtml', 'svg', 'svgz', 'xml', 'xsl', 'xslt', 'js', 'mjs', 'cjs'])
 const MARKUP_MIMES = new Set(['text/html', 'image/svg+xml', 'application/xml', 'application/xhtml+xml'])
-const SVG_SCRIPT = /<script[\s>]|\son[a-z]+\s*=|javascript:|<foreignObject[\s>]/i
+const SVG_MIME = 'image/svg+xml'
 
 /** `'image/JPG; charset=x'` → `'image/jpeg'`. */
 export function mimeEssence(type: string): string {
@@ -52,7 +54,9 @@ function extMatches(ext: string, type: DetectedType): boolean {
  * comes from magic bytes (`file-type`), never from the client; a declared
  * extension or content type that disagrees with the bytes is refused, so is
  * content nobody can recognise (unless `allowUnknown`), and so are images
- * carrying HTML (polyglots) and SVG carrying script.
+ * carrying HTML (polyglots). An SVG is parsed whole and refused unless
+ * `inspectSvg` finds nothing active in it, so one larger than
+ * `MAX_HEAD_BYTES` (which the stream holds back at most) is refused.
  * @returns a validator with rule `allowedTypes`.
  * @throws InvalidArgumentError (`EINVAL`) when `types` is empty.
  */
@@ -82,6 +86,7 @@ export function allowedTypes(types: readonly string[], options: AllowedTypesOpti
       if (!ctx.final && !ctx.truncated && ctx.head.byteLength < SNIFF_BYTES) return 'more'
       const failures: ValidationFailure[] = []
       const detected = await ctx.detect()
+      if (detected?.mime === SVG_MIME && !ctx.complete && !ctx.final) return 'more'
       const ext = extensionOf(ctx.filename)
       const declared = mimeEssence(ctx.contentType ?? '')
       if (!detected) {
@@ -106,8 +111,13 @@ export function allowedTypes(types: readonly string[], options: AllowedTypesOpti
       if (!MARKUP_MIMES.has(detected.mime)) {
         const active = findActiveContent(ctx.head)
         if (active) failures.push(fail('polyglot', `'${detected.mime}' file also contains ${active}`, { detected: detected.mime }))
-      } else if (detected.mime === 'image/svg+xml' && SVG_SCRIPT.test(Buffer.from(ctx.head).toString('latin1'))) {
-        failures.push(fail('activeContent', 'SVG file contains script', { detected: detected.mime }))
+      } else if (detected.mime === SVG_MIME) {
+        if (!ctx.complete) {
+          failures.push(fail('uncheckable', `SVG larger than ${MAX_HEAD_BYTES / 1024 / 1024} MiB cannot be checked`, { detected: detected.mime, limit: MAX_HEAD_BYTES }))
+        } else {
+          const problems = inspectSvg(ctx.head).map((p) => p.message)
+          if (problems.length) failures.push(fail('activeContent', `SVG file is not safe to serve: ${problems.join('; ')}`, { detected: detected.mime, problems }))
+        }
       }
       return { failures, facts: { type: detected } }
     },

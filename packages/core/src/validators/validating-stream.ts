@@ -5,15 +5,66 @@
  * the stream off at the limit. On refusal the stream errors with one
  * `ValidationError` listing every rule that failed, which makes the
  * storage's write fail, and a failed write leaves nothing behind.
+ * `validateStored` applies the same rules to a file already stored.
  */
 import { Transform, pipeline, type TransformCallback } from 'node:stream'
 import { toSource, type Content } from '../content.js'
-import { ValidationError, type ValidationFailure } from '../errors.js'
+import { InvalidArgumentError, ValidationError, type ValidationFailure } from '../errors.js'
 import { detectType } from './detect-type.js'
-import type { DetectedType, HeadContext, UploadFacts, UploadInfo, Validator } from './validator.js'
+import type { DetectedType, HeadContext, HeadVerdict, UploadFacts, UploadInfo, Validator } from './validator.js'
 
 /** Most bytes held back for header rules (a JPEG may put its frame header after large EXIF blocks). */
 export const MAX_HEAD_BYTES = 1024 * 1024
+
+/** How far a head has got: what `HeadContext` tells the rules, besides the bytes. */
+type HeadState = Pick<HeadContext, 'final' | 'truncated' | 'complete'>
+
+/**
+ * Asks every header rule without a verdict yet about `head`, recording each
+ * verdict's failures in `verdicts` and its facts in `facts`. Before the
+ * final round, a rule that wants more than `head` holds is not asked.
+ */
+async function askHeadRules(
+  rules: readonly Validator[],
+  head: Uint8Array,
+  state: HeadState,
+  info: UploadInfo,
+  verdicts: Map<Validator, ValidationFailure[]>,
+  facts: UploadFacts,
+): Promise<void> {
+  // Detection is shared by the rules of one round only: a longer head may tell more.
+  let detected: Promise<DetectedType | undefined> | undefined
+  const ctx: HeadContext = { ...info, head, ...state, detect: () => (detected ??= detectType(head)) }
+  for (const rule of rules) {
+    if (verdicts.has(rule)) continue
+    if (!state.final && !state.truncated && head.byteLength < (rule.headBytes ?? 0)) continue
+    let verdict: HeadVerdict
+    try {
+      verdict = await rule.checkHead!({ ...ctx })
+    } catch (err) {
+      verdict = { failures: [{ rule: rule.rule, message: `Could not check: ${err instanceof Error ? err.message : String(err)}` }] }
+    }
+    if (verdict === 'more') {
+      if (!state.final) continue
+      // Left undecided, the rule would hold the file back forever.
+      verdict = { failures: [{ rule: rule.rule, message: 'Could not check: the rule asked for more bytes after the last' }] }
+    }
+    verdicts.set(rule, verdict.failures ?? [])
+    Object.assign(facts, verdict.facts)
+  }
+}
+
+function sizeFailures(rules: readonly Validator[], size: number, final: boolean): ValidationFailure[] {
+  return rules.flatMap((v) => v.checkSize!(size, final) ?? [])
+}
+
+function headFailures(rules: readonly Validator[], verdicts: Map<Validator, ValidationFailure[]>): ValidationFailure[] {
+  return rules.flatMap((v) => verdicts.get(v) ?? [])
+}
+
+function validationError(failures: ValidationFailure[], info: UploadInfo, size: number): ValidationError {
+  return new ValidationError(failures, { context: { filename: info.filename, size } })
+}
 
 /** A Transform that validates the bytes passing through it. */
 export class ValidatingStream extends Transform {
@@ -27,7 +78,6 @@ export class ValidatingStream extends Transform {
   private held: Buffer[] = []
   private heldBytes = 0
   private released = false
-  private detected: Promise<DetectedType | undefined> | undefined
   private markReady!: () => void
   /**
    * Settles once every header rule has decided: resolves when the file's head
@@ -58,17 +108,18 @@ export class ValidatingStream extends Transform {
     if (sizeFailures.length) {
       // Cut off now; header rules judge what arrived, if they can.
       if (!this.released) this.held.push(chunk)
-      void this.decideHead('cut').then(() => done(this.refuse(sizeFailures)), done)
+      void this.decideHead({ final: false, truncated: true, complete: false }).then(() => done(this.refuse(sizeFailures)), done)
       return
     }
     if (this.released) return done(null, chunk)
     this.held.push(chunk)
     this.heldBytes += chunk.length
-    void this.decideHead(this.heldBytes >= MAX_HEAD_BYTES ? 'final' : 'more').then(() => done(this.releaseIfDecided()), done)
+    void this.decideHead({ final: this.heldBytes >= MAX_HEAD_BYTES, truncated: false, complete: false }).then(() => done(this.releaseIfDecided()), done)
   }
 
   override _flush(done: TransformCallback): void {
-    void this.decideHead('final').then(() => {
+    // Still holding the head at the end means it holds the whole file.
+    void this.decideHead({ final: true, truncated: false, complete: true }).then(() => {
       const failures = [...this.headFailures(), ...this.sizeFailures(true)]
       if (failures.length) return done(this.refuse(failures, false))
       const err = this.releaseIfDecided()
@@ -78,42 +129,25 @@ export class ValidatingStream extends Transform {
   }
 
   private sizeFailures(final: boolean): ValidationFailure[] {
-    return this.sizeRules.flatMap((v) => v.checkSize!(this.facts.size, final) ?? [])
+    return sizeFailures(this.sizeRules, this.facts.size, final)
   }
 
   private headFailures(): ValidationFailure[] {
-    return this.headRules.flatMap((v) => this.verdicts.get(v) ?? [])
+    return headFailures(this.headRules, this.verdicts)
   }
 
   private refuse(extra: ValidationFailure[], withHead = true): ValidationError {
-    this.validationError = new ValidationError(withHead ? [...this.headFailures(), ...extra] : extra, {
-      context: { filename: this.info.filename, size: this.facts.size },
-    })
+    this.validationError = validationError(withHead ? [...this.headFailures(), ...extra] : extra, this.info, this.facts.size)
     this.held = []
     return this.validationError
   }
 
-  /** Asks every undecided header rule; with 'cut', a rule that wants more bytes is left undecided. */
-  private async decideHead(mode: 'more' | 'final' | 'cut'): Promise<void> {
+  /** Asks every undecided header rule about the bytes held so far. */
+  private async decideHead(state: HeadState): Promise<void> {
     if (this.released) return
     const head = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held)
     this.held = head.length ? [head] : []
-    for (const rule of this.headRules) {
-      if (this.verdicts.has(rule)) continue
-      if (mode === 'more' && head.length < (rule.headBytes ?? 0)) continue
-      const ctx: HeadContext = { ...this.info, head, final: mode === 'final', truncated: mode === 'cut', detect: () => (this.detected ??= detectType(head)) }
-      let verdict
-      try {
-        verdict = await rule.checkHead!(ctx)
-      } catch (err) {
-        verdict = { failures: [{ rule: rule.rule, message: `Could not check: ${err instanceof Error ? err.message : String(err)}` }] }
-      }
-      if (verdict === 'more') continue
-      this.verdicts.set(rule, verdict.failures ?? [])
-      Object.assign(this.facts, verdict.facts)
-    }
-    // The shared detection was for this head only; a longer head may tell more.
-    this.detected = undefined
+    await askHeadRules(this.headRules, head, state, this.info, this.verdicts, this.facts)
   }
 
   /** Once every header rule has spoken: refuse, or let the held bytes through. */
@@ -158,4 +192,26 @@ export async function validate(content: Content, validators: readonly Validator[
     throw checker.validationError ?? err
   }
   return checker.facts
+}
+
+/**
+ * Validates a file that is already stored (e.g. an object a browser uploaded
+ * straight to S3) from its first bytes and its size, with the same rules and
+ * the same verdicts as a stream: every header rule is asked once, as at the
+ * end of a stream, and every size rule once with the final size. Pass up to
+ * `MAX_HEAD_BYTES` of the file; a head shorter than `size` is judged as
+ * incomplete (an SVG is then refused, since it must be read whole).
+ * @returns the facts (`size` as given, detected type, dimensions).
+ * @throws ValidationError listing every failed rule, as `ValidatingStream` does.
+ * @throws InvalidArgumentError (`EINVAL`) when `size` is not a non-negative integer.
+ */
+export async function validateStored(head: Uint8Array, size: number, validators: readonly Validator[], info: UploadInfo = {}): Promise<UploadFacts> {
+  if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`validateStored size must be a non-negative integer, got ${size}`)
+  const facts: UploadFacts = { size }
+  const verdicts = new Map<Validator, ValidationFailure[]>()
+  const headRules = validators.filter((v) => v.checkHead)
+  await askHeadRules(headRules, head, { final: true, truncated: false, complete: head.byteLength >= size }, info, verdicts, facts)
+  const failures = [...headFailures(headRules, verdicts), ...sizeFailures(validators.filter((v) => v.checkSize), size, true)]
+  if (failures.length) throw validationError(failures, info, size)
+  return facts
 }

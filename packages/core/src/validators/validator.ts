@@ -37,10 +37,16 @@ export interface UploadFacts {
 export interface HeadContext extends UploadInfo {
   /** The first bytes of the file: everything received so far, up to the header limit. */
   head: Uint8Array
-  /** No more bytes will come for the header: decide now (returning `'more'` is no longer allowed). */
+  /** No more bytes will come for the header: decide now (`'more'` now counts as a failure). */
   final: boolean
   /** The stream was cut off by a size rule: judge the bytes you have if you can, or return `'more'` to abstain. */
   truncated: boolean
+  /**
+   * `head` is the whole file. False while bytes may still come, when the
+   * header limit (`MAX_HEAD_BYTES`) was reached, or when the stream was cut off:
+   * a rule that must see everything (SVG) refuses what it cannot see.
+   */
+  complete: boolean
   /** The type detected from `head`, computed once and shared by every rule. */
   detect(): Promise<DetectedType | undefined>
 }
