@@ -28,7 +28,10 @@ export interface ServeVariantsOptions {
    * Default `'auto'`: redirect when `storage.url()` is absolute (S3, a CDN), send the bytes when it is a path.
    */
   redirect?: boolean | 'auto'
-  /** Seconds a redirect's target URL stays valid (presigned URLs). Default 3600. */
+  /**
+   * Seconds a redirect's target URL stays valid (presigned URLs). Default: the
+   * storage's own (an unsigned `url()` where the storage signs nothing, e.g. public local files).
+   */
   urlExpiresIn?: number
   /** `Cache-Control` for variant bytes. Default `VARIANT_CACHE_CONTROL`. */
   cacheControl?: string
@@ -61,7 +64,9 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
   const prefix = options.prefix ?? '/'
   const rooted = prefix.startsWith('/') ? prefix : `/${prefix}`
   const csp = options.contentSecurityPolicy ?? MEDIA_CSP
-  const expiresIn = options.urlExpiresIn ?? 3600
+  const expiresIn = options.urlExpiresIn
+  // Cached for less than the target lives, so no cache hands out a dead link.
+  const redirectMaxAge = Math.max(0, Math.min(300, Math.floor((expiresIn ?? 600) / 2)))
   const storageOf = () => (typeof options.storage === 'function' ? options.storage() : options.storage)
   // Bytes go through serveMedia: one place owns ETags, ranges and the safe headers.
   const media = serveMedia({ storage: storageOf, prefix: '/', cacheControl: options.cacheControl ?? VARIANT_CACHE_CONTROL, contentSecurityPolicy: csp })
@@ -89,11 +94,10 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
         if (err instanceof StorageError && (err.code === 'ENOENT' || err.code === 'ESUSPICIOUS')) return plain(404, 'Not Found')
         return sendError(res, err)
       }
-      const url = await storage.url(variant.name, { expiresIn })
+      const url = await storage.url(variant.name, expiresIn === undefined ? {} : { expiresIn })
       const redirect = options.redirect === undefined || options.redirect === 'auto' ? /^https?:\/\//i.test(url) : options.redirect
       if (redirect) {
-        // Cached for less than the target lives, so no cache hands out a dead link.
-        res.writeHead(302, { location: url, 'cache-control': `private, max-age=${Math.max(0, Math.min(300, Math.floor(expiresIn / 2)))}` })
+        res.writeHead(302, { location: url, 'cache-control': `private, max-age=${redirectMaxAge}` })
         return res.end()
       }
       const path = `/${encodeUrlPath(variant.name)}`
