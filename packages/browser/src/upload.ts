@@ -232,6 +232,9 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
     upload = signed.upload
     name = signed.name
     if (!('multipart' in signed)) {
+      // A local-disk upload URL is a path of the application: resolve it where the endpoint is.
+      const sign = endpointOf(options, 'sign')
+      if (typeof sign === 'string') signed.url = new URL(signed.url, new URL(sign, globalThis.location?.href)).href
       await sendSingle(file, signed, options, progress)
       return finish<T>(upload, name, 0, options)
     }

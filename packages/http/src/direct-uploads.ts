@@ -345,6 +345,7 @@ async function claim(storage: Storage, name: string): Promise<void> {
 
 async function confirmLocal<R extends object>(field: FileField<R>, pending: Storage, upload: string, record: R): Promise<ConfirmedFile> {
   const { id, name } = parseLocalToken(upload)
+  if (await pending.exists(`${PENDING}/${id}.done`)) throw new FileExistsError(upload, { context: { reason: 'already confirmed' } })
   // Nothing uploaded yet: say so without spending the token.
   if (!(await pending.exists(upload))) throw new StorageError(`Nothing was uploaded for '${name}'`, { code: 'ENOENT', context: { upload } })
   await claim(pending, `${PENDING}/${id}.done`).catch((err: unknown) => {

@@ -1,0 +1,165 @@
+/**
+ * Local-disk parity: the browser client against `FileSystemStorage` through
+ * HMAC-signed, expiring, single-use upload URLs served by `directUploads`,
+ * on node:http, Express and Fastify, with the same quarantine and one-shot
+ * confirmation as S3.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import express from 'express'
+import Fastify from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { allowedTypes, imageField, maxSize, samplePng } from '@stowage/core'
+import { FileSystemStorage } from '@stowage/local'
+import { upload, UploadError } from '../../browser/src/upload.js'
+import { directUploads } from './direct-uploads.js'
+import { directUploadsFastify } from './direct-uploads-fastify.js'
+
+const SECRET = 'direct-uploads-test-secret-0123456789'
+const PNG = samplePng(20, 10)
+const HTML = new TextEncoder().encode('<!DOCTYPE html><html><script>alert(1)</script></html>')
+
+let dir: string
+const servers: Server[] = []
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'stowage-direct-'))
+})
+afterAll(async () => {
+  servers.forEach((s) => s.close())
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Every file under the storage's root, `.done` markers left out. */
+async function files(storage: FileSystemStorage): Promise<string[]> {
+  const list = await readdir(storage.location, { recursive: true, withFileTypes: true }).catch(() => [])
+  return list
+    .filter((e) => e.isFile() && !e.name.endsWith('.done'))
+    .map((e) => path.relative(storage.location, path.join(e.parentPath, e.name)))
+    .sort()
+}
+
+async function setup(options: { now?: () => number } = {}) {
+  const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/' })
+  const avatar = imageField({ storage, uploadTo: 'avatars/', column: 'avatar', widthColumn: 'w', heightColumn: 'h', validators: [maxSize(10_000, { min: 1 }), allowedTypes(['image/png'])] })
+  const records: Record<string, unknown>[] = []
+  const uploads = directUploads(avatar, {
+    basePath: '/uploads/avatar',
+    secret: SECRET,
+    record: () => {
+      const r = {}
+      records.push(r)
+      return r
+    },
+    ...options,
+  })
+  const server = createServer((req, res) => uploads.handler(req, res))
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uploads/avatar`
+  return { storage, uploads, endpoint, records }
+}
+
+const signRaw = (endpoint: string, body: object) =>
+  fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ upload: string; url: string; headers: Record<string, string> }>)
+const put = (endpoint: string, url: string, body: Uint8Array) => fetch(new URL(url, endpoint), { method: 'PUT', body })
+
+describe('directUploads on local disk (node:http)', () => {
+  it('the same client uploads through a signed URL; confirm validates, stores under uploadTo and fills the record', async () => {
+    const { storage, endpoint, records } = await setup()
+    const seen: number[] = []
+    const result = await upload<{ name: string; width: number }>(new File([PNG], 'me.png', { type: 'image/png' }), { endpoint, onProgress: (p) => seen.push(p.loaded) })
+    expect(result.confirmed).toMatchObject({ name: 'avatars/me.png', size: PNG.length, contentType: 'image/png', width: 20, height: 10 })
+    expect(seen.at(-1)).toBe(PNG.length)
+    expect(Buffer.from(await storage.read('avatars/me.png')).equals(Buffer.from(PNG))).toBe(true)
+    expect(records.at(-1)).toMatchObject({ avatar: 'avatars/me.png', w: 20, h: 10 })
+    // The pending copy is gone: only the confirmed file is left (and the one-shot marker).
+    expect(await files(storage)).toEqual(['avatars/me.png'])
+  })
+
+  it('an upload URL fills its pending file once; a tampered or expired one is refused; a confirmed upload cannot be confirmed again', async () => {
+    let clock = Date.now()
+    const { storage, endpoint, uploads } = await setup({ now: () => clock })
+    const signed = await signRaw(endpoint, { filename: 'a.png', size: PNG.length, type: 'image/png' })
+    const tampered = signed.url.replace(/signature=(.)/, (_m, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`)
+    expect((await put(endpoint, tampered, PNG)).status).toBe(403)
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    expect((await put(endpoint, signed.url, HTML)).status).toBe(409)
+    expect(await uploads.confirm(signed.upload)).toMatchObject({ name: 'avatars/a.png' })
+    // After the confirmation the pending name is free again, but the upload is spent.
+    expect((await put(endpoint, signed.url, HTML)).status).toBe(409)
+    await expect(uploads.confirm(signed.upload)).rejects.toMatchObject({ code: 'EEXIST' })
+    const late = await signRaw(endpoint, { filename: 'b.png', size: PNG.length })
+    clock += 601_000
+    expect((await put(endpoint, late.url, PNG)).status).toBe(403)
+    expect(await files(storage)).toEqual(['avatars/a.png'])
+  })
+
+  it('refuses a body over the signed size (413), a declared size over the field limit, and HTML posing as PNG (415); nothing is kept', async () => {
+    const { storage, endpoint } = await setup()
+    const signed = await signRaw(endpoint, { filename: 'a.png', size: 10 })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(413)
+    const tooBig = await fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'a.png', size: 20_000 }) })
+    expect(tooBig.status).toBe(413)
+    const err = await upload(new File([HTML], 'x.png'), { endpoint }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UploadError)
+    expect(err).toMatchObject({ status: 415, body: { error: 'EVALIDATION', failures: expect.arrayContaining([expect.objectContaining({ rule: 'allowedTypes' })]) } })
+    expect(await files(storage)).toEqual([])
+  })
+
+  it('confirming before anything arrived is ENOENT and keeps the token usable; abort leaves nothing and spends the URL', async () => {
+    const { storage, endpoint, uploads } = await setup()
+    const signed = await signRaw(endpoint, { filename: 'a.png', size: PNG.length })
+    await expect(uploads.confirm(signed.upload)).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    await uploads.abort(signed.upload)
+    expect(await files(storage)).toEqual([])
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(409)
+    await expect(uploads.confirm(`.stowage-pending/../avatars/x.png`)).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+  })
+
+  it('cleanup deletes pending files older than the cutoff', async () => {
+    let clock = Date.now()
+    const { storage, endpoint, uploads } = await setup({ now: () => clock })
+    const signed = await signRaw(endpoint, { filename: 'left.png', size: PNG.length })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    expect(await uploads.cleanup({ olderThan: 3600 })).toBe(0)
+    clock += 2 * 3600 * 1000
+    expect(await uploads.cleanup({ olderThan: 3600 })).toBe(1)
+    expect(await files(storage)).toEqual([])
+  })
+})
+
+describe('directUploads under Express and Fastify', () => {
+  it('Express: mounted with app.use, behind express.json()', async () => {
+    const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'express-')) })
+    const avatar = imageField({ storage, uploadTo: 'avatars/', validators: [allowedTypes(['image/png'])] })
+    const app = express()
+    app.use(express.json())
+    app.use('/uploads/avatar', directUploads(avatar, { basePath: '/uploads/avatar', secret: SECRET }).handler)
+    const server = app.listen(0, '127.0.0.1')
+    servers.push(server)
+    await new Promise((resolve) => server.once('listening', resolve))
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uploads/avatar`
+    const result = await upload<{ name: string }>(new File([PNG], 'e.png'), { endpoint })
+    expect(result.confirmed?.name).toBe('avatars/e.png')
+    expect(await storage.exists('avatars/e.png')).toBe(true)
+  })
+
+  it('Fastify: as a plugin', async () => {
+    const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'fastify-')) })
+    const avatar = imageField({ storage, uploadTo: 'avatars/', validators: [allowedTypes(['image/png'])] })
+    const app = Fastify()
+    await app.register(directUploadsFastify(directUploads(avatar, { basePath: '/uploads/avatar', secret: SECRET }), '/uploads/avatar'))
+    const base = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const result = await upload<{ name: string }>(new File([PNG], 'f.png', { type: 'image/png' }), { endpoint: `${base}/uploads/avatar` })
+      expect(result.confirmed?.name).toBe('avatars/f.png')
+      expect(await storage.exists('avatars/f.png')).toBe(true)
+    } finally {
+      await app.close()
+    }
+  })
+})
