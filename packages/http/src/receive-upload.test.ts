@@ -62,6 +62,17 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     await backend.storage.delete('avatars/me.png')
   })
 
+  it('keeps a UTF-8 file name as the browser sent it (busboy reads latin1 by default)', async () => {
+    record = { id: 1, avatar: null }
+    const field = avatarField()
+    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const { body, contentType } = multipart([{ name: 'avatar', filename: 'naïve é.png', type: 'image/png', data: samplePng(2, 2) }])
+    const { status, json } = await post(body, contentType)
+    expect(status).toBe(201)
+    expect(json.files.avatar).toMatchObject({ name: 'avatars/naïve_é.png', filename: 'naïve é.png' })
+    await backend.storage.delete('avatars/naïve_é.png')
+  })
+
   it.each(hostileUploads().map((h) => [h.title, h] as const))('refuses %s with nothing stored', async (_t, h) => {
     record = { id: 1, avatar: null }
     const field = avatarField()

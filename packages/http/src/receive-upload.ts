@@ -123,7 +123,8 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
     let finishing: Promise<void> | undefined
     let parser: busboy.Busboy
     try {
-      parser = busboy({ headers: req.headers, limits: { files: limits.files, fields: limits.fields, parts, fieldSize: limits.fieldSize } })
+      // Browsers send UTF-8 file names; busboy's default (latin1) would turn 'naïve.txt' into 'naÃ¯ve.txt'.
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: limits.files, fields: limits.fields, parts, fieldSize: limits.fieldSize } })
     } catch (err) {
       reject(refusal('multipart', `Malformed multipart request: ${err instanceof Error ? err.message : String(err)}`))
       return

@@ -9,7 +9,7 @@ import { S3Storage } from './s3-storage.js'
 // One random prefix per run: the shared bucket is never wiped, and runs never meet.
 runStorageConformance({
   name: 'S3Storage',
-  create: () => new S3Storage(s3TestOptions({ location: randomPrefix('s3-conformance') })),
+  create: (options) => new S3Storage(s3TestOptions({ location: randomPrefix('s3-conformance'), ...options })),
   destroy: (storage) => (storage as S3Storage).client.destroy(),
 })
 
