@@ -26,6 +26,10 @@ if (production && privateOptions.signingSecret === DEV_SIGNING_SECRET) {
   console.error('Refusing to start: set STOWAGE_PRIVATE_SIGNING_SECRET (the development secret is public).')
   process.exit(1)
 }
+if (production && !process.env.PROFILES_VARIANT_SECRET) {
+  console.error('Refusing to start: set PROFILES_VARIANT_SECRET (avatar variant URLs are signed with it; the development secret is public).')
+  process.exit(1)
+}
 // Production pages link content-hashed names from the manifest collectstatic writes.
 const staticStorage = storages.get('staticfiles')
 if (production && typeof staticStorage.loadManifest === 'function' && !(await staticStorage.loadManifest())) {

@@ -118,8 +118,14 @@ export function encoder(input: Buffer, info: ImageInfo, spec: OutputSpec, limits
   // Frames are kept only where the output can hold them; elsewhere the first one stands for the image.
   const animated = limits.animated === 'keep' && info.pages > 1 && ANIMATABLE.has(format)
   const img = sharp(input, { limitInputPixels: limits.maxPixels, animated, autoOrient: true })
-  if (spec.width !== undefined || spec.height !== undefined) {
-    img.resize({ width: spec.width, height: spec.height, fit: spec.fit ?? 'inside', withoutEnlargement: true })
+  const fit = spec.fit ?? 'inside'
+  if (spec.width !== undefined && spec.height !== undefined && fit !== 'inside' && fit !== 'outside') {
+    // A box larger than the image shrinks, keeping its shape: a small upload
+    // still gives a square thumbnail, just not an enlarged one.
+    const f = Math.min(1, info.width / spec.width, info.height / spec.height)
+    img.resize({ width: Math.max(1, Math.round(spec.width * f)), height: Math.max(1, Math.round(spec.height * f)), fit })
+  } else if (spec.width !== undefined || spec.height !== undefined) {
+    img.resize({ width: spec.width, height: spec.height, fit, withoutEnlargement: true })
   }
   return img.toFormat(format, spec.quality !== undefined ? { quality: spec.quality } : {})
 }

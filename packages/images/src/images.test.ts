@@ -189,6 +189,21 @@ describe('images() configuration', () => {
     expect((err as ConfigurationError).key).toBe(key)
   })
 
+  it('a box larger than the image shrinks to the image keeping its shape: a small upload still gets a square thumbnail', async () => {
+    const { MemoryStorage } = await import('@stowage/core')
+    const storage = new MemoryStorage()
+    const processor = images({ variants: { square: { width: 100, height: 100, fit: 'cover' }, wide: { width: 300, height: 100, fit: 'contain', format: 'png' }, inside: { width: 100, height: 100 } } })
+    const name = await imageField({ storage, column: 'a', processor }).bind({}).save('p.jpg', await phonePhoto())
+    const size = async (n: string) => {
+      const m = await sharp(Buffer.from(await storage.read(`${name}.variants/${n}`))).metadata()
+      return [m.width, m.height]
+    }
+    // Upright the photo is 20×40.
+    expect(await size('square.jpg')).toEqual([20, 20])
+    expect(await size('wide.png')).toEqual([20, 7])
+    expect(await size('inside.jpg')).toEqual([20, 40])
+  })
+
   it('an undeclared variant is a ConfigurationError; a field without a processor has no variants', async () => {
     const { MemoryStorage } = await import('@stowage/core')
     const storage = new MemoryStorage()
