@@ -65,6 +65,7 @@ import {
   type UploadParams,
 } from './direct-upload.js'
 import { multipartUpload } from './multipart.js'
+import { createGetPresigner, type GetPresigner } from './presign.js'
 import {
   abortUpload,
   completeMultipartUpload,
@@ -93,6 +94,8 @@ export class S3Storage extends BaseStorage {
   /** The resolved options (defaults applied). */
   readonly options: Readonly<ResolvedS3Options>
   private presignClient: S3Client | undefined
+  private presigner: Promise<GetPresigner | undefined> | undefined
+  private readonly ownsClient: boolean
   /** The bucket answered a HEAD once: a 404 from then on is a missing key. */
   private bucketSeen = false
   // With conditional writes a taken name shows up as 412 on the claim itself,
@@ -104,6 +107,7 @@ export class S3Storage extends BaseStorage {
     const opts = resolveS3Options(options)
     this.options = opts
     this.atomicClaims = opts.conditionalWrites
+    this.ownsClient = !options.client
     // Bounded by default: the SDK alone waits forever on a stalled socket.
     const transport = {
       maxAttempts: opts.maxAttempts,
@@ -402,12 +406,36 @@ export class S3Storage extends BaseStorage {
     // unless the storage's own object parameters chose a disposition for it.
     const forced = !this.deliversInline(guessContentType(name)) && !this.options.objectParameters(name).ContentDisposition
     const download = options.download ?? (forced ? splitName(name)[1] : undefined)
-    const command = new GetObjectCommand({
-      Bucket: this.options.bucket,
-      Key: key,
-      ResponseContentDisposition: download === undefined ? undefined : dispositionHeader('attachment', download),
+    const disposition = download === undefined ? undefined : dispositionHeader('attachment', download)
+    const signingDate = this.options.now()
+    const client = this.presignClient ?? this.client
+    const presigner = await this.getPresigner()
+    if (presigner) {
+      const credentials = await client.config.credentials()
+      if (typeof credentials?.accessKeyId === 'string' && typeof credentials.secretAccessKey === 'string') {
+        return presigner.presign(key, { credentials, expiresIn, signingDate, responseContentDisposition: disposition })
+      }
+    }
+    // A client of the caller's own, a URL shape presign.ts does not make, or
+    // credentials the SDK will refuse with its own error.
+    const command = new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentDisposition: disposition })
+    return getSignedUrl(client, command, { expiresIn, signingDate })
+  }
+
+  /**
+   * The direct SigV4 presigner for GET URLs, checked once against the SDK
+   * (see presign.ts). Only for clients Stowage built: a caller's own client
+   * may carry middleware that changes URLs, so it keeps `getSignedUrl`.
+   */
+  private getPresigner(): Promise<GetPresigner | undefined> | undefined {
+    if (!this.ownsClient) return undefined
+    this.presigner ??= createGetPresigner(this.presignClient ?? this.client, this.options.bucket).catch(() => {
+      // Failed for a reason the SDK will report on this very call (no
+      // credentials yet, say): fall back now and try again next time.
+      this.presigner = undefined
+      return undefined
     })
-    return getSignedUrl(this.presignClient ?? this.client, command, { expiresIn, signingDate: this.options.now() })
+    return this.presigner
   }
 
   private async plainUrl(key: string): Promise<string> {
