@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url'
 import express from 'express'
 import nunjucks from 'nunjucks'
 import { storages, ValidationError } from '@stowage/core'
-import { receiveUpload, serveMedia, serveVariants } from '@stowage/http'
+import { receiveUpload, serveMedia } from '@stowage/http'
+import { mountDirectUploads } from './direct-uploads.js'
 import { addStaticToNunjucks, createFinders, loadStaticUrls, serveStatic } from '@stowage/static'
-import { avatar, avatarImages, document, DOCUMENT_LINK_SECONDS, limits } from './profile.js'
+import { avatar, document, DOCUMENT_LINK_SECONDS, limits, UPLOAD_LIMITS } from './profile.js'
 
 export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NAME_MAX = 100
@@ -76,21 +77,21 @@ export async function createApp({ db, config, production = false }) {
   // (local disk); on S3 the browser gets the bucket's (presigned) URLs.
   const media = storages.get('default')
   if (servedHere(media)) app.use(servedHere(media), serveMedia({ storage: media }))
-  // Lazy avatar variants (the profile page's large size): made on first request, then served from storage.
-  app.use('/variants', serveVariants({ storage: () => storages.get('default'), resolver: avatarImages }))
   const privateMedia = storages.get('private')
   if (servedHere(privateMedia)) {
     app.use(servedHere(privateMedia), serveMedia({ storage: privateMedia, private: true, signingSecret: config.storages.private?.options?.signingSecret }))
   }
 
-  const render = (res, view, ctx, status = 200) => res.status(status).render(view, { backend, limits, errors: {}, values: {}, ...ctx })
+  const { direct, confirm: confirmDirect } = mountDirectUploads(app, { media, privateMedia, signingSecret: config.storages.private?.options?.signingSecret })
+
+  const render = (res, view, ctx, status = 200) => res.status(status).render(view, { backend, limits, direct, errors: {}, values: {}, ...ctx })
   const findProfile = (req) => {
     const id = Number(req.params.id)
     return Number.isSafeInteger(id) ? db.get(id) : undefined
   }
 
   app.get('/', async (req, res) => {
-    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: p.avatar ? await avatar.bind(p).variantUrl('thumb') : undefined })))
+    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: p.avatar ? await avatar.bind(p).url() : undefined })))
     render(res, 'profiles/list.njk', { profiles, flash: req.query.deleted ? `Deleted ${req.query.deleted}.` : undefined })
   })
 
@@ -101,7 +102,8 @@ export async function createApp({ db, config, production = false }) {
     let upload
     try {
       // Each file streams through its field's validators into its storage; a refusal leaves nothing stored.
-      upload = await receiveUpload(req, { files: { avatar: avatar.bind(record), document: document.bind(record) } })
+      upload = await receiveUpload(req, { files: { avatar: avatar.bind(record), document: document.bind(record) }, limits: UPLOAD_LIMITS })
+      if (direct) await confirmDirect(upload.fields, record, ['avatar', 'document'])
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err
       const values = err.context?.fields ?? {}
@@ -112,7 +114,7 @@ export async function createApp({ db, config, production = false }) {
     const errors = {}
     if (!name) errors.name = ['A name is required']
     else if (name.length > NAME_MAX) errors.name = [`At most ${NAME_MAX} characters`]
-    if (!files.avatar) errors.avatar = ['Choose an avatar image']
+    if (!record.avatar) errors.avatar = ['Choose an avatar image']
     if (Object.keys(errors).length) {
       // The files were fine but the form is not: do not keep them.
       await Promise.all([avatar.bind(record).delete(), document.bind(record).delete()])
@@ -120,6 +122,7 @@ export async function createApp({ db, config, production = false }) {
     }
     record.name = name
     if (files.document) record.document_name = path.basename(files.document.filename)
+    else if (record.document && fields.document_filename) record.document_name = path.basename(fields.document_filename)
     const id = db.insert(record)
     res.redirect(303, `/profiles/${id}?created=1`)
   })
@@ -139,8 +142,7 @@ export async function createApp({ db, config, production = false }) {
       flash: req.query.created ? 'Profile created.' : req.query.replaced ? 'Avatar replaced.' : undefined,
       avatar: avatarFile.name && {
         name: avatarFile.name,
-        url: await avatarFile.variantUrl('large'),
-        originalUrl: await avatarFile.url(),
+        url: await avatarFile.url(),
         width: avatarFile.width,
         height: avatarFile.height,
         size: await avatarFile.size().catch(() => undefined),
@@ -160,7 +162,12 @@ export async function createApp({ db, config, production = false }) {
     const previous = profile.avatar
     let files
     try {
-      ;({ files } = await receiveUpload(req, { files: { avatar: avatar.bind(profile) } }))
+      let fields
+      ;({ files, fields } = await receiveUpload(req, { files: { avatar: avatar.bind(profile) } }))
+      if (direct && fields.avatar_upload) {
+        await confirmDirect(fields, profile, ['avatar'])
+        files = { avatar: { name: profile.avatar } }
+      }
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err
       return render(res, 'profiles/detail.njk', { ...(await detailContext(db.get(profile.id), req)), errors: messagesByField(err) }, 400)
@@ -170,7 +177,7 @@ export async function createApp({ db, config, production = false }) {
     // The old file goes only once the row points at the new one (rather than
     // the field's deleteOnReplace, which deletes on save): a crash in between
     // leaves an orphan file, never a profile whose avatar is gone.
-    if (previous && previous !== profile.avatar) await avatar.bind(profile).deleteStored(previous)
+    if (previous && previous !== profile.avatar) await avatar.storage.delete(previous)
     res.redirect(303, `/profiles/${profile.id}?replaced=1`)
   })
 

@@ -1,23 +1,35 @@
 /**
  * Configuration as data (Django's `STORAGES`): aliases map to a backend and
- * its options; instances are built on first use and cached; bad
- * configuration fails with a `ConfigurationError` that names the key.
+ * its options; instances are built on first use and cached. Everything is
+ * checked when the configuration is loaded, and a mistake fails with a
+ * `ConfigurationError` naming the key and the environment variable that
+ * sets it. Core names no backend: `backend: 'local'` imports
+ * `@stowage/local` from the application's root, whose `storageBackend`
+ * says which options it takes and how to build it.
  */
-import { access } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { checkOptionValue, envName, type BackendContext, type BackendDefinition, type OptionKind, type WrapperDefinition } from './backend.js'
+import { didYouMean } from './check-options.js'
+import type { CheckedStorageConfig, ConfiguredStorages, StorageMap, TypedStorageConfig } from './config-types.js'
+import { applyEnvOverrides, type EnvOverrideOptions } from './env-overrides.js'
 import { ConfigurationError, StorageError } from './errors.js'
-import { MemoryStorage } from './memory-storage.js'
+import { resolveBackend, resolveManifest, type Backend, type BackendFactory } from './resolve-backend.js'
 import type { Storage } from './storage.js'
 
-/** A backend given directly: a class taking one options object, or a factory. */
-export type BackendFactory = (new (options: any) => Storage) | ((options: any) => Storage)
+export type { BackendFactory } from './resolve-backend.js'
 
 /** One alias in `storages`. */
 export interface StorageConfig {
-  /** `'local'`, `'s3'`, `'memory'`, a name given to `registerBackend`, or a class/factory. */
-  backend: string | BackendFactory
-  /** Passed to the backend's constructor. */
+  /**
+   * `'memory'`, the name of a Stowage backend package (`'local'` →
+   * `@stowage/local`, `'s3'` → `@stowage/s3`), a module specifier exporting
+   * `storageBackend` (`'@acme/stowage-ftp'`, `'./ftp-backend.js'`), a name
+   * given to `registerBackend`, or a class, factory or backend definition.
+   */
+  backend: string | BackendFactory | BackendDefinition
+  /** Passed to the backend; names it does not know are refused. */
   options?: Record<string, unknown>
   /**
    * Wrap the storage in `ManifestStaticStorage` (from `@stowage/static`):
@@ -45,91 +57,155 @@ export interface StowageConfig {
 }
 
 /**
- * Declares a configuration with type checking; returns it unchanged.
- * Validation happens when it is loaded (`configureStorages`).
+ * Declares a configuration with type checking: a named backend's options are
+ * checked against its options type (`backend: 'local'` takes
+ * `FileSystemStorageOptions` once `@stowage/local`'s types are loaded), so
+ * a misspelt option or backend fails `tsc`. Everything is checked again when
+ * the configuration is loaded, for JavaScript and JSON files.
+ * @returns `config` unchanged, typed so `StoragesOf<typeof config>` gives each alias's storage type.
  */
-export function defineConfig(config: StowageConfig): StowageConfig {
-  return config
-}
-
-// Backends by name: where each lives and what it exports. Imported only when
-// configured, so an application using local disk never loads the AWS SDK.
-const BUILTIN_BACKENDS: Record<string, { module: string; export: string }> = {
-  local: { module: '@stowage/local', export: 'FileSystemStorage' },
-  filesystem: { module: '@stowage/local', export: 'FileSystemStorage' },
-  s3: { module: '@stowage/s3', export: 'S3Storage' },
-}
-const MANIFEST_WRAPPER = { module: '@stowage/static', export: 'ManifestStaticStorage' }
-
-const registered = new Map<string, BackendFactory>([['memory', MemoryStorage]])
-
-/** Makes `backend: name` available in configuration. Replaces an earlier registration of that name. */
-export function registerBackend(name: string, factory: BackendFactory): void {
-  registered.set(name, factory)
-}
-
-function construct(factory: BackendFactory, options: unknown): Storage {
-  // Classes (and plain functions) have a prototype and are called with `new`;
-  // arrow-function factories have none and are called directly.
-  return factory.prototype ? new (factory as new (o: unknown) => Storage)(options) : (factory as (o: unknown) => Storage)(options)
-}
-
-async function importExport(spec: { module: string; export: string }, key: string): Promise<BackendFactory> {
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(spec.module)) as Record<string, unknown>
-  } catch (err) {
-    throw new ConfigurationError(`needs the package ${spec.module}; install it with "npm install ${spec.module}"`, { key, cause: err })
-  }
-  const factory = mod[spec.export]
-  if (typeof factory !== 'function') throw new ConfigurationError(`${spec.module} does not export ${spec.export}`, { key })
-  return factory as BackendFactory
-}
-
-interface Resolved {
-  factory: BackendFactory
-  options: Record<string, unknown>
-  manifest?: { factory: BackendFactory; options: Record<string, unknown> }
+export function defineConfig<const S extends Record<string, TypedStorageConfig>>(
+  config: { storages: S & { [A in keyof S]: CheckedStorageConfig<S[A]> }; staticfiles?: StaticFilesConfig; root?: string },
+): StowageConfig & { storages: S } {
+  return config as StowageConfig & { storages: S }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
+ * Checks option names and values against what the backend declared.
+ * @throws ConfigurationError naming `storages.<alias>.<where>.<option>` and its environment variable.
+ */
+function checkAgainst(
+  kinds: Readonly<Record<string, OptionKind>>,
+  options: Record<string, unknown>,
+  owner: string,
+  alias: string,
+  where: 'options' | 'manifest',
+  hints: Readonly<Record<string, string>> = {},
+): void {
+  const names = Object.keys(kinds)
+  for (const [name, value] of Object.entries(options)) {
+    const key = `storages.${alias}.${where}.${name}`
+    const env = where === 'options' ? envName(alias, name) : envName(alias, 'manifest')
+    const kind = kinds[name]
+    if (kind === undefined) {
+      const hint = Object.hasOwn(hints, name) ? `: ${hints[name]}` : didYouMean(name, names)
+      throw new ConfigurationError(`is not a ${owner} option${hint}`, { key, env })
+    }
+    try {
+      checkOptionValue(kind, value)
+    } catch (err) {
+      throw new ConfigurationError((err as ConfigurationError).detail, { key, env: kind === 'code' ? undefined : env })
+    }
+  }
+}
+
+const TOP_KEYS = ['storages', 'staticfiles', 'root']
+const ENTRY_KEYS = ['backend', 'options', 'manifest']
+const STATIC_KEYS = ['dirs', 'ignore', 'packages']
+
+function refuseUnknown(object: Record<string, unknown>, known: string[], prefix: string, what: string): void {
+  for (const name of Object.keys(object)) {
+    if (!known.includes(name)) throw new ConfigurationError(`is not ${what}${didYouMean(name, known)} (known: ${known.join(', ')})`, { key: prefix + name })
+  }
+}
+
+/**
+ * Checks the configuration's structure: known keys at every level, an
+ * object per alias with a backend, well-formed `staticfiles`.
+ * @throws ConfigurationError naming the first bad key.
+ */
+export function checkConfigShape(config: unknown): asserts config is StowageConfig {
+  if (!isObject(config)) throw new ConfigurationError('must be an object', { key: 'config' })
+  refuseUnknown(config, TOP_KEYS, '', 'a configuration key')
+  if (!isObject(config.storages)) throw new ConfigurationError('must be an object of aliases', { key: 'storages' })
+  for (const [alias, entry] of Object.entries(config.storages)) {
+    const key = `storages.${alias}`
+    if (!isObject(entry)) throw new ConfigurationError('must be an object with a backend', { key })
+    refuseUnknown(entry, ENTRY_KEYS, `${key}.`, 'a storage setting')
+    if (entry.backend === undefined || entry.backend === '') {
+      throw new ConfigurationError('is required: a backend name or class', { key: `${key}.backend`, env: envName(alias, 'backend') })
+    }
+    if (entry.options !== undefined && !isObject(entry.options)) {
+      throw new ConfigurationError('must be an object', { key: `${key}.options`, env: envName(alias, 'options') })
+    }
+    if (entry.manifest !== undefined && typeof entry.manifest !== 'boolean' && !isObject(entry.manifest)) {
+      throw new ConfigurationError('must be true, false or an object of ManifestStaticStorage options', { key: `${key}.manifest`, env: envName(alias, 'manifest') })
+    }
+  }
+  if (config.root !== undefined && typeof config.root !== 'string') throw new ConfigurationError('must be a directory', { key: 'root' })
+  const s = config.staticfiles
+  if (s === undefined) return
+  if (!isObject(s)) throw new ConfigurationError('must be an object', { key: 'staticfiles' })
+  refuseUnknown(s, STATIC_KEYS, 'staticfiles.', 'a staticfiles setting')
+  const pair = (d: unknown) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string')
+  if (s.dirs !== undefined && !(Array.isArray(s.dirs) && s.dirs.every((d) => typeof d === 'string' || pair(d)))) {
+    throw new ConfigurationError("must be a list of directories or [prefix, directory] pairs, e.g. ['./static', ['vendor', './vendor']]", { key: 'staticfiles.dirs' })
+  }
+  if (s.ignore !== undefined && !(Array.isArray(s.ignore) && s.ignore.every((p) => typeof p === 'string'))) {
+    throw new ConfigurationError('must be a list of glob patterns', { key: 'staticfiles.ignore' })
+  }
+  if (s.packages !== undefined && typeof s.packages !== 'boolean') throw new ConfigurationError('must be true or false', { key: 'staticfiles.packages' })
+}
+
+interface Resolved {
+  backend: Backend
+  options: Record<string, unknown>
+  manifest?: { wrapper: WrapperDefinition; options: Record<string, unknown> }
+  context: BackendContext
+}
+
+/** Re-raises a backend's ConfigurationError under the alias's key and environment variable. */
+function scoped(err: unknown, alias: string, where: 'options' | 'manifest'): unknown {
+  if (!(err instanceof ConfigurationError)) {
+    if (err instanceof StorageError) return err
+    return new ConfigurationError(`could not be built: ${err instanceof Error ? err.message : String(err)}`, { key: `storages.${alias}`, cause: err })
+  }
+  if (err.key?.startsWith('storages.')) return err
+  const option = err.key?.split('.')[0]
+  const env = where === 'manifest' ? envName(alias, 'manifest') : option ? envName(alias, option) : undefined
+  return new ConfigurationError(err.detail, { key: `storages.${alias}.${where}${err.key ? `.${err.key}` : ''}`, env: err.env ?? env, cause: err })
+}
+
+/**
  * The storages of an application by alias (Django's `django.core.files.storage.storages`).
  * Configure once at start-up with `configure()`; `get()` then builds each
  * storage on first use and returns the same instance afterwards.
+ *
+ * `S` types `get()`: `new StorageRegistry<StoragesOf<typeof config>>()`, or
+ * augment `ConfiguredStorages` for the process-wide `storages`.
  */
-export class StorageRegistry {
+export class StorageRegistry<S extends StorageMap = StorageMap> {
   private resolved = new Map<string, Resolved>()
   private instances = new Map<string, Storage>()
   private current: StowageConfig | undefined
 
-  /** The configuration last given to `configure()`, after environment overrides. */
+  /** The configuration last given to `configure()`. */
   get config(): StowageConfig | undefined {
     return this.current
   }
 
   /**
-   * Validates `config` and loads the backend packages it names. Replaces any
-   * earlier configuration and forgets built instances.
-   * @throws ConfigurationError naming the key (e.g. `storages.default.backend`) when the configuration is wrong.
+   * Validates `config` completely and loads the backend packages it names.
+   * Replaces any earlier configuration and forgets built instances.
+   * Environment variables are not read here (`loadConfig` applies them).
+   * @throws ConfigurationError naming the key (e.g. `storages.default.options.location`) and its environment variable.
    */
   async configure(config: StowageConfig): Promise<void> {
-    if (!isObject(config)) throw new ConfigurationError('must be an object', { key: 'config' })
-    if (!isObject(config.storages)) throw new ConfigurationError('must be an object of aliases', { key: 'storages' })
+    checkConfigShape(config)
+    const root = config.root ?? process.cwd()
     const resolved = new Map<string, Resolved>()
     for (const [alias, entry] of Object.entries(config.storages)) {
-      const key = `storages.${alias}`
-      if (!isObject(entry)) throw new ConfigurationError('must be an object with a backend', { key })
-      if (entry.options !== undefined && !isObject(entry.options)) throw new ConfigurationError('must be an object', { key: `${key}.options` })
+      const backend = await resolveBackend(entry.backend, root, alias)
       const options = { ...(entry.options ?? {}) }
-      // Relative directories are relative to the config file, not to the cwd of whoever runs the app.
-      if (config.root && typeof options.location === 'string' && (entry.backend === 'local' || entry.backend === 'filesystem')) {
-        options.location = path.resolve(config.root, options.location)
-      }
-      const item: Resolved = { factory: await this.backend(entry.backend, `${key}.backend`), options }
+      if (backend.options) checkAgainst(backend.options, options, backend.storage, alias, 'options', backend.hints)
+      const item: Resolved = { backend, options, context: { root, alias } }
       if (entry.manifest) {
-        item.manifest = { factory: await importExport(MANIFEST_WRAPPER, `${key}.manifest`), options: isObject(entry.manifest) ? entry.manifest : {} }
+        const wrapper = await resolveManifest(root, alias)
+        const manifestOptions = isObject(entry.manifest) ? { ...entry.manifest } : {}
+        checkAgainst(wrapper.options, manifestOptions, wrapper.storage, alias, 'manifest')
+        item.manifest = { wrapper, options: manifestOptions }
       }
       resolved.set(alias, item)
     }
@@ -138,45 +214,38 @@ export class StorageRegistry {
     this.current = config
   }
 
-  private async backend(backend: unknown, key: string): Promise<BackendFactory> {
-    if (typeof backend === 'function') return backend as BackendFactory
-    if (typeof backend !== 'string' || backend === '') throw new ConfigurationError('is required: a backend name or class', { key })
-    const known = registered.get(backend)
-    if (known) return known
-    const builtin = BUILTIN_BACKENDS[backend]
-    if (builtin) return importExport(builtin, key)
-    const names = [...registered.keys(), ...Object.keys(BUILTIN_BACKENDS)].sort()
-    throw new ConfigurationError(`unknown backend '${backend}' (known: ${names.join(', ')})`, { key })
-  }
-
   /**
    * @returns the storage configured under `alias`, built on first call and cached.
-   * @throws ConfigurationError when the alias is not configured or its options are invalid (the key is named).
+   * @throws ConfigurationError when the alias is not configured or its options are invalid (key and environment variable named).
    */
-  get(alias: string): Storage {
+  get<A extends keyof S & string>(alias: A): S[A] {
     const cached = this.instances.get(alias)
-    if (cached) return cached
+    if (cached) return cached as S[A]
     const item = this.resolved.get(alias)
     if (!item) {
       const known = [...this.resolved.keys()]
       throw new ConfigurationError(
-        known.length ? `no storage configured under this alias (configured: ${known.join(', ')})` : 'no storages configured; call storages.configure() or loadStorages() first',
-        { key: `storages.${alias}` },
+        known.length
+          ? `no storage configured under this alias${didYouMean(alias, known)} (configured: ${known.join(', ')})`
+          : 'no storages configured; call storages.configure() or loadStorages() first',
+        { key: `storages.${alias}`, env: envName(alias, 'backend') },
       )
     }
     let storage: Storage
     try {
-      storage = construct(item.factory, item.options)
-      if (item.manifest) storage = construct(item.manifest.factory, { ...item.manifest.options, storage })
+      storage = item.backend.create({ ...item.options }, item.context)
     } catch (err) {
-      if (err instanceof ConfigurationError) {
-        throw new ConfigurationError(err.detail, { key: `storages.${alias}.options${err.key ? `.${err.key}` : ''}`, cause: err })
+      throw scoped(err, alias, 'options')
+    }
+    if (item.manifest) {
+      try {
+        storage = item.manifest.wrapper.wrap(storage, { ...item.manifest.options }, item.context)
+      } catch (err) {
+        throw scoped(err, alias, 'manifest')
       }
-      if (err instanceof StorageError) throw err
-      throw new ConfigurationError(`could not be built: ${err instanceof Error ? err.message : String(err)}`, { key: `storages.${alias}`, cause: err })
     }
     this.instances.set(alias, storage)
-    return storage
+    return storage as S[A]
   }
 
   /** @returns whether `alias` is configured (or set). */
@@ -184,8 +253,13 @@ export class StorageRegistry {
     return this.instances.has(alias) || this.resolved.has(alias)
   }
 
+  /** @returns every configured (or set) alias, in configuration order. */
+  aliases(): string[] {
+    return [...new Set([...this.resolved.keys(), ...this.instances.keys()])]
+  }
+
   /** Uses `storage` for `alias` (tests, or instances built by hand). */
-  set(alias: string, storage: Storage): void {
+  set<A extends keyof S & string>(alias: A, storage: S[A]): void {
     this.instances.set(alias, storage)
   }
 
@@ -195,7 +269,7 @@ export class StorageRegistry {
    * @throws ConfigurationError naming the first bad key.
    */
   check(): void {
-    for (const alias of this.resolved.keys()) this.get(alias)
+    for (const alias of this.resolved.keys()) this.get(alias as keyof S & string)
   }
 
   /** Forgets configuration and instances. */
@@ -206,63 +280,15 @@ export class StorageRegistry {
   }
 }
 
-/** The application's storages (a process-wide registry). */
-export const storages = new StorageRegistry()
+/**
+ * The application's storages (a process-wide registry). `get()` is typed by
+ * `ConfiguredStorages`, which an application may augment from its config
+ * (see `StoragesOf`); otherwise every alias gives a `Storage`.
+ */
+export const storages = new StorageRegistry<ConfiguredStorages>()
 
 /** Config file names looked for, in order. */
 export const CONFIG_FILES = ['stowage.config.ts', 'stowage.config.mts', 'stowage.config.js', 'stowage.config.mjs', 'stowage.config.json']
-
-function parseEnvValue(value: string): unknown {
-  // JSON literals (true, 42, {"a":1}) become values; anything else stays a string.
-  try {
-    return JSON.parse(value)
-  } catch {
-    return value
-  }
-}
-
-const camel = (snake: string) => snake.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
-
-/**
- * Applies environment overrides, so a deploy can move an alias to another
- * backend with no code change:
- * - `STOWAGE_<ALIAS>_BACKEND=s3` sets (or creates) an alias's backend,
- * - `STOWAGE_<ALIAS>_<OPTION>=value` sets one option (`FORCE_PATH_STYLE` → `forcePathStyle`;
- *   JSON literals such as `true` or `3600` are parsed, anything else is a string),
- * - `STOWAGE_<ALIAS>_OPTIONS={"bucket":"media"}` merges a JSON object of options.
- * Changing the backend drops the file's options for that alias (they belonged to the old backend).
- * @returns a new configuration; the input is not modified.
- * @throws ConfigurationError for an `_OPTIONS` value that is not a JSON object.
- */
-export function applyEnvOverrides(config: StowageConfig, env: NodeJS.ProcessEnv = process.env): StowageConfig {
-  const storagesCfg: Record<string, StorageConfig> = {}
-  for (const [alias, entry] of Object.entries(config.storages ?? {})) storagesCfg[alias] = { ...entry, options: { ...(entry.options ?? {}) } }
-  const vars = Object.entries(env).filter(([k, v]) => k.startsWith('STOWAGE_') && v !== undefined) as [string, string][]
-  for (const [k, v] of vars) {
-    const m = /^STOWAGE_([A-Z0-9_]+?)_BACKEND$/.exec(k)
-    if (!m?.[1]) continue
-    const alias = Object.keys(storagesCfg).find((a) => a.toUpperCase() === m[1]) ?? m[1].toLowerCase()
-    const existing = storagesCfg[alias]
-    storagesCfg[alias] = existing && existing.backend === v ? existing : { backend: v, options: {}, ...(existing?.manifest !== undefined && { manifest: existing.manifest }) }
-  }
-  // Longest alias first, so STOWAGE_STATIC_FILES_X is not read as alias STATIC.
-  const aliases = Object.keys(storagesCfg).sort((a, b) => b.length - a.length)
-  for (const [k, v] of vars) {
-    const alias = aliases.find((a) => k.startsWith(`STOWAGE_${a.toUpperCase()}_`))
-    if (!alias) continue
-    const rest = k.slice(`STOWAGE_${alias.toUpperCase()}_`.length)
-    const entry = storagesCfg[alias]!
-    if (rest === 'BACKEND') continue
-    if (rest === 'OPTIONS') {
-      const parsed = parseEnvValue(v)
-      if (!isObject(parsed)) throw new ConfigurationError('must be a JSON object', { key: k })
-      Object.assign(entry.options!, parsed)
-    } else {
-      entry.options![camel(rest)] = parseEnvValue(v)
-    }
-  }
-  return { ...config, storages: storagesCfg }
-}
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
@@ -273,7 +299,6 @@ async function exists(file: string): Promise<boolean> {
 
 async function importConfigFile(file: string): Promise<unknown> {
   if (file.endsWith('.json')) {
-    const { readFile } = await import('node:fs/promises')
     try {
       return JSON.parse(await readFile(file, 'utf8'))
     } catch (err) {
@@ -294,19 +319,31 @@ async function importConfigFile(file: string): Promise<unknown> {
   return import(url)
 }
 
+/** Options for `loadConfig` and `loadStorages`. */
+export interface LoadConfigOptions extends EnvOverrideOptions {
+  /** Directory to look for the config file in. Default: the process's. */
+  cwd?: string
+  /** The config file, instead of looking for one (`$STOWAGE_CONFIG` does the same). */
+  file?: string
+  /** Environment to read `STOWAGE_*` variables from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+}
+
 /**
  * Finds and reads the configuration: `$STOWAGE_CONFIG` if set, else the first
- * of `CONFIG_FILES` in `cwd`; then applies environment overrides.
+ * of `CONFIG_FILES` in `cwd`; checks it completely and applies environment
+ * overrides (see `applyEnvOverrides`).
  * @returns the configuration, with `root` set to the config file's directory.
- * @throws ConfigurationError when no file is found, it cannot be read, or it exports no configuration.
+ * @throws ConfigurationError when no file is found, it cannot be read, it exports no
+ *   configuration, a key or `STOWAGE_*` variable is unknown, or a value is malformed.
  */
-export async function loadConfig(options: { cwd?: string; file?: string; env?: NodeJS.ProcessEnv } = {}): Promise<StowageConfig> {
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<StowageConfig> {
   const env = options.env ?? process.env
   const cwd = path.resolve(options.cwd ?? process.cwd())
   let file = options.file ?? env.STOWAGE_CONFIG
   if (file) {
     file = path.resolve(cwd, file)
-    if (!(await exists(file))) throw new ConfigurationError(`config file not found: ${file}`, { key: 'STOWAGE_CONFIG' })
+    if (!(await exists(file))) throw new ConfigurationError(`config file not found: ${file}`, { key: 'stowage.config', env: 'STOWAGE_CONFIG' })
   } else {
     for (const name of CONFIG_FILES) {
       if (await exists(path.join(cwd, name))) {
@@ -315,7 +352,7 @@ export async function loadConfig(options: { cwd?: string; file?: string; env?: N
       }
     }
   }
-  if (!file) throw new ConfigurationError(`no ${CONFIG_FILES.join(' / ')} in ${cwd}`, { key: 'stowage.config' })
+  if (!file) throw new ConfigurationError(`no ${CONFIG_FILES.join(' / ')} in ${cwd}`, { key: 'stowage.config', env: 'STOWAGE_CONFIG' })
   let config = (await importConfigFile(file)) as StowageConfig
   // A TypeScript or CommonJS file can come back wrapped in one or two `default`s.
   for (let i = 0; i < 2 && isObject(config) && !('storages' in config) && 'default' in config; i++) {
@@ -324,16 +361,18 @@ export async function loadConfig(options: { cwd?: string; file?: string; env?: N
   if (!isObject(config) || !isObject(config.storages)) {
     throw new ConfigurationError('must export (default) an object with "storages"', { key: path.basename(file) })
   }
-  return applyEnvOverrides({ ...config, root: config.root ? path.resolve(path.dirname(file), config.root) : path.dirname(file) }, env)
+  checkConfigShape(config)
+  const root = config.root ? path.resolve(path.dirname(file), config.root) : path.dirname(file)
+  return applyEnvOverrides({ ...config, root }, env, options)
 }
 
 /**
  * Loads the configuration (`loadConfig`), configures the process-wide
  * `storages` with it and builds every storage once to fail fast.
  * @returns the loaded configuration.
- * @throws ConfigurationError naming the bad key.
+ * @throws ConfigurationError naming the bad key and its environment variable.
  */
-export async function loadStorages(options: Parameters<typeof loadConfig>[0] = {}): Promise<StowageConfig> {
+export async function loadStorages(options: LoadConfigOptions = {}): Promise<StowageConfig> {
   const config = await loadConfig(options)
   await storages.configure(config)
   storages.check()

@@ -73,19 +73,27 @@ export class ValidationError extends StorageError {
   }
 }
 
-/** Bad configuration; `key` names the offending setting, e.g. `storages.default.options.location`. */
+/**
+ * Bad configuration; `key` names the offending setting, e.g.
+ * `storages.default.options.location`, and `env` the environment variable
+ * that sets it (`STOWAGE_DEFAULT_LOCATION`), so either can be fixed.
+ */
 export class ConfigurationError extends StorageError {
   readonly key: string | undefined
+  /** The environment variable that sets `key`, when there is one. */
+  readonly env: string | undefined
   /** The message without the key, for re-raising under a longer key. */
   readonly detail: string
 
-  constructor(message: string, options: StorageErrorOptions & { key?: string } = {}) {
-    super(options.key ? `${options.key}: ${message}` : message, {
+  constructor(message: string, options: StorageErrorOptions & { key?: string; env?: string } = {}) {
+    const where = options.key && options.env ? `${options.key} (${options.env})` : (options.key ?? options.env)
+    super(where ? `${where}: ${message}` : message, {
       ...options,
       code: 'ECONFIG',
-      context: { key: options.key, ...options.context },
+      context: { key: options.key, ...(options.env && { env: options.env }), ...options.context },
     })
     this.key = options.key
+    this.env = options.env
     this.detail = message
   }
 }

@@ -5,6 +5,7 @@
 export * from './errors.js'
 export { BaseStorage, MAX_CLAIM_ATTEMPTS } from './storage.js'
 export type { Storage, SaveOptions, ByteRange, FileStat, UrlOptions, DirectoryListing, BaseStorageOptions, WriteRequest } from './storage.js'
+export type { StorageDescription, UrlSigning } from './storage-description.js'
 export { toSource, readAll, type Content, type ContentSource } from './content.js'
 export { safeName, safeDir, splitName, joinName, fullExtension, encodeUrlPath, MAX_NAME_BYTES, MAX_SEGMENT_BYTES } from './paths.js'
 export { getValidFilename, candidateNames, overwriteName, alternativeName, randomSuffix, SUFFIX_LENGTH, type RandomSuffix } from './naming.js'
@@ -14,8 +15,7 @@ export {
   defineConfig,
   loadConfig,
   loadStorages,
-  applyEnvOverrides,
-  registerBackend,
+  checkConfigShape,
   storages,
   StorageRegistry,
   CONFIG_FILES,
@@ -23,7 +23,36 @@ export {
   type StorageConfig,
   type StaticFilesConfig,
   type BackendFactory,
+  type LoadConfigOptions,
 } from './config.js'
+export { applyEnvOverrides, RESERVED_ENV, type EnvOverrideOptions } from './env-overrides.js'
+export { registerBackend, backendModule } from './resolve-backend.js'
+export {
+  defineBackend,
+  isBackendDefinition,
+  checkOptionValue,
+  parseOptionValue,
+  envName,
+  envSuffix,
+  type OptionKind,
+  type BackendContext,
+  type BackendDefinition,
+  type WrapperDefinition,
+} from './backend.js'
+export { checkOptionNames, closest, didYouMean } from './check-options.js'
+export type {
+  StowageBackends,
+  StowageManifest,
+  ConfiguredStorages,
+  StoragesOf,
+  StorageMap,
+  TypedStorageConfig,
+  TypedStowageConfig,
+  NamedStorageConfig,
+  CodeStorageConfig,
+  CheckedStorageConfig,
+  ManifestSetting,
+} from './config-types.js'
 export { isInlineSafe, contentDisposition } from './media.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

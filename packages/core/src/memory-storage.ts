@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { readAll } from './content.js'
-import { FileNotFoundError } from './errors.js'
+import { checkOptionValue, type OptionKind } from './backend.js'
+import { checkOptionNames } from './check-options.js'
+import { ConfigurationError, FileNotFoundError } from './errors.js'
 import { encodeUrlPath } from './paths.js'
 import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type FileStat, type WriteRequest } from './storage.js'
+import type { StorageDescription } from './storage-description.js'
 
 /** Options for `MemoryStorage`. */
 export interface MemoryStorageOptions extends BaseStorageOptions {
@@ -11,6 +14,14 @@ export interface MemoryStorageOptions extends BaseStorageOptions {
   baseUrl?: string
   /** Clock for modification times; inject one in tests. */
   now?: () => Date
+}
+
+/** Every option `MemoryStorage` takes, with its kind; anything else is refused. */
+export const MEMORY_STORAGE_OPTIONS: { readonly [K in keyof MemoryStorageOptions]-?: OptionKind } = {
+  baseUrl: 'string',
+  now: 'code',
+  overwrite: 'boolean',
+  randomSuffix: 'code',
 }
 
 interface Entry {
@@ -31,7 +42,16 @@ export class MemoryStorage extends BaseStorage {
   private readonly baseUrl: string
   private readonly now: () => Date
 
+  /** @throws ConfigurationError naming an unknown option (a subclass checks its own) or one of the wrong type. */
   constructor(options: MemoryStorageOptions = {}) {
+    if (new.target === MemoryStorage) checkOptionNames(options, Object.keys(MEMORY_STORAGE_OPTIONS), 'MemoryStorage')
+    for (const [key, kind] of Object.entries(MEMORY_STORAGE_OPTIONS)) {
+      try {
+        checkOptionValue(kind, options[key as keyof MemoryStorageOptions])
+      } catch (err) {
+        throw new ConfigurationError((err as ConfigurationError).detail, { key })
+      }
+    }
     super(options)
     this.baseUrl = withTrailingSlash(options.baseUrl ?? '/')
     this.now = options.now ?? (() => new Date())
@@ -92,6 +112,11 @@ export class MemoryStorage extends BaseStorage {
 
   protected async _url(name: string): Promise<string> {
     return this.baseUrl + encodeUrlPath(name)
+  }
+
+  /** @returns `memory`, with the `baseUrl` its URLs start with; it cannot sign URLs. */
+  override async describe(): Promise<StorageDescription> {
+    return { backend: this.constructor.name, location: 'memory', baseUrl: this.baseUrl, signing: 'none' }
   }
 
   private entry(name: string): Entry {

@@ -18,6 +18,7 @@ import {
 } from './errors.js'
 import { candidateNames, getValidFilename, overwriteName, randomSuffix, truncateFilename, type RandomSuffix } from './naming.js'
 import { safeDir, safeName, splitName } from './paths.js'
+import type { StorageDescription } from './storage-description.js'
 
 /** Byte range for `open()`; `end` is inclusive, as in HTTP `Range` and `fs.createReadStream`. */
 export interface ByteRange {
@@ -99,6 +100,12 @@ export interface Storage {
    * @throws SuspiciousFileOperationError on traversal.
    */
   generateFilename(filename: string): string
+  /**
+   * @returns the backend, where its files are, the prefix of its plain URLs (when it has one)
+   *   and how it signs URLs: what callers need without reading a backend's options.
+   *   Optional for storages written before it; `BaseStorage` has it.
+   */
+  describe?(): Promise<StorageDescription>
 }
 
 /** Options every backend accepts. */
@@ -319,6 +326,11 @@ export abstract class BaseStorage implements Storage {
       throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`)
     }
     return this.call('url', clean, () => this._url(clean, options))
+  }
+
+  /** @returns a description from the class name; backends override it with where their files are and how URLs are made. */
+  async describe(): Promise<StorageDescription> {
+    return { backend: this.constructor.name, location: '', signing: 'none' }
   }
 
   getValidName(name: string): string {

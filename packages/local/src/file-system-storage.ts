@@ -6,8 +6,11 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   BaseStorage,
+  checkOptionNames,
+  checkOptionValue,
   ConfigurationError,
   FileNotFoundError,
+  MIN_SECRET_LENGTH,
   PermissionDeniedError,
   StorageError,
   UnsupportedOperationError,
@@ -19,6 +22,8 @@ import {
   type ByteRange,
   type DirectoryListing,
   type FileStat,
+  type OptionKind,
+  type StorageDescription,
   type UrlOptions,
   type WriteRequest,
 } from '@stowage/core'
@@ -42,6 +47,26 @@ export interface FileSystemStorageOptions extends BaseStorageOptions {
   expiresIn?: number
   /** Clock for signed URLs; inject in tests. */
   now?: () => number
+}
+
+/** Every option `FileSystemStorage` takes, with its kind; anything else is refused. */
+export const FILE_SYSTEM_STORAGE_OPTIONS: { readonly [K in keyof FileSystemStorageOptions]-?: OptionKind } = {
+  location: 'string',
+  baseUrl: 'string',
+  fileMode: 'integer',
+  directoryMode: 'integer',
+  signingSecret: 'secret',
+  expiresIn: 'integer',
+  now: 'code',
+  overwrite: 'boolean',
+  randomSuffix: 'code',
+}
+
+/** Advice for option names people try (from other libraries) that `FileSystemStorage` does not take. */
+export const FILE_SYSTEM_OPTION_HINTS: Readonly<Record<string, string>> = {
+  private:
+    'local files are as private as the server that serves them: give serveMedia({ private: true, signingSecret }) the same signingSecret, and hand out url(name, { expiresIn })',
+  secret: "the HMAC key for signed URLs is 'signingSecret'",
 }
 
 // Temporary files live beside their target (so rename/link stay on one file
@@ -71,11 +96,32 @@ export class FileSystemStorage extends BaseStorage {
   // Directories this instance has seen exist: saves into them skip mkdir.
   private readonly knownDirs = new Set<string>()
 
-  /** @throws ConfigurationError when `location` is missing or a mode is not a valid permission number. */
+  /**
+   * @throws ConfigurationError naming the option when one is unknown (with the nearest known name),
+   *   of the wrong type, `location` is missing, a mode is not a permission number, `expiresIn`
+   *   is not a positive integer, or `signingSecret` is shorter than `MIN_SECRET_LENGTH`.
+   */
   constructor(options: FileSystemStorageOptions) {
-    super(options)
     if (!options || typeof options.location !== 'string' || options.location === '') {
       throw new ConfigurationError('is required (the directory that holds the files)', { key: 'location' })
+    }
+    // A subclass may take options of its own; it checks them.
+    if (new.target === FileSystemStorage) checkOptionNames(options, Object.keys(FILE_SYSTEM_STORAGE_OPTIONS), 'FileSystemStorage', FILE_SYSTEM_OPTION_HINTS)
+    for (const [key, kind] of Object.entries(FILE_SYSTEM_STORAGE_OPTIONS)) {
+      try {
+        checkOptionValue(kind, options[key as keyof FileSystemStorageOptions])
+      } catch (err) {
+        throw new ConfigurationError((err as ConfigurationError).detail, { key })
+      }
+    }
+    super(options)
+    const secret = options.signingSecret
+    if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
+      // Checked here, not on the first signed URL: a short key is guessable, and a start-up error names the setting.
+      throw new ConfigurationError(`must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length}); generate one with: node -p "crypto.randomBytes(32).toString('hex')"`, { key: 'signingSecret' })
+    }
+    if (options.expiresIn !== undefined && !(options.expiresIn > 0)) {
+      throw new ConfigurationError(`must be a positive number of seconds, got ${options.expiresIn}`, { key: 'expiresIn' })
     }
     for (const key of ['fileMode', 'directoryMode'] as const) {
       const mode = options[key]
@@ -267,12 +313,20 @@ export class FileSystemStorage extends BaseStorage {
     return { dirs: dirs.sort(), files: files.sort() }
   }
 
+  /** @returns the directory, the `baseUrl` URLs start with, and `hmac` signing when a `signingSecret` is set. */
+  override async describe(): Promise<StorageDescription> {
+    return { backend: this.constructor.name, location: this.location, baseUrl: this.baseUrl, signing: this.options.signingSecret ? 'hmac' : 'none' }
+  }
+
   protected async _url(name: string, options: UrlOptions): Promise<string> {
     const url = this.baseUrl + encodeUrlPath(name)
     if (options.expiresIn === undefined && options.download === undefined) return url
     const secret = this.options.signingSecret
     if (!secret) {
-      throw new UnsupportedOperationError('Signed URLs need the signingSecret option on FileSystemStorage', { context: { name } })
+      throw new UnsupportedOperationError(
+        'Signed URLs need the signingSecret option on FileSystemStorage (from configuration: STOWAGE_<ALIAS>_SIGNING_SECRET, at least 16 characters)',
+        { context: { name } },
+      )
     }
     return signUrl(url, {
       secret,

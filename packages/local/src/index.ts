@@ -1,2 +1,3 @@
 /** `@stowage/local`: `FileSystemStorage`, Stowage's local-disk backend. */
-export { FileSystemStorage, type FileSystemStorageOptions } from './file-system-storage.js'
+export { FileSystemStorage, FILE_SYSTEM_STORAGE_OPTIONS, type FileSystemStorageOptions } from './file-system-storage.js'
+export { storageBackend } from './storage-backend.js'

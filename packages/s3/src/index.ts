@@ -3,8 +3,10 @@
  * Ceph RGW, Cloudflare R2), with presigned URLs and direct browser uploads.
  */
 export { S3Storage } from './s3-storage.js'
+export { storageBackend } from './storage-backend.js'
 export {
   resolveS3Options,
+  S3_STORAGE_OPTIONS,
   MIN_PART_SIZE,
   MAX_PART_SIZE,
   MAX_PARTS,

@@ -4,7 +4,7 @@
  * option fails at start with a `ConfigurationError` naming the key.
  */
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
-import { ConfigurationError, safeDir, type BaseStorageOptions } from '@stowage/core'
+import { checkOptionNames, checkOptionValue, ConfigurationError, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
 
 /**
  * The kind of server behind the endpoint. Each profile sets defaults for the
@@ -119,6 +119,12 @@ export interface S3StorageOptions extends BaseStorageOptions {
   inlineTypes?: string[]
   /** Clock used as the signing time of presigned URLs and POST policies; inject one in tests. */
   now?: () => Date
+  /**
+   * The configuration alias this storage was built for. Set by configuration
+   * (not in the config file), so errors found later (a missing bucket, no
+   * credentials) name `storages.<alias>.options.<key>` and `STOWAGE_<ALIAS>_<KEY>`.
+   */
+  alias?: string
 }
 
 /** Options after defaults and validation. */
@@ -150,6 +156,7 @@ export interface ResolvedS3Options {
   pendingPrefix: string
   uploadExpiresIn: number
   inlineTypes: ReadonlySet<string>
+  alias: string | undefined
 }
 
 /** S3's smallest allowed part (except the last). */
@@ -170,13 +177,50 @@ const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: Checksu
   generic: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
 }
 
-const KNOWN = new Set([
-  'bucket', 'region', 'endpoint', 'forcePathStyle', 'credentials', 'location', 'provider', 'defaultAcl',
-  'querystringAuth', 'expiresIn', 'customDomain', 'urlProtocol', 'objectParameters', 'multipartThreshold',
-  'partSize', 'queueSize', 'conditionalWrites', 'listPageSize', 'requestChecksumCalculation',
-  'responseChecksumValidation', 'clientConfig', 'client', 'now', 'overwrite', 'randomSuffix',
-  'connectionTimeout', 'socketTimeout', 'maxAttempts', 'maxSockets', 'pendingPrefix', 'uploadExpiresIn', 'inlineTypes',
-])
+/** S3's canned ACLs. */
+const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const
+
+/**
+ * Every option `S3Storage` takes from configuration, with its kind (how it is
+ * checked and read from a `STOWAGE_<ALIAS>_<OPTION>` variable); anything
+ * else is refused. `alias` is not here: configuration sets it.
+ */
+export const S3_STORAGE_OPTIONS: { readonly [K in Exclude<keyof S3StorageOptions, 'alias'>]-?: OptionKind } = {
+  bucket: 'string',
+  region: 'string',
+  endpoint: 'string',
+  forcePathStyle: 'boolean',
+  credentials: 'object',
+  location: 'string',
+  provider: ['aws', 'minio', 'ceph', 'r2', 'generic'],
+  defaultAcl: CANNED_ACLS,
+  querystringAuth: 'boolean',
+  expiresIn: 'integer',
+  customDomain: 'string',
+  urlProtocol: ['https:', 'http:'],
+  objectParameters: 'object',
+  multipartThreshold: 'integer',
+  partSize: 'integer',
+  queueSize: 'integer',
+  conditionalWrites: 'boolean',
+  requestChecksumCalculation: ['WHEN_SUPPORTED', 'WHEN_REQUIRED'],
+  responseChecksumValidation: ['WHEN_SUPPORTED', 'WHEN_REQUIRED'],
+  listPageSize: 'integer',
+  connectionTimeout: 'integer',
+  socketTimeout: 'integer',
+  maxAttempts: 'integer',
+  maxSockets: 'integer',
+  clientConfig: 'code',
+  client: 'code',
+  pendingPrefix: 'string',
+  uploadExpiresIn: 'integer',
+  inlineTypes: 'list',
+  now: 'code',
+  overwrite: 'boolean',
+  randomSuffix: 'code',
+}
+
+const KNOWN = [...Object.keys(S3_STORAGE_OPTIONS), 'alias']
 
 function bad(key: string, message: string): never {
   throw new ConfigurationError(message, { key })
@@ -202,12 +246,16 @@ function checksum(key: string, value: string | undefined, fallback: ChecksumMode
 export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   if (!options || typeof options !== 'object') bad('bucket', 'is required')
   // A misspelt option would otherwise be ignored silently (e.g. `bucketName`, `acl`).
-  for (const key of Object.keys(options)) {
-    if (KNOWN.has(key)) continue
-    const near = [...KNOWN].find((k) => k.toLowerCase() === key.toLowerCase() || k.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(k.toLowerCase()))
-    bad(key, `is not an S3Storage option${near ? ` (did you mean '${near}'?)` : ''}`)
-  }
+  checkOptionNames(options, KNOWN, 'S3Storage', { acl: "the canned ACL is 'defaultAcl'", bucketName: "the bucket is 'bucket'" })
   if (typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
+  for (const [key, kind] of Object.entries(S3_STORAGE_OPTIONS)) {
+    try {
+      checkOptionValue(kind, options[key as keyof S3StorageOptions])
+    } catch (err) {
+      bad(key, (err as ConfigurationError).detail)
+    }
+  }
+  checkCredentials(options.credentials)
   const endpoint = options.endpoint === undefined || options.endpoint === '' ? undefined : options.endpoint
   if (endpoint !== undefined) {
     try {
@@ -270,6 +318,18 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     pendingPrefix,
     uploadExpiresIn: positiveInt('uploadExpiresIn', options.uploadExpiresIn, 600, 1, MAX_EXPIRES_IN),
     inlineTypes: new Set(inline.map((t) => t.trim().toLowerCase())),
+    alias: options.alias,
+  }
+}
+
+/** Static keys must both be there and non-empty: a blank secret fails only at the first request, as "signature does not match". */
+function checkCredentials(credentials: S3StorageOptions['credentials']): void {
+  if (credentials === undefined || typeof credentials === 'function') return
+  for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
+    const value = (credentials as unknown as Record<string, unknown>)[key]
+    if (typeof value !== 'string' || value.trim() === '') {
+      bad(`credentials.${key}`, `is required when credentials are given as keys (leave credentials out to use the SDK's chain: AWS_ACCESS_KEY_ID, AWS_PROFILE, an instance role)`)
+    }
   }
 }
 

@@ -30,7 +30,6 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   BaseStorage,
   candidateNames,
-  ConfigurationError,
   contentDisposition as dispositionHeader,
   encodeUrlPath,
   FileExistsError,
@@ -44,6 +43,7 @@ import {
   type ByteRange,
   type DirectoryListing,
   type FileStat,
+  type StorageDescription,
   type UrlOptions,
   type WriteRequest,
 } from '@stowage/core'
@@ -79,7 +79,7 @@ import {
   type UploadedPart,
 } from './multipart-upload.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
-import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, s3Code } from './s3-errors.js'
+import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, optionError, s3Code } from './s3-errors.js'
 
 /** User-metadata key (`x-amz-meta-stowage-write-id`) marking which save wrote an object. */
 const WRITE_ID = 'stowage-write-id'
@@ -364,7 +364,7 @@ export class S3Storage extends BaseStorage {
       this.bucketSeen = true
     } catch (err) {
       if (httpStatus(err) === 404 || s3Code(err) === 'NoSuchBucket' || s3Code(err) === 'NotFound') {
-        throw new ConfigurationError(`'${this.options.bucket}' does not exist`, { key: 'bucket', cause: err, context: { headObject: cause } })
+        throw optionError(`'${this.options.bucket}' does not exist`, 'bucket', this.options.alias, { cause: err, context: { headObject: cause } })
       }
       throw err
     }
@@ -438,6 +438,19 @@ export class S3Storage extends BaseStorage {
     return this.presigner
   }
 
+  /**
+   * @returns `s3://bucket/location` (and the endpoint), `presigned` signing, and the
+   *   prefix of plain URLs when `url()` gives them (`customDomain`, or
+   *   `querystringAuth: false`), so static files are linked straight to the bucket.
+   */
+  override async describe(): Promise<StorageDescription> {
+    const { bucket, location, endpoint, customDomain, urlProtocol, querystringAuth } = this.options
+    const prefix = location ? `${location}/` : ''
+    const baseUrl = customDomain ? `${urlProtocol}//${customDomain}/${encodeUrlPath(prefix)}` : querystringAuth ? undefined : await this.plainUrl(prefix)
+    const where = `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ''}`
+    return { backend: this.constructor.name, location: where, ...(baseUrl !== undefined && { baseUrl }), signing: 'presigned' }
+  }
+
   private async plainUrl(key: string): Promise<string> {
     const { endpoint, bucket, forcePathStyle } = this.options
     const path = encodeUrlPath(key)
@@ -479,7 +492,7 @@ export class S3Storage extends BaseStorage {
   }
 
   protected override mapError(err: unknown, operation: string, name: string): StorageError {
-    return mapS3Error(err, operation, name, this.options.bucket)
+    return mapS3Error(err, operation, name, this.options.bucket, this.options.alias)
   }
 
   // ---- direct browser uploads ------------------------------------------

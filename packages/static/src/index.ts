@@ -9,6 +9,7 @@ export { HASH_LENGTH, md5Hex, md5File, hashedName, splitExt, looksHashed } from 
 export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, pythonJson, type Manifest, type ManifestVersion } from './manifest.js'
 export { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference, type Resolution } from './references.js'
 export { postProcess, type PostProcessInput, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
+export { manifestWrapper } from './manifest-wrapper.js'
 export { ManifestStaticStorage, isManifestStorage, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'
 export {
   collectstatic,

@@ -16,6 +16,7 @@ import {
   type FileStat,
   type SaveOptions,
   type Storage,
+  type StorageDescription,
   type UrlOptions,
 } from '@stowage/core'
 import { hashedName, md5Hex } from './hashing.js'
@@ -144,6 +145,21 @@ export class ManifestStaticStorage implements Storage {
     const { suffix } = splitSuffix(name)
     const stored = await this.storedName(name)
     return appendSuffix(await this.storage.url(stored.slice(0, stored.length - suffix.length), options), suffix)
+  }
+
+  /**
+   * @returns the wrapped storage's description under this class's name, with
+   *   `staticUrl` (when set) as the base URL: where hashed files are public.
+   */
+  async describe(): Promise<StorageDescription> {
+    const inner = await this.storage.describe?.()
+    const baseUrl = this.staticUrl ?? inner?.baseUrl
+    return {
+      backend: `ManifestStaticStorage(${inner?.backend ?? this.storage.constructor.name})`,
+      location: inner?.location ?? '',
+      ...(baseUrl !== undefined && { baseUrl }),
+      signing: inner?.signing ?? 'none',
+    }
   }
 
   save(name: string, content: Content, options?: SaveOptions): Promise<string> {

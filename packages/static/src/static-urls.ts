@@ -4,7 +4,7 @@
  * development (as Django's `{% static %}` does with `DEBUG`). Synchronous,
  * so templates can call it: the manifest is loaded once, up front.
  */
-import { FileNotFoundError, encodeUrlPath, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { ConfigurationError, FileNotFoundError, encodeUrlPath, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import type { Manifest } from './manifest.js'
 import { isManifestStorage, splitSuffix } from './manifest-static-storage.js'
 
@@ -62,23 +62,47 @@ export async function loadStaticUrls(
 ): Promise<StaticUrls> {
   const manifestStorage = storage && isManifestStorage(storage) ? storage : undefined
   const manifest = !options.debug && manifestStorage ? await manifestStorage.loadManifest() : null
-  const fromStorage = storage ? (storage as { staticUrl?: string; baseUrl?: string }).staticUrl ?? (storage as { baseUrl?: string }).baseUrl : undefined
+  // The storage says where its files are public (a bucket's URL, a CDN, `/static/`): asked through the contract.
+  const fromStorage = (await storage?.describe?.())?.baseUrl
   return new StaticUrls({ baseUrl: options.baseUrl ?? fromStorage, manifest, strict: options.strict ?? manifestStorage?.strict })
 }
 
 let current = new StaticUrls()
+let configured = false
+let warned = false
+
+/**
+ * Before `configureStatic`, URLs are plain `/static/<path>`: right in
+ * development, a silent cache-busting bug in production (unhashed names
+ * served with long cache lifetimes, or from the wrong place).
+ * @throws ConfigurationError when `NODE_ENV` is `production`; otherwise warns once.
+ */
+function requireConfigured(): void {
+  if (configured) return
+  const advice = 'call configureStatic(await loadStaticUrls(storages.get(\'staticfiles\'))) at start-up'
+  if (process.env.NODE_ENV === 'production') {
+    throw new ConfigurationError(`staticUrl() was called before configureStatic(): in production its URLs would not be hashed; ${advice}`)
+  }
+  if (warned) return
+  warned = true
+  process.emitWarning(`staticUrl() was called before configureStatic(): URLs are plain /static/<path> until then (fine in development; in production ${advice})`, 'StowageStaticWarning')
+}
 
 /** Sets what `staticUrl()` uses (call at start-up, e.g. with `await loadStaticUrls(...)`). @returns it. */
 export function configureStatic(urls: StaticUrls | StaticUrlsOptions): StaticUrls {
   current = urls instanceof StaticUrls ? urls : new StaticUrls(urls)
+  configured = true
   return current
 }
 
 /**
- * The URL of a static file, through the `StaticUrls` set by `configureStatic`
- * (plain `/static/<path>` until then). Also exported as `static`.
- * @throws FileNotFoundError when strict and the path is not in the manifest.
+ * The URL of a static file, through the `StaticUrls` set by `configureStatic`.
+ * Also exported as `static`. Before `configureStatic`, it gives plain
+ * `/static/<path>` and warns once in development, and throws in production.
+ * @throws FileNotFoundError when strict and the path is not in the manifest;
+ *   ConfigurationError before `configureStatic` when `NODE_ENV` is `production`.
  */
 export function staticUrl(path: string): string {
+  requireConfigured()
   return current.url(path)
 }
