@@ -66,7 +66,7 @@ async function raw(storage: S3Storage) {
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
 const partOf = (line: string) => Number(/[?&]partNumber=(\d+)/.exec(line)?.[1] ?? 0)
 /** Bytes that are no known type: a validator-free upload. */
-function bytes(size: number): Uint8Array {
+function bytes(size: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size)
   for (let i = 0; i < size; i += 4096) b[i] = (i / 4096) % 251
   b.set([0x00, 0x01, 0x02, 0x03], 0)
@@ -145,7 +145,7 @@ describe('upload() to S3 in parts', () => {
     // A declared size over the field's limit is refused before a byte is sent.
     const small = setup([maxSize(1000)])
     proxy.requests.length = 0
-    await expect(upload(new File([samplePng(2, 2)], 'a.png'), small.endpoints)).resolves.toMatchObject({ confirmed: { name: 'docs/a.png' } })
+    await expect(upload(new File([new Uint8Array(samplePng(2, 2))], 'a.png'), small.endpoints)).resolves.toMatchObject({ confirmed: { name: 'docs/a.png' } })
     await expect(upload(new File([bytes(2000)], 'b.png'), small.endpoints)).rejects.toThrow(/larger than the limit/)
   })
 })

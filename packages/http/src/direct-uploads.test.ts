@@ -19,7 +19,7 @@ import { directUploads } from './direct-uploads.js'
 import { directUploadsFastify } from './direct-uploads-fastify.js'
 
 const SECRET = 'direct-uploads-test-secret-0123456789'
-const PNG = samplePng(20, 10)
+const PNG = new Uint8Array(samplePng(20, 10))
 const HTML = new TextEncoder().encode('<!DOCTYPE html><html><script>alert(1)</script></html>')
 
 let dir: string
@@ -64,7 +64,7 @@ async function setup(options: { now?: () => number } = {}) {
 
 const signRaw = (endpoint: string, body: object) =>
   fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ upload: string; url: string; headers: Record<string, string> }>)
-const put = (endpoint: string, url: string, body: Uint8Array) => fetch(new URL(url, endpoint), { method: 'PUT', body })
+const put = (endpoint: string, url: string, body: Uint8Array<ArrayBuffer>) => fetch(new URL(url, endpoint), { method: 'PUT', body })
 
 describe('directUploads on local disk (node:http)', () => {
   it('the same client uploads through a signed URL; confirm validates, stores under uploadTo and fills the record', async () => {
