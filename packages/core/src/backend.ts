@@ -77,7 +77,10 @@ function describeKind(kind: OptionKind): string {
   }[kind]
 }
 
-const shown = (kind: OptionKind, value: unknown) => (kind === 'secret' ? '(hidden)' : typeof value === 'string' ? `'${value}'` : typeof value === 'function' ? 'a function' : JSON.stringify(value))
+// Secrets and objects (credentials are one) are never echoed back: messages end up in logs.
+const hidden = (kind: OptionKind) => kind === 'secret' || kind === 'object'
+const shown = (kind: OptionKind, value: unknown) =>
+  hidden(kind) ? '(hidden)' : typeof value === 'string' ? `'${value}'` : typeof value === 'function' ? 'a function' : JSON.stringify(value)
 
 /**
  * Checks a value given in code or a config file against its kind.
@@ -124,7 +127,7 @@ export function checkOptionValue(kind: OptionKind, value: unknown): void {
  */
 export function parseOptionValue(kind: OptionKind, text: string): unknown {
   const fail = (why = `must be ${describeKind(kind)}`): never => {
-    throw new ConfigurationError(`${why}, got ${kind === 'secret' ? '(hidden)' : `'${text}'`}`)
+    throw new ConfigurationError(`${why}, got ${hidden(kind) ? '(hidden)' : `'${text}'`}`)
   }
   if (typeof kind !== 'string') return kind.includes(text) ? text : fail()
   const t = text.trim()
