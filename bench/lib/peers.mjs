@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
-const APT_PACKAGES = ['python3-django', 'python3-django-storages', 'python3-boto3']
+const APT_PACKAGES = ['python3-django', 'python3-django-storages', 'python3-boto3', 'python3-pil']
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
 
@@ -25,9 +25,9 @@ export function ensureNodePeers(benchDir) {
   execFileSync('npm', args, { cwd: benchDir, stdio: ['ignore', 'inherit', 'inherit'] })
 }
 
-/** @returns whether Django, django-storages and boto3 import. */
+/** @returns whether Django, django-storages, boto3 and Pillow import. */
 function pythonPeersPresent() {
-  const r = spawnSync(PYTHON, ['-c', 'import django, storages, boto3'], { stdio: 'ignore' })
+  const r = spawnSync(PYTHON, ['-c', 'import django, storages, boto3, PIL'], { stdio: 'ignore' })
   return r.status === 0
 }
 
@@ -43,7 +43,7 @@ export function ensurePythonPeers() {
     })
   apt('update', '-qq')
   apt('install', '-y', '-q', ...APT_PACKAGES)
-  if (!pythonPeersPresent()) throw new Error(`${PYTHON} still cannot import django, storages, boto3 after apt-get install`)
+  if (!pythonPeersPresent()) throw new Error(`${PYTHON} still cannot import django, storages, boto3, PIL after apt-get install`)
 }
 
 /** @returns the versions of the peers, for the report. */
@@ -52,10 +52,12 @@ export function peerVersions(benchDir) {
   for (const p of ['flydrive', '@flystorage/file-storage', '@flystorage/local-fs', '@flystorage/aws-s3', '@aws-sdk/client-s3']) {
     try { v[p] = JSON.parse(readFileSync(join(benchDir, 'node_modules', p, 'package.json'), 'utf8')).version } catch {}
   }
+  // sharp is a dependency of @stowage/images, installed with the workspace.
+  try { v.sharp = JSON.parse(readFileSync(join(benchDir, '..', 'node_modules', 'sharp', 'package.json'), 'utf8')).version } catch {}
   try {
-    const out = execFileSync(PYTHON, ['-c', 'import sys, django, storages, boto3; print(sys.version.split()[0], django.get_version(), storages.__version__, boto3.__version__)'], { encoding: 'utf8' })
-    const [py, dj, st, b3] = out.trim().split(' ')
-    Object.assign(v, { python: py, django: dj, 'django-storages': st, boto3: b3 })
+    const out = execFileSync(PYTHON, ['-c', 'import sys, django, storages, boto3, PIL; print(sys.version.split()[0], django.get_version(), storages.__version__, boto3.__version__, PIL.__version__)'], { encoding: 'utf8' })
+    const [py, dj, st, b3, pil] = out.trim().split(' ')
+    Object.assign(v, { python: py, django: dj, 'django-storages': st, boto3: b3, Pillow: pil })
   } catch {}
   return v
 }

@@ -9,6 +9,8 @@ const PEER_LABEL = {
   django: 'Django',
   'django-storages': 'django-storages',
   boto3: 'boto3',
+  sharp: 'sharp (direct, the floor)',
+  pillow: 'Django + Pillow',
 }
 
 const fmtTime = (s) => (s >= 10 ? `${s.toFixed(1)} s` : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s < 0.01 ? 2 : 0)} ms`)
@@ -56,6 +58,10 @@ export function checkTargets(rows) {
       if (r.ratios[peer] !== undefined) out.push({ target: `${r.scenario} ${r.case}: not slower than ${PEER_LABEL[peer]}`, measured: `${r.ratios[peer].toFixed(2)}×`, ok: r.ratios[peer] >= 1 })
     }
   }
+  const img = find('images-12mp-eager')
+  if (img?.ratios.pillow !== undefined) out.push({ target: 'images, 12 MP → 3 variants: at least Pillow\'s speed', measured: `${img.ratios.pillow.toFixed(2)}×`, ok: img.ratios.pillow >= 1 })
+  // Within 1.3× of the floor: Stowage's time ≤ 1.3 × sharp's, i.e. sharp ÷ Stowage ≥ 1 / 1.3.
+  if (img?.ratios.sharp !== undefined) out.push({ target: 'images, 12 MP → 3 variants: within 1.3× of sharp called directly', measured: `${(1 / img.ratios.sharp).toFixed(2)}× the floor's time`, ok: img.ratios.sharp >= 1 / 1.3 })
   for (const r of rows.filter((r) => r.caseId.startsWith('stream-') && r.rss?.stowage !== undefined)) {
     out.push({ target: `${r.scenario} ${r.case}: peak RSS < 100 MB`, measured: `${r.rss.stowage.toFixed(0)} MB`, ok: r.rss.stowage < 100 })
   }

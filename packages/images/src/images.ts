@@ -112,22 +112,21 @@ export class Images implements ImageProcessor, VariantResolver {
    *   AbortedError; StorageError from the backend.
    */
   async store(request: ImageStoreRequest): Promise<ImageStoreResult> {
-    const { storage, maxLength, signal } = request
+    const { storage, signal } = request
     const input = await readInput(request.content, this.limits.maxBytes)
     const info = await inspect(input, this.limits)
     const eager = [...this.variants.values()].filter((v) => !v.lazy)
+    // Variants are encoded while the original is written, each decoded from
+    // the same buffer; their encoded bytes (the declared sizes, small) wait in
+    // memory only until the original's stored name, which names them, is known.
+    const encoded = eager.map((v) => this.encode(input, info, v))
+    for (const e of encoded) e.catch(() => {}) // settled below, whatever happens
     let stored: { name: string; facts: UploadFacts }
-    if (this.keepMetadata) {
-      // No variant will decode the pixels for us: prove they decode before storing.
-      if (!eager.length) await checkDecodes(input, this.limits)
-      const contentType = request.facts.type?.mime
-      const name = await storage.save(request.name, input, { maxLength, ...(contentType && { contentType }), ...(signal && { signal }) })
-      stored = { name, facts: { ...request.facts, size: input.length } }
-    } else {
-      const format = outputFormat(info, {})
-      const out = await this.writeOutput(storage, request.name, input, info, { ...(LOSSY.has(format) && { quality: this.quality }) }, { maxLength, ...(signal && { signal }) })
-      const type = format === info.format ? request.facts.type : undefined
-      stored = { name: out.name, facts: { size: out.size, type: type ?? { ext: format === 'jpeg' ? 'jpg' : format, mime: MIME[format] }, width: info.width, height: info.height } }
+    try {
+      stored = await this.storeOriginal(request, input, info, eager.length > 0)
+    } catch (err) {
+      await Promise.allSettled(encoded)
+      throw err
     }
     // The first failure stops the others, and cleanup waits for all of them:
     // a save still running after the cleanup would leave an orphan.
@@ -136,13 +135,16 @@ export class Images implements ImageProcessor, VariantResolver {
     signal?.addEventListener('abort', abortAll, { once: true })
     let failure: { reason: unknown } | undefined
     await Promise.allSettled(
-      eager.map((v) =>
-        this.writeOutput(storage, variantName(stored.name, v), input, info, v, { overwrite: true, signal: stop.signal }).catch((err: unknown) => {
+      eager.map(async (v, i) => {
+        try {
+          const bytes = await encoded[i]!
+          await storage.save(variantName(stored.name, v), bytes, { overwrite: true, contentType: MIME[outputFormat(info, v)], signal: stop.signal })
+        } catch (err) {
           // The first failure is the cause; the others are the aborts it set off.
           failure ??= { reason: err }
           stop.abort(err)
-        }),
-      ),
+        }
+      }),
     )
     signal?.removeEventListener('abort', abortAll)
     if (failure) {
@@ -150,6 +152,36 @@ export class Images implements ImageProcessor, VariantResolver {
       throw failure.reason
     }
     return stored
+  }
+
+  /**
+   * Stores the original: byte for byte with `keepMetadata`, else re-encoded
+   * upright without metadata, streamed into the storage.
+   * @returns the stored name and its facts.
+   * @throws ValidationError when the pixels cannot be decoded; AbortedError; StorageError.
+   */
+  private async storeOriginal(request: ImageStoreRequest, input: Buffer, info: ImageInfo, variantsDecode: boolean): Promise<{ name: string; facts: UploadFacts }> {
+    const { storage, maxLength, signal } = request
+    if (this.keepMetadata) {
+      // Unless a variant decodes the pixels, prove they decode before storing.
+      if (!variantsDecode) await checkDecodes(input, this.limits)
+      const contentType = request.facts.type?.mime
+      const name = await storage.save(request.name, input, { maxLength, ...(contentType && { contentType }), ...(signal && { signal }) })
+      return { name, facts: { ...request.facts, size: input.length } }
+    }
+    const format = outputFormat(info, {})
+    const out = await this.writeOutput(storage, request.name, input, info, { ...(LOSSY.has(format) && { quality: this.quality }) }, { maxLength, ...(signal && { signal }) })
+    const type = format === info.format ? request.facts.type : undefined
+    return { name: out.name, facts: { size: out.size, type: type ?? { ext: format === 'jpeg' ? 'jpg' : format, mime: MIME[format] }, width: info.width, height: info.height } }
+  }
+
+  /** @returns one output of `input`, encoded. @throws ValidationError when the pixels cannot be decoded. */
+  private async encode(input: Buffer, info: ImageInfo, spec: OutputSpec): Promise<Buffer> {
+    try {
+      return await encoder(input, info, spec, this.limits).toBuffer()
+    } catch (err) {
+      throw undecodable(err)
+    }
   }
 
   /**
