@@ -22,6 +22,8 @@ Options:
       --no-default-ignore  Do not ignore CVS, .* and *~
       --no-post-process  Do not hash names or write the manifest
       --lenient          Warn about references to missing files instead of failing
+      --strict-sourcemaps  Fail on a sourceMappingURL to a missing map (default: warn,
+                         and drop the comment from the hashed copy)
       --no-input         Never prompt
       --json             Print one JSON summary on stdout, nothing else
   -v, --verbose          List every file copied, post-processed or deleted
@@ -44,6 +46,7 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
         'no-default-ignore': { type: 'boolean' },
         'no-post-process': { type: 'boolean' },
         lenient: { type: 'boolean' },
+        'strict-sourcemaps': { type: 'boolean' },
         'no-input': { type: 'boolean' },
         json: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
@@ -107,6 +110,8 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
         clear: values.clear ?? false,
         postProcess: !values['no-post-process'],
         strict: !values.lenient,
+        // Unset: the config's `manifest: { strictSourcemaps }` decides.
+        strictSourcemaps: values['strict-sourcemaps'] || undefined,
         concurrency,
         onProgress: bar && ((p) => bar.update(p.phase, p.done, p.total)),
       })
@@ -128,6 +133,7 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
       for (const f of summary.files.deleted) io.stdout.write(`Deleting '${f}'\n`)
       for (const f of summary.files.copied) io.stdout.write(`Copying '${f}'\n`)
       for (const f of summary.files.postProcessed) io.stdout.write(`Post-processed as '${f}'\n`)
+      for (const f of summary.files.compressed) io.stdout.write(`Compressed as '${f}'\n`)
     }
     io.stdout.write(`${summaryLine(summary, where)}\n`)
     return summary.errors.length ? 1 : 0
@@ -149,6 +155,7 @@ export function summaryLine(s: CollectStaticSummary, where: string): string {
   const parts = [`${s.dryRun ? 'Pretending: ' : ''}${files(s.copied)} ${s.dryRun ? 'would be ' : ''}copied to ${where}`]
   if (s.unmodified) parts.push(`${s.unmodified} unmodified`)
   if (s.postProcessed) parts.push(`${s.postProcessed} post-processed`)
+  if (s.compressed) parts.push(`${s.compressed} compressed`)
   if (s.deleted) parts.push(`${s.deleted} deleted`)
   if (s.errors.length) parts.push(`${s.errors.length} failed`)
   return `${parts.join(', ')} (${(s.durationMs / 1000).toFixed(2)}s).`

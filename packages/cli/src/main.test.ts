@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile, access } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { writeAssetTree, assetTree } from '../../static/src/testing/asset-tree.js'
 import type { Io } from './io.js'
@@ -143,6 +144,113 @@ describe('stowage collectstatic', () => {
     const run = io()
     expect(await main(['collectstatic', '--no-input'], run)).toBe(1)
     expect(run.err()).toContain('storages.staticfiles')
+  })
+})
+
+describe('stowage collectstatic and source maps', () => {
+  it('warns about a sourceMappingURL to a missing map (vendored code) and succeeds; --strict-sourcemaps fails', async () => {
+    await writeFile(path.join(project, 'vendor', 'lib.min.js'), 'window.lib = 1\n//# sourceMappingURL=lib.min.js.map\n')
+    const lenient = io()
+    expect(await main(['collectstatic', '--no-input'], lenient)).toBe(0)
+    expect(lenient.err()).toContain("Warning: vendor/lib.min.js:2: 'lib.min.js.map' points to 'vendor/lib.min.js.map', which was not found; the sourceMappingURL comment was dropped")
+    const m = await manifest()
+    expect(await readFile(path.join(project, 'staticfiles', m.paths['vendor/lib.min.js']), 'utf8')).toBe('window.lib = 1\n\n')
+
+    const json = io()
+    expect(await main(['collectstatic', '--no-input', '--json'], json)).toBe(0)
+    expect(JSON.parse(json.out()).warnings).toEqual([expect.objectContaining({ file: 'vendor/lib.min.js', kind: 'sourcemap' })])
+
+    const strict = io()
+    expect(await main(['collectstatic', '--no-input', '--strict-sourcemaps', '--json'], strict)).toBe(1)
+    expect(JSON.parse(strict.out())).toMatchObject({ ok: false, error: { code: 'EREFERENCE', problems: [{ file: 'vendor/lib.min.js', kind: 'sourcemap' }] } })
+  })
+
+  it('reads strictSourcemaps and compress from the manifest options in the config', async () => {
+    const config = { ...CONFIG, storages: { staticfiles: { ...CONFIG.storages.staticfiles, manifest: { strictSourcemaps: true, compress: true } } } }
+    await writeFile(path.join(project, 'stowage.config.json'), JSON.stringify(config))
+    const ok = io()
+    expect(await main(['collectstatic', '--no-input'], ok)).toBe(0)
+    expect(ok.out()).toMatch(/\d+ compressed/)
+    expect(await exists(`staticfiles/${(await manifest()).paths['css/app.css']}.br`)).toBe(true)
+    await writeFile(path.join(project, 'vendor', 'lib.min.js'), 'window.lib = 1\n//# sourceMappingURL=lib.min.js.map\n')
+    const strict = io()
+    expect(await main(['collectstatic', '--no-input'], strict)).toBe(1)
+    expect(strict.err()).toContain('vendor/lib.min.js:2')
+  })
+})
+
+describe('stowage clean-static', () => {
+  it('lists the hashed files no kept deploy names, deletes them with --delete, and keeps the rest', async () => {
+    expect(await main(['collectstatic', '--no-input'], io())).toBe(0)
+    const v1 = (await manifest()).paths
+    await writeFile(path.join(project, 'static', 'css', 'vendor', 'normalize.css'), 'html { line-height: 1.5 }\n')
+    expect(await main(['collectstatic', '--no-input'], io())).toBe(0)
+    const v2 = (await manifest()).paths
+    const stale = Object.keys(v1).filter((k) => v1[k] !== v2[k]).map((k) => v1[k]!).sort()
+    expect(stale.length).toBeGreaterThan(0)
+
+    const dry = io()
+    expect(await main(['clean-static', '--keep', '1'], dry)).toBe(0)
+    expect(dry.out()).toContain(`Unused: ${stale[0]}`)
+    expect(dry.out()).toMatch(/hashed files? no kept deploy names \(run with --delete to delete them\); kept the files of 1 deploy/)
+    expect(await exists(`staticfiles/${stale[0]}`)).toBe(true)
+
+    const run = io()
+    expect(await main(['clean-static', '--keep', '1', '--delete', '--json'], run)).toBe(0)
+    const out = JSON.parse(run.out())
+    expect(out).toMatchObject({ ok: true, dryRun: false, deleted: stale })
+    for (const f of stale) expect(await exists(`staticfiles/${f}`)).toBe(false)
+    for (const f of Object.values(v2)) expect(await exists(`staticfiles/${f}`)).toBe(true)
+    expect(await exists('staticfiles/css/vendor/normalize.css')).toBe(true)
+
+    expect(await main(['clean-static', '--keep', '0'], io())).toBe(2)
+  })
+})
+
+describe('stowage clean-media', () => {
+  it('lists the files no database row references (a better-sqlite3 resolver module), and deletes them with --delete', async () => {
+    const config = { ...CONFIG, storages: { ...CONFIG.storages, default: { backend: 'local', options: { location: './media' } } } }
+    await writeFile(path.join(project, 'stowage.config.json'), JSON.stringify(config))
+    await mkdir(path.join(project, 'media', 'avatars'), { recursive: true })
+    for (const f of ['kept.png', 'orphan.png']) await writeFile(path.join(project, 'media', 'avatars', f), f)
+    const old = new Date(Date.now() - 2 * 3600 * 1000)
+    await utimes(path.join(project, 'media', 'avatars', 'orphan.png'), old, old)
+    const db = new Database(path.join(project, 'app.db'))
+    db.exec("CREATE TABLE profiles (id INTEGER PRIMARY KEY, avatar TEXT); INSERT INTO profiles (avatar) VALUES ('avatars/kept.png'), (NULL)")
+    db.close()
+    await writeFile(
+      path.join(project, 'media-references.mjs'),
+      [
+        "import Database from 'better-sqlite3'",
+        "export default () => new Database('app.db', { readonly: true }).prepare('SELECT avatar FROM profiles').pluck().all()",
+      ].join('\n'),
+    )
+    // An application has better-sqlite3 in its node_modules.
+    await symlink(fileURLToPath(new URL('../../../node_modules', import.meta.url)), path.join(project, 'node_modules'))
+    // The resolver opens app.db relative to the cwd, as the command runs from the project.
+    const cwd = process.cwd()
+    process.chdir(project)
+    try {
+      const dry = io()
+      expect(await main(['clean-media', '--references', 'media-references.mjs'], dry)).toBe(0)
+      expect(dry.out()).toContain('Orphan: avatars/orphan.png')
+      expect(dry.out()).toMatch(/2 files in .*: 1 referenced, 1 orphaned \(run with --delete to delete them\)\./)
+      expect(await exists('media/avatars/orphan.png')).toBe(true)
+
+      const run = io()
+      expect(await main(['clean-media', '--references', 'media-references.mjs', '--delete', '--json'], run)).toBe(0)
+      expect(JSON.parse(run.out())).toMatchObject({ ok: true, deleted: ['avatars/orphan.png'], referenced: 1 })
+      expect(await exists('media/avatars/orphan.png')).toBe(false)
+      expect(await exists('media/avatars/kept.png')).toBe(true)
+    } finally {
+      process.chdir(cwd)
+    }
+    const missing = io()
+    expect(await main(['clean-media'], missing)).toBe(2)
+    expect(missing.err()).toContain('--references MODULE is required')
+    const bad = io()
+    expect(await main(['clean-media', '--references', 'nope.mjs'], bad)).toBe(1)
+    expect(bad.err()).toContain('--references')
   })
 })
 

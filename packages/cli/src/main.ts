@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline/promises'
 import { loadConfig, isStorageError } from '@stowage/core'
 import { createFinders } from '@stowage/static'
+import { cleanMediaCommand } from './clean-media-command.js'
+import { cleanStaticCommand } from './clean-static-command.js'
 import { collectstaticCommand, COLLECTSTATIC_HELP } from './collectstatic-command.js'
 import type { Io } from './io.js'
 
@@ -15,6 +17,8 @@ export const HELP = `Usage: stowage <command> [options]
 Commands:
   collectstatic   Collect static files into the "staticfiles" storage
   findstatic      Show where static files are found: stowage findstatic css/app.css
+  clean-static    List (--delete: delete) hashed static files no recent deploy uses
+  clean-media     List (--delete: delete) media files no record references
 
 Run "stowage <command> --help" for a command's options.
 `
@@ -30,6 +34,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return collectstaticCommand(rest, io)
     case 'findstatic':
       return findstatic(rest, io)
+    case 'clean-static':
+      return cleanStaticCommand(rest, io)
+    case 'clean-media':
+      return cleanMediaCommand(rest, io)
     case '--version':
     case '-V': {
       const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }

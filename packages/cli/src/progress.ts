@@ -10,7 +10,7 @@ export interface ProgressTarget {
 }
 
 /** Labels for the phases `collectstatic` reports. */
-const LABELS: Record<string, string> = { read: 'Reading', clear: 'Deleting', write: 'Writing' }
+const LABELS: Record<string, string> = { read: 'Reading', clear: 'Deleting', write: 'Writing', compress: 'Compressing' }
 
 /** Draws and clears a progress line. */
 export class ProgressBar {

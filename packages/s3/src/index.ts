@@ -3,6 +3,7 @@
  * Ceph RGW, Cloudflare R2), with presigned URLs and direct browser uploads.
  */
 export { S3Storage } from './s3-storage.js'
+export type { S3SaveOptions } from './save-hints.js'
 export { storageBackend } from './storage-backend.js'
 export {
   resolveS3Options,

@@ -41,6 +41,7 @@ import {
   InvalidArgumentError,
   StorageError,
   type ByteRange,
+  type Content,
   type DirectoryListing,
   type FileStat,
   type StorageDescription,
@@ -80,6 +81,7 @@ import {
 } from './multipart-upload.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
 import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, optionError, s3Code } from './s3-errors.js'
+import { applyHints, withHints, type S3SaveOptions } from './save-hints.js'
 
 /** User-metadata key (`x-amz-meta-stowage-write-id`) marking which save wrote an object. */
 const WRITE_ID = 'stowage-write-id'
@@ -161,8 +163,19 @@ export class S3Storage extends BaseStorage {
     const type = contentType ?? guessContentType(name)
     if (type) params.ContentType = type
     if (!params.ContentDisposition && !this.deliversInline(type)) params.ContentDisposition = 'attachment'
-    if (this.options.defaultAcl) params.ACL = this.options.defaultAcl
+    const acl = applyHints(params)
+    if (this.options.defaultAcl && acl) params.ACL = this.options.defaultAcl
     return params
+  }
+
+  /**
+   * Saves as the contract says, and also takes `S3SaveOptions`: a
+   * `Cache-Control` or `Content-Encoding` for this object, or `private` to
+   * leave out `defaultAcl` (what `collectstatic` sends).
+   * @returns the name stored. @throws as `Storage.save`; InvalidArgumentError for a header value with a line break.
+   */
+  override save(name: string, content: Content, options?: S3SaveOptions): Promise<string> {
+    return withHints(options, () => super.save(name, content, options))
   }
 
   /** Whether `type` may be shown inline from the bucket: passive, or opted in by `inlineTypes`. */

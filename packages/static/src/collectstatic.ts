@@ -1,7 +1,8 @@
 /**
  * `collectstatic`: copies every file the finders see into the static
  * storage, and with a `ManifestStaticStorage` also the content-hashed copies
- * and the manifest (Django's `collectstatic` + `post_process`).
+ * (with their compressed variants, when asked) and the manifest (Django's
+ * `collectstatic` + `post_process`, WhiteNoise's compression).
  *
  * Built for re-runs: each source is read and hashed once, everything is
  * planned (and reference problems reported) before anything is written,
@@ -13,18 +14,22 @@
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import pLimit from 'p-limit'
-import { AbortedError, StorageError, isStorageError, type Storage } from '@stowage/core'
-import { contentTypeFor } from './content-types.js'
+import { AbortedError, StorageError, isStorageError, safeName, type Storage } from '@stowage/core'
+import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeRecord, type CollectRecord } from './collect-record.js'
+import { contentTypeFor, isCompressible } from './content-types.js'
+import { recordDeploy } from './deploy-history.js'
 import { createFinders, type DuplicateSource, type Finders, type StaticDir, type StaticSource } from './finders.js'
 import { DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
-import { md5File, md5Hex } from './hashing.js'
+import { hashFile, integrityOf, md5Hex } from './hashing.js'
+import { listFiles } from './list-files.js'
 import { createManifest, serializeManifest } from './manifest.js'
-import { isManifestStorage } from './manifest-static-storage.js'
+import { isManifestStorage, type ManifestStaticStorage } from './manifest-static-storage.js'
 import { postProcess, type PostProcessInput, type ReferenceProblem } from './post-process.js'
+import { compressVariants, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
 import { adjustableKind } from './references.js'
+import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
-/** Name of the record of stored content hashes, kept in the static storage. */
-export const COLLECT_STATE_NAME = '.stowage-collectstatic.json'
+export { COLLECT_STATE_NAME }
 /** Files up to this size are read whole (one request body with a known length); larger ones are streamed. */
 export const STREAM_THRESHOLD = 8 * 1024 * 1024
 /** Default number of concurrent reads and writes. */
@@ -52,6 +57,13 @@ export interface CollectStaticOptions {
   postProcess?: boolean
   /** A reference to a missing file fails the run (default) rather than only warning. */
   strict?: boolean
+  /**
+   * A `sourceMappingURL` to a missing map fails the run like any other broken
+   * reference. Default: the manifest storage's `strictSourcemaps` (false): a
+   * warning, and the comment is dropped from the hashed copy so browsers do
+   * not ask for a 404 (vendored libraries often ship without their maps).
+   */
+  strictSourcemaps?: boolean
   /** Concurrent reads/writes. Default 32. */
   concurrency?: number
   /** Called as files are hashed and written, for progress display. */
@@ -61,7 +73,7 @@ export interface CollectStaticOptions {
 
 /** A progress event. */
 export interface CollectProgress {
-  phase: 'read' | 'clear' | 'write'
+  phase: 'read' | 'clear' | 'write' | 'compress'
   done: number
   total: number
 }
@@ -81,17 +93,24 @@ export interface CollectStaticSummary {
   unmodified: number
   /** Hashed files written. */
   postProcessed: number
+  /** Compressed variants (`.br`, `.gz`) written. */
+  compressed: number
   /** Files deleted by `clear`. */
   deleted: number
+  /** Files that could not be stored (names the storage refuses, write failures); the rest were collected. */
   errors: CollectError[]
-  /** Reference problems that did not fail the run (lenient mode). */
+  /**
+   * Reference problems that did not fail the run: `sourceMappingURL`s to
+   * missing maps (`kind: 'sourcemap'`, dropped from the hashed copies), and
+   * every broken reference in lenient mode.
+   */
   warnings: ReferenceProblem[]
   duplicates: DuplicateSource[]
   /** Groups of files referencing each other in a cycle (handled, reported for information). */
   cycles: string[][]
   manifestWritten: boolean
   dryRun: boolean
-  files: { copied: string[]; unmodified: string[]; postProcessed: string[]; deleted: string[] }
+  files: { copied: string[]; unmodified: string[]; postProcessed: string[]; compressed: string[]; deleted: string[] }
   durationMs: number
 }
 
@@ -114,6 +133,8 @@ export class CollectStaticError extends StorageError {
 interface Source extends StaticSource {
   size: number
   md5: string
+  /** Subresource Integrity of the source's bytes. */
+  integrity: string
   /** The bytes that were hashed, kept (within `RETAINED_BYTES`) so planning and writing do not read the file again. */
   bytes?: Buffer
 }
@@ -129,28 +150,20 @@ interface Write {
   hashed: boolean
 }
 
-/** The record kept in the storage between runs. */
-interface State {
-  version: 1
-  /** Stored name → MD5 of what is stored under it. */
-  files: Record<string, string>
-  /** Source name → size, mtime and MD5 when last hashed, so unchanged sources are not read again. */
-  sources?: Record<string, [size: number, mtimeMs: number, md5: string]>
-  /** The last post-processing plan and the inputs it was made from. */
-  plan?: { key: string; paths: Record<string, string>; problems: ReferenceProblem[]; cycles: string[][] }
-}
+type Limit = ReturnType<typeof pLimit>
 
 /** Bump when reference rewriting changes, so plans recorded by older versions are not reused. */
-const PLAN_FORMAT = 1
+const PLAN_FORMAT = 2
 
-function planKey(sources: Source[], staticUrl: string | undefined): string {
+function planKey(sources: Source[], staticUrl: string | undefined, missingSourcemaps: 'drop' | 'error'): string {
   const items = sources.map((s) => `${s.path}\0${s.md5}`).sort()
-  return md5Hex(JSON.stringify([PLAN_FORMAT, staticUrl ?? null, items]))
+  return md5Hex(JSON.stringify([PLAN_FORMAT, staticUrl ?? null, missingSourcemaps, items]))
 }
 
 /**
  * Collects static files into `options.storage`.
- * @returns a summary; per-file storage failures are in `errors` (nothing else is skipped).
+ * @returns a summary; files that cannot be stored (a name the storage refuses, a failed write) are
+ *   in `errors` and everything else is collected; the manifest is written when every hashed file it names is in place.
  * @throws CollectStaticError (`EREFERENCE`) in strict mode when references are broken, before any write;
  *   AbortedError when `signal` fires; StorageError when the record or the previous manifest cannot be read
  *   (a failure to write the manifest is reported in `errors`).
@@ -167,83 +180,37 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const store = manifestStorage ? manifestStorage.storage : target
   const hashing = !!manifestStorage && options.postProcess !== false
   const keepOriginals = !hashing || manifestStorage.keepOriginals
+  const cacheControl = manifestStorage?.cacheControl ?? resolveCacheControl(undefined)
+  const compress = hashing ? manifestStorage.compress : undefined
 
   const finders = options.finders ?? createFinders({ dirs: options.dirs, root: options.root, packages: options.packages })
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
   const { files: found, duplicates } = await finders.collect(ignore)
+  const errors: CollectError[] = []
+  const storable = refuseUnstorable(found, errors)
 
   // What earlier runs stored, and what they learnt about the sources.
-  const stateText = await readText(store, COLLECT_STATE_NAME)
-  const previous = parseState(stateText)
-  const state: State = options.clear ? { version: 1, files: {} } : previous
+  const { record: previous, text: stateText } = await readRecord(store)
+  const state: CollectRecord = options.clear ? emptyRecord() : previous
 
-  // 1. Hash every source once; a source whose size and mtime match the record is not read again.
-  let read = 0
-  let retained = 0
-  const sourceCache: NonNullable<State['sources']> = {}
-  const sources: Source[] = await Promise.all(
-    found.map((f) =>
-      limit(async () => {
-        checkAbort()
-        const { size, mtimeMs } = await stat(f.file)
-        const cached = previous.sources?.[f.path]
-        let md5: string
-        let bytes: Buffer | undefined
-        if (cached && cached[0] === size && cached[1] === mtimeMs) md5 = cached[2]
-        else if (size <= STREAM_THRESHOLD) {
-          const data = await readFile(f.file)
-          md5 = md5Hex(data)
-          if (retained + data.length <= RETAINED_BYTES) {
-            bytes = data
-            retained += data.length
-          }
-        } else md5 = await md5File(f.file)
-        sourceCache[f.path] = [size, mtimeMs, md5]
-        onProgress?.({ phase: 'read', done: ++read, total: found.length })
-        return { ...f, size, md5, bytes }
-      }),
-    ),
-  )
+  // 1. Hash every source once.
+  const { sources, sourceCache } = await hashSources(storable, previous, limit, checkAbort, onProgress)
 
   // 2. Plan hashed names and rewritten contents; fail before writing anything.
   const writes: Write[] = []
   let warnings: ReferenceProblem[] = []
   let cycles: string[][] = []
-  let planRecord: State['plan']
+  let planRecord: Plan | undefined
   const paths: Record<string, string> = {}
   if (hashing) {
-    const key = planKey(sources, manifestStorage.staticUrl)
-    const reusable = previous.plan?.key === key && !options.clear ? previous.plan : undefined
-    // The same inputs give the same plan: reuse it when every hashed file it names is recorded as stored.
-    if (reusable && sources.every((s) => state.files[reusable.paths[s.path] ?? ''] !== undefined)) {
-      planRecord = reusable
-      for (const s of sources) {
-        const target = reusable.paths[s.path]!
-        paths[s.path] = target
-        writes.push({ target, md5: state.files[target]!, source: s, hashed: true })
-      }
-    } else {
-      const inputs = new Map<string, PostProcessInput>()
-      await Promise.all(
-        sources.map((s) =>
-          limit(async () => {
-            const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? (s.bytes ?? (await readFile(s.file))) : undefined
-            // The file may have changed since it was hashed: hash what is planned.
-            inputs.set(s.path, { md5: bytes ? md5Hex(bytes) : s.md5, bytes })
-            if (bytes) s.md5 = inputs.get(s.path)!.md5
-          }),
-        ),
-      )
-      const plan = postProcess(new Map([...inputs].sort(([a], [b]) => (a < b ? -1 : 1))), { staticUrl: manifestStorage.staticUrl })
-      planRecord = { key, paths, problems: plan.problems, cycles: plan.cycles }
-      for (const s of sources) {
-        const f = plan.files.get(s.path)!
-        paths[s.path] = f.hashedName
-        writes.push({ target: f.hashedName, md5: f.md5, source: s, content: f.content, hashed: true })
-      }
+    planRecord = await planHashed(sources, { manifestStorage, previous, state, clear: !!options.clear, strictSourcemaps: options.strictSourcemaps ?? manifestStorage.strictSourcemaps, limit })
+    for (const s of sources) {
+      const hashedTarget = planRecord.paths[s.path]!
+      paths[s.path] = hashedTarget
+      writes.push({ target: hashedTarget, md5: planRecord.md5s[s.path]!, source: s, content: planRecord.contents.get(s.path), hashed: true })
     }
     if (planRecord.problems.length && (options.strict ?? true)) throw new CollectStaticError(planRecord.problems)
-    warnings = planRecord.problems
+    warnings = [...(planRecord.warnings ?? []), ...planRecord.problems]
     cycles = planRecord.cycles
   }
   // Originals first, as Django copies before post-processing.
@@ -252,25 +219,9 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
 
   // 3. Clear.
   const deleted: string[] = []
-  const errors: CollectError[] = []
   let previousManifest: string | null = null
   if (options.clear) {
-    const names = await listAll(store, limit)
-    let done = 0
-    await Promise.all(
-      names.map((name) =>
-        limit(async () => {
-          checkAbort()
-          try {
-            if (!dryRun) await store.delete(name)
-            deleted.push(name)
-          } catch (err) {
-            errors.push(toCollectError(name, err))
-          }
-          onProgress?.({ phase: 'clear', done: ++done, total: names.length })
-        }),
-      ),
-    )
+    deleted.push(...(await clearStorage(store, { dryRun, limit, checkAbort, onProgress, errors })))
   } else if (hashing) {
     previousManifest = await manifestStorage.readManifestText()
   }
@@ -283,13 +234,13 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   if (!dryRun && !options.clear && replacing.length) {
     const files = { ...state.files }
     for (const w of replacing) delete files[w.target]
-    await store.save(COLLECT_STATE_NAME, JSON.stringify({ ...state, files: sortKeys(files) }), { overwrite: true, contentType: 'application/json; charset=utf-8' })
+    await saveRecordText(store, serializeRecord({ ...state, files }))
   }
   // Targets the record knows nothing about are compared with the storage.
   // With no record at all (a first run, or a lost record) one listing says
   // which of them exist, instead of one stat() per target, most of them 404s.
   let existing: Set<string> | undefined
-  if (!options.clear && Object.keys(state.files).length === 0 && writes.length > 0) existing = new Set(await listAll(store, limit))
+  if (!options.clear && Object.keys(state.files).length === 0 && writes.length > 0) existing = new Set(await listFiles(store, limit))
   const written = new Set<string>()
   const failed = new Set<string>()
   const known: Record<string, string> = {}
@@ -302,7 +253,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
           if (!options.clear && (await unchanged(store, w, state, existing))) {
             known[w.target] = w.md5
           } else {
-            if (!dryRun) await put(store, w, signal)
+            if (!dryRun) await put(store, w, saveHints(w, cacheControl), signal)
             written.add(w.target)
             known[w.target] = w.md5
           }
@@ -317,10 +268,21 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   )
   checkAbort()
 
+  // 4b. Compressed variants of the hashed copies now in place.
+  const variants = compress
+    ? await writeVariants(
+        store,
+        writes.filter((w) => w.hashed && !failed.has(w.target) && isCompressible(w.target)),
+        { compress, cacheControl, state: options.clear ? undefined : state, dryRun, limit, signal, checkAbort, onProgress, errors, failed, known },
+      )
+    : { written: [] as string[], compressed: undefined, failed: false }
+  checkAbort()
+
   // 5. The manifest last, and only when every file it names is in place.
   let manifestWritten = false
-  if (hashing && !writes.some((w) => w.hashed && failed.has(w.target))) {
-    const manifest = createManifest(paths, manifestStorage.manifestVersion)
+  let deployed = state.deployed
+  if (hashing && !writes.some((w) => w.hashed && failed.has(w.target)) && !variants.failed) {
+    const manifest = createManifest(paths, manifestStorage.manifestVersion, planRecord!.integrity)
     const unchangedManifest = serializeManifest(manifest) === previousManifest
     if (!unchangedManifest) {
       try {
@@ -331,22 +293,297 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
         errors.push(toCollectError(manifestStorage.manifestName, err))
       }
     }
-    if (!dryRun && (manifestWritten || unchangedManifest)) manifestStorage.setManifest(manifest)
+    if (!dryRun && (manifestWritten || unchangedManifest)) {
+      manifestStorage.setManifest(manifest)
+      deployed = await recordInHistory(manifestStorage, manifest, deployed, errors)
+    }
   }
-  const nextState = JSON.stringify({
+  const nextState = serializeRecord({
     version: 1,
-    files: sortKeys(known),
-    sources: sortKeys(sourceCache),
-    ...(planRecord && { plan: { ...planRecord, paths: sortKeys(planRecord.paths) } }),
-  } satisfies State)
+    files: known,
+    sources: sourceCache,
+    ...(planRecord && { plan: recordablePlan(planRecord) }),
+    ...(variants.compressed && { compressed: variants.compressed }),
+    ...(deployed && { deployed }),
+  })
   if (!dryRun && nextState !== stateText) {
     try {
-      await store.save(COLLECT_STATE_NAME, nextState, { overwrite: true, contentType: 'application/json; charset=utf-8' })
+      await saveRecordText(store, nextState)
     } catch (err) {
       errors.push(toCollectError(COLLECT_STATE_NAME, err))
     }
   }
 
+  const { copied, unmodified, postProcessed } = tally(sources, writes, written, failed)
+  deleted.sort()
+  errors.sort((a, b) => (a.path < b.path ? -1 : 1))
+  return {
+    copied: copied.length,
+    unmodified: unmodified.length,
+    postProcessed: postProcessed.length,
+    compressed: variants.written.length,
+    deleted: deleted.length,
+    errors,
+    warnings,
+    duplicates,
+    cycles,
+    manifestWritten,
+    dryRun,
+    files: { copied, unmodified, postProcessed, compressed: variants.written.sort(), deleted },
+    durationMs: performance.now() - started,
+  }
+}
+
+/**
+ * Leaves out found files whose names no storage accepts (`safeName`: e.g.
+ * Django's test fixture `test/%2F.txt`, a percent-encoded slash), each
+ * reported in `errors` with its code, so one such file does not stop the
+ * others from being collected.
+ * @returns the files that can be stored.
+ */
+function refuseUnstorable(found: StaticSource[], errors: CollectError[]): StaticSource[] {
+  return found.filter((f) => {
+    try {
+      safeName(f.path)
+      return true
+    } catch (err) {
+      const e = toCollectError(f.path, err)
+      errors.push({ ...e, message: `${e.message}: not collected (${f.file}); rename it, or leave it out with an ignore pattern` })
+      return false
+    }
+  })
+}
+
+/**
+ * Hashes every source once (MD5 for its name, SHA-384 for its integrity); a
+ * source whose size and mtime match the record is not read again.
+ */
+async function hashSources(
+  found: StaticSource[],
+  previous: CollectRecord,
+  limit: Limit,
+  checkAbort: () => void,
+  onProgress: CollectStaticOptions['onProgress'],
+): Promise<{ sources: Source[]; sourceCache: NonNullable<CollectRecord['sources']> }> {
+  let read = 0
+  let retained = 0
+  const sourceCache: NonNullable<CollectRecord['sources']> = {}
+  const sources: Source[] = await Promise.all(
+    found.map((f) =>
+      limit(async () => {
+        checkAbort()
+        const { size, mtimeMs } = await stat(f.file)
+        const cached = previous.sources?.[f.path]
+        let md5: string
+        let integrity: string
+        let bytes: Buffer | undefined
+        if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
+        else if (size <= STREAM_THRESHOLD) {
+          const data = await readFile(f.file)
+          md5 = md5Hex(data)
+          integrity = integrityOf(data)
+          if (retained + data.length <= RETAINED_BYTES) {
+            bytes = data
+            retained += data.length
+          }
+        } else ({ md5, integrity } = await hashFile(f.file))
+        sourceCache[f.path] = [size, mtimeMs, md5, integrity]
+        onProgress?.({ phase: 'read', done: ++read, total: found.length })
+        return { ...f, size, md5, integrity, bytes }
+      }),
+    ),
+  )
+  return { sources, sourceCache }
+}
+
+/** A plan: the recorded part plus, for a fresh plan, the rewritten contents. */
+type Plan = NonNullable<CollectRecord['plan']> & { integrity: Record<string, string>; md5s: Record<string, string>; contents: Map<string, Buffer> }
+
+/**
+ * Plans hashed names and rewritten contents, or reuses the recorded plan:
+ * the same inputs give the same plan, so it is reused when every hashed file
+ * it names is recorded as stored.
+ */
+async function planHashed(
+  sources: Source[],
+  o: { manifestStorage: ManifestStaticStorage; previous: CollectRecord; state: CollectRecord; clear: boolean; strictSourcemaps: boolean; limit: Limit },
+): Promise<Plan> {
+  const missingSourcemaps = o.strictSourcemaps ? 'error' : 'drop'
+  const key = planKey(sources, o.manifestStorage.staticUrl, missingSourcemaps)
+  const reusable = o.previous.plan?.key === key && !o.clear ? o.previous.plan : undefined
+  if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined && reusable.integrity![s.path])) {
+    const md5s = Object.fromEntries(sources.map((s) => [s.path, o.state.files[reusable.paths[s.path]!]!]))
+    return { ...reusable, integrity: reusable.integrity, md5s, contents: new Map() }
+  }
+  const inputs = new Map<string, PostProcessInput>()
+  await Promise.all(
+    sources.map((s) =>
+      o.limit(async () => {
+        const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? (s.bytes ?? (await readFile(s.file))) : undefined
+        // The file may have changed since it was hashed: hash what is planned.
+        if (bytes) {
+          s.md5 = md5Hex(bytes)
+          s.integrity = integrityOf(bytes)
+        }
+        inputs.set(s.path, { md5: s.md5, bytes, integrity: s.integrity })
+      }),
+    ),
+  )
+  const plan = postProcess(new Map([...inputs].sort(([a], [b]) => (a < b ? -1 : 1))), { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps })
+  const paths: Record<string, string> = {}
+  const integrity: Record<string, string> = {}
+  const md5s: Record<string, string> = {}
+  const contents = new Map<string, Buffer>()
+  for (const s of sources) {
+    const f = plan.files.get(s.path)!
+    paths[s.path] = f.hashedName
+    integrity[s.path] = f.integrity ?? s.integrity
+    md5s[s.path] = f.md5
+    if (f.content) contents.set(s.path, f.content)
+  }
+  return { key, paths, problems: plan.problems, warnings: plan.warnings, cycles: plan.cycles, integrity, md5s, contents }
+}
+
+/** @returns the part of a plan kept in the record. */
+function recordablePlan(plan: Plan): NonNullable<CollectRecord['plan']> {
+  const { key, paths, problems, warnings, cycles, integrity } = plan
+  return { key, paths, problems, cycles, integrity, ...(warnings?.length && { warnings }) }
+}
+
+/** Deletes everything in `store` (`--clear`). @returns the names deleted; failures go to `errors`. */
+async function clearStorage(
+  store: Storage,
+  o: { dryRun: boolean; limit: Limit; checkAbort: () => void; onProgress: CollectStaticOptions['onProgress']; errors: CollectError[] },
+): Promise<string[]> {
+  const names = await listFiles(store, o.limit)
+  const deleted: string[] = []
+  let done = 0
+  await Promise.all(
+    names.map((name) =>
+      o.limit(async () => {
+        o.checkAbort()
+        try {
+          if (!o.dryRun) await store.delete(name)
+          deleted.push(name)
+        } catch (err) {
+          o.errors.push(toCollectError(name, err))
+        }
+        o.onProgress?.({ phase: 'clear', done: ++done, total: names.length })
+      }),
+    ),
+  )
+  return deleted
+}
+
+/** The cache lifetime to store with a write: forever for hashed names, short for originals. */
+function saveHints(w: Write, cacheControl: ResolvedCacheControl): StaticSaveOptions {
+  const value = w.hashed ? cacheControl.hashed : cacheControl.unhashed
+  return value === undefined ? {} : { cacheControl: value }
+}
+
+/**
+ * Writes `.br`/`.gz` beside each compressible hashed file that does not
+ * have them yet, compressing several files at once. A hashed name fixes
+ * its content, so variants recorded as stored are never made again.
+ * @returns the variants written, and what the record should say is compressed.
+ */
+async function writeVariants(
+  store: Storage,
+  hashed: Write[],
+  o: {
+    compress: ResolvedCompressOptions
+    cacheControl: ResolvedCacheControl
+    state: CollectRecord | undefined
+    dryRun: boolean
+    limit: Limit
+    signal: AbortSignal | undefined
+    checkAbort: () => void
+    onProgress: CollectStaticOptions['onProgress']
+    errors: CollectError[]
+    failed: Set<string>
+    known: Record<string, string>
+  },
+): Promise<{ written: string[]; compressed: Record<string, Encoding[]>; failed: boolean }> {
+  const compressed: Record<string, Encoding[]> = {}
+  const written: string[] = []
+  let failed = false
+  const todo: Write[] = []
+  for (const w of hashed) {
+    const recorded = o.state?.compressed?.[w.target]
+    if (recorded && recorded.every((e) => o.state!.files[variantName(w.target, e)] !== undefined)) {
+      compressed[w.target] = recorded
+      for (const e of recorded) o.known[variantName(w.target, e)] = o.state!.files[variantName(w.target, e)]!
+    } else todo.push(w)
+  }
+  let done = 0
+  await Promise.all(
+    todo.map((w) =>
+      o.limit(async () => {
+        o.checkAbort()
+        try {
+          const bytes = await hashedBytes(store, w)
+          const variants = await compressVariants(bytes, o.compress)
+          for (const v of variants) {
+            const name = variantName(w.target, v.encoding)
+            const hints: StaticSaveOptions = {
+              overwrite: true,
+              signal: o.signal,
+              ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
+              ...(o.compress.contentEncoding
+                ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
+                : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
+            }
+            written.push(name)
+            try {
+              if (!o.dryRun) await store.save(name, v.bytes, hints)
+              o.known[name] = md5Hex(v.bytes)
+            } catch (err) {
+              o.checkAbort()
+              o.failed.add(name)
+              failed = true
+              o.errors.push(toCollectError(name, err))
+            }
+          }
+          if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
+        } catch (err) {
+          o.checkAbort()
+          o.failed.add(w.target)
+          failed = true
+          o.errors.push(toCollectError(w.target, err))
+        }
+        o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
+      }),
+    ),
+  )
+  return { written: written.filter((n) => !o.failed.has(n)), compressed, failed }
+}
+
+/** @returns the bytes stored under a hashed name: the plan's rewritten content, the source's bytes, or (plan reused) what the storage holds. */
+async function hashedBytes(store: Storage, w: Write): Promise<Uint8Array> {
+  if (w.content) return w.content
+  if (w.md5 === w.source.md5) return w.source.bytes ?? readFile(w.source.file)
+  return store.read(w.target)
+}
+
+/**
+ * Adds the manifest to the deploy history (for `cleanStatic`) unless the
+ * record says it already is there. A failure is reported, not fatal: the
+ * deploy itself is complete.
+ * @returns the manifest hash to record as the newest deploy.
+ */
+async function recordInHistory(manifestStorage: ManifestStaticStorage, manifest: ReturnType<typeof createManifest>, deployed: string | undefined, errors: CollectError[]): Promise<string | undefined> {
+  if (deployed === manifest.hash) return deployed
+  try {
+    await recordDeploy(manifestStorage.manifestStorage, manifest)
+    return manifest.hash
+  } catch (err) {
+    errors.push(toCollectError('.stowage-deploys', err))
+    return deployed
+  }
+}
+
+/** Sorts what happened to each source's writes into the summary's lists. */
+function tally(sources: Source[], writes: Write[], written: Set<string>, failed: Set<string>): { copied: string[]; unmodified: string[]; postProcessed: string[] } {
   const copied: string[] = []
   const unmodified: string[] = []
   const postProcessed: string[] = []
@@ -360,22 +597,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
     }
     if (ws.every((w) => !written.has(w.target) && !failed.has(w.target))) unmodified.push(s.path)
   }
-  deleted.sort()
-  errors.sort((a, b) => (a.path < b.path ? -1 : 1))
-  return {
-    copied: copied.length,
-    unmodified: unmodified.length,
-    postProcessed: postProcessed.length,
-    deleted: deleted.length,
-    errors,
-    warnings,
-    duplicates,
-    cycles,
-    manifestWritten,
-    dryRun,
-    files: { copied, unmodified, postProcessed, deleted },
-    durationMs: performance.now() - started,
-  }
+  return { copied, unmodified, postProcessed }
 }
 
 /**
@@ -383,7 +605,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
  * record (first run, or the record was lost), when the backend's etag is
  * that MD5 (S3 single-part uploads, memory).
  */
-async function unchanged(store: Storage, w: Write, state: State, existing: Set<string> | undefined): Promise<boolean> {
+async function unchanged(store: Storage, w: Write, state: CollectRecord, existing: Set<string> | undefined): Promise<boolean> {
   const recorded = state.files[w.target]
   if (recorded !== undefined) return recorded === w.md5
   if (existing && !existing.has(w.target)) return false
@@ -396,56 +618,15 @@ async function unchanged(store: Storage, w: Write, state: State, existing: Set<s
   }
 }
 
-async function put(store: Storage, w: Write, signal: AbortSignal | undefined): Promise<void> {
+async function put(store: Storage, w: Write, hints: StaticSaveOptions, signal: AbortSignal | undefined): Promise<void> {
   const body = w.content ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
-  const stored = await store.save(w.target, body, { overwrite: true, contentType: contentTypeFor(w.target), signal })
+  const options: StaticSaveOptions = { ...hints, overwrite: true, contentType: contentTypeFor(w.target), signal }
+  const stored = await store.save(w.target, body, options)
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
       context: { name: w.target, stored },
     })
   }
-}
-
-async function readText(store: Storage, name: string): Promise<string | null> {
-  try {
-    return Buffer.from(await store.read(name)).toString('utf8')
-  } catch (err) {
-    if (isStorageError(err, 'ENOENT')) return null
-    throw err
-  }
-}
-
-function parseState(text: string | null): State {
-  if (!text) return { version: 1, files: {} }
-  try {
-    const s = JSON.parse(text) as Partial<State>
-    if (s.version === 1 && s.files && typeof s.files === 'object') {
-      return { version: 1, files: s.files, sources: s.sources && typeof s.sources === 'object' ? s.sources : undefined, plan: validPlan(s.plan) }
-    }
-  } catch {
-    // A damaged record only costs a full comparison against the storage.
-  }
-  return { version: 1, files: {} }
-}
-
-function validPlan(plan: unknown): State['plan'] {
-  const p = plan as State['plan']
-  return p && typeof p.key === 'string' && p.paths && Array.isArray(p.problems) && Array.isArray(p.cycles) ? p : undefined
-}
-
-async function listAll(store: Storage, limit: ReturnType<typeof pLimit>): Promise<string[]> {
-  const names: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    const { dirs, files } = await limit(() => store.listdir(dir))
-    for (const f of files) names.push(dir ? `${dir}/${f}` : f)
-    await Promise.all(dirs.map((d) => walk(dir ? `${dir}/${d}` : d)))
-  }
-  await walk('')
-  return names.sort()
-}
-
-function sortKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 function toCollectError(path: string, err: unknown): CollectError {

@@ -47,3 +47,16 @@ export function contentTypeFor(name: string): string {
   const dot = base.lastIndexOf('.')
   return (dot > 0 && TYPES[base.slice(dot + 1).toLowerCase()]) || 'application/octet-stream'
 }
+
+// Text, SVG, JSON, source maps and WebAssembly: formats that compress well
+// and that every browser accepts with a Content-Encoding. Images, fonts
+// (WOFF/WOFF2 are compressed already), audio, video and archives are left
+// alone: compressing them again saves nothing.
+const COMPRESSIBLE = new Set(['css', 'js', 'mjs', 'cjs', 'map', 'json', 'webmanifest', 'html', 'htm', 'txt', 'md', 'csv', 'xml', 'svg', 'wasm'])
+
+/** @returns whether `name`'s type is worth storing precompressed (`.br`, `.gz`) beside it. */
+export function isCompressible(name: string): boolean {
+  const base = name.slice(name.lastIndexOf('/') + 1)
+  const dot = base.lastIndexOf('.')
+  return dot > 0 && COMPRESSIBLE.has(base.slice(dot + 1).toLowerCase())
+}

@@ -18,9 +18,31 @@ export function md5Hex(data: Uint8Array | string): string {
  * @returns the hex digest. @throws the `fs` error when the file cannot be read.
  */
 export async function md5File(file: string): Promise<string> {
-  const hash = createHash('md5')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+  return (await hashFile(file)).md5
+}
+
+/**
+ * The Subresource Integrity value of `data`: SHA-384, as Propshaft and most
+ * CDNs publish it (browsers also accept SHA-256 and SHA-512).
+ * @returns `sha384-<base64>`.
+ */
+export function integrityOf(data: Uint8Array | string): string {
+  return `sha384-${createHash('sha384').update(data).digest('base64')}`
+}
+
+/**
+ * Streams a file once through MD5 (for its hashed name) and SHA-384 (for its
+ * integrity), without holding it in memory.
+ * @returns both digests. @throws the `fs` error when the file cannot be read.
+ */
+export async function hashFile(file: string): Promise<{ md5: string; integrity: string }> {
+  const md5 = createHash('md5')
+  const sha = createHash('sha384')
+  for await (const chunk of createReadStream(file)) {
+    md5.update(chunk as Buffer)
+    sha.update(chunk as Buffer)
+  }
+  return { md5: md5.digest('hex'), integrity: `sha384-${sha.digest('base64')}` }
 }
 
 /**

@@ -5,12 +5,12 @@
 export { DirectoriesFinder, PackagesFinder, Finders, createFinders } from './finders.js'
 export type { Finder, StaticSource, DuplicateSource, FinderListing, StaticDir, FindersOptions } from './finders.js'
 export { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
-export { HASH_LENGTH, md5Hex, md5File, hashedName, splitExt, looksHashed } from './hashing.js'
+export { HASH_LENGTH, md5Hex, md5File, hashFile, integrityOf, hashedName, splitExt, looksHashed } from './hashing.js'
 export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, pythonJson, type Manifest, type ManifestVersion } from './manifest.js'
 export { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference, type Resolution } from './references.js'
-export { postProcess, type PostProcessInput, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
+export { postProcess, type PostProcessInput, type PostProcessOptions, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
 export { manifestWrapper } from './manifest-wrapper.js'
-export { ManifestStaticStorage, isManifestStorage, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'
+export { ManifestStaticStorage, isManifestStorage, isDirectoryPath, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'
 export {
   collectstatic,
   CollectStaticError,
@@ -22,7 +22,36 @@ export {
   type CollectProgress,
   type CollectError,
 } from './collectstatic.js'
-export { contentTypeFor } from './content-types.js'
-export { StaticUrls, loadStaticUrls, configureStatic, staticUrl, staticUrl as static, type StaticUrlsOptions } from './static-urls.js'
+export { PRIVATE_PREFIX } from './collect-record.js'
+export { DEPLOYS_DIR, listDeploys, readDeploy } from './deploy-history.js'
+export { cleanStatic, DEFAULT_KEEP_DEPLOYS, type CleanStaticOptions, type CleanStaticSummary } from './clean-static.js'
+export { contentTypeFor, isCompressible } from './content-types.js'
+export {
+  compressVariants,
+  acceptedEncodings,
+  variantName,
+  variantOf,
+  ENCODINGS,
+  DEFAULT_BROTLI_QUALITY,
+  type Encoding,
+  type CompressOptions,
+  type Variant,
+} from './precompress.js'
+export {
+  SHORT_CACHE_CONTROL,
+  type CacheControlOptions,
+  type StaticSaveOptions,
+} from './save-hints.js'
+export {
+  StaticUrls,
+  loadStaticUrls,
+  configureStatic,
+  currentStatic,
+  staticUrl,
+  staticUrl as static,
+  staticIntegrity,
+  type StaticUrlsOptions,
+  type TagAttributes,
+} from './static-urls.js'
 export { StaticExtension, addStaticToNunjucks, type NunjucksEnvironmentLike } from './nunjucks.js'
 export { serveStatic, IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, type ServeStaticOptions, type StaticMiddleware } from './serve-static.js'

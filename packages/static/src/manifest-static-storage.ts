@@ -7,9 +7,13 @@
 import type { Readable } from 'node:stream'
 import {
   ConfigurationError,
+  encodeUrlPath,
   FileNotFoundError,
+  InvalidArgumentError,
   isStorageError,
   readAll,
+  safeDir,
+  withTrailingSlash,
   type ByteRange,
   type Content,
   type DirectoryListing,
@@ -21,6 +25,8 @@ import {
 } from '@stowage/core'
 import { hashedName, md5Hex } from './hashing.js'
 import { MANIFEST_NAME, MANIFEST_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestVersion } from './manifest.js'
+import { resolveCompressOptions, type CompressOptions, type ResolvedCompressOptions } from './precompress.js'
+import { resolveCacheControl, type CacheControlOptions, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
 /** Options for `ManifestStaticStorage`. */
 export interface ManifestStaticStorageOptions {
@@ -48,6 +54,26 @@ export interface ManifestStaticStorageOptions {
    * applications that share the manifest with Django 3.2 to 4.1, which read only 1.0.
    */
   manifestVersion?: ManifestVersion
+  /**
+   * Write `.br` and `.gz` beside each compressible hashed file (CSS, JS,
+   * SVG, JSON, source maps, WASM, text), as WhiteNoise's
+   * `CompressedManifestStaticFilesStorage` does; `serveStatic` then sends
+   * them to clients that accept them. `true` or `CompressOptions`. Default false.
+   */
+  compress?: boolean | CompressOptions
+  /**
+   * `Cache-Control` stored with what `collectstatic` uploads, on backends that
+   * keep headers (S3): hashed copies `public, max-age=31536000, immutable`,
+   * originals `public, max-age=60` by default. The backend's own setting
+   * (S3 `objectParameters.CacheControl`) wins over these.
+   */
+  cacheControl?: CacheControlOptions
+  /**
+   * A `sourceMappingURL` to a missing map fails `collectstatic` like any other
+   * broken reference (`--strict-sourcemaps`). Default false: a warning, and the
+   * comment is dropped from the hashed copy.
+   */
+  strictSourcemaps?: boolean
 }
 
 /**
@@ -62,10 +88,14 @@ export class ManifestStaticStorage implements Storage {
   readonly staticUrl: string | undefined
   readonly keepOriginals: boolean
   readonly manifestVersion: ManifestVersion
+  /** Precompression settings, `undefined` when off. */
+  readonly compress: ResolvedCompressOptions | undefined
+  readonly cacheControl: ResolvedCacheControl
+  readonly strictSourcemaps: boolean
   private manifest: Manifest | null | undefined
   private loading: Promise<Manifest | null> | undefined
 
-  /** @throws ConfigurationError (key `storage`) when `storage` is missing. */
+  /** @throws ConfigurationError (naming the key) when `storage` is missing or an option is invalid. */
   constructor(options: ManifestStaticStorageOptions) {
     if (!options?.storage) throw new ConfigurationError('is required: the storage to wrap', { key: 'storage' })
     this.storage = options.storage
@@ -79,6 +109,12 @@ export class ManifestStaticStorage implements Storage {
     if (this.manifestVersion !== '1.0' && this.manifestVersion !== '1.1') {
       throw new ConfigurationError(`must be '1.0' or '1.1', got ${JSON.stringify(this.manifestVersion)}`, { key: 'manifestVersion' })
     }
+    this.compress = resolveCompressOptions(options.compress)
+    this.cacheControl = resolveCacheControl(options.cacheControl)
+    if (options.strictSourcemaps !== undefined && typeof options.strictSourcemaps !== 'boolean') {
+      throw new ConfigurationError(`must be true or false, got ${JSON.stringify(options.strictSourcemaps)}`, { key: 'strictSourcemaps' })
+    }
+    this.strictSourcemaps = options.strictSourcemaps ?? false
   }
 
   /**
@@ -110,12 +146,14 @@ export class ManifestStaticStorage implements Storage {
     return text === null ? null : parseManifest(text, this.manifestName)
   }
 
-  /** Writes `manifest` (Django's byte format) and uses it from now on. */
+  /**
+   * Writes `manifest` (Django's format, paths sorted, so the same manifest
+   * always gives the same bytes) and uses it from now on.
+   */
   async saveManifest(manifest: Manifest): Promise<void> {
-    await this.manifestStorage.save(this.manifestName, serializeManifest(manifest), {
-      overwrite: true,
-      contentType: 'application/json; charset=utf-8',
-    })
+    // It changes with every deploy: a cache must not keep an old one.
+    const options: StaticSaveOptions = { overwrite: true, contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
+    await this.manifestStorage.save(this.manifestName, serializeManifest(manifest), options)
     this.manifest = manifest
   }
 
@@ -140,11 +178,45 @@ export class ManifestStaticStorage implements Storage {
     return hashedName(path, md5Hex(await readAll(await this.storage.open(path)))) + suffix
   }
 
-  /** @returns the URL of the hashed file. @throws FileNotFoundError as `storedName` does. */
+  /**
+   * The URL of the hashed file. A directory (`'path/'`, `'path/?query'`) is
+   * not hashed: its URL under the static prefix is returned, as Django's
+   * `{% static 'path/' %}` renders it.
+   * @throws FileNotFoundError as `storedName` does; InvalidArgumentError for a
+   *   directory when no `staticUrl` is known and the storage has no plain URL for it.
+   */
   async url(name: string, options?: UrlOptions): Promise<string> {
-    const { suffix } = splitSuffix(name)
+    const { path, suffix } = splitSuffix(name)
+    if (isDirectoryPath(path)) return this.directoryUrl(path, suffix, options)
     const stored = await this.storedName(name)
     return appendSuffix(await this.storage.url(stored.slice(0, stored.length - suffix.length), options), suffix)
+  }
+
+  private async directoryUrl(path: string, suffix: string, options: UrlOptions | undefined): Promise<string> {
+    const dir = safeDir(path)
+    const rel = dir ? `${encodeUrlPath(dir)}/` : ''
+    if (this.staticUrl !== undefined) return withTrailingSlash(this.staticUrl) + rel + suffix
+    if (dir) {
+      const url = await this.storage.url(dir, options)
+      // A presigned URL signs one object; a directory has none to sign.
+      if (!url.includes('?')) return `${url}/${suffix}`
+    }
+    throw new InvalidArgumentError(`No URL for the directory '${path}': set staticUrl on the ManifestStaticStorage`, { context: { name: path } })
+  }
+
+  /**
+   * The Subresource Integrity (`sha384-…`) of the hashed file, for a
+   * `<script integrity>` or `<link integrity>`.
+   * @returns it, or `undefined` when the manifest records none (written by Django or an older Stowage).
+   * @throws FileNotFoundError (`ENOENT`) when strict and `name` is not in the manifest.
+   */
+  async integrity(name: string): Promise<string | undefined> {
+    const { path } = splitSuffix(name)
+    const manifest = await this.loadManifest()
+    if (manifest && manifest.paths[path] === undefined && this.strict) {
+      throw new FileNotFoundError(path, { context: { reason: `Missing staticfiles manifest entry for '${path}'` } })
+    }
+    return manifest?.integrity?.[path]
   }
 
   /**
@@ -195,6 +267,11 @@ export class ManifestStaticStorage implements Storage {
   generateFilename(filename: string): string {
     return this.storage.generateFilename(filename)
   }
+}
+
+/** @returns whether a static path names a directory (`''`, `'path/'`), which Django's `{% static %}` does not hash. */
+export function isDirectoryPath(path: string): boolean {
+  return path === '' || path.endsWith('/')
 }
 
 /** `css/a.css?v=1#x` → `{ path: 'css/a.css', suffix: '?v=1#x' }`. */

@@ -10,9 +10,29 @@ describe('manifest', () => {
     expect(pythonJson(Object.entries(paths).sort())).toBe(
       '[["a b.js", "a b.9.js"], ["css/app.css", "css/app.abc.css"], ["img/\\u00e9.png", "img/\\u00e9.123.png"]]',
     )
+    // Paths sorted (code points, as Python's sorted()), whatever order they were added in.
     expect(serializeManifest({ paths, version: '1.1', hash: 'x' })).toBe(
-      '{"paths": {"css/app.css": "css/app.abc.css", "img/\\u00e9.png": "img/\\u00e9.123.png", "a b.js": "a b.9.js"}, "version": "1.1", "hash": "x"}',
+      '{"paths": {"a b.js": "a b.9.js", "css/app.css": "css/app.abc.css", "img/\\u00e9.png": "img/\\u00e9.123.png"}, "version": "1.1", "hash": "x"}',
     )
+  })
+
+  it('writes the same bytes whatever the order of the paths, integer-like names included', () => {
+    const entries: [string, string][] = [['b.css', 'b.1.css'], ['10', '10.2'], ['a.css', 'a.3.css'], ['9', '9.4'], ['\u{1F600}.png', 'x.5.png'], ['\uFFFD.png', 'y.6.png']]
+    const forward = serializeManifest(createManifest(Object.fromEntries(entries)))
+    const backward = serializeManifest(createManifest(Object.fromEntries([...entries].reverse())))
+    expect(backward).toBe(forward)
+    // Python sorts by code point: U+FFFD before U+1F600 (UTF-16 order would put the surrogate pair first).
+    // (Read the keys from the text: JSON.parse would put integer-like keys first again.)
+    const pathsText = forward.slice(forward.indexOf('{', 1), forward.indexOf('}'))
+    const keys = [...pathsText.matchAll(/"([^"]+)": /g)].map((m) => JSON.parse(`"${m[1]}"`) as string)
+    expect(keys).toEqual(['10', '9', 'a.css', 'b.css', '\uFFFD.png', '\u{1F600}.png'])
+  })
+
+  it('records integrity after hash, as an extra key Django ignores, and reads it back', () => {
+    const m = createManifest({ 'b.css': 'b.1.css', 'a.css': 'a.2.css' }, '1.0', { 'b.css': 'sha384-B', 'a.css': 'sha384-A' })
+    expect(serializeManifest(m)).toBe('{"paths": {"a.css": "a.2.css", "b.css": "b.1.css"}, "version": "1.0", "integrity": {"a.css": "sha384-A", "b.css": "sha384-B"}}')
+    expect(parseManifest(serializeManifest(m)).integrity).toEqual({ 'a.css': 'sha384-A', 'b.css': 'sha384-B' })
+    expect(parseManifest('{"paths": {}, "version": "1.1", "hash": "x"}').integrity).toBeUndefined()
   })
 
   it('computes Django’s manifest hash', () => {

@@ -2,6 +2,11 @@
  * `staticfiles.json` in Django's format (`ManifestFilesMixin`, version 1.1),
  * byte for byte what Python's `json.dumps` writes, so Django's
  * `ManifestStaticFilesStorage` can read a manifest we wrote and vice versa.
+ *
+ * One addition: an `integrity` object (original name → `sha384-…`
+ * Subresource Integrity of the hashed file), as Propshaft records it. Django
+ * reads only `paths`, `version` and `hash` (3.2 to 5.x alike), so the extra
+ * key costs it nothing; a manifest Django writes simply has none.
  */
 import { StorageError } from '@stowage/core'
 import { HASH_LENGTH, md5Hex } from './hashing.js'
@@ -22,6 +27,8 @@ export interface Manifest {
   paths: Record<string, string>
   version: string
   hash: string
+  /** Original name → Subresource Integrity (`sha384-…`) of its hashed file; absent in manifests Django wrote. */
+  integrity?: Record<string, string>
 }
 
 /**
@@ -58,18 +65,28 @@ export function manifestHash(paths: Record<string, string>): string {
   return md5Hex(pythonJson(items)).slice(0, HASH_LENGTH)
 }
 
-/** @returns a manifest for `paths`, with its hash. */
-export function createManifest(paths: Record<string, string>, version: ManifestVersion = MANIFEST_VERSION): Manifest {
-  return { paths, version, hash: manifestHash(paths) }
+/** @returns a manifest for `paths`, with its hash (and `integrity` when given). */
+export function createManifest(paths: Record<string, string>, version: ManifestVersion = MANIFEST_VERSION, integrity?: Record<string, string>): Manifest {
+  return integrity ? { paths, version, hash: manifestHash(paths), integrity } : { paths, version, hash: manifestHash(paths) }
+}
+
+/** A JSON object of string values, keys sorted as Python's `sorted()` sorts them (objects would put integer-like keys first). */
+function sortedObject(record: Record<string, string>): string {
+  const items = Object.entries(record).sort((a, b) => byCodePoint(a[0], b[0]))
+  return `{${items.map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`
 }
 
 /**
- * @returns the manifest serialised exactly as Django's `save_manifest()`
- * does: version 1.0 has no `hash` (Django before 4.2 writes none).
+ * @returns the manifest serialised as Django's `save_manifest()` does
+ * (Python's `json.dumps`; version 1.0 has no `hash`, as Django before 4.2
+ * writes none), with the paths sorted: the same manifest gives the same
+ * bytes whatever order its paths were added in. `integrity` comes last, when present.
  */
 export function serializeManifest(manifest: Manifest): string {
-  if (manifest.version === '1.0') return pythonJson({ paths: manifest.paths, version: manifest.version })
-  return pythonJson({ paths: manifest.paths, version: manifest.version, hash: manifest.hash })
+  const parts = [`"paths": ${sortedObject(manifest.paths)}`, `"version": ${pythonJson(manifest.version)}`]
+  if (manifest.version !== '1.0') parts.push(`"hash": ${pythonJson(manifest.hash)}`)
+  if (manifest.integrity) parts.push(`"integrity": ${sortedObject(manifest.integrity)}`)
+  return `{${parts.join(', ')}}`
 }
 
 /**
@@ -88,5 +105,7 @@ export function parseManifest(text: string, name = MANIFEST_NAME): Manifest {
     throw new StorageError(`Couldn't load manifest '${name}' (version ${String(s?.version)})`, { code: 'EMANIFEST', context: { name } })
   }
   const paths = s.paths && typeof s.paths === 'object' ? s.paths : {}
-  return { paths: { ...paths }, version: s.version, hash: typeof s.hash === 'string' ? s.hash : '' }
+  const manifest: Manifest = { paths: { ...paths }, version: s.version, hash: typeof s.hash === 'string' ? s.hash : '' }
+  if (s.integrity && typeof s.integrity === 'object' && !Array.isArray(s.integrity)) manifest.integrity = { ...s.integrity }
+  return manifest
 }

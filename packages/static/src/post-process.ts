@@ -10,7 +10,7 @@
  * hash derived from the whole cycle's content: any change in it renames
  * every member, which is what cache-busting needs.
  */
-import { HASH_LENGTH, hashedName, md5Hex } from './hashing.js'
+import { HASH_LENGTH, hashedName, integrityOf, md5Hex } from './hashing.js'
 import { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference } from './references.js'
 
 /** A file to post-process. */
@@ -19,6 +19,8 @@ export interface PostProcessInput {
   md5: string
   /** The original bytes; needed for CSS/JS files only. */
   bytes?: Uint8Array
+  /** Subresource Integrity of the original content (`sha384-…`), passed on for files that are not rewritten. */
+  integrity?: string
 }
 
 /** A post-processed file. */
@@ -31,6 +33,8 @@ export interface PostProcessedFile {
   md5: string
   /** The rewritten content, when it differs from the original. */
   content?: Buffer
+  /** Subresource Integrity (`sha384-…`) of what gets stored under `hashedName`, when known. */
+  integrity?: string
 }
 
 /** A reference that could not be resolved. */
@@ -42,12 +46,17 @@ export interface ReferenceProblem {
   /** The static name it resolved to. */
   target: string
   message: string
+  /** What kind of reference it is (`sourcemap` for a `sourceMappingURL` comment). */
+  kind?: Reference['kind']
 }
 
 /** What `postProcess` returns. */
 export interface PostProcessPlan {
   files: Map<string, PostProcessedFile>
+  /** Broken references: the run should fail (or warn, when lenient). */
   problems: ReferenceProblem[]
+  /** `sourceMappingURL` comments to missing maps, dropped from the hashed copies (`missingSourcemaps: 'drop'`). */
+  warnings: ReferenceProblem[]
   /** Groups of files that reference each other in a cycle. */
   cycles: string[][]
 }
@@ -55,18 +64,33 @@ export interface PostProcessPlan {
 interface Node {
   name: string
   content: string
-  refs: Array<{ ref: Reference; target?: string }>
+  /** Resolved references, and source map comments to drop (`drop`). */
+  refs: Array<{ ref: Reference; target?: string; drop?: boolean }>
   deps: Set<string>
+}
+
+/** Options for `postProcess`. */
+export interface PostProcessOptions {
+  /** The public static URL (`/static/`), so root-absolute references under it resolve. */
+  staticUrl?: string
+  /**
+   * What to do with a `sourceMappingURL` to a map that is not there (vendored
+   * libraries often ship without theirs): `'drop'` (default) removes the
+   * comment from the hashed copy, so browsers do not ask for a 404, and lists
+   * it in `warnings`; `'error'` lists it in `problems` like any other broken reference.
+   */
+  missingSourcemaps?: 'drop' | 'error'
 }
 
 /**
  * Plans the hashed names and rewritten contents for `inputs`.
- * @param staticUrl the public static URL (`/static/`), so root-absolute references under it resolve.
  * @returns the plan; problems are collected, never thrown.
  */
-export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, options: { staticUrl?: string } = {}): PostProcessPlan {
+export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, options: PostProcessOptions = {}): PostProcessPlan {
   const files = new Map<string, PostProcessedFile>()
   const problems: ReferenceProblem[] = []
+  const warnings: ReferenceProblem[] = []
+  const dropMaps = (options.missingSourcemaps ?? 'drop') === 'drop'
   const nodes = new Map<string, Node>()
   const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -78,7 +102,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
         content = decoder.decode(input.bytes)
       } catch {
         problems.push({ file: name, line: 0, url: '', target: '', message: `${name} is not valid UTF-8; its references were not rewritten` })
-        files.set(name, plain(name, input.md5))
+        files.set(name, plain(name, input))
         continue
       }
       const node: Node = { name, content, refs: [], deps: new Set() }
@@ -86,13 +110,14 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
         const res = resolveReference(name, ref, options.staticUrl)
         if (res.type === 'ignore') continue
         if (res.type === 'outside' || !inputs.has(res.target)) {
-          problems.push({
-            file: name,
-            line: ref.line,
-            url: ref.url,
-            target: res.target,
-            message: `${name}:${ref.line}: '${ref.url}' points to ${res.type === 'outside' ? 'a path outside the static root' : `'${res.target}', which was not found`}`,
-          })
+          const where = res.type === 'outside' ? 'a path outside the static root' : `'${res.target}', which was not found`
+          const problem = { file: name, line: ref.line, url: ref.url, target: res.target, kind: ref.kind, message: `${name}:${ref.line}: '${ref.url}' points to ${where}` }
+          if (ref.kind === 'sourcemap' && dropMaps) {
+            warnings.push({ ...problem, message: `${problem.message}; the sourceMappingURL comment was dropped from the hashed copy` })
+            node.refs.push({ ref, drop: true })
+          } else {
+            problems.push(problem)
+          }
           continue
         }
         node.refs.push({ ref, target: res.target })
@@ -100,7 +125,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       }
       nodes.set(name, node)
     } else {
-      files.set(name, plain(name, input.md5))
+      files.set(name, plain(name, input))
     }
   }
 
@@ -117,14 +142,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     cycles.push(members)
     const inCycle = new Set(members)
     // Hash of each member with only its outside references rewritten: stable inputs.
-    const partial = members.map((m) => {
-      const node = nodes.get(m)!
-      const text = rewriteReferences(node.content, refsOf(node), (r) => {
-        const t = targetOf(node, r)
-        return t && !inCycle.has(t) ? hashOf(t) : undefined
-      })
-      return `${m}\0${md5Hex(text)}`
-    })
+    const partial = members.map((m) => `${m}\0${md5Hex(rewriteNode(nodes.get(m)!, (t) => (inCycle.has(t) ? undefined : hashOf(t))))}`)
     const group = md5Hex(partial.join('\n'))
     const memberHash = new Map(members.map((m) => [m, md5Hex(`${group}\0${m}`).slice(0, HASH_LENGTH)]))
     for (const m of members) {
@@ -133,30 +151,39 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       files.set(m, { ...finish(node, (t) => memberHash.get(t) ?? hashOf(t)), hashedName: hashedName(m, h), hash: h })
     }
   }
-  return { files, problems, cycles }
+  return { files, problems, warnings, cycles }
 }
 
-function plain(name: string, md5: string): PostProcessedFile {
-  return { name, hashedName: hashedName(name, md5), hash: md5.slice(0, HASH_LENGTH), md5 }
+function plain(name: string, input: PostProcessInput): PostProcessedFile {
+  return { name, hashedName: hashedName(name, input.md5), hash: input.md5.slice(0, HASH_LENGTH), md5: input.md5, integrity: input.integrity }
 }
 
-function refsOf(node: Node): Reference[] {
-  return node.refs.map((r) => r.ref)
-}
-
-function targetOf(node: Node, ref: Reference): string | undefined {
-  return node.refs.find((r) => r.ref === ref)?.target
+/** The node's content with each reference's target hashed by `hashOf` (or left alone when it gives `undefined`). */
+function rewriteNode(node: Node, hashOf: (target: string) => string | undefined): string {
+  const byRef = new Map(node.refs.map((r) => [r.ref, r]))
+  return rewriteReferences(
+    node.content,
+    node.refs.map((r) => r.ref),
+    (ref) => {
+      const r = byRef.get(ref)!
+      if (r.drop) return null
+      return r.target ? hashOf(r.target) : undefined
+    },
+  )
 }
 
 function finish(node: Node, hashOf: (target: string) => string | undefined): PostProcessedFile {
-  const targets = new Map(node.refs.map((r) => [r.ref, r.target]))
-  const text = rewriteReferences(node.content, refsOf(node), (r) => {
-    const t = targets.get(r)
-    return t ? hashOf(t) : undefined
-  })
+  const text = rewriteNode(node, hashOf)
   const content = Buffer.from(text, 'utf8')
   const md5 = md5Hex(content)
-  return { name: node.name, hashedName: hashedName(node.name, md5), hash: md5.slice(0, HASH_LENGTH), md5, content: text === node.content ? undefined : content }
+  return {
+    name: node.name,
+    hashedName: hashedName(node.name, md5),
+    hash: md5.slice(0, HASH_LENGTH),
+    md5,
+    content: text === node.content ? undefined : content,
+    integrity: integrityOf(content),
+  }
 }
 
 /**

@@ -20,6 +20,8 @@ export interface Reference {
   /** 1-based line of the reference. */
   line: number
   kind: 'url' | 'import' | 'sourcemap' | 'module' | 'dynamic-import'
+  /** For a `sourcemap` reference: the whole comment, so it can be dropped. */
+  statement?: { start: number; end: number }
 }
 
 /** Which kind of file a name is, for reference scanning. */
@@ -59,7 +61,9 @@ export function findReferences(kind: AdjustableKind, content: string): Reference
       const group = [1, 2, 3].find((g) => m![g] !== undefined)
       if (group === undefined) continue
       const [start, end] = m.indices![group]!
-      refs.push({ url: m[group]!, start, end, line: lineOf(lines, m.index), kind: refKind })
+      const ref: Reference = { url: m[group]!, start, end, line: lineOf(lines, m.index), kind: refKind }
+      if (refKind === 'sourcemap') ref.statement = { start: m.index, end: m.index + m[0].length }
+      refs.push(ref)
     }
   }
   if (kind === 'css') {
@@ -120,20 +124,28 @@ export function resolveReference(from: string, ref: Pick<Reference, 'url' | 'kin
 
 /**
  * Rewrites references in `content`.
- * @param hashOf returns the 12-hex hash to put in a reference's file name, or
- *   `undefined` to leave the reference as it is.
+ * @param hashOf returns the 12-hex hash to put in a reference's file name,
+ *   `undefined` to leave the reference as it is, or `null` to drop the
+ *   statement holding it (a `sourceMappingURL` comment; other references are left as they are).
  * @returns the new content (the same string when nothing changed).
  */
-export function rewriteReferences(content: string, refs: readonly Reference[], hashOf: (ref: Reference) => string | undefined): string {
+export function rewriteReferences(content: string, refs: readonly Reference[], hashOf: (ref: Reference) => string | null | undefined): string {
   let out = ''
   let last = 0
+  let changed = false
   for (const ref of refs) {
     const hash = hashOf(ref)
-    if (hash === undefined) continue
-    out += content.slice(last, ref.start) + hashUrl(ref.url, hash)
-    last = ref.end
+    if (hash === undefined || (hash === null && !ref.statement)) continue
+    if (hash === null) {
+      out += content.slice(last, ref.statement!.start)
+      last = ref.statement!.end
+    } else {
+      out += content.slice(last, ref.start) + hashUrl(ref.url, hash)
+      last = ref.end
+    }
+    changed = true
   }
-  return last === 0 ? content : out + content.slice(last)
+  return changed ? out + content.slice(last) : content
 }
 
 /** `../img/a%20b.png?v=2#x` + hash → `../img/a%20b.<hash>.png?v=2#x`: the written form is kept. */

@@ -4,22 +4,29 @@
  *   edit shows on the next request (Django's `runserver` static view);
  * - in production, from the collected static storage, with
  *   `Cache-Control: immutable` for content-hashed names, which can never
- *   change, and revalidation for everything else.
+ *   change, and revalidation for everything else; the precompressed `.br`
+ *   or `.gz` variant of a hashed file to clients that accept it
+ *   (`Content-Encoding`, `Vary: Accept-Encoding`), as WhiteNoise does.
+ * Stowage's own records (`.stowage-collectstatic.json`, `.stowage-deploys/`)
+ * are never served.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import { ConfigurationError, isStorageError, safeName, withTrailingSlash, type Storage } from '@stowage/core'
-import { contentTypeFor } from './content-types.js'
+import { PRIVATE_PREFIX } from './collect-record.js'
+import { contentTypeFor, isCompressible } from './content-types.js'
 import type { Finders } from './finders.js'
 import { looksHashed } from './hashing.js'
 import { isManifestStorage } from './manifest-static-storage.js'
+import { acceptedEncodings, ENCODINGS, variantName, type Encoding } from './precompress.js'
+import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL } from './save-hints.js'
 
-/** One year: what "forever" means to caches. */
-export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
-/** For names without a content hash: caches must ask again. */
-export const REVALIDATE_CACHE_CONTROL = 'no-cache'
+export { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL }
+
+/** How many hashed names' variant lookups are remembered (they cannot change: the name is the content). */
+const VARIANT_CACHE_SIZE = 10_000
 
 /** What every response of ours carries, and what is taken back when a request is handed on. */
 const SAFETY_HEADERS = new Set(['x-content-type-options', 'content-security-policy'])
@@ -88,19 +95,45 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
         body: async () => createReadStream(file),
       }
     }
+    return fromStorage(name, await isHashed(name))
+  }
+
+  const fromStorage = async (name: string, immutable: boolean): Promise<Found | null> => {
     try {
       const s = await storage!.stat(name)
       return {
         size: s.size,
         modified: s.modified,
         etag: s.etag ? `"${s.etag.replace(/"/g, '')}"` : `W/"${s.size.toString(16)}-${s.modified.getTime().toString(16)}"`,
-        immutable: await isHashed(name),
+        immutable,
         body: () => storage!.open(name),
       }
     } catch (err) {
       if (isStorageError(err, 'ENOENT')) return null
       throw err
     }
+  }
+
+  // Which precompressed variants a hashed file has: asked once per name,
+  // since a hashed name's content (and so its variants) never changes.
+  const variantCache = new Map<string, Promise<Map<Encoding, Found>>>()
+  const variantsOf = (name: string): Promise<Map<Encoding, Found>> => {
+    let hit = variantCache.get(name)
+    if (!hit) {
+      if (variantCache.size >= VARIANT_CACHE_SIZE) variantCache.clear()
+      hit = (async () => {
+        const out = new Map<Encoding, Found>()
+        for (const encoding of ENCODINGS) {
+          const found = await fromStorage(variantName(name, encoding), true)
+          if (found) out.set(encoding, found)
+        }
+        return out
+      })()
+      variantCache.set(name, hit)
+      // A failed lookup is not remembered: the next request asks again.
+      hit.catch(() => variantCache.delete(name))
+    }
+    return hit
   }
 
   const csp = options.contentSecurityPolicy
@@ -133,10 +166,24 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       } catch {
         return notFound()
       }
-      const found = await lookup(name)
+      // The run record and deploy history: bookkeeping, not assets.
+      if (name.startsWith(PRIVATE_PREFIX)) return notFound()
+      let found = await lookup(name)
       if (!found) return notFound()
       res.setHeader('Content-Type', contentTypeFor(name))
       res.setHeader('Cache-Control', found.immutable ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL)
+      if (storage && found.immutable && isCompressible(name)) {
+        const variants = await variantsOf(name)
+        if (variants.size) {
+          // Caches must keep one response per coding, even when this one is not encoded.
+          res.setHeader('Vary', 'Accept-Encoding')
+          const [encoding] = acceptedEncodings(req.headers['accept-encoding'], [...variants.keys()])
+          if (encoding) {
+            found = variants.get(encoding)!
+            res.setHeader('Content-Encoding', encoding)
+          }
+        }
+      }
       res.setHeader('ETag', found.etag)
       res.setHeader('Last-Modified', found.modified.toUTCString())
       const inm = req.headers['if-none-match']

@@ -4,9 +4,9 @@
  * development (as Django's `{% static %}` does with `DEBUG`). Synchronous,
  * so templates can call it: the manifest is loaded once, up front.
  */
-import { ConfigurationError, FileNotFoundError, encodeUrlPath, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { ConfigurationError, FileNotFoundError, InvalidArgumentError, encodeUrlPath, safeDir, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import type { Manifest } from './manifest.js'
-import { isManifestStorage, splitSuffix } from './manifest-static-storage.js'
+import { isDirectoryPath, isManifestStorage, splitSuffix } from './manifest-static-storage.js'
 
 /** Options for `StaticUrls`. */
 export interface StaticUrlsOptions {
@@ -32,22 +32,84 @@ export class StaticUrls {
 
   /**
    * @returns the URL of `path` (hashed when a manifest is loaded); a `?query` or `#fragment` is kept.
+   *   A directory (`'path/'`, `'path/?query'`) is not hashed, as in Django: `/static/path/?query`.
    * @throws FileNotFoundError (`ENOENT`) when strict and `path` is not in the manifest;
    *   SuspiciousFileOperationError for a path that could escape the static root.
    */
   url(path: string): string {
     const { path: name, suffix } = splitSuffix(path)
-    const clean = safeName(name)
-    let stored = clean
-    if (this.manifest) {
-      const hit = this.manifest.paths[clean]
-      if (hit !== undefined) stored = hit
-      else if (this.strict) {
-        throw new FileNotFoundError(clean, { context: { reason: `Missing staticfiles manifest entry for '${clean}'` } })
-      }
+    if (isDirectoryPath(name)) {
+      const dir = safeDir(name)
+      return this.baseUrl + (dir ? `${encodeUrlPath(dir)}/` : '') + suffix
     }
-    return this.baseUrl + encodeUrlPath(stored) + suffix
+    return this.baseUrl + encodeUrlPath(this.lookup(name)) + suffix
   }
+
+  /**
+   * The Subresource Integrity (`sha384-…`) of the file `url(path)` points to.
+   * @returns it, or `undefined` without a manifest (development), for a
+   *   directory, or when the manifest records none (written by Django).
+   * @throws FileNotFoundError (`ENOENT`) when strict and `path` is not in the manifest;
+   *   SuspiciousFileOperationError for a path that could escape the static root.
+   */
+  integrity(path: string): string | undefined {
+    const { path: name } = splitSuffix(path)
+    if (isDirectoryPath(name) || !this.manifest) return undefined
+    const clean = safeName(name)
+    this.lookup(clean)
+    return this.manifest.integrity?.[clean]
+  }
+
+  /**
+   * A `<script>` tag for `path`, with `integrity` and `crossorigin` when the
+   * manifest records the file's integrity (a tampered or truncated copy, on a
+   * CDN or anywhere else, is then refused by the browser).
+   * @param attributes more attributes: `{ type: 'module', defer: true, nonce }`; `true` writes a bare attribute, `false`/`undefined` none.
+   * @returns the HTML. @throws as `url()` does; InvalidArgumentError for an attribute name that is not one.
+   */
+  scriptTag(path: string, attributes: TagAttributes = {}): string {
+    return `<script${attrs({ src: this.url(path), ...this.sri(path, attributes), ...attributes })}></script>`
+  }
+
+  /**
+   * A `<link rel="stylesheet">` tag for `path`, with `integrity` and `crossorigin` as `scriptTag` adds them.
+   * @param attributes more attributes: `{ media: 'print' }`.
+   * @returns the HTML. @throws as `url()` does.
+   */
+  stylesheetTag(path: string, attributes: TagAttributes = {}): string {
+    return `<link${attrs({ rel: 'stylesheet', href: this.url(path), ...this.sri(path, attributes), ...attributes })}>`
+  }
+
+  private sri(path: string, attributes: TagAttributes): TagAttributes {
+    const integrity = this.integrity(path)
+    // Integrity is checked only on CORS requests: `anonymous` sends no cookies to a CDN.
+    return integrity ? { integrity, crossorigin: attributes.crossorigin ?? 'anonymous' } : {}
+  }
+
+  /** @returns the stored name of the file `path` (hashed through the manifest when there is one). */
+  private lookup(path: string): string {
+    const name = safeName(path)
+    if (!this.manifest) return name
+    const hit = this.manifest.paths[name]
+    if (hit !== undefined) return hit
+    if (this.strict) throw new FileNotFoundError(name, { context: { reason: `Missing staticfiles manifest entry for '${name}'` } })
+    return name
+  }
+}
+
+/** Attributes of a generated tag: strings are escaped, `true` is a bare attribute, `false`/`undefined` are left out. */
+export type TagAttributes = Record<string, string | boolean | undefined>
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;', "'": '&#39;' }
+
+function attrs(attributes: TagAttributes): string {
+  let out = ''
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue
+    if (!/^[a-z][a-z0-9-]*$/i.test(name)) throw new InvalidArgumentError(`'${name}' is not an HTML attribute name`, { argument: 'attributes' })
+    out += value === true ? ` ${name}` : ` ${name}="${String(value).replace(/[&"<>']/g, (c) => ESCAPES[c]!)}"`
+  }
+  return out
 }
 
 /**
@@ -105,4 +167,21 @@ export function configureStatic(urls: StaticUrls | StaticUrlsOptions): StaticUrl
 export function staticUrl(path: string): string {
   requireConfigured()
   return current.url(path)
+}
+
+/**
+ * The Subresource Integrity (`sha384-…`) of a static file, through the
+ * `StaticUrls` set by `configureStatic`.
+ * @returns it, or `undefined` in development (no manifest) or when the manifest records none.
+ * @throws FileNotFoundError when strict and the path is not in the manifest.
+ */
+export function staticIntegrity(path: string): string | undefined {
+  requireConfigured()
+  return current.integrity(path)
+}
+
+/** @returns the `StaticUrls` that `staticUrl()` uses now. */
+export function currentStatic(): StaticUrls {
+  requireConfigured()
+  return current
 }

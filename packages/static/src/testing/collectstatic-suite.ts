@@ -134,8 +134,10 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         expect(summary.postProcessed).toBe(changed.length)
         // The record is saved twice: once forgetting img/logo.png before it is
         // replaced (so an interrupted run cannot vouch for the old bytes), once at the end.
+        // The new manifest also goes into the deploy history, for cleanStatic.
+        const manifestHash = parseManifest(await text(counting, 'staticfiles.json')).hash
         expect(counting.saves.sort()).toEqual(
-          [COLLECT_STATE_NAME, COLLECT_STATE_NAME, 'img/logo.png', 'staticfiles.json', ...changed.map((k) => after[k]!)].sort(),
+          [COLLECT_STATE_NAME, COLLECT_STATE_NAME, `.stowage-deploys/00000002-${manifestHash}.json`, 'img/logo.png', 'staticfiles.json', ...changed.map((k) => after[k]!)].sort(),
         )
         // The old hashed files stay, so pages cached with the old manifest keep working.
         expect(await counting.exists(before['img/logo.png']!)).toBe(true)

@@ -1,0 +1,51 @@
+/**
+ * `stowage clean-static`: parses options, opens the "staticfiles" storage,
+ * prints what `cleanStatic()` found or did. Lists only by default;
+ * `--delete` acts.
+ */
+import { cleanStatic, DEFAULT_KEEP_DEPLOYS } from '@stowage/static'
+import { describe } from './collectstatic-command.js'
+import { openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
+import type { Io } from './io.js'
+
+/** The `stowage clean-static --help` text. */
+export const CLEAN_STATIC_HELP = `Usage: stowage clean-static [options]
+
+Lists the hashed static files (and their .br/.gz variants) that no manifest
+of the last N deploys names: collectstatic keeps old hashed files so cached
+pages keep working, and they pile up. Lists only, unless --delete is given.
+Originals, the manifest and the deploy history's newest entries are kept.
+
+Options:
+      --keep N       Deploys whose files to keep, the current one included (default ${DEFAULT_KEEP_DEPLOYS})
+      --delete       Delete them (and history entries older than the kept ones)
+      --json         Print one JSON summary on stdout, nothing else
+      --config FILE  Configuration file (default: stowage.config.* in the current directory)
+  -h, --help         Show this help
+`
+
+/** Runs `stowage clean-static`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
+export async function cleanStaticCommand(argv: string[], io: Io): Promise<number> {
+  const values = parseCommand(argv, io, CLEAN_STATIC_HELP, ['keep'])
+  if (typeof values === 'number') return values
+  const keepText = values.str('keep')
+  const keep = keepText === undefined ? undefined : Number(keepText)
+  if (keep !== undefined && !(Number.isInteger(keep) && keep > 0)) return usage(io, `--keep must be a positive integer, got '${keepText}'`, CLEAN_STATIC_HELP)
+  const json = values.flag('json')
+  return runCommand(io, json, async () => {
+    const storage = await openStorage(io, 'staticfiles', values.str('config'))
+    const summary = await cleanStatic({ storage, keep, dryRun: !values.flag('delete') })
+    if (json) {
+      io.stdout.write(`${JSON.stringify({ ok: summary.errors.length === 0, destination: describe(storage), ...summary })}\n`)
+      return summary.errors.length ? 1 : 0
+    }
+    for (const name of summary.deleted) io.stdout.write(`${summary.dryRun ? 'Unused' : 'Deleted'}: ${name}\n`)
+    for (const e of summary.errors) io.stderr.write(`Error: ${e.path}: ${e.message}\n`)
+    if (summary.incomplete) io.stderr.write(`Nothing to do: ${summary.incomplete}.\n`)
+    const n = summary.deleted.length
+    const files = `${n} hashed file${n === 1 ? '' : 's'}`
+    const deploys = `${summary.kept.length} deploy${summary.kept.length === 1 ? '' : 's'}`
+    io.stdout.write(`${summary.dryRun ? `${files} no kept deploy names (run with --delete to delete them)` : `${files} deleted`}; kept the files of ${deploys} in ${describe(storage)}.\n`)
+    return summary.errors.length ? 1 : 0
+  })
+}

@@ -1,0 +1,148 @@
+/**
+ * `cleanStatic`: deletes the hashed files (and their `.br`/`.gz` variants)
+ * that no manifest of the last N deploys names. `collectstatic` never
+ * deletes old hashed files, so pages cached before a deploy keep working;
+ * without a clean-up they pile up in the bucket forever.
+ *
+ * Only names that look hashed (`name.<12 hex>.ext`) are candidates;
+ * originals, the manifest and Stowage's records are never touched. A file
+ * that any kept manifest names (as an original or as a hashed name) stays,
+ * and nothing is deleted while fewer deploys are known than asked to keep.
+ */
+import pLimit from 'p-limit'
+import { AbortedError, FileNotFoundError, InvalidArgumentError, StorageError, isStorageError, type Storage } from '@stowage/core'
+import { PRIVATE_PREFIX, readRecord, saveRecordText, serializeRecord } from './collect-record.js'
+import type { CollectError } from './collectstatic.js'
+import { listDeploys, readDeploy } from './deploy-history.js'
+import { looksHashed } from './hashing.js'
+import { parseManifest, type Manifest } from './manifest.js'
+import { isManifestStorage } from './manifest-static-storage.js'
+import { listFiles } from './list-files.js'
+import { ENCODINGS, variantName, variantOf } from './precompress.js'
+
+/** Deploys whose files `cleanStatic` keeps by default: the current one and the two before it. */
+export const DEFAULT_KEEP_DEPLOYS = 3
+
+/** Options for `cleanStatic`. */
+export interface CleanStaticOptions {
+  /** The static storage: a `ManifestStaticStorage`, as given to `collectstatic`. */
+  storage: Storage
+  /** How many of the newest deploys' files to keep (the current manifest always counts). Default 3. */
+  keep?: number
+  /** List what would be deleted; delete nothing. */
+  dryRun?: boolean
+  /** Concurrent deletes. Default 32. */
+  concurrency?: number
+  signal?: AbortSignal
+}
+
+/** What `cleanStatic` did (or, in a dry run, would do). */
+export interface CleanStaticSummary {
+  /** The deploy history entries whose files were kept, newest first. */
+  kept: string[]
+  /** Older history entries deleted with their files. */
+  pruned: string[]
+  /** Hashed files and variants deleted (or that would be). */
+  deleted: string[]
+  /** Set when nothing was deleted because fewer deploys are known than `keep` asks for. */
+  incomplete?: string
+  errors: CollectError[]
+  dryRun: boolean
+}
+
+/**
+ * Deletes hashed files no manifest of the last `keep` deploys names.
+ * @returns a summary; files that could not be deleted are in `errors`.
+ * @throws InvalidArgumentError (`EINVAL`) when `storage` is not a manifest storage or `keep` is not a positive integer;
+ *   FileNotFoundError (`ENOENT`) when there is no manifest (nothing was collected);
+ *   StorageError when the storage cannot be listed or the record cannot be saved (before any delete); AbortedError.
+ */
+export async function cleanStatic(options: CleanStaticOptions): Promise<CleanStaticSummary> {
+  const { storage, signal } = options
+  const dryRun = options.dryRun ?? false
+  const keep = options.keep ?? DEFAULT_KEEP_DEPLOYS
+  if (!isManifestStorage(storage)) throw new InvalidArgumentError('cleanStatic needs the ManifestStaticStorage that collectstatic filled', { argument: 'storage' })
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new InvalidArgumentError(`keep must be a positive integer, got ${JSON.stringify(keep)}`, { argument: 'keep' })
+  const checkAbort = () => {
+    if (signal?.aborted) throw new AbortedError('cleanStatic aborted', { cause: signal.reason })
+  }
+  const limit = pLimit(options.concurrency ?? 32)
+  const store = storage.storage
+  const text = await storage.readManifestText()
+  if (text === null) throw new FileNotFoundError(storage.manifestName, { context: { reason: 'No manifest: run collectstatic first' } })
+  const current = parseManifest(text, storage.manifestName)
+
+  const history = await listDeploys(storage.manifestStorage)
+  const kept = history.slice(0, keep)
+  const summary: CleanStaticSummary = { kept, pruned: [], deleted: [], errors: [], dryRun }
+  // Without the manifests of enough deploys, a file from one of the last
+  // `keep` could look unused: keep everything rather than guess.
+  if (history.length < keep) {
+    summary.incomplete = `only ${history.length} deploy${history.length === 1 ? '' : 's'} recorded in the history, ${keep} to keep: nothing deleted`
+    return summary
+  }
+  const manifests: Manifest[] = [current, ...(await Promise.all(kept.map((name) => limit(() => readDeploy(storage.manifestStorage, name)))))]
+  const named = namedFiles(manifests)
+  checkAbort()
+
+  const candidates = (await listFiles(store, limit)).filter((name) => isCandidate(name, named, storage.manifestName))
+  const pruned = history.slice(keep)
+  summary.pruned = pruned
+  if (!dryRun && candidates.length) await forgetInRecord(store, new Set(candidates))
+
+  const jobs = [...candidates.map((name) => ({ where: store, name, file: true })), ...pruned.map((name) => ({ where: storage.manifestStorage, name, file: false }))]
+  await Promise.all(
+    jobs.map(({ where, name, file }) =>
+      limit(async () => {
+        checkAbort()
+        try {
+          if (!dryRun) await where.delete(name)
+          if (file) summary.deleted.push(name)
+        } catch (err) {
+          checkAbort()
+          summary.errors.push({ path: name, message: err instanceof Error ? err.message : String(err), code: isStorageError(err) ? err.code : 'ESTORAGE' })
+        }
+      }),
+    ),
+  )
+  summary.deleted.sort()
+  summary.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
+  return summary
+}
+
+/** Every name the manifests mention, originals and hashed names, with the variants of the hashed ones. */
+function namedFiles(manifests: Manifest[]): Set<string> {
+  const named = new Set<string>()
+  for (const m of manifests) {
+    for (const [original, hashed] of Object.entries(m.paths)) {
+      named.add(original)
+      named.add(hashed)
+      for (const e of ENCODINGS) named.add(variantName(hashed, e))
+    }
+  }
+  return named
+}
+
+function isCandidate(name: string, named: Set<string>, manifestName: string): boolean {
+  if (named.has(name) || name === manifestName || name.startsWith(PRIVATE_PREFIX)) return false
+  return looksHashed(name) || looksHashed(variantOf(name)?.name ?? '')
+}
+
+/**
+ * Removes `names` from collectstatic's record before they are deleted: a
+ * record vouching for a deleted file would make a later collectstatic skip
+ * writing it again (when a source goes back to old content).
+ */
+async function forgetInRecord(store: Storage, names: Set<string>): Promise<void> {
+  const { record, text } = await readRecord(store)
+  if (text === null) return
+  const files = Object.fromEntries(Object.entries(record.files).filter(([n]) => !names.has(n)))
+  const compressed = record.compressed && Object.fromEntries(Object.entries(record.compressed).filter(([n]) => !names.has(n)))
+  const next = serializeRecord({ ...record, files, ...(compressed && { compressed }) })
+  if (next === text) return
+  try {
+    await saveRecordText(store, next)
+  } catch (err) {
+    throw new StorageError('Could not update the collectstatic record; nothing was deleted', { code: isStorageError(err) ? err.code : 'ESTORAGE', cause: err })
+  }
+}
