@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigurationError, imageField, ValidationError, type Storage } from '@stowage/core'
+import { AbortedError, ConfigurationError, imageField, ValidationError, type Storage } from '@stowage/core'
 import { backends, type TestBackend } from '../../http/src/test-support/backends.js'
 import { animatedGif, exifHasGps, phonePhoto, pixel } from './test-support/fixtures.js'
 import { images } from './images.js'
@@ -102,6 +102,26 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
     const row: Row = { avatar: 'kept.jpg' }
     const file = field({}, failingWrites(backend.storage, /\/large\.avif$/)).bind(row)
     await expect(file.save('me.jpg', photo)).rejects.toThrow(/injected failure/)
+    expect(await backend.everything()).toEqual(before)
+    expect(row).toEqual({ avatar: 'kept.jpg' })
+  })
+
+  it('an abort while the variants are written leaves nothing and throws AbortedError', async () => {
+    const before = await backend.everything()
+    const client = new AbortController()
+    // The client leaves just as the first variant is written.
+    const leaving = new Proxy(backend.storage, {
+      get(target, prop, receiver) {
+        if (prop !== 'save') return Reflect.get(target, prop, receiver)
+        return (name: string, ...rest: Parameters<Storage['save']> extends [string, ...infer T] ? T : never) => {
+          if (name.includes('.variants/')) client.abort(new Error('client left'))
+          return target.save(name, ...rest)
+        }
+      },
+    })
+    const row: Row = { avatar: 'kept.jpg' }
+    const err = await field({}, leaving).bind(row).save('me.jpg', photo, { signal: client.signal }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AbortedError)
     expect(await backend.everything()).toEqual(before)
     expect(row).toEqual({ avatar: 'kept.jpg' })
   })
