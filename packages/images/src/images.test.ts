@@ -79,7 +79,8 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
       ['large', 'heif', 16, 32, true],
       ['same', 'jpeg', 5, 10, true],
     ])
-    expect((await backend.storage.stat(`${name}.variants/thumb.webp`)).contentType ?? 'image/webp').toBe('image/webp')
+    // Local disk keeps no content type (it is derived from the name when served); the others keep the one sent.
+    if (kind !== 'local') expect((await backend.storage.stat(`${name}.variants/thumb.webp`)).contentType).toBe('image/webp')
     await file.delete()
   })
 
