@@ -132,6 +132,7 @@ export class Images implements ImageProcessor, VariantResolver {
     // a save still running after the cleanup would leave an orphan.
     const stop = new AbortController()
     const abortAll = () => stop.abort(signal?.reason)
+    if (signal?.aborted) abortAll()
     signal?.addEventListener('abort', abortAll, { once: true })
     let failure: { reason: unknown } | undefined
     await Promise.allSettled(
