@@ -8,6 +8,7 @@ import { loadConfig, isStorageError } from '@stowage/core'
 import { createFinders } from '@stowage/static'
 import { cleanMediaCommand } from './clean-media-command.js'
 import { cleanStaticCommand } from './clean-static-command.js'
+import { checkCommand } from './check-command.js'
 import { collectstaticCommand, COLLECTSTATIC_HELP } from './collectstatic-command.js'
 import type { Io } from './io.js'
 
@@ -17,6 +18,7 @@ export const HELP = `Usage: stowage <command> [options]
 Commands:
   collectstatic   Collect static files into the "staticfiles" storage
   findstatic      Show where static files are found: stowage findstatic css/app.css
+  check           Validate the configuration and probe every storage (--write, --json)
   clean-static    List (--delete: delete) hashed static files no recent deploy uses
   clean-media     List (--delete: delete) media files no record references
 
@@ -34,6 +36,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return collectstaticCommand(rest, io)
     case 'findstatic':
       return findstatic(rest, io)
+    case 'check':
+      return checkCommand(rest, io)
     case 'clean-static':
       return cleanStaticCommand(rest, io)
     case 'clean-media':

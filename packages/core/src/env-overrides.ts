@@ -52,7 +52,7 @@ const camel = (snake: string) => snake.toLowerCase().replace(/_([a-z0-9])/g, (_,
  * Applies `STOWAGE_*` variables to a configuration:
  * - `STOWAGE_<ALIAS>_BACKEND=s3` sets (or creates) an alias's backend. The
  *   file's options that the new backend also takes are kept (`location`);
- *   the others are dropped and `warn` says which;
+ *   the others are dropped and `warn` says which (at start-up, by default);
  * - `STOWAGE_<ALIAS>_<OPTION>=value` sets one option (`baseUrl` →
  *   `STOWAGE_DEFAULT_BASE_URL`), parsed by its kind: `true`/`false`,
  *   integers, JSON objects, comma-separated lists;
@@ -106,11 +106,11 @@ export async function applyEnvOverrides(config: StowageConfig, env: NodeJS.Proce
         delete entry.options![name]
       }
     }
+    if (!dropped.length) continue
     const was = typeof from === 'string' ? `'${from}'` : 'the configured backend'
     warn(
       `${variable}=${entry.backend as string} replaces ${was} of storages.${alias}: ` +
-        `${kept.length ? `kept ${kept.join(', ')}` : 'no option of the config file kept'}` +
-        `${dropped.length ? `; dropped ${dropped.join(', ')} (not ${declared.storage} options)` : ''}.`,
+        `${kept.length ? `kept ${kept.join(', ')}; ` : ''}dropped ${dropped.join(', ')} (not ${declared.storage} options).`,
     )
   }
 
