@@ -233,5 +233,6 @@ describe('images() configuration', () => {
     await file.save('a.jpg', await phonePhoto())
     await expect(file.variantUrl('huge')).rejects.toMatchObject({ code: 'ECONFIG', key: 'variant' })
     await expect(imageField({ storage, column: 'avatar' }).bind(row).variantUrl('thumb')).rejects.toMatchObject({ code: 'ECONFIG', key: 'processor' })
+    expect(() => imageField({ storage, processor: { variants } as never })).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'processor' }))
   })
 })
