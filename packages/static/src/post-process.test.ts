@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { md5Hex } from './hashing.js'
+import { integrityOf, md5Hex } from './hashing.js'
 import { postProcess, type PostProcessInput } from './post-process.js'
 
 function inputs(files: Record<string, string>): Map<string, PostProcessInput> {
@@ -82,5 +82,39 @@ describe('postProcess', () => {
     const plan = postProcess(new Map([['bad.css', { md5: md5Hex(Buffer.from([0xff, 0xfe])), bytes: Buffer.from([0xff, 0xfe]) }]]))
     expect(plan.problems[0]?.message).toMatch(/UTF-8/)
     expect(plan.files.get('bad.css')!.hashedName).toMatch(/^bad\.[0-9a-f]{12}\.css$/)
+  })
+  it('drops a sourceMappingURL to a missing map (CSS and JS) with a warning by default, an error with missingSourcemaps: error', () => {
+    const files = {
+      'js/lib.min.js': 'lib()\n//# sourceMappingURL=lib.min.js.map\n',
+      'css/lib.css': '.a{}\n/*# sourceMappingURL=lib.css.map */\n',
+      'css/ok.css': '.b{}\n/*# sourceMappingURL=ok.css.map */',
+      'css/ok.css.map': '{}',
+      'css/up.css': '/*# sourceMappingURL=../../outside.map */',
+    }
+    const plan = postProcess(inputs(files))
+    expect(plan.problems).toEqual([])
+    expect(plan.warnings.map((w) => [w.file, w.line, w.kind]).sort()).toEqual([
+      ['css/lib.css', 2, 'sourcemap'],
+      ['css/up.css', 1, 'sourcemap'],
+      ['js/lib.min.js', 2, 'sourcemap'],
+    ])
+    expect(text(plan, 'js/lib.min.js')).toBe('lib()\n\n')
+    expect(text(plan, 'css/lib.css')).toBe('.a{}\n\n')
+    expect(text(plan, 'css/ok.css')).toBe(`.b{}\n/*# sourceMappingURL=${plan.files.get('css/ok.css.map')!.hashedName.slice(4)} */`)
+    // The hashed name is that of the content without the comment.
+    expect(plan.files.get('js/lib.min.js')!.hashedName).toBe(`js/lib.min.${md5Hex('lib()\n\n').slice(0, 12)}.js`)
+
+    const strict = postProcess(inputs(files), { missingSourcemaps: 'error' })
+    expect(strict.warnings).toEqual([])
+    expect(strict.problems.map((p) => p.file).sort()).toEqual(['css/lib.css', 'css/up.css', 'js/lib.min.js'])
+  })
+
+  it('gives every file its integrity: the source’s when not rewritten, the rewritten bytes’ otherwise', () => {
+    const withIntegrity = new Map([...inputs(tree)].map(([n, i]) => [n, { ...i, integrity: integrityOf(i.bytes!) }]))
+    const plan = postProcess(withIntegrity)
+    expect(plan.files.get('img/logo.png')!.integrity).toBe(integrityOf('PNG1'))
+    expect(plan.files.get('js/util.js')!.integrity).toBe(integrityOf('export const a = 1'))
+    expect(plan.files.get('css/base.css')!.integrity).toBe(integrityOf(plan.files.get('css/base.css')!.content!))
+    expect(integrityOf('abc')).toBe('sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn')
   })
 })

@@ -11,7 +11,10 @@ import { collectstatic } from './collectstatic.js'
 import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { serveStatic, IMMUTABLE_CACHE_CONTROL, type StaticMiddleware } from './serve-static.js'
+import { FileSystemStorage } from '@stowage/local'
+import { acceptedEncodings } from './precompress.js'
 import { ASSET_TREE_DIRS, writeAssetTree } from './testing/asset-tree.js'
+import { runServeCompressedSuite } from './testing/serve-compressed-suite.js'
 
 let root: string
 const servers: Server[] = []
@@ -169,5 +172,27 @@ describe.each([
       expect(res.headers.get('x-content-type-options'), path).toBeNull()
       expect(res.headers.get('content-security-policy'), path).toBeNull()
     }
+  })
+})
+
+runServeCompressedSuite({ name: 'MemoryStorage', create: () => new MemoryStorage({ baseUrl: '/static/' }) })
+runServeCompressedSuite({
+  name: 'FileSystemStorage',
+  create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-serve-root-')), baseUrl: '/static/' }),
+})
+
+describe('acceptedEncodings', () => {
+  it.each([
+    [undefined, []],
+    ['gzip, deflate, br', ['br', 'gzip']],
+    ['br;q=0.1, gzip;q=1', ['br', 'gzip']],
+    ['br;q=0', []],
+    ['gzip;q=0, *', ['br']],
+    ['*;q=0', []],
+    ['x-gzip', ['gzip']],
+    ['BR , GZIP', ['br', 'gzip']],
+    ['identity', []],
+  ] as const)('%s → %j', (header, expected) => {
+    expect(acceptedEncodings(header)).toEqual(expected)
   })
 })

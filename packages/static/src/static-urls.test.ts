@@ -4,7 +4,7 @@ import { MemoryStorage } from '@stowage/core'
 import { createManifest } from './manifest.js'
 import { appendSuffix, ManifestStaticStorage } from './manifest-static-storage.js'
 import { addStaticToNunjucks, StaticExtension } from './nunjucks.js'
-import { configureStatic, loadStaticUrls, staticUrl, StaticUrls } from './static-urls.js'
+import { configureStatic, loadStaticUrls, staticIntegrity, staticUrl, StaticUrls } from './static-urls.js'
 import * as pkg from './index.js'
 
 const manifest = createManifest({ 'css/app.css': 'css/app.55e7cbb9ba48.css', 'img/a b.png': 'img/a b.0123456789ab.png' })
@@ -68,5 +68,61 @@ describe('Nunjucks', () => {
     const e = env()
     e.addExtension('StaticExtension', new StaticExtension(new StaticUrls({ manifest })))
     expect(() => e.renderString(`{% static 'nope.css' %}`, {})).toThrow(/nope\.css/)
+  })
+})
+
+describe('directories, as Django’s {% static %} renders them', () => {
+  it('static(\'path/\') and static(\'path/?query\') give the prefixed path, not ENOENT', async () => {
+    const urls = new StaticUrls({ manifest })
+    expect(urls.url('path/')).toBe('/static/path/')
+    expect(urls.url('path/?query')).toBe('/static/path/?query')
+    expect(urls.url('path/?query#fragment')).toBe('/static/path/?query#fragment')
+    expect(urls.url('a b/')).toBe('/static/a%20b/')
+    expect(() => urls.url('../up/')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+    const storage = new ManifestStaticStorage({ storage: new MemoryStorage({ baseUrl: '/assets/' }) })
+    await storage.saveManifest(manifest)
+    expect(await storage.url('path/?query')).toBe('/assets/path/?query')
+    expect(await storage.url('path/')).toBe('/assets/path/')
+    expect(await storage.url('css/app.css')).toBe('/assets/css/app.55e7cbb9ba48.css')
+  })
+})
+
+describe('Subresource Integrity', () => {
+  const withIntegrity = createManifest(manifest.paths, '1.1', { 'css/app.css': 'sha384-AAA', 'js/app.js': 'sha384-B"B' })
+  withIntegrity.paths['js/app.js'] = 'js/app.0123456789ab.js'
+
+  it('staticIntegrity() returns the manifest’s integrity; none in development or for manifests without it', () => {
+    const urls = new StaticUrls({ manifest: withIntegrity })
+    expect(urls.integrity('css/app.css?v=1')).toBe('sha384-AAA')
+    expect(urls.integrity('img/a b.png')).toBeUndefined()
+    expect(() => urls.integrity('nope.css')).toThrow(expect.objectContaining({ code: 'ENOENT' }))
+    expect(new StaticUrls().integrity('css/app.css')).toBeUndefined()
+    expect(new StaticUrls({ manifest }).integrity('css/app.css')).toBeUndefined()
+    configureStatic(urls)
+    expect(staticIntegrity('css/app.css')).toBe('sha384-AAA')
+    configureStatic(new StaticUrls())
+  })
+
+  it('builds script and stylesheet tags with integrity and crossorigin, escaping attribute values', () => {
+    const urls = new StaticUrls({ manifest: withIntegrity })
+    expect(urls.stylesheetTag('css/app.css')).toBe('<link rel="stylesheet" href="/static/css/app.55e7cbb9ba48.css" integrity="sha384-AAA" crossorigin="anonymous">')
+    expect(urls.scriptTag('js/app.js', { type: 'module', defer: true, async: false, crossorigin: 'use-credentials' })).toBe(
+      '<script src="/static/js/app.0123456789ab.js" integrity="sha384-B&quot;B" crossorigin="use-credentials" type="module" defer></script>',
+    )
+    // Without an integrity (development), a plain tag.
+    expect(new StaticUrls().scriptTag('js/app.js')).toBe('<script src="/static/js/app.js"></script>')
+    expect(() => urls.scriptTag('js/app.js', { 'on load': 'x' })).toThrow(expect.objectContaining({ code: 'EINVAL' }))
+  })
+
+  it('Nunjucks: {% static_script %} and {% static_stylesheet %} write whole tags, not escaped; static_integrity() the value', () => {
+    const e = addStaticToNunjucks(new nunjucks.Environment(new nunjucks.FileSystemLoader([]), { autoescape: true }), new StaticUrls({ manifest: withIntegrity }))
+    expect(e.renderString(`{% static_stylesheet 'css/app.css' %}`, {})).toBe(
+      '<link rel="stylesheet" href="/static/css/app.55e7cbb9ba48.css" integrity="sha384-AAA" crossorigin="anonymous">',
+    )
+    expect(e.renderString(`{% static_script name, type='module', defer=true %}`, { name: 'js/app.js' })).toBe(
+      '<script src="/static/js/app.0123456789ab.js" integrity="sha384-B&quot;B" crossorigin="anonymous" type="module" defer></script>',
+    )
+    expect(e.renderString(`<x integrity="{{ static_integrity('css/app.css') }}">`, {})).toBe('<x integrity="sha384-AAA">')
+    expect(e.renderString(`{% static 'path/?q' %}`, {})).toBe('/static/path/?q')
   })
 })
