@@ -44,11 +44,14 @@ try {
   const manifestVersion = Number(djangoVersion) >= 402 ? '1.1' : '1.0'
   console.log(`Django ${djangoVersion}: checking manifest version ${manifestVersion}`)
   const ours = path.join(work, 'ours')
-  const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location: ours, baseUrl: '/static/' }), manifestVersion })
+  // Compressed variants beside the hashed files must not bother Django either.
+  const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location: ours, baseUrl: '/static/' }), manifestVersion, compress: true })
   const summary = await collectstatic({ storage, root: src, dirs: ['static'], packages: false })
   const manifest = (await storage.loadManifest())!
   const expected: Record<string, string> = {}
   for (const name of Object.keys(manifest.paths)) expected[name] = decodeURI(await storage.url(name))
+  // Directories render as Django's {% static 'path/' %} does: prefixed, not hashed.
+  for (const name of ['path/', 'path/?query']) expected[name] = await storage.url(name)
   const expectedFile = path.join(work, 'expected.json')
   await writeFile(expectedFile, JSON.stringify(expected))
 

@@ -7,6 +7,8 @@ With DJANGO_ROOT (a directory Django's own collectstatic filled from the same
 sources), also checks that both computed the same hashed names for files
 without references. Exits non-zero, with a message, on any difference.
 """
+import base64
+import hashlib
 import json
 import sys
 
@@ -47,12 +49,26 @@ for name, url in expected.items():
     got = storage.url(name)
     if got != url:
         failures.append(f"url({name!r}): Django {got!r}, Stowage {url!r}")
+    # Directories ({% static 'path/' %}) are not hashed and name no file.
+    if name.split("?")[0].endswith("/"):
+        continue
     if not storage.exists(storage.stored_name(name)):
         failures.append(f"{storage.stored_name(name)} missing")
 
+# Stowage's extra key: Subresource Integrity of every hashed file, which Django leaves alone.
+integrity = stored.get("integrity")
+if not isinstance(integrity, dict) or set(integrity) != set(stored["paths"]):
+    failures.append("integrity missing or not one per path")
+else:
+    for name, value in integrity.items():
+        with storage.open(storage.stored_name(name)) as f:
+            digest = "sha384-" + base64.b64encode(hashlib.sha384(f.read()).digest()).decode()
+        if digest != value:
+            failures.append(f"integrity of {name}: recorded {value}, file has {digest}")
+
 if len(sys.argv) > 3:
     theirs = ManifestStaticFilesStorage(location=sys.argv[3], base_url="/static/")
-    plain = [n for n in expected if not n.endswith((".css", ".js"))]
+    plain = [n for n in stored["paths"] if not n.endswith((".css", ".js"))]
     for name in plain:
         if theirs.hashed_files.get(name) != storage.hashed_files.get(name):
             failures.append(f"hashed name of {name}: Django {theirs.hashed_files.get(name)!r}, Stowage {storage.hashed_files.get(name)!r}")
@@ -60,4 +76,4 @@ if len(sys.argv) > 3:
 if failures:
     print("Django could not use the Stowage manifest:\n  " + "\n  ".join(failures))
     sys.exit(1)
-print(f"OK: Django {django.get_version()} read the Stowage manifest ({len(expected)} files, urls and hashes agree)")
+print(f"OK: Django {django.get_version()} read the Stowage manifest ({len(expected)} names, urls, hashes and integrity agree)")
