@@ -14,6 +14,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts'],
+    // A test that asserts nothing proves nothing: fail it.
+    expect: { requireAssertions: true },
     testTimeout: 30_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -9,23 +9,22 @@
  *   it with apt on first use) and teardown stops it. `STOWAGE_KEEP_S3=1` keeps
  *   it running between runs and reuses it (handy while developing).
  *
- * The server starts only when the selected test files use S3, so
- * `vitest run packages/core` does not pay for it. When it cannot start, the
+ * The server starts only when a selected test file is declared to use S3
+ * (`test/s3-test-files.ts`), so `vitest run packages/core` does not pay for
+ * it. When it cannot start, the
  * error is handed to the tests, which then FAIL (never skip) with its text,
  * while the rest of the suite still runs.
  */
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { S3Storage, ensureBucket, type S3Provider } from '@stowage/s3'
 import type { TestProject } from 'vitest/node'
 import type { S3TestEnv } from './s3.js'
+import { usesS3 } from './s3-test-files.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SCRIPT = join(ROOT, 'scripts', 's3-server.sh')
-/** Text in a test file that means it needs the S3 server. */
-const USES_S3 = /@stowage\/s3|\/s3(\.js)?['"]|s3TestOptions|s3TestEnv|S3Storage|S3_ENDPOINT/
 
 function envFromProcess(): S3TestEnv | undefined {
   const e = process.env
@@ -73,10 +72,7 @@ async function selectedFilesUseS3(project: TestProject): Promise<boolean> {
   try {
     const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? []
     const { testFiles } = await project.globTestFiles(filters)
-    for (const file of testFiles) {
-      if (USES_S3.test(await readFile(file, 'utf8'))) return true
-    }
-    return false
+    return testFiles.some(usesS3)
   } catch {
     return true // when in doubt, start it: a missing server must fail loudly, not skip
   }

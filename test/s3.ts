@@ -4,15 +4,18 @@
  * use them to run against the same server:
  *
  * ```ts
- * import { S3Storage } from '@stowage/s3'
- * import { s3TestOptions } from '../../../test/s3.js'
- * const storage = new S3Storage(s3TestOptions({ location: randomPrefix('mine') }))
+ * import { s3Storages } from '../../../test/s3.js'
+ * const storageWith = s3Storages('mine') // clients destroyed after the file's tests
+ * const storage = storageWith({ querystringAuth: false })
  * ```
  *
- * When no server is available they throw, so the tests fail instead of skipping.
+ * A file that uses them must be declared in `test/s3-test-files.ts`. When no
+ * server is available they throw, so the tests fail instead of skipping.
  */
-import { inject } from 'vitest'
-import type { S3Provider, S3StorageOptions } from '@stowage/s3'
+import { afterAll, expect, inject } from 'vitest'
+import { randomPrefix } from '@stowage/core/testing'
+import { S3Storage, type S3Provider, type S3StorageOptions } from '@stowage/s3'
+import { usesS3 } from './s3-test-files.js'
 
 /** Where the test server is and how to sign in. */
 export interface S3TestEnv {
@@ -34,9 +37,14 @@ declare module 'vitest' {
 
 /**
  * @returns the test server's coordinates.
- * @throws Error with the reason when no S3 server could be started or reached.
+ * @throws Error with the reason when no S3 server could be started or reached,
+ *   or when the calling test file is not declared in `test/s3-test-files.ts`.
  */
 export function s3TestEnv(): S3TestEnv {
+  const file = expect.getState().testPath
+  if (file && !usesS3(file)) {
+    throw new Error(`${file} uses the S3 test server but is not declared: name it *.s3.test.ts or list it in test/s3-test-files.ts`)
+  }
   const error = inject('s3Error')
   if (error) throw new Error(`The S3 test server is unavailable: ${error}`)
   const env = inject('s3')
@@ -52,7 +60,7 @@ export function s3TestEnv(): S3TestEnv {
       provider: (e.S3_PROVIDER as S3Provider | undefined) || 'generic',
     }
   }
-  throw new Error('No S3 test server: test/global-setup.ts did not start one (does this test file mention @stowage/s3 or test/s3?)')
+  throw new Error('No S3 test server: test/global-setup.ts did not start one')
 }
 
 /**
@@ -70,5 +78,25 @@ export function s3TestOptions(extra: Partial<S3StorageOptions> = {}): S3StorageO
     credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
     provider: env.provider,
     ...extra,
+  }
+}
+
+/**
+ * A maker of `S3Storage`s on the test server for one test file (or
+ * `describe` block), each under its own random key prefix `label-…` unless
+ * `extra` names a `location`; every client it made is destroyed after the
+ * tests of the scope it was called in (it registers an `afterAll`).
+ * @returns `storageWith(extra)`, building a storage with `defaults` and `extra` merged.
+ * @throws Error (from `storageWith`) when no S3 server is available.
+ */
+export function s3Storages(label: string, defaults: Partial<S3StorageOptions> = {}): (extra?: Partial<S3StorageOptions>) => S3Storage {
+  const made: S3Storage[] = []
+  afterAll(() => {
+    for (const s of made.splice(0)) s.client.destroy()
+  })
+  return (extra = {}) => {
+    const storage = new S3Storage(s3TestOptions({ location: randomPrefix(label), ...defaults, ...extra }))
+    made.push(storage)
+    return storage
   }
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortedError, MemoryStorage, StorageError, type Content, type SaveOptions, type Storage } from '@stowage/core'
+import { listAll } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
 import { COLLECT_STATE_NAME, ManifestStaticStorage, collectstatic, parseManifest } from '@stowage/static'
 import { ASSET_TREE_DIRS, writeAssetTree } from '../../packages/static/src/testing/asset-tree.js'
@@ -20,12 +21,6 @@ import { walkFiles } from './helpers/backends.js'
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex').slice(0, 16)
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const CHILD = fileURLToPath(new URL('./helpers/collect-child.ts', import.meta.url))
-
-async function listAll(storage: Storage, dir = ''): Promise<string[]> {
-  const { dirs, files } = await storage.listdir(dir)
-  const below = await Promise.all(dirs.map((d) => listAll(storage, dir ? `${dir}/${d}` : d)))
-  return [...files.map((f) => (dir ? `${dir}/${f}` : f)), ...below.flat()].sort()
-}
 
 /** Every visible file and a hash of its bytes. */
 async function snapshot(storage: Storage): Promise<Record<string, string>> {

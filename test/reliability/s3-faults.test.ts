@@ -11,9 +11,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StorageError, readAll } from '@stowage/core'
-import { randomPrefix } from '@stowage/core/testing'
-import { S3Storage, type S3StorageOptions } from '@stowage/s3'
-import { s3TestEnv, s3TestOptions } from '../s3.js'
+import { randomPrefix, rejection } from '@stowage/core/testing'
+import type { S3Storage, S3StorageOptions } from '@stowage/s3'
+import { s3Storages, s3TestEnv } from '../s3.js'
 import { FaultProxy, type FaultRule } from './helpers/fault-proxy.js'
 
 const MIB = 1024 * 1024
@@ -25,35 +25,34 @@ const TIMEOUT_MS = 1500
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 
 let proxy: FaultProxy
-let direct: S3Storage
-const made: S3Storage[] = []
 const location = randomPrefix('s3-faults')
+const storageWith = s3Storages('s3-faults', { location })
+let direct: S3Storage
 
 beforeAll(async () => {
   proxy = await FaultProxy.start(s3TestEnv().endpoint)
-  direct = new S3Storage(s3TestOptions({ location }))
-  made.push(direct)
+  direct = storageWith()
 })
 afterAll(async () => {
-  for (const s of made) s.client.destroy()
   await proxy?.close()
 })
 
-/** An S3Storage that talks through the proxy, with small parts and short timeouts. */
-function throughProxy(maxAttempts = 3, extra: Partial<S3StorageOptions> = {}): S3Storage {
-  const s = new S3Storage(
-    s3TestOptions({
-      location,
-      endpoint: proxy.endpoint,
-      multipartThreshold: 5 * MIB,
-      partSize: 5 * MIB,
-      queueSize: 2,
-      clientConfig: { maxAttempts, requestHandler: { socketTimeout: TIMEOUT_MS, connectionTimeout: TIMEOUT_MS } },
-      ...extra,
-    }),
-  )
-  made.push(s)
-  return s
+/**
+ * An S3Storage that talks through the proxy, with small parts and short
+ * timeouts, set through Stowage's own options (so these tests also prove
+ * the options reach the SDK); `maxAttempts` left out gets Stowage's default.
+ */
+function throughProxy(maxAttempts?: number, extra: Partial<S3StorageOptions> = {}): S3Storage {
+  return storageWith({
+    endpoint: proxy.endpoint,
+    multipartThreshold: 5 * MIB,
+    partSize: 5 * MIB,
+    queueSize: 2,
+    socketTimeout: TIMEOUT_MS,
+    connectionTimeout: TIMEOUT_MS,
+    ...(maxAttempts !== undefined && { maxAttempts }),
+    ...extra,
+  })
 }
 
 /** Objects and unfinished multipart uploads under `dir`, straight from the gateway. */
@@ -155,40 +154,25 @@ describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', { 
   it('the response to the name-claiming placeholder PUT lost: one object, intact, no placeholder left', async () => {
     await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'reset', after: 0 } }], size, 'succeeds')
   })
-  it('the CompleteMultipartUpload response lost: one object, intact, or a clean failure', async () => {
-    proxy.reset()
-    const dir = randomPrefix('f')
-    const body = randomBytes(size)
-    proxy.add({ method: 'POST', target: COMPLETE, direction: 'response', fault: { kind: 'reset', after: 0 } })
-    const result = await throughProxy().save(`${dir}/file.bin`, body).then(
-      (name) => name,
-      (e: unknown) => e,
-    )
-    const left = await leftovers(dir)
-    expect(left.uploads).toEqual([])
-    if (typeof result === 'string') {
-      expect(left.objects).toEqual([result])
-      expect(sha(await direct.read(result))).toBe(sha(body))
-    } else {
-      expect(result).toBeInstanceOf(StorageError)
-      expect(left.objects).toEqual([])
-    }
+  // The server completed the upload but the answer was lost; the SDK retries the Complete, and the
+  // gateway answers the repeat for the upload it already finished with success: one object, intact.
+  // (A server that answered NoSuchUpload instead would fail the save and leave the object: this
+  // test would show it.)
+  it('the CompleteMultipartUpload response lost: one object, intact', async () => {
+    await saveUnderFaults([{ method: 'POST', target: COMPLETE, direction: 'response', fault: { kind: 'reset', after: 0 } }], size, 'succeeds')
   })
 })
 
 describe('S3Storage retries are bounded and configurable', { timeout: 60_000 }, () => {
-  for (const attempts of [1, 2, 4]) {
-    it(`maxAttempts ${attempts}: exactly ${attempts} request(s) under a permanent 503, then a StorageError`, async () => {
+  for (const [attempts, expected] of [[1, 1], [2, 2], [4, 4], [undefined, 3]] as const) {
+    const title = attempts === undefined ? 'maxAttempts left out: the default, exactly 3 requests' : `maxAttempts ${attempts}: exactly ${attempts} request(s)`
+    it(`${title} under a permanent 503, then a StorageError`, async () => {
       proxy.reset()
       proxy.add({ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 503 }, times: Infinity })
       const storage = throughProxy(attempts)
-      const err = await storage.save(`${randomPrefix('f')}/x.txt`, 'x').then(
-        () => null,
-        (e: unknown) => e,
-      )
-      expect(err).toBeInstanceOf(StorageError)
-      expect((err as StorageError).context).toMatchObject({ httpStatus: 503 })
-      expect(proxy.count('PUT')).toBe(attempts)
+      const err = await rejection(storage.save(`${randomPrefix('f')}/x.txt`, 'x'), StorageError)
+      expect(err.context).toMatchObject({ httpStatus: 503 })
+      expect(proxy.count('PUT')).toBe(expected)
       proxy.reset()
     })
   }
@@ -252,17 +236,16 @@ describe('S3Storage reads through faults (3 MiB object)', { timeout: 60_000 }, (
     proxy.reset()
   })
 
-  it('a byte range truncated mid-body fails instead of returning a short range', async () => {
+  it('a byte range truncated mid-body fails with a StorageError instead of returning a short range', async () => {
     proxy.reset()
     proxy.add({ ...GET, fault: { kind: 'truncate', after: 600 * 1024 }, times: Infinity })
-    const r = await throughProxy()
-      .open(name, { start: 100, end: 2 * MIB })
-      .then(readAll)
-      .then(
-        (b) => b,
-        (e: unknown) => e,
-      )
-    expect(r).toBeInstanceOf(Error)
+    await rejection(
+      throughProxy()
+        .open(name, { start: 100, end: 2 * MIB })
+        .then(readAll),
+      StorageError,
+    )
+    expect(proxy.seen.filter((r) => r.fault === 'truncate').length).toBeGreaterThan(0)
     proxy.reset()
   })
 })

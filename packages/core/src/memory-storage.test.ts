@@ -105,3 +105,17 @@ describe('save() honours a subclass that overrides getAvailableName', () => {
     expect(await new Proposing(['a//./b.txt']).save('n.txt', 'x')).toBe('a/b.txt')
   })
 })
+
+describe('MemoryStorage for application tests', () => {
+  it('assertExists passes for a stored name and fails naming what is stored; assertMissing is its mirror', async () => {
+    const storage = new MemoryStorage()
+    const name = await storage.save('avatars/me.png', 'x')
+    expect(() => storage.assertExists(name)).not.toThrow()
+    expect(() => storage.assertMissing('avatars/other.png')).not.toThrow()
+    expect(() => storage.assertExists('avatars/other.png')).toThrow("Expected 'avatars/other.png' to exist; stored: avatars/me.png")
+    expect(() => storage.assertMissing(name)).toThrow("Expected 'avatars/me.png' to be missing")
+    await storage.delete(name)
+    expect(() => storage.assertMissing(name)).not.toThrow()
+    expect(() => storage.assertExists(name)).toThrow("Expected 'avatars/me.png' to exist; stored: (nothing)")
+  })
+})

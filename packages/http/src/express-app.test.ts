@@ -12,6 +12,7 @@ import Database from 'better-sqlite3'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allowedTypes, imageField, maxSize, samplePng } from '@stowage/core'
+import { listAll } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
 import { receiveUpload, serveMedia, uploadErrorHandler } from './index.js'
 
@@ -69,6 +70,13 @@ describe('README upload handler (Express)', () => {
     return fetch(`${base}/users/1/avatar`, { method: 'POST', body: form })
   }
   const stored = () => (db.prepare('SELECT avatar FROM users WHERE id = 1').get() as { avatar: string | null }).avatar
+  /** Uploads a valid avatar. @returns the row's avatar and every stored file (just that one, under avatars/YYYY/MM/). */
+  const withAvatar = async () => {
+    expect((await upload(samplePng(8, 8), 'me.png', 'image/png')).status).toBe(201)
+    const state = { row: stored(), files: await listAll(media) }
+    expect(state.files).toEqual([state.row])
+    return state
+  }
 
   it('stores an upload, records it in the database, serves it back, and replaces it', async () => {
     const png = samplePng(32, 32)
@@ -87,18 +95,19 @@ describe('README upload handler (Express)', () => {
     expect(stored()).toBe(again.name)
   })
 
-  it('refuses HTML posing as a PNG and keeps the database row as it was', async () => {
-    const before = stored()
+  it('refuses HTML posing as a PNG and keeps the database row and the stored files as they were', async () => {
+    const before = await withAvatar()
     const res = await upload(Buffer.from('<html><script>alert(1)</script></html>'), 'evil.png', 'image/png')
     expect(res.status).toBe(415)
     expect(((await res.json()) as { error: string }).error).toBe('EVALIDATION')
-    expect(stored()).toBe(before)
-    expect((await media.listdir('')).files).toEqual([])
+    expect({ row: stored(), files: await listAll(media) }).toEqual(before)
   })
 
-  it('refuses a decompression bomb', async () => {
+  it('refuses a decompression bomb and keeps the database row and the stored files as they were', async () => {
+    const before = await withAvatar()
     const res = await upload(samplePng(50_000, 50_000, { pixels: false }), 'bomb.png', 'image/png')
     expect(res.status).toBe(400)
     expect(((await res.json()) as { failures: { rule: string }[] }).failures.map((f) => f.rule)).toContain('imageDimensions')
+    expect({ row: stored(), files: await listAll(media) }).toEqual(before)
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
@@ -11,28 +12,18 @@ const MB = 1024 * 1024
 describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
   let backend: TestBackend
   let server: Awaited<ReturnType<typeof serve>>
-  // Each test installs the options for the next request and reads the server-side outcome.
-  let options: (record: Record<string, unknown>) => ReceiveUploadOptions
-  let outcome: Promise<UploadResult | unknown>
-  let record: Record<string, unknown>
-  let bytesRead = 0
-  let arrived: () => void = () => {}
+  // One receiving end per test, at a path of its own: no test sees another's options, record or outcome.
+  const receivers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>()
 
   const avatarField = () =>
     imageField({ storage: backend.storage, uploadTo: 'avatars/', validators: [maxSize(1 * MB), allowedTypes(['image/png', 'image/jpeg', 'image/gif'])] })
 
   beforeAll(async () => {
     backend = await backends[backendName]!()
-    server = await serve((req: IncomingMessage, res: ServerResponse) => {
-      const p = receiveUpload(req, options(record))
-      outcome = p.then((r) => r, (e: unknown) => e).finally(() => {
-        bytesRead = req.socket.bytesRead
-      })
-      arrived()
-      p.then((r) => {
-        res.writeHead(201, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(r))
-      }, (err: unknown) => sendError(res, err))
+    server = await serve((req, res) => {
+      const receive = receivers.get(req.url ?? '')
+      if (receive) receive(req, res)
+      else res.writeHead(404).end()
     })
   })
   afterAll(async () => {
@@ -40,61 +31,105 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     await backend?.destroy()
   })
 
-  async function post(body: Buffer, contentType: string) {
-    const res = await fetch(`${server.url}/upload`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })
-    return { status: res.status, json: (await res.json()) as Record<string, any> }
+  /**
+   * A receiving end for one test: `receiveUpload` with `options` for `record`.
+   * @returns its URL, `post()`, the server-side `outcome` (the result or the
+   *   error), when a request `arrived`, and the bytes read from its socket.
+   */
+  function receiver(options: (record: Record<string, unknown>) => ReceiveUploadOptions, record: Record<string, unknown> = {}) {
+    const path = `/upload/${randomUUID()}`
+    let arrive!: () => void
+    let settle!: (outcome: UploadResult | unknown) => void
+    const state = {
+      url: `${server.url}${path}`,
+      record,
+      bytesRead: 0,
+      arrived: new Promise<void>((resolve) => (arrive = resolve)),
+      outcome: new Promise<UploadResult | unknown>((resolve) => (settle = resolve)),
+      async post(body: Buffer, contentType: string) {
+        const res = await fetch(state.url, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })
+        return { status: res.status, json: (await res.json()) as Record<string, any> }
+      },
+    }
+    receivers.set(path, (req, res) => {
+      const p = receiveUpload(req, options(record))
+      arrive()
+      p.then(
+        (r) => {
+          res.writeHead(201, { 'content-type': 'application/json' })
+          res.end(JSON.stringify(r))
+        },
+        (err: unknown) => sendError(res, err),
+      )
+      void p.then((r) => r, (e: unknown) => e).then((outcome) => {
+        state.bytesRead = req.socket.bytesRead
+        settle(outcome)
+      })
+    })
+    return state
   }
 
   it('streams a valid image into the field and writes the stored name into the record', async () => {
-    record = { id: 1, avatar: null }
     const field = avatarField()
-    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const up = receiver((r) => ({ files: { avatar: field.bind(r, 'avatar') } }), { id: 1, avatar: null })
     const png = samplePng(16, 9)
     const { body, contentType } = multipart([
       { name: 'title', data: 'Me' },
       { name: 'avatar', filename: 'me.png', type: 'image/png', data: png },
     ])
-    const { status, json } = await post(body, contentType)
+    const { status, json } = await up.post(body, contentType)
     expect(status).toBe(201)
     expect(json).toEqual({ fields: { title: 'Me' }, files: { avatar: { name: 'avatars/me.png', filename: 'me.png', size: png.length, type: 'image/png', width: 16, height: 9 } } })
-    expect(record.avatar).toBe('avatars/me.png')
+    expect(up.record.avatar).toBe('avatars/me.png')
     expect(Buffer.from(await backend.storage.read('avatars/me.png')).equals(png)).toBe(true)
     await backend.storage.delete('avatars/me.png')
   })
 
   it('keeps a UTF-8 file name as the browser sent it (busboy reads latin1 by default)', async () => {
-    record = { id: 1, avatar: null }
     const field = avatarField()
-    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const up = receiver((r) => ({ files: { avatar: field.bind(r, 'avatar') } }), { id: 1, avatar: null })
     const { body, contentType } = multipart([{ name: 'avatar', filename: 'naïve é.png', type: 'image/png', data: samplePng(2, 2) }])
-    const { status, json } = await post(body, contentType)
+    const { status, json } = await up.post(body, contentType)
     expect(status).toBe(201)
     expect(json.files.avatar).toMatchObject({ name: 'avatars/naïve_é.png', filename: 'naïve é.png' })
     await backend.storage.delete('avatars/naïve_é.png')
   })
 
-  it.each(hostileUploads().map((h) => [h.title, h] as const))('refuses %s with nothing stored', async (_t, h) => {
-    record = { id: 1, avatar: null }
+  // The status each hostile upload gets and the rules that refuse it: 415 for a type, 400 for an image that cannot be used.
+  const hostileRefusals: Record<string, [status: number, rules: string[]]> = {
+    'HTML renamed .png': [415, ['allowedTypes', 'imageDimensions']],
+    'HTML declared as octet-stream with no extension': [415, ['allowedTypes', 'imageDimensions']],
+    'SVG with script, named .svg': [415, ['allowedTypes', 'imageDimensions']],
+    'SVG with script renamed .png': [415, ['allowedTypes', 'imageDimensions']],
+    'PNG/HTML polyglot (script in a tEXt chunk)': [415, ['allowedTypes']],
+    'GIF/HTML polyglot': [415, ['allowedTypes']],
+    'PNG declared as JPEG': [415, ['allowedTypes']],
+    'decompression bomb: PNG claiming 100000 × 100000 pixels': [400, ['imageDimensions']],
+    'PNG header cut short': [400, ['imageDimensions']],
+    'empty file named .png': [415, ['allowedTypes', 'imageDimensions']],
+  }
+
+  it.each(hostileUploads().map((h) => [h.title, h] as const))('refuses %s with nothing stored', async (title, h) => {
     const field = avatarField()
-    options = (r) => ({ files: { avatar: field.bind(r, 'avatar') } })
+    const up = receiver((r) => ({ files: { avatar: field.bind(r, 'avatar') } }), { id: 1, avatar: null })
     const { body, contentType } = multipart([{ name: 'avatar', filename: h.filename, type: h.contentType, data: h.bytes }])
-    const { status, json } = await post(body, contentType)
-    expect([400, 413, 415]).toContain(status)
+    const { status, json } = await up.post(body, contentType)
+    const [expectedStatus, rules] = hostileRefusals[title]!
+    expect(status).toBe(expectedStatus)
     expect(json.error).toBe('EVALIDATION')
-    expect(json.failures.length).toBeGreaterThan(0)
+    expect([...new Set(json.failures.map((f: { rule: string }) => f.rule))]).toEqual(rules)
     expect(json.failures.every((f: { params: { field: string } }) => f.params.field === 'avatar')).toBe(true)
-    expect(record.avatar).toBeNull()
+    expect(up.record.avatar).toBeNull()
     expect(await backend.everything()).toEqual([])
   })
 
   it('cuts an oversized file stream off at the limit, reading only a little past it', async () => {
-    record = { id: 1, avatar: null }
     const field = fileField({ storage: backend.storage, validators: [maxSize(1 * MB)] })
-    options = (r) => ({ files: { doc: field.bind(r, 'doc') }, limits: { totalSize: 1024 * MB } })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') }, limits: { totalSize: 1024 * MB } }))
     const boundary = 'xyz'
     const total = 64 * MB
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } })
+      const req = request(up.url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } })
       let sent = 0
       let answered = false
       req.on('response', (res) => {
@@ -115,54 +150,50 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
       pump()
     })
     expect(status).toBe(413)
-    const err = await outcome
+    const err = await up.outcome
     expect(err).toBeInstanceOf(ValidationError)
     expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'maxSize', params: { field: 'doc' } })
-    expect(bytesRead).toBeLessThan(16 * MB) // the limit plus socket buffers, never the 64 MB
-    expect(record.doc).toBeUndefined()
+    expect(up.bytesRead).toBeLessThan(16 * MB) // the limit plus socket buffers, never the 64 MB
+    expect(up.record.doc).toBeUndefined()
     expect(await backend.everything()).toEqual([])
   })
 
   it('leaves nothing when the client drops a truncated stream mid-file', async () => {
-    record = {}
     const field = fileField({ storage: backend.storage })
-    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
-    const seen = new Promise<void>((resolve) => (arrived = resolve))
-    const req = request(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') } }))
+    const req = request(up.url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } })
     req.on('error', () => {})
     req.write(`--b\r\nContent-Disposition: form-data; name="doc"; filename="half.txt"\r\n\r\n${'x'.repeat(100_000)}`)
-    await seen
+    await up.arrived
     req.destroy()
-    const err = await outcome
+    const err = await up.outcome
     expect(err).toBeInstanceOf(ValidationError)
     expect((err as ValidationError).failures[0]!.rule).toBe('multipart')
-    expect(record.doc).toBeUndefined()
+    expect(up.record.doc).toBeUndefined()
     expect(await backend.everything()).toEqual([])
   })
 
   it('refuses a body that ends before the closing boundary', async () => {
-    record = {}
     const field = fileField({ storage: backend.storage })
-    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') } }))
     const { body, contentType } = multipart([{ name: 'doc', filename: 'a.txt', data: 'hello world' }])
-    const { status, json } = await post(body.subarray(0, body.length - 20), contentType)
+    const { status, json } = await up.post(body.subarray(0, body.length - 20), contentType)
     expect(status).toBe(400)
     expect(json.failures[0].rule).toBe('multipart')
     expect(await backend.everything()).toEqual([])
   })
 
   it('rolls back files already stored when a later file is refused, restoring the record', async () => {
-    record = { a: 'old-a.txt', b: null }
     const ok = fileField({ storage: backend.storage })
     const strict = fileField({ storage: backend.storage, validators: [allowedTypes(['image/png'])] })
-    options = (r) => ({ files: { a: ok.bind(r, 'a'), b: strict.bind(r, 'b') } })
+    const up = receiver((r) => ({ files: { a: ok.bind(r, 'a'), b: strict.bind(r, 'b') } }), { a: 'old-a.txt', b: null })
     const { body, contentType } = multipart([
       { name: 'a', filename: 'a.txt', data: 'fine' },
       { name: 'b', filename: 'b.png', type: 'image/png', data: '<html><script>1</script></html>' },
     ])
-    const { status } = await post(body, contentType)
+    const { status } = await up.post(body, contentType)
     expect(status).toBe(415)
-    expect(record).toEqual({ a: 'old-a.txt', b: null })
+    expect(up.record).toEqual({ a: 'old-a.txt', b: null })
     expect(await backend.everything()).toEqual([])
   })
 
@@ -173,49 +204,47 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     ['an oversized text field', [{ name: 'a', data: 'x'.repeat(100) }], { fieldSize: 10 }, 'fieldSize', 413],
     ['a request over the total size', [{ name: 'doc', filename: 'x.txt', data: 'x'.repeat(5000) }], { totalSize: 1000 }, 'totalSize', 413],
   ] as const)('refuses %s', async (_t, parts, limits, rule, expected) => {
-    record = {}
     const field = fileField({ storage: backend.storage })
-    options = (r) => ({ files: { doc: field.bind(r, 'doc') }, limits })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') }, limits }))
     const { body, contentType } = multipart([...parts])
-    const { status, json } = await post(body, contentType)
+    const { status, json } = await up.post(body, contentType)
     expect(status).toBe(expected)
     expect(json.failures.map((f: { rule: string }) => f.rule)).toContain(rule)
     expect(await backend.everything()).toEqual([])
   })
 
   it('reports type refusals of every file at once, with the text fields for re-rendering the form', async () => {
-    record = {}
     const strict = fileField({ storage: backend.storage, validators: [allowedTypes(['image/png'])] })
-    options = (r) => ({ files: { a: strict.bind(r, 'a'), b: strict.bind(r, 'b'), c: strict.bind(r, 'c') } })
+    const up = receiver((r) => ({ files: { a: strict.bind(r, 'a'), b: strict.bind(r, 'b'), c: strict.bind(r, 'c') } }))
     const { body, contentType } = multipart([
       { name: 'a', filename: 'a.png', type: 'image/png', data: '<html>a</html>' },
       { name: 'title', data: 'Hello' },
       { name: 'b', filename: 'b.png', type: 'image/png', data: samplePng(1, 1) },
       { name: 'c', filename: 'c.png', type: 'image/png', data: Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(10_000)]) },
     ])
-    const { status, json } = await post(body, contentType)
+    const { status, json } = await up.post(body, contentType)
     expect(status).toBe(415)
     expect([...new Set(json.failures.map((f: { params: { field: string } }) => f.params.field))]).toEqual(['a', 'c'])
-    const err = (await outcome) as ValidationError
-    expect(err.context.fields).toEqual({ title: 'Hello' })
-    expect(record).toEqual({})
+    const err = await up.outcome
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).context.fields).toEqual({ title: 'Hello' })
+    expect(up.record).toEqual({})
     expect(await backend.everything()).toEqual([])
   })
 
   it('ignores the empty part a browser sends for a file input left blank', async () => {
-    record = { doc: 'kept.txt' }
     const field = fileField({ storage: backend.storage })
-    options = (r) => ({ files: { doc: field.bind(r, 'doc') } })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') } }), { doc: 'kept.txt' })
     const { body, contentType } = multipart([{ name: 'doc', filename: '', type: 'application/octet-stream', data: '' }, { name: 'a', data: '1' }])
-    const { status, json } = await post(body, contentType)
+    const { status, json } = await up.post(body, contentType)
     expect(status).toBe(201)
     expect(json).toEqual({ fields: { a: '1' }, files: {} })
-    expect(record.doc).toBe('kept.txt')
+    expect(up.record.doc).toBe('kept.txt')
   })
 
   it('refuses a request that is not multipart', async () => {
-    options = () => ({ files: {} })
-    const { status, json } = await post(Buffer.from('{}'), 'application/json')
+    const up = receiver(() => ({ files: {} }))
+    const { status, json } = await up.post(Buffer.from('{}'), 'application/json')
     expect(status).toBe(400)
     expect(json.failures[0].rule).toBe('multipart')
   })

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileField, hostileUploads, InvalidArgumentError, MemoryStorage, samplePng, signUrl } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
-import { isExecutableType } from './media-types.js'
 import { MEDIA_CSP, serveMedia } from './serve-media.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
 import { backends, mediaPath, SECRET, serve, type TestBackend } from './test-support/backends.js'
@@ -95,7 +94,22 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   })
 
-  it.each(hostileUploads().map((h) => [h.title, h] as const))('serves %s safely when an app stored it without validation', async (_t, h) => {
+  // How each hostile file is served: [type the field detected and the backend recorded, type from the extension alone (local disk records none)].
+  // Markup goes out as a download; what is shown inline is a raster type a browser will not run under nosniff.
+  const hostileServed: Record<string, [recorded: string, byExtension: string]> = {
+    'HTML renamed .png': ['text/html attachment', 'image/png inline'],
+    'HTML declared as octet-stream with no extension': ['text/html attachment', 'application/octet-stream attachment'],
+    'SVG with script, named .svg': ['image/svg+xml attachment', 'image/svg+xml attachment'],
+    'SVG with script renamed .png': ['image/svg+xml attachment', 'image/png inline'],
+    'PNG/HTML polyglot (script in a tEXt chunk)': ['image/png inline', 'image/png inline'],
+    'GIF/HTML polyglot': ['image/gif inline', 'image/gif inline'],
+    'PNG declared as JPEG': ['image/png inline', 'image/jpeg inline'],
+    'decompression bomb: PNG claiming 100000 × 100000 pixels': ['image/png inline', 'image/png inline'],
+    'PNG header cut short': ['image/png inline', 'image/png inline'],
+    'empty file named .png': ['image/png inline', 'image/png inline'],
+  }
+
+  it.each(hostileUploads().map((h) => [h.title, h] as const))('serves %s safely when an app stored it without validation', async (title, h) => {
     const field = fileField({ storage: backend.storage, uploadTo: `${dir}/hostile/` })
     const record: Record<string, unknown> = {}
     await field.bind(record, 'f').save(h.filename, h.bytes, { contentType: h.contentType })
@@ -103,12 +117,9 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     expect(res.status).toBe(200)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('content-security-policy')).toContain('sandbox')
-    const type = res.headers.get('content-type')!
-    // Executable content is never shown inline; what is shown inline is a type browsers will not run.
-    if (isExecutableType(type)) expect(res.headers.get('content-disposition')).toMatch(/^attachment/)
-    if (/<(html|svg)/i.test(h.bytes.toString('latin1')) && !/^image\/(png|gif|jpeg)$/.test(type)) {
-      expect(res.headers.get('content-disposition')).toMatch(/^attachment/)
-    }
+    const [recorded, byExtension] = hostileServed[title]!
+    const disposition = res.headers.get('content-disposition')!.split(';')[0]
+    expect(`${res.headers.get('content-type')} ${disposition}`).toBe(backend.keepsContentType ? recorded : byExtension)
   })
 
   it('sends HTML, SVG, XML and JS stored under honest names as attachments', async () => {
@@ -179,11 +190,7 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
       expect(ok.status).toBe(200)
       expect(ok.headers.get('cache-control')).toBe('private, no-store')
       expect(await ok.text()).toBe('%PDF-1.4 secret')
-      // Always a different first character: replacing it with a fixed one was a no-op 1 time in 64.
-      const tampered = url.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`)
-      expect(tampered).not.toBe(url)
-      expect((await get(tampered)).status).toBe(403)
-      expect((await get(url.replace(/expires=\d+/, (m) => `${m}0`))).status).toBe(403)
+      // Tampered signatures get 403 in the table above; every kind of forgery: test/reliability/signed-urls.test.ts.
       const saved = clock
       clock = Date.now() + 120_000 // past the expiry whichever clock signed it
       try {

@@ -72,18 +72,14 @@ describe('FileSystemStorage specifics', () => {
     expect((await readdir(parent, { recursive: true })).sort()).toEqual(['media', 'media/a.txt', 'media/d', 'media/d/a.txt'].map((n) => path.normalize(n)))
   })
 
-  it('signs expiring URLs that verify until they expire and fail when tampered with', async () => {
-    let now = Date.UTC(2026, 0, 1)
+  // Tampered, expired and replayed URLs: test/reliability/signed-urls.test.ts, on the verifier and through serveMedia.
+  it('signs expiring URLs with its secret and clock, carrying the download name', async () => {
+    const now = Date.UTC(2026, 0, 1)
     const secret = 'a-long-enough-test-secret'
     const storage = new FileSystemStorage({ location: await root(), baseUrl: '/media/', signingSecret: secret, now: () => now })
     const url = await storage.url('private/report one.pdf', { expiresIn: 60, download: 'report.pdf' })
-    expect(url).toMatch(/^\/media\/private\/report%20one\.pdf\?expires=\d+&download=report\.pdf&signature=/)
+    expect(url).toMatch(new RegExp(`^/media/private/report%20one\\.pdf\\?expires=${now / 1000 + 60}&download=report\\.pdf&signature=`))
     expect(verifySignedUrl(url, { secret, now: () => now })).toEqual({ ok: true, download: 'report.pdf' })
-    expect(verifySignedUrl(url.replace('report%20one', 'other'), { secret, now: () => now })).toEqual({ ok: false, reason: 'invalid' })
-    expect(verifySignedUrl(url.replace('download=report.pdf', 'download=x.html'), { secret, now: () => now })).toEqual({ ok: false, reason: 'invalid' })
-    expect(verifySignedUrl(url, { secret: 'another-secret-of-length', now: () => now })).toEqual({ ok: false, reason: 'invalid' })
-    now += 61_000
-    expect(verifySignedUrl(url, { secret, now: () => now })).toEqual({ ok: false, reason: 'expired' })
   })
 
   it('refuses to sign without a secret', async () => {

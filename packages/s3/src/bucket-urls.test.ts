@@ -4,19 +4,11 @@
  * browser as a download, never as a page on the bucket's origin.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
-import { randomPrefix } from '@stowage/core/testing'
-import { afterAll, describe, expect, it } from 'vitest'
-import { s3TestOptions } from '../../../test/s3.js'
-import type { S3StorageOptions } from './options.js'
+import { describe, expect, it } from 'vitest'
+import { s3Storages } from '../../../test/s3.js'
 import { S3Storage } from './s3-storage.js'
 
-const made: S3Storage[] = []
-afterAll(() => made.forEach((s) => s.client.destroy()))
-function storageWith(extra: Partial<S3StorageOptions> = {}): S3Storage {
-  const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-urls'), ...extra }))
-  made.push(s)
-  return s
-}
+const storageWith = s3Storages('s3-urls')
 
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 

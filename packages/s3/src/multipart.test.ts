@@ -3,10 +3,10 @@ import { Readable } from 'node:stream'
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
 import { readAll, StorageError } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
-import { afterAll, describe, expect, it } from 'vitest'
-import { s3TestOptions } from '../../../test/s3.js'
+import { describe, expect, it } from 'vitest'
+import { s3Storages } from '../../../test/s3.js'
 import { choosePartSize, cutParts } from './multipart.js'
-import { MAX_PART_SIZE, MIN_PART_SIZE, type S3StorageOptions } from './options.js'
+import { MAX_PART_SIZE, MIN_PART_SIZE } from './options.js'
 import { S3Storage } from './s3-storage.js'
 
 const MIB = 1024 * 1024
@@ -45,14 +45,8 @@ describe('choosePartSize', () => {
 })
 
 describe('S3Storage: multipart uploads', () => {
-  const made: S3Storage[] = []
-  afterAll(() => made.forEach((s) => s.client.destroy()))
   // Smallest thresholds S3 allows, so the multipart path runs on ~12 MB bodies.
-  const storageWith = (extra: Partial<S3StorageOptions> = {}) => {
-    const s = new S3Storage(s3TestOptions({ location: randomPrefix('s3-mp'), multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2, ...extra }))
-    made.push(s)
-    return s
-  }
+  const storageWith = s3Storages('s3-mp', { multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2 })
   const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
   /** A stream of unknown length: `count` chunks of 256 KiB, optionally failing after `failAt`. */
   const chunked = (count: number, failAt?: number, onChunk?: (i: number) => void) => {

@@ -1,7 +1,8 @@
 /**
- * Race tests for any backend: many saves of one name at once, saves racing
- * deletes, overwrites racing each other. Content is checked by hash, and
- * what the backend really holds is compared with what the API reported.
+ * Race tests for any backend: saves racing deletes, overwrites racing each
+ * other. Content is checked by hash, and what the backend really holds is
+ * compared with what the API reported. (Many saves of one name at once is a
+ * case of the conformance suite, which every backend runs.)
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
@@ -30,19 +31,6 @@ export function raceSuite(factory: BackendFactory): void {
     })
     afterAll(async () => backend?.destroy())
 
-    it('200 concurrent saves of one name give 200 distinct names, every content intact, nothing else stored', async () => {
-      const p = randomPrefix('race')
-      const bodies = Array.from({ length: 200 }, () => randomBytes(2048 + Math.floor(Math.random() * 2048)))
-      const names = await Promise.all(bodies.map((b, i) => storage.save(`${p}/same.tar.gz`, asContent(b, i))))
-      expect(new Set(names).size).toBe(200)
-      expect(names).toContain(`${p}/same.tar.gz`)
-      for (const n of names) expect(n).toMatch(new RegExp(`^${p}/same(_[A-Za-z0-9]{7})?\\.tar\\.gz$`))
-      const hashes = await Promise.all(names.map(async (n) => sha(await storage.read(n))))
-      expect(hashes).toEqual(bodies.map(sha))
-      const raw = (await backend.rawNames()).filter((n) => n.startsWith(`${p}/`))
-      expect(raw).toEqual([...names].sort())
-    })
-
     it('saves racing deletes of the same name: every save succeeds, survivors are intact, nothing half-written remains', async () => {
       const p = randomPrefix('race')
       const base = `${p}/doc.bin`
@@ -61,8 +49,9 @@ export function raceSuite(factory: BackendFactory): void {
       const suffixed = names.filter((n) => n !== base)
       expect(new Set(suffixed).size).toBe(suffixed.length)
       const raw = (await backend.rawNames()).filter((n) => n.startsWith(`${p}/`))
-      // Only names some save returned, and no temporary files.
-      for (const n of raw) expect(names).toContain(n)
+      // Every suffixed name is stored (no delete aimed at it), the plain name at most once, and nothing else: no temporary files.
+      expect(raw.filter((n) => n !== base)).toEqual([...suffixed].sort())
+      expect(raw.length - suffixed.length).toBeLessThanOrEqual(1)
       for (const [i, n] of names.entries()) {
         if (n !== base) {
           expect(sha(await storage.read(n))).toBe(sha(bodies[i]!))

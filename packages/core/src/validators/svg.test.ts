@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../errors.js'
 import { benignSvgs, hostileSvgs } from '../testing/hostile-svgs.js'
+import { rejection } from '../testing/rejection.js'
 import { allowedTypes } from './allowed-types.js'
 import { imageDimensions } from './image-dimensions.js'
 import { maxSize } from './max-size.js'
@@ -48,11 +49,7 @@ const kinds = (doc: string | Uint8Array) => inspectSvg(typeof doc === 'string' ?
 const upload = (filename: string) => ({ filename, contentType: 'image/svg+xml' })
 const svgPolicy = () => [allowedTypes(['image/svg+xml'])]
 
-async function refusal(p: Promise<unknown>): Promise<ValidationError> {
-  const err = await p.then(() => undefined, (e: unknown) => e)
-  expect(err).toBeInstanceOf(ValidationError)
-  return err as ValidationError
-}
+const refusal = (p: Promise<unknown>) => rejection(p, ValidationError)
 
 /** `bytes` as a stream of `size`-byte chunks, as a slow client would send them. */
 function chunked(bytes: Uint8Array, size: number): Readable {

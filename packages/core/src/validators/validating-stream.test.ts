@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../errors.js'
 import { MemoryStorage } from '../memory-storage.js'
@@ -8,28 +7,15 @@ import { imageDimensions } from './image-dimensions.js'
 import { maxSize } from './max-size.js'
 import { sampleGif, sampleJpeg, samplePng } from './sample-images.js'
 import { validate, validateContent } from './validating-stream.js'
+import { countingSource } from '../testing/counting-source.js'
+import { rejection } from '../testing/rejection.js'
 
 const imagePolicy = () => [maxSize(1024 * 1024), allowedTypes(['image/png', 'image/jpeg', 'image/gif']), imageDimensions({ maxWidth: 5000, maxHeight: 5000 })]
 
 async function refusal(p: Promise<unknown>): Promise<ValidationError> {
-  const err = await p.then(() => undefined, (e: unknown) => e)
-  expect(err).toBeInstanceOf(ValidationError)
-  expect((err as ValidationError).code).toBe('EVALIDATION')
-  return err as ValidationError
-}
-
-/** A stream of `total` bytes in 64 KiB chunks that records how much was pulled from it. */
-function counted(total: number, chunk = 64 * 1024, fail?: Error) {
-  const state = { produced: 0 }
-  const stream = new Readable({
-    read() {
-      if (state.produced >= total) return fail ? this.destroy(fail) : this.push(null)
-      const n = Math.min(chunk, total - state.produced)
-      state.produced += n
-      this.push(Buffer.alloc(n, 0x41))
-    },
-  })
-  return { stream, state }
+  const err = await rejection(p, ValidationError)
+  expect(err.code).toBe('EVALIDATION')
+  return err
 }
 
 describe('validate', () => {
@@ -58,6 +44,8 @@ describe('validate', () => {
   it('refuses a GIF/JS polyglot only if it carries markup; as JS it is harmless once served as image/gif with nosniff', async () => {
     const facts = await validate(sampleGif(2, 2, '*/=alert(1);/*'), imagePolicy(), { filename: 'x.gif' })
     expect(facts.type?.mime).toBe('image/gif')
+    const err = await refusal(validate(sampleGif(2, 2, '*/=alert(1);/*<script>alert(1)</script>'), imagePolicy(), { filename: 'x.gif' }))
+    expect(err.failures.map((f) => f.rule)).toEqual(['allowedTypes'])
   })
 
   it('refuses unknown content unless allowed, then only with an allowed extension', async () => {
@@ -69,11 +57,11 @@ describe('validate', () => {
   })
 
   it('cuts an oversized stream off at the limit instead of reading it all', async () => {
-    const { stream, state } = counted(50 * 1024 * 1024)
-    const err = await refusal(validate(stream, [maxSize(1024 * 1024)]))
+    const source = countingSource(50 * 1024 * 1024)
+    const err = await refusal(validate(source.stream, [maxSize(1024 * 1024)]))
     expect(err.failures).toEqual([expect.objectContaining({ rule: 'maxSize' })])
     // Pulled at most the limit plus the read-ahead of a few chunks, never the 50 MB.
-    expect(state.produced).toBeLessThan(2 * 1024 * 1024)
+    expect(source.produced()).toBeLessThan(2 * 1024 * 1024)
   })
 })
 
@@ -97,7 +85,7 @@ describe('validateContent into a storage', () => {
 
   it('leaves nothing stored when the source is truncated (fails mid-stream)', async () => {
     const storage = new MemoryStorage()
-    const { stream } = counted(3 * 64 * 1024, 64 * 1024, new Error('client went away'))
+    const { stream } = countingSource(3 * 64 * 1024, { fail: new Error('client went away') })
     const checker = validateContent(stream, [maxSize(10 * 1024 * 1024)], { filename: 'a.bin' })
     await expect(storage.save('a.bin', checker)).rejects.toThrow(/client went away/)
     expect(storage.names()).toEqual([])

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { MemoryStorage, encodeUrlPath, type Storage } from '@stowage/core'
-import { randomPrefix } from '@stowage/core/testing'
+import { listAll, randomPrefix } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
 import { S3Storage } from '@stowage/s3'
 import { s3TestOptions } from '../../../../test/s3.js'
@@ -21,6 +21,8 @@ export interface TestBackend {
   storage: Storage
   /** Secret the storage signs URLs with, when it signs them itself (local). */
   signingSecret?: string
+  /** Whether `stat()` gives back the content type a file was saved with (local disk records none). */
+  keepsContentType: boolean
   /** Every stored name, recursively, plus anything half-written the backend may hide. */
   everything(): Promise<string[]>
   destroy(): Promise<void>
@@ -28,18 +30,11 @@ export interface TestBackend {
 
 export const SECRET = 'test-secret-0123456789abcdef'
 
-async function listAll(storage: Storage, dir = ''): Promise<string[]> {
-  const { dirs, files } = await storage.listdir(dir)
-  const here = files.map((f) => (dir ? `${dir}/${f}` : f))
-  for (const d of dirs) here.push(...(await listAll(storage, dir ? `${dir}/${d}` : d)))
-  return here.sort()
-}
-
 /** Factories for every backend, by name. */
 export const backends: Record<string, () => Promise<TestBackend>> = {
   memory: async () => {
     const storage = new MemoryStorage({ baseUrl: '/media/' })
-    return { name: 'memory', storage, everything: () => listAll(storage), destroy: async () => {} }
+    return { name: 'memory', storage, keepsContentType: true, everything: () => listAll(storage), destroy: async () => {} }
   },
   local: async () => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-http-'))
@@ -48,6 +43,7 @@ export const backends: Record<string, () => Promise<TestBackend>> = {
       name: 'local',
       storage,
       signingSecret: SECRET,
+      keepsContentType: false,
       // Raw directory listing: it shows the temporary files listdir() hides.
       everything: async () => (await readdir(location, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(location, path.join(e.parentPath, e.name))).sort(),
       destroy: () => rm(location, { recursive: true, force: true }),
@@ -56,7 +52,7 @@ export const backends: Record<string, () => Promise<TestBackend>> = {
   s3: async () => {
     // A random key prefix per run: the shared bucket is never wiped and runs never meet.
     const storage = new S3Storage(s3TestOptions({ location: randomPrefix('http') }))
-    return { name: 's3', storage, everything: () => listAll(storage), destroy: async () => storage.client.destroy() }
+    return { name: 's3', storage, keepsContentType: true, everything: () => listAll(storage), destroy: async () => storage.client.destroy() }
   },
 }
 
