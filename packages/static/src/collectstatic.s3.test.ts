@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { Storage } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { S3Storage } from '@stowage/s3'
-import { s3TestOptions } from '../../../test/s3.js'
+import { s3Storages, s3TestOptions } from '../../../test/s3.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
 import { collectstatic } from './collectstatic.js'
 import { listDeploys } from './deploy-history.js'
@@ -14,7 +14,7 @@ import { writeAssetTree } from './testing/asset-tree.js'
 import { runStaticExtrasSuite } from './testing/static-extras-suite.js'
 
 // Each test collects under its own random key prefix of the shared test bucket.
-const create = () => new S3Storage(s3TestOptions({ location: randomPrefix('collectstatic') }))
+const create = s3Storages('collectstatic')
 runCollectstaticSuite({ name: 'S3Storage', create })
 runStaticExtrasSuite({
   name: 'S3Storage',

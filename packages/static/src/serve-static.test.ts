@@ -16,8 +16,16 @@ import { acceptedEncodings } from './precompress.js'
 import { ASSET_TREE_DIRS, writeAssetTree } from './testing/asset-tree.js'
 import { runServeCompressedSuite } from './testing/serve-compressed-suite.js'
 
-let root: string
 const servers: Server[] = []
+const roots: string[] = []
+
+/** A fresh copy of the asset tree: each block serves its own, so one block's edits never reach another. */
+async function assetRoot(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'stowage-serve-'))
+  roots.push(root)
+  await writeAssetTree(root)
+  return root
+}
 
 async function serve(mw: StaticMiddleware, options: { next?: boolean } = {}): Promise<string> {
   const server = createServer((req, res) =>
@@ -49,18 +57,21 @@ function rawStatus(base: string, rawPath: string): Promise<number> {
   })
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'stowage-serve-'))
-  await writeAssetTree(root)
-})
 afterAll(async () => {
-  for (const s of servers) s.close()
-  await rm(root, { recursive: true, force: true })
+  const closed = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections()
+      s.close(() => resolve())
+    })
+  await Promise.all(servers.splice(0).map(closed))
+  await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })))
 })
 
 describe('serveStatic in development (from the finders)', () => {
   let base: string
+  let root: string
   beforeAll(async () => {
+    root = await assetRoot()
     base = await serve(serveStatic({ finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) }))
   })
 
@@ -98,7 +109,7 @@ describe('serveStatic in development (from the finders)', () => {
 describe('serveStatic in production (from the collected storage)', () => {
   it('marks hashed names immutable and originals for revalidation', async () => {
     const storage = new ManifestStaticStorage({ storage: new MemoryStorage({ baseUrl: '/static/' }) })
-    await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS })
+    await collectstatic({ storage, root: await assetRoot(), dirs: ASSET_TREE_DIRS })
     const hashed = (await storage.url('css/app.css')).slice('/static/'.length)
     const base = await serve(serveStatic({ storage: new ManifestStaticStorage({ storage: storage.storage }) }))
     const res = await fetch(`${base}/static/${hashed}`)
@@ -128,6 +139,7 @@ describe.each([
 
   beforeAll(async () => {
     const csp = contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy }
+    const root = await assetRoot()
     bases.dev = await serve(serveStatic({ finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), ...csp }), { next: false })
     const unreadable = new UnreadableStorage()
     await unreadable.save('css/app.css', 'body {}')
@@ -178,7 +190,11 @@ describe.each([
 runServeCompressedSuite({ name: 'MemoryStorage', create: () => new MemoryStorage({ baseUrl: '/static/' }) })
 runServeCompressedSuite({
   name: 'FileSystemStorage',
-  create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-serve-root-')), baseUrl: '/static/' }),
+  create: async () => {
+    const location = await mkdtemp(path.join(tmpdir(), 'stowage-serve-root-'))
+    roots.push(location)
+    return new FileSystemStorage({ location, baseUrl: '/static/' })
+  },
 })
 
 describe('acceptedEncodings', () => {

@@ -1,11 +1,16 @@
 import nunjucks from 'nunjucks'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
 import { createManifest } from './manifest.js'
 import { appendSuffix, ManifestStaticStorage } from './manifest-static-storage.js'
 import { addStaticToNunjucks, StaticExtension } from './nunjucks.js'
 import { configureStatic, loadStaticUrls, staticIntegrity, staticUrl, StaticUrls } from './static-urls.js'
 import * as pkg from './index.js'
+
+// configureStatic() sets process-wide state: put it back after every test, passed or failed.
+afterEach(() => {
+  configureStatic(new StaticUrls())
+})
 
 const manifest = createManifest({ 'css/app.css': 'css/app.55e7cbb9ba48.css', 'img/a b.png': 'img/a b.0123456789ab.png' })
 
@@ -100,7 +105,6 @@ describe('Subresource Integrity', () => {
     expect(new StaticUrls({ manifest }).integrity('css/app.css')).toBeUndefined()
     configureStatic(urls)
     expect(staticIntegrity('css/app.css')).toBe('sha384-AAA')
-    configureStatic(new StaticUrls())
   })
 
   it('builds script and stylesheet tags with integrity and crossorigin, escaping attribute values', () => {

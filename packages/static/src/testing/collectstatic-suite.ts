@@ -113,6 +113,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       expect(counting.saves).toEqual([])
       expect(counting.deletes).toEqual([])
       expect(counting.stats).toBe(0)
+      // Two reads whatever the number of files: the run record and the manifest; no listing.
+      expect(counting.readNames.sort()).toEqual([COLLECT_STATE_NAME, 'staticfiles.json'].sort())
+      expect(counting.listings).toEqual([])
       expect(again).toMatchObject({ copied: 0, postProcessed: 0, manifestWritten: false, errors: [] })
       expect(again.unmodified).toBe(first.copied)
     })

@@ -10,6 +10,10 @@ export class CountingStorage implements Storage {
   deletes: string[] = []
   stats = 0
   reads = 0
+  /** The names read (`open` or `read`), in order. */
+  readNames: string[] = []
+  /** The directories listed, in order. */
+  listings: string[] = []
 
   constructor(readonly inner: Storage) {}
 
@@ -22,6 +26,8 @@ export class CountingStorage implements Storage {
     this.deletes = []
     this.stats = 0
     this.reads = 0
+    this.readNames = []
+    this.listings = []
   }
 
   save(name: string, content: Content, options?: SaveOptions): Promise<string> {
@@ -30,10 +36,12 @@ export class CountingStorage implements Storage {
   }
   open(name: string, options?: ByteRange): Promise<Readable> {
     this.reads++
+    this.readNames.push(name)
     return this.inner.open(name, options)
   }
   read(name: string): Promise<Uint8Array> {
     this.reads++
+    this.readNames.push(name)
     return this.inner.read(name)
   }
   delete(name: string): Promise<void> {
@@ -53,6 +61,7 @@ export class CountingStorage implements Storage {
     return this.inner.stat(name)
   }
   listdir(path: string): Promise<DirectoryListing> {
+    this.listings.push(path)
     return this.inner.listdir(path)
   }
   url(name: string, options?: UrlOptions): Promise<string> {
