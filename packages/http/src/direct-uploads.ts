@@ -16,8 +16,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
-import { Transform } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import {
+  detectType,
   FileExistsError,
   InvalidArgumentError,
   ImageField,
@@ -28,6 +29,7 @@ import {
   ValidationError,
   verifySignedUrl,
   type FileField,
+  type NameColumn,
   type Storage,
   type ValidationFailure,
 } from '@stowage/core'
@@ -189,6 +191,9 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       if (presigns(storage)) {
         const done = await storage.confirmUpload(upload, { validators: field.validators, maxLength: field.maxLength })
         file = { name: done.name, size: done.size, contentType: done.contentType, width: done.width, height: done.height }
+        // The promoted object holds the client's bytes, EXIF and all: an image
+        // processor must see them as it sees a server upload.
+        if (field instanceof ImageField && field.processor) file = await processPromoted(field, storage, file)
         if (record) assignConfirmed(field, record, file)
       } else {
         file = await confirmLocal(field, pendingStorage(), upload, record ?? ({} as R))
@@ -352,7 +357,7 @@ async function confirmLocal<R extends object>(field: FileField<R>, pending: Stor
     throw err instanceof FileExistsError ? new FileExistsError(upload, { cause: err, context: { reason: 'already confirmed' } }) : err
   })
   try {
-    const file = field.bind(record, field.column ?? '__stowage_upload')
+    const file = field.bind(record, (field.column ?? '__stowage_upload') as NameColumn<R>)
     // The same pipeline as a server upload: uploadTo, validators on the bytes, a free name.
     const stored = await file.save(name.split('/').pop() ?? name, await pending.open(upload))
     const facts = file.facts
@@ -360,6 +365,28 @@ async function confirmLocal<R extends object>(field: FileField<R>, pending: Stor
   } finally {
     await pending.delete(upload).catch(() => undefined)
   }
+}
+
+/**
+ * Puts a promoted image through its field's processor (metadata stripped,
+ * orientation applied, eager variants) under the same name. The client's
+ * copy is read, then deleted before the processed one is written, so a
+ * failure leaves nothing and the name stays free for it.
+ * @returns the processed file.
+ * @throws ValidationError when the processor refuses the image; StorageError.
+ */
+async function processPromoted<R extends object>(field: ImageField<R>, storage: Storage, file: ConfirmedFile): Promise<ConfirmedFile> {
+  const bytes = await storage.read(file.name)
+  await storage.delete(file.name)
+  const type = await detectType(bytes)
+  const { name, facts } = await field.processor!.store({
+    storage,
+    name: file.name,
+    content: Readable.from([bytes]),
+    facts: { size: bytes.byteLength, ...(type && { type }), ...(file.width !== undefined && { width: file.width, height: file.height }) },
+    maxLength: field.maxLength,
+  })
+  return { name, size: facts.size, contentType: facts.type?.mime, width: facts.width, height: facts.height }
 }
 
 function assignConfirmed<R extends object>(field: FileField<R>, record: R, file: ConfirmedFile): void {
