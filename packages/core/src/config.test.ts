@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -7,6 +7,7 @@ import { defineConfig, loadConfig, loadStorages, storages, StorageRegistry, type
 import { applyEnvOverrides } from './env-overrides.js'
 import { ConfigurationError } from './errors.js'
 import { MemoryStorage } from './memory-storage.js'
+import { rejection } from './testing/rejection.js'
 
 const dirs: string[] = []
 async function project(files: Record<string, string>): Promise<string> {
@@ -20,14 +21,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
 })
 
-async function configError(p: Promise<unknown> | (() => unknown)): Promise<ConfigurationError> {
-  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(ConfigurationError)
-  return err as ConfigurationError
-}
+const configError = (p: Promise<unknown> | (() => unknown)) => rejection(p, ConfigurationError)
 
 /** Configures a fresh registry with `config` and builds every storage. */
 async function build(config: StowageConfig): Promise<StorageRegistry> {
@@ -227,5 +221,22 @@ describe('loadConfig', () => {
   it('checks the file’s keys before anything else', async () => {
     const cwd = await project({ 'stowage.config.json': '{"storages": {"default": {"backend": "memory"}}, "staticFiles": {}}' })
     expect((await configError(loadConfig({ cwd, env: {} }))).message).toMatch(/^staticFiles: is not a configuration key \(did you mean 'staticfiles'\?\)/)
+  })
+})
+
+describe('loadStorages', () => {
+  it('reads the config file, applies STOWAGE_* variables, and configures and builds the process-wide storages', async () => {
+    const cwd = await project({
+      'stowage.config.json': JSON.stringify({ storages: { default: { backend: 'local', options: { location: './media', baseUrl: '/media/' } }, cache: { backend: 'memory' } } }),
+    })
+    const config = await loadStorages({ cwd, env: { STOWAGE_DEFAULT_BASE_URL: '/files/' } })
+    expect(config.storages.default!.options).toMatchObject({ baseUrl: '/files/' })
+    expect(storages.aliases()).toEqual(['default', 'cache'])
+    const media = storages.get('default')
+    const name = await media.save('a b.txt', 'x')
+    expect(await media.url(name)).toBe('/files/a%20b.txt')
+    // The location is relative to the config file's directory, not to the process.
+    expect(await readFile(path.join(cwd, 'media', name), 'utf8')).toBe('x')
+    expect(storages.get('cache')).toBeInstanceOf(MemoryStorage)
   })
 })
