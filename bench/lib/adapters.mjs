@@ -22,7 +22,8 @@ const importFrom = (req, spec) => import(req.resolve(spec))
 export async function sdk() {
   const s3 = await import(requireFromS3.resolve('@aws-sdk/client-s3'))
   const presigner = await import(requireFromS3.resolve('@aws-sdk/s3-request-presigner'))
-  const storage = await import(requireFromS3.resolve('@aws-sdk/lib-storage'))
+  // lib-storage is the bench's own dependency; it drives the client it is given.
+  const storage = await importFrom(requireFromBench, '@aws-sdk/lib-storage')
   return { ...s3, ...presigner, ...storage }
 }
 
