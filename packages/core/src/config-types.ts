@@ -85,12 +85,21 @@ type StorageOfEntry<E> = E extends { manifest: true | Record<string, unknown> }
     : Storage
 
 /** The storage type of each alias of a configuration: `StoragesOf<typeof config>['private']` is `S3Storage` for `backend: 's3'`. */
-export type StoragesOf<C extends { storages: Record<string, unknown> }> = { [A in keyof C['storages']]: StorageOfEntry<C['storages'][A]> }
+export type StoragesOf<C extends { storages: Record<string, unknown> }> = {
+  [A in keyof C['storages'] as string extends A ? never : A]: StorageOfEntry<C['storages'][A]>
+}
 
-/** Options of `B` given as `O`, with every name the backend does not take turned into a type error that says so. */
-type OnlyKnown<O, Allowed> = Allowed & { [K in Exclude<keyof O, keyof Allowed>]: `'${K & string}' is not an option of this backend` }
+/** What a name the backend does not take must be, so tsc's message says why. */
+interface NotAnOption<Name extends string, Backend extends string> {
+  error: `'${Name}' is not an option of backend '${Backend}'`
+}
 
-/** An entry as written, checked: a named backend's options may only use that backend's option names. */
+/** Options `O` given to backend `B`, checked: a name `B` does not take must be a `NotAnOption`, which no value is. */
+type OnlyKnown<O, B extends keyof StowageBackends> = Partial<StowageBackends[B]['options']> & {
+  [K in Exclude<keyof O, keyof StowageBackends[B]['options']>]: NotAnOption<K & string, B & string>
+}
+
+/** An entry as written, checked: a named backend's options may only use that backend's option names, with its types. */
 export type CheckedStorageConfig<E> = E extends { backend: infer B extends keyof StowageBackends }
-  ? { backend: B; options?: OnlyKnown<E extends { options: infer O } ? O : {}, Partial<StowageBackends[B]['options']>>; manifest?: ManifestSetting }
+  ? { backend: B; options?: OnlyKnown<E extends { options: infer O } ? O : {}, B>; manifest?: ManifestSetting }
   : E

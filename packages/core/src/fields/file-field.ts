@@ -19,6 +19,31 @@ export type StorageRef = Storage | string | (() => Storage)
 /** `uploadTo`: a strftime pattern (`'avatars/%Y/%m/'`) or a function of the record and the client's file name. */
 export type UploadTo<R> = string | ((record: R, filename: string) => string)
 
+/**
+ * The properties of a record that can hold a stored name (`string`,
+ * `string | null`, optional strings); any name for an open record type
+ * (`Record<string, unknown>`). `bind(user, 'id')` on a numeric id is a type error.
+ */
+export type NameColumn<R> = string extends keyof R
+  ? string
+  : { [K in keyof R]-?: [R[K]] extends [string | null | undefined] ? K : never }[keyof R] & string
+
+/**
+ * Refuses, before anything is stored, a column holding something other than
+ * a name (an id, a date): the name would overwrite it. A column the record
+ * does not have yet is fine (a new record).
+ * @throws ConfigurationError when no column is given; InvalidArgumentError for a column that holds something else.
+ */
+export function checkColumn(record: object, column: string | undefined): string {
+  if (!column) throw new ConfigurationError('is required to bind a field to a record', { key: 'column' })
+  const value = (record as Record<string, unknown>)[column]
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    const kind = typeof value
+    throw new InvalidArgumentError(`the '${column}' column holds ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}, not a stored file name`, { argument: 'column' })
+  }
+  return column
+}
+
 /** Options for `fileField`. */
 export interface FileFieldOptions<R extends object = Record<string, unknown>> {
   /** Directory pattern or function; the stored name is built from it (Django's `upload_to`). Default `''`. */
@@ -93,12 +118,14 @@ export class FileField<R extends object = Record<string, unknown>> {
   }
 
   /**
+   * @param column the record's property holding the stored name; with a typed
+   *   field (`fileField<User>()`), only the properties of `User` that hold a string (or `null`).
    * @returns a `FieldFile` reading and writing `record[column]`.
-   * @throws ConfigurationError when neither `column` nor the field's `column` option is given.
+   * @throws ConfigurationError when neither `column` nor the field's `column` option is given;
+   *   InvalidArgumentError when a plain row has no such column or it holds something other than a name.
    */
-  bind(record: R, column: string | undefined = this.column): FieldFile<R> {
-    if (!column) throw new ConfigurationError('is required to bind a field to a record', { key: 'column' })
-    return new FieldFile(this, record, column)
+  bind(record: R, column: NameColumn<R> | undefined = this.column as NameColumn<R> | undefined): FieldFile<R> {
+    return new FieldFile(this, record, checkColumn(record, column))
   }
 
   /**
@@ -109,7 +136,7 @@ export class FileField<R extends object = Record<string, unknown>> {
    * without touching the storage.
    * @returns the descriptor.
    */
-  descriptor(column: string): PropertyDescriptor & ThisType<R> {
+  descriptor(column: NameColumn<R>): PropertyDescriptor & ThisType<R> {
     const files = new WeakMap<object, FieldFile<R>>()
     const field = this
     const fileOf = (record: R): FieldFile<R> => {

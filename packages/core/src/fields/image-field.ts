@@ -12,7 +12,7 @@ import { MAX_HEAD_BYTES, type ValidatingStream } from '../validators/validating-
 import { readImageSize } from '../validators/read-image-size.js'
 import type { UploadFacts } from '../validators/validator.js'
 import { FieldFile } from './field-file.js'
-import { FileField, type FileFieldOptions } from './file-field.js'
+import { checkColumn, FileField, type FileFieldOptions, type NameColumn } from './file-field.js'
 import type { ImageProcessor } from './image-processor.js'
 
 /** Options for `imageField`. */
@@ -50,9 +50,8 @@ export class ImageField<R extends object = Record<string, unknown>> extends File
     }
   }
 
-  override bind(record: R, column: string | undefined = this.column): ImageFieldFile<R> {
-    if (!column) throw new ConfigurationError('is required to bind a field to a record', { key: 'column' })
-    return new ImageFieldFile(this, record, column)
+  override bind(record: R, column: NameColumn<R> | undefined = this.column as NameColumn<R> | undefined): ImageFieldFile<R> {
+    return new ImageFieldFile(this, record, checkColumn(record, column))
   }
 }
 
