@@ -19,7 +19,7 @@ import { summarise, checkTargets, markdown } from './lib/report.mjs'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
-const SCENARIOS = ['collectstatic-local', 'collectstatic-s3', 'media-local', 'media-s3', 'stream', 'presign', 'images']
+const SCENARIOS = ['collectstatic-local', 'compress', 'collectstatic-s3', 'media-local', 'media-s3', 'stream', 'presign', 'images']
 const NEEDS_S3 = new Set(['collectstatic-s3', 'media-s3', 'stream', 'presign'])
 
 function parseArgs(argv) {

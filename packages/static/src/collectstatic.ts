@@ -25,7 +25,7 @@ import { listFiles } from './list-files.js'
 import { createManifest, serializeManifest } from './manifest.js'
 import { isManifestStorage, type ManifestStaticStorage } from './manifest-static-storage.js'
 import { postProcess, type PostProcessInput, type ReferenceProblem } from './post-process.js'
-import { compressVariants, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
+import { CompressPool, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
 import { adjustableKind } from './references.js'
 import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
@@ -516,13 +516,15 @@ async function writeVariants(
     } else todo.push(w)
   }
   let done = 0
+  const pool = new CompressPool()
+  try {
   await Promise.all(
     todo.map((w) =>
       o.limit(async () => {
         o.checkAbort()
         try {
           const bytes = await hashedBytes(store, w)
-          const variants = await compressVariants(bytes, o.compress)
+          const variants = await pool.compress(bytes, o.compress)
           for (const v of variants) {
             const name = variantName(w.target, v.encoding)
             const hints: StaticSaveOptions = {
@@ -555,6 +557,9 @@ async function writeVariants(
       }),
     ),
   )
+  } finally {
+    await pool.close()
+  }
   return { written: written.filter((n) => !o.failed.has(n)), compressed, failed }
 }
 
