@@ -7,12 +7,35 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { s3TestEnv } from '../s3.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The example application's directory. */
 export const APP_DIR = path.join(ROOT, 'examples/profiles')
 /** Node flags that resolve workspace packages to their sources (see each package's "exports"). */
 export const SOURCE_FLAGS = ['--conditions=stowage-source', '--import', 'tsx']
+
+/**
+ * The environment that moves the app's storages to the S3 test server: for
+ * each alias, exactly the variables README.md documents
+ * (`STOWAGE_<ALIAS>_BACKEND`, `_BUCKET`, `_ENDPOINT`, `_REGION`, `_LOCATION`,
+ * the location under `prefix`), and the keys in `AWS_*`, where the SDK's
+ * default chain finds them.
+ * @returns the variables, to merge into the app's environment.
+ * @throws Error when no S3 test server is available.
+ */
+export function s3AppEnv(prefix: string, locations: Record<string, string>): NodeJS.ProcessEnv {
+  const s3 = s3TestEnv()
+  const env: NodeJS.ProcessEnv = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }
+  for (const [alias, location] of Object.entries(locations)) {
+    env[`STOWAGE_${alias}_BACKEND`] = 's3'
+    env[`STOWAGE_${alias}_BUCKET`] = s3.bucket
+    env[`STOWAGE_${alias}_ENDPOINT`] = s3.endpoint
+    env[`STOWAGE_${alias}_REGION`] = s3.region
+    env[`STOWAGE_${alias}_LOCATION`] = `${prefix}/${location}`
+  }
+  return env
+}
 
 /** A running app. */
 export interface RunningApp {

@@ -14,7 +14,7 @@ import type { Browser, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomPrefix } from '@stowage/core/testing'
 import { s3TestEnv } from '../s3.js'
-import { startApp, type RunningApp } from './app-process.js'
+import { s3AppEnv, startApp, type RunningApp } from './app-process.js'
 import { launchChromium } from './chromium.js'
 import { allowBrowserUploads, buildBrowserClient } from './direct-upload-setup.js'
 import { colourPng, samplePdf } from './fixtures.js'
@@ -29,18 +29,8 @@ const s3 = s3TestEnv()
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'stowage-e2e-direct-'))
-  const alias = (name: string, location: string) => ({
-    [`STOWAGE_${name}_BACKEND`]: 's3',
-    [`STOWAGE_${name}_BUCKET`]: s3.bucket,
-    [`STOWAGE_${name}_ENDPOINT`]: s3.endpoint,
-    [`STOWAGE_${name}_REGION`]: s3.region,
-    [`STOWAGE_${name}_LOCATION`]: `${prefix}/${location}`,
-  })
   const env = {
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    ...alias('DEFAULT', 'media'),
-    ...alias('PRIVATE', 'private'),
+    ...s3AppEnv(prefix, { DEFAULT: 'media', PRIVATE: 'private' }),
     STOWAGE_STATICFILES_LOCATION: path.join(dir, 'staticfiles'),
     PROFILES_DB: path.join(dir, 'profiles.sqlite'),
     // Documents over 5 MiB go up in 5 MiB parts (S3's smallest).
