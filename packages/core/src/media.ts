@@ -4,7 +4,32 @@
  * privileges: HTML and SVG run script, XML can pull in XSLT, and a type the
  * browser does not recognise may be sniffed into HTML. So the rule is an
  * allowlist of passive types; everything else is delivered as an attachment.
+ *
+ * Also the one extension → MIME table (the `mime` package's, from the IANA
+ * and Apache registries) that storages, serving and collectstatic share.
  */
+import mime from 'mime'
+
+// Where the registry's answer is not what a browser needs.
+const OVERRIDES: Record<string, string> = { cjs: 'text/javascript' }
+// Types that are text without saying so in their family.
+const TEXTUAL = new Set(['application/json', 'application/manifest+json', 'application/xml', 'application/javascript', 'application/ld+json'])
+
+/**
+ * The content type of a file name, by its last extension, with
+ * `charset=utf-8` on text types so a browser never guesses the encoding.
+ * @returns e.g. `'text/css; charset=utf-8'`, `'image/png'`; `undefined` for
+ *   an unknown or missing extension. Never throws.
+ */
+export function typeForName(name: string): string | undefined {
+  const base = name.slice(name.lastIndexOf('/') + 1)
+  const dot = base.lastIndexOf('.')
+  if (dot <= 0) return undefined
+  const ext = base.slice(dot + 1).toLowerCase()
+  const type = OVERRIDES[ext] ?? mime.getType(ext)
+  if (!type) return undefined
+  return type.startsWith('text/') || TEXTUAL.has(type) ? `${type}; charset=utf-8` : type
+}
 
 // Types a browser renders without running anything the file says.
 const PASSIVE = new Set([

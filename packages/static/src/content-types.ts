@@ -1,51 +1,13 @@
 /**
- * Content types for the files a site ships, by extension: enough for static
- * assets without a MIME database dependency. Text types carry a charset so a
- * browser never guesses.
+ * Content types for the files a site ships, by extension, from core's shared
+ * table (text types carry a charset so a browser never guesses), and which
+ * of them are worth compressing.
  */
-const TYPES: Record<string, string> = {
-  css: 'text/css; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  mjs: 'text/javascript; charset=utf-8',
-  cjs: 'text/javascript; charset=utf-8',
-  map: 'application/json; charset=utf-8',
-  json: 'application/json; charset=utf-8',
-  webmanifest: 'application/manifest+json; charset=utf-8',
-  html: 'text/html; charset=utf-8',
-  htm: 'text/html; charset=utf-8',
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  csv: 'text/csv; charset=utf-8',
-  xml: 'application/xml; charset=utf-8',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  ico: 'image/vnd.microsoft.icon',
-  bmp: 'image/bmp',
-  woff: 'font/woff',
-  woff2: 'font/woff2',
-  ttf: 'font/ttf',
-  otf: 'font/otf',
-  eot: 'application/vnd.ms-fontobject',
-  wasm: 'application/wasm',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  mp3: 'audio/mpeg',
-  ogg: 'audio/ogg',
-  wav: 'audio/wav',
-}
+import { typeForName } from '@stowage/core'
 
-/** @returns the content type for a file name by its extension, `application/octet-stream` when unknown. */
+/** @returns the content type for a file name by its extension (core's shared table, with a charset for text), `application/octet-stream` when unknown. Never throws. */
 export function contentTypeFor(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1)
-  const dot = base.lastIndexOf('.')
-  return (dot > 0 && TYPES[base.slice(dot + 1).toLowerCase()]) || 'application/octet-stream'
+  return typeForName(name) ?? 'application/octet-stream'
 }
 
 // Text, SVG, JSON, source maps and WebAssembly: formats that compress well

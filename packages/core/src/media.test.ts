@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { contentDisposition, isInlineSafe, typeForName } from './media.js'
+
+describe('typeForName', () => {
+  it.each([
+    ['css/app.css', 'text/css; charset=utf-8'],
+    ['a/b.JS', 'text/javascript; charset=utf-8'],
+    ['x.cjs', 'text/javascript; charset=utf-8'],
+    ['app.js.map', 'application/json; charset=utf-8'],
+    ['site.webmanifest', 'application/manifest+json; charset=utf-8'],
+    ['logo.svg', 'image/svg+xml'],
+    ['favicon.ico', 'image/vnd.microsoft.icon'],
+    ['photo.jpeg', 'image/jpeg'],
+    ['font.woff2', 'font/woff2'],
+    ['mod.wasm', 'application/wasm'],
+    ['a.tar.gz', 'application/gzip'],
+  ])('%s → %s', (name, type) => {
+    expect(typeForName(name)).toBe(type)
+  })
+
+  it.each(['README', '.bashrc', 'dir.d/file', 'x.unknownext', 'trailing.'])('%s has no type', (name) => {
+    expect(typeForName(name)).toBeUndefined()
+  })
+})
+
+describe('isInlineSafe', () => {
+  it.each(['image/png', 'IMAGE/JPEG; x=1', 'video/mp4', 'audio/ogg', 'font/woff2', 'application/pdf', 'text/plain; charset=utf-8', 'application/json'])('%s is passive', (type) => {
+    expect(isInlineSafe(type)).toBe(true)
+  })
+  it.each(['text/html', 'image/svg+xml', 'application/xml', 'text/xml', 'application/xhtml+xml', 'text/javascript', 'text/css', 'application/octet-stream', 'application/x-unknown', '', undefined])('%s is active', (type) => {
+    expect(isInlineSafe(type)).toBe(false)
+  })
+})
+
+describe('contentDisposition', () => {
+  it('keeps the exact UTF-8 name and a fallback that cannot break out of the header', () => {
+    expect(contentDisposition('attachment', 'é "x"\\%.txt')).toBe(`attachment; filename="_ _x___.txt"; filename*=UTF-8''%C3%A9%20%22x%22%5C%25.txt`)
+    expect(contentDisposition('inline')).toBe('inline')
+  })
+})
