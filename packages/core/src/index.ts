@@ -53,6 +53,6 @@ export type {
   CheckedStorageConfig,
   ManifestSetting,
 } from './config-types.js'
-export { isInlineSafe, contentDisposition, typeForName } from './media.js'
+export { isInlineSafe, contentDisposition, typeForName, etagMatches } from './media.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

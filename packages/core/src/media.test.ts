@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { contentDisposition, isInlineSafe, typeForName } from './media.js'
+import { contentDisposition, etagMatches, isInlineSafe, typeForName } from './media.js'
 
 describe('typeForName', () => {
   it.each([
@@ -36,5 +36,20 @@ describe('contentDisposition', () => {
   it('keeps the exact UTF-8 name and a fallback that cannot break out of the header', () => {
     expect(contentDisposition('attachment', 'é "x"\\%.txt')).toBe(`attachment; filename="_ _x___.txt"; filename*=UTF-8''%C3%A9%20%22x%22%5C%25.txt`)
     expect(contentDisposition('inline')).toBe('inline')
+  })
+})
+
+describe('etagMatches', () => {
+  it.each([
+    ['"a"', '"a"', true],
+    ['W/"a"', '"a"', true],
+    ['"a"', 'W/"a"', true],
+    ['"b", W/"a"', '"a"', true],
+    ['*', '"a"', true],
+    ['"b"', '"a"', false],
+    ['"a-"', '"a"', false],
+    ['', '"a"', false],
+  ])('If-None-Match %s against %s: %s', (header, etag, match) => {
+    expect(etagMatches(header, etag)).toBe(match)
   })
 })

@@ -70,3 +70,14 @@ export function contentDisposition(kind: 'attachment' | 'inline', filename?: str
   const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
+
+/**
+ * Whether an `If-None-Match` header matches `etag`, by the weak comparison
+ * RFC 9110 §13.1.2 requires for it (`W/"x"` matches `"x"`; `*` matches any).
+ * @returns true when the client's copy is current (answer 304). Never throws.
+ */
+export function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true
+  const bare = etag.replace(/^W\//, '')
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+}

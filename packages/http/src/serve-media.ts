@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { etagMatches, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
 import { parseRange } from './parse-range.js'
@@ -44,13 +44,6 @@ export type MediaHandler = (req: IncomingMessage, res: ServerResponse, next?: Ne
 function etagOf(stat: FileStat): string {
   if (stat.etag) return `"${stat.etag.replace(/^W\//, '').replace(/"/g, '')}"`
   return `W/"${stat.size.toString(16)}-${stat.modified.getTime().toString(16)}"`
-}
-
-// Weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires.
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true
-  const bare = etag.replace(/^W\//, '')
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
 }
 
 function notModified(req: IncomingMessage, stat: FileStat, etag: string): boolean {

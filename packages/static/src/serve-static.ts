@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { ConfigurationError, isStorageError, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { ConfigurationError, etagMatches, isStorageError, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import { PRIVATE_PREFIX } from './collect-record.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import type { Finders } from './finders.js'
@@ -187,7 +187,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       res.setHeader('ETag', found.etag)
       res.setHeader('Last-Modified', found.modified.toUTCString())
       const inm = req.headers['if-none-match']
-      if (inm && inm.split(',').some((t) => t.trim() === found.etag || t.trim() === '*')) {
+      if (inm && etagMatches(inm, found.etag)) {
         res.statusCode = 304
         return void res.end()
       }
