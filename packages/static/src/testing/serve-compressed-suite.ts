@@ -16,6 +16,7 @@ import { COLLECT_STATE_NAME } from '../collect-record.js'
 import { collectstatic } from '../collectstatic.js'
 import { listDeploys } from '../deploy-history.js'
 import { ManifestStaticStorage } from '../manifest-static-storage.js'
+import type { CompressOptions } from '../precompress.js'
 import { IMMUTABLE_CACHE_CONTROL } from '../save-hints.js'
 import { serveStatic } from '../serve-static.js'
 import { fakeBytes, writeAssetTree } from './asset-tree.js'
@@ -40,7 +41,7 @@ function get(base: string, urlPath: string, headers: Record<string, string> = {}
 }
 
 /** Registers the tests against the storage `create` returns. Call at the top level of a test file. */
-export function runServeCompressedSuite({ name, create }: { name: string; create: () => Promise<Storage> | Storage }): void {
+export function runServeCompressedSuite({ name, create, compress = true }: { name: string; create: () => Promise<Storage> | Storage; compress?: CompressOptions | true }): void {
   describe(`serveStatic with precompressed variants on ${name}`, () => {
     let root: string
     let server: Server
@@ -57,7 +58,7 @@ export function runServeCompressedSuite({ name, create }: { name: string; create
         'static/img/logo.png': fakeBytes('serve-logo', 2048),
         'static/tiny.js': '1\n',
       })
-      const storage = new ManifestStaticStorage({ storage: await create(), staticUrl: '/static/', compress: true })
+      const storage = new ManifestStaticStorage({ storage: await create(), staticUrl: '/static/', compress })
       const summary = await collectstatic({ storage, root, dirs: ['static'], packages: false })
       expect(summary.errors).toEqual([])
       const manifest = (await storage.loadManifest())!
