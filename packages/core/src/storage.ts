@@ -7,6 +7,7 @@
  * and normalised, and never see a name that could escape the storage.
  */
 import { addAbortSignal, type Readable } from 'node:stream'
+import { debug } from './debug.js'
 import { toSource, readAll, type Content, type ContentSource } from './content.js'
 import {
   AbortedError,
@@ -208,11 +209,21 @@ export abstract class BaseStorage implements Storage {
   // ---- the public pipeline ---------------------------------------------
 
   private async call<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    const started = debug.enabled ? performance.now() : 0
     try {
-      return await fn()
+      const result = await fn()
+      if (debug.enabled) this.trace(operation, name, started, 'ok')
+      return result
     } catch (err) {
-      throw this.mapError(err, operation, name)
+      const mapped = this.mapError(err, operation, name)
+      if (debug.enabled) this.trace(operation, name, started, mapped.code)
+      throw mapped
     }
+  }
+
+  /** One line on the `NODE_DEBUG=stowage` channel: which backend did what to which name, how it ended, how long it took. */
+  private trace(operation: string, name: string, started: number, outcome: string): void {
+    debug('%s %s %j %s %sms', this.constructor.name, operation, name, outcome, (performance.now() - started).toFixed(1))
   }
 
   async save(name: string, content: Content, options: SaveOptions = {}): Promise<string> {
@@ -224,6 +235,7 @@ export abstract class BaseStorage implements Storage {
     // Destroying the body on abort makes the backend's write fail, and each
     // backend already cleans up after a failed write: one path for both.
     if (signal) addAbortSignal(signal, source.stream)
+    const started = debug.enabled ? performance.now() : 0
     try {
       const names = this.nameSource(clean, maxLength)
       const first = overwrite ? overwriteName(clean, maxLength) : await names.first()
@@ -243,11 +255,14 @@ export abstract class BaseStorage implements Storage {
       }
       const stored = await this._write(req)
       // As Django does: the backend may have changed the name; check it again.
-      return safeName(stored)
+      const saved = safeName(stored)
+      if (debug.enabled) this.trace('save', saved === clean ? clean : `${clean} -> ${saved}`, started, `ok (${attempts} lost claims)`)
+      return saved
     } catch (err) {
       source.stream.destroy()
-      if (signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason })
-      throw this.mapError(err, 'save', clean)
+      const mapped = signal?.aborted ? new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason }) : this.mapError(err, 'save', clean)
+      if (debug.enabled) this.trace('save', clean, started, mapped.code)
+      throw mapped
     }
   }
 
