@@ -37,9 +37,9 @@ export class FileNotFoundError extends StorageError {
 }
 
 /**
- * A name was claimed by someone else between the availability check and the
- * write. The base pipeline catches it and picks another name; callers only
- * see it from `save(..., { overwrite: false })` primitives used directly.
+ * A name that cannot be taken: `save()` lost the claim of every candidate
+ * (`MAX_CLAIM_ATTEMPTS` in a row), or a one-shot operation ran twice (a
+ * direct upload confirmed again). `code: 'EEXIST'`.
  */
 export class FileExistsError extends StorageError {
   constructor(name: string, options: StorageErrorOptions = {}) {
