@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
+import { AbortedError, allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { receiveUpload, type ReceiveUploadOptions, type UploadResult } from './receive-upload.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
@@ -83,6 +83,19 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(up.record.avatar).toBe('avatars/me.png')
     expect(Buffer.from(await backend.storage.read('avatars/me.png')).equals(png)).toBe(true)
     await backend.storage.delete('avatars/me.png')
+  })
+
+  it('an aborted request fails with AbortedError (EABORTED) and stores nothing', async () => {
+    const field = avatarField()
+    const reason = new Error('client went away')
+    const up = receiver((r) => ({ files: { avatar: field.bind(r, 'avatar') }, signal: AbortSignal.abort(reason) }), { id: 1, avatar: null })
+    const { body, contentType } = multipart([{ name: 'avatar', filename: 'gone.png', type: 'image/png', data: samplePng(2, 2) }])
+    await up.post(body, contentType).catch(() => undefined)
+    const err = await up.outcome
+    expect(err).toBeInstanceOf(AbortedError)
+    expect(err).toMatchObject({ code: 'EABORTED', cause: reason })
+    expect(up.record.avatar).toBeNull()
+    expect(await backend.storage.exists('avatars/gone.png')).toBe(false)
   })
 
   it('keeps a UTF-8 file name as the browser sent it (busboy reads latin1 by default)', async () => {

@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform, type Readable } from 'node:stream'
 import busboy from 'busboy'
-import { StorageError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
+import { AbortedError, StorageError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
 
 /** Limits on one request. */
 export interface UploadLimits {
@@ -164,15 +164,11 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
         return reject(failure)
       }
       // Only now that everything is in: retire the files these replaced, where the field asks for it.
-      for (const s of done) {
-        if (s.file.field.deleteOnReplace && s.previous !== null && s.previous !== s.result.name) {
-          await s.file.deleteStored(s.previous).catch(() => {})
-        }
-      }
+      for (const s of done) await s.file.retire(s.previous).catch(() => {})
       resolve({ fields, files: Object.fromEntries(done.map((s) => [s.field, s.result])) })
     }
 
-    const onAbort = () => fail(options.signal?.reason ?? new StorageError('Upload aborted', { code: 'EABORTED' }))
+    const onAbort = () => fail(new AbortedError('Upload aborted', { cause: options.signal?.reason }))
     if (options.signal?.aborted) return onAbort()
     options.signal?.addEventListener('abort', onAbort, { once: true })
 

@@ -120,8 +120,19 @@ export class FieldFile<R extends object = Record<string, unknown>> {
     this.facts = { ...stored.facts }
     this.setName(stored.name)
     this.onStored(this.facts)
-    if ((options.deleteOld ?? field.deleteOnReplace) && previous !== null && previous !== stored.name) await this.deleteStored(previous)
+    await this.retire(previous, options.deleteOld)
     return stored.name
+  }
+
+  /**
+   * Deletes `previous`, the file a save replaced, when the field deletes
+   * replaced files (`deleteOnReplace`, or `deleteOld` when given) and it is
+   * not the name the record holds now. The one place this rule lives:
+   * `save()` calls it, and `receiveUpload` calls it once a whole form is in.
+   * @throws StorageError from the backend.
+   */
+  async retire(previous: string | null, deleteOld: boolean = this.field.deleteOnReplace): Promise<void> {
+    if (deleteOld && previous !== null && previous !== this.name) await this.deleteStored(previous)
   }
 
   /**
