@@ -34,7 +34,16 @@ export function toSource(content: Content): ContentSource {
   if (typeof content === 'string') content = Buffer.from(content, 'utf8')
   if (content instanceof Uint8Array) {
     const bytes = content
-    return { stream: Readable.from([bytes], { objectMode: false }), size: bytes.byteLength, bytes }
+    let stream: Readable | undefined
+    // Built on first use: backends that write `bytes` directly never ask, and
+    // a stream per small save is a measurable part of its CPU.
+    return {
+      get stream() {
+        return (stream ??= Readable.from([bytes], { objectMode: false }))
+      },
+      size: bytes.byteLength,
+      bytes,
+    }
   }
   if (isBlob(content)) {
     return { stream: Readable.fromWeb(content.stream() as WebReadableStream<Uint8Array>), size: content.size }
