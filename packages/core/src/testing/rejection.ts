@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { expect } from 'vitest'
 
 /**
@@ -15,7 +16,7 @@ export async function rejection<E extends Error>(promise: Promise<unknown> | (()
     (value: unknown) => ({ value }),
     (error: unknown) => ({ error }),
   )
-  if (!('error' in outcome)) expect.fail(`expected a ${type.name}, but it resolved with ${String(outcome.value)}`)
+  if (!('error' in outcome)) expect.fail(`expected a ${type.name}, but it resolved with ${inspect(outcome.value, { depth: 2, breakLength: Infinity })}`)
   expect(outcome.error, `expected a ${type.name}`).toBeInstanceOf(type)
   return outcome.error as E
 }
