@@ -12,7 +12,7 @@
 import pLimit from 'p-limit'
 import { AbortedError, FileNotFoundError, InvalidArgumentError, StorageError, isStorageError, type Storage } from '@stowage/core'
 import { PRIVATE_PREFIX, readRecord, saveRecordText, serializeRecord } from './collect-record.js'
-import type { CollectError } from './collectstatic.js'
+import { toCollectError, type CollectError } from './collect-error.js'
 import { listDeploys, readDeploy } from './deploy-history.js'
 import { looksHashed } from './hashing.js'
 import { parseManifest, type Manifest } from './manifest.js'
@@ -100,7 +100,7 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
           if (file) summary.deleted.push(name)
         } catch (err) {
           checkAbort()
-          summary.errors.push({ path: name, message: err instanceof Error ? err.message : String(err), code: isStorageError(err) ? err.code : 'ESTORAGE' })
+          summary.errors.push(toCollectError(name, err))
         }
       }),
     ),

@@ -15,7 +15,9 @@ import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Storage } from '@stowage/core'
+import { toCollectError, type CollectError } from './collect-error.js'
 import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeRecord, type CollectRecord } from './collect-record.js'
+import { writeVariants } from './collect-variants.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import { recordDeploy } from './deploy-history.js'
 import { createFinders, type DuplicateSource, type Finders, type StaticDir, type StaticSource } from './finders.js'
@@ -25,7 +27,6 @@ import { listFiles } from './list-files.js'
 import { createManifest, serializeManifest } from './manifest.js'
 import { isManifestStorage, type ManifestStaticStorage } from './manifest-static-storage.js'
 import { postProcess, type PostProcessInput, type ReferenceProblem } from './post-process.js'
-import { CompressPool, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
 import { adjustableKind } from './references.js'
 import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
@@ -78,12 +79,7 @@ export interface CollectProgress {
   total: number
 }
 
-/** A file that could not be stored or deleted. */
-export interface CollectError {
-  path: string
-  message: string
-  code: string
-}
+export type { CollectError }
 
 /** What `collectstatic` did (or, in a dry run, would do). */
 export interface CollectStaticSummary {
@@ -482,95 +478,6 @@ function saveHints(w: Write, cacheControl: ResolvedCacheControl): StaticSaveOpti
 }
 
 /**
- * Writes `.br`/`.gz` beside each compressible hashed file that does not
- * have them yet, compressing several files at once. A hashed name fixes
- * its content, so variants recorded as stored are never made again.
- * @returns the variants written, and what the record should say is compressed.
- */
-async function writeVariants(
-  store: Storage,
-  hashed: Write[],
-  o: {
-    compress: ResolvedCompressOptions
-    cacheControl: ResolvedCacheControl
-    state: CollectRecord | undefined
-    dryRun: boolean
-    limit: Limit
-    signal: AbortSignal | undefined
-    checkAbort: () => void
-    onProgress: CollectStaticOptions['onProgress']
-    errors: CollectError[]
-    failed: Set<string>
-    known: Record<string, string>
-  },
-): Promise<{ written: string[]; compressed: Record<string, Encoding[]>; failed: boolean }> {
-  const compressed: Record<string, Encoding[]> = {}
-  const written: string[] = []
-  let failed = false
-  const todo: Write[] = []
-  for (const w of hashed) {
-    const recorded = o.state?.compressed?.[w.target]
-    if (recorded && recorded.every((e) => o.state!.files[variantName(w.target, e)] !== undefined)) {
-      compressed[w.target] = recorded
-      for (const e of recorded) o.known[variantName(w.target, e)] = o.state!.files[variantName(w.target, e)]!
-    } else todo.push(w)
-  }
-  let done = 0
-  const pool = new CompressPool()
-  try {
-  await Promise.all(
-    todo.map((w) =>
-      o.limit(async () => {
-        o.checkAbort()
-        try {
-          const bytes = await hashedBytes(store, w)
-          const variants = await pool.compress(bytes, o.compress)
-          for (const v of variants) {
-            const name = variantName(w.target, v.encoding)
-            const hints: StaticSaveOptions = {
-              overwrite: true,
-              signal: o.signal,
-              ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
-              ...(o.compress.contentEncoding
-                ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
-                : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
-            }
-            written.push(name)
-            try {
-              if (!o.dryRun) await store.save(name, v.bytes, hints)
-              o.known[name] = md5Hex(v.bytes)
-            } catch (err) {
-              o.checkAbort()
-              o.failed.add(name)
-              failed = true
-              o.errors.push(toCollectError(name, err))
-            }
-          }
-          if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
-        } catch (err) {
-          o.checkAbort()
-          o.failed.add(w.target)
-          failed = true
-          o.errors.push(toCollectError(w.target, err))
-        }
-        o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
-      }),
-    ),
-  )
-  } finally {
-    await pool.close()
-  }
-  return { written: written.filter((n) => !o.failed.has(n)), compressed, failed }
-}
-
-/** @returns the bytes stored under a hashed name: the plan's rewritten content, the source's bytes, or (plan reused) what the storage holds. */
-async function hashedBytes(store: Storage, w: Write): Promise<Uint8Array> {
-  if (w.content) return w.content
-  if (w.md5 === w.source.md5) return w.source.bytes ?? readFile(w.source.file)
-  return store.read(w.target)
-}
-
-/**
  * Adds the manifest to the deploy history (for `cleanStatic`) unless the
  * record says it already is there. A failure is reported, not fatal: the
  * deploy itself is complete.
@@ -631,13 +538,5 @@ async function put(store: Storage, w: Write, hints: StaticSaveOptions, signal: A
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
       context: { name: w.target, stored },
     })
-  }
-}
-
-function toCollectError(path: string, err: unknown): CollectError {
-  return {
-    path,
-    message: err instanceof Error ? err.message : String(err),
-    code: isStorageError(err) ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'ESTORAGE'),
   }
 }
