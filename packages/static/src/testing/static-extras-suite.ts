@@ -210,6 +210,15 @@ export function runStaticExtrasSuite({ name, create, headers }: StaticExtrasSuit
       }
     })
 
+    it('gives directories their URL under the static prefix, unhashed, as Django’s {% static \'path/\' %} does', async () => {
+      const { storage } = await fresh()
+      await collect(storage)
+      expect(await storage.url('path/')).toBe('/static/path/')
+      expect(await storage.url('path/?query')).toBe('/static/path/?query')
+      expect(await storage.url('css/?v=1#top')).toBe('/static/css/?v=1#top')
+      await expect(storage.url('../up/')).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
+    })
+
     it('writes the same manifest bytes whatever the order of the paths', async () => {
       const { counting, storage } = await fresh()
       const entries: [string, string][] = [['z.css', 'z.1.css'], ['a.css', 'a.2.css'], ['m/10', 'm/10.3']]
