@@ -29,19 +29,6 @@ function servedHere(storage) {
   return typeof base === 'string' && base.startsWith('/') ? base.replace(/\/+$/, '') : undefined
 }
 
-/**
- * Where collected static files are public. Local storage knows (`baseUrl`);
- * an S3 bucket's is the plain URL of any key minus the key. `STATIC_URL`
- * overrides both (a CDN in front of the bucket).
- */
-async function staticBaseUrl(staticStorage) {
-  if (process.env.STATIC_URL) return process.env.STATIC_URL
-  const inner = staticStorage.storage ?? staticStorage
-  if (typeof inner.baseUrl === 'string') return inner.baseUrl
-  const probe = await inner.url('x')
-  return probe.endsWith('/x') && !probe.includes('?') ? probe.slice(0, -1) : '/static/'
-}
-
 /** Turns a refused upload into messages per form field (`__all__` for the form as a whole). */
 function messagesByField(err) {
   const errors = {}
@@ -65,8 +52,9 @@ export async function createApp({ db, config, production = false }) {
   const staticStorage = storages.get('staticfiles')
 
   const env = nunjucks.configure(path.join(APP_ROOT, 'templates'), { autoescape: true, noCache: !production })
-  // Development: plain names straight from the finders. Production: hashed names from the manifest.
-  addStaticToNunjucks(env, await loadStaticUrls(staticStorage, { debug: !production, baseUrl: production ? await staticBaseUrl(staticStorage) : '/static/' }))
+  // Development: plain names straight from the finders. Production: hashed names from the manifest,
+  // under the storage's own URL (`/static/` on disk, the bucket's on S3), or STATIC_URL (a CDN in front of it).
+  addStaticToNunjucks(env, await loadStaticUrls(staticStorage, { debug: !production, baseUrl: production ? process.env.STATIC_URL : '/static/' }))
   app.engine('njk', env.render.bind(env))
   app.set('view engine', 'njk')
   app.set('views', path.join(APP_ROOT, 'templates'))
