@@ -67,7 +67,7 @@ beforeAll(async () => {
   await chmod(path.join(work, 'bin', 'npx'), 0o755)
 })
 afterAll(async () => {
-  if (work && !process.env.STOWAGE_KEEP_DOCTEST) await rm(work, { recursive: true, force: true })
+  if (work && !process.env.DOCTEST_KEEP) await rm(work, { recursive: true, force: true })
 })
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'top'

@@ -366,15 +366,32 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Stowa
   return applyEnvOverrides({ ...config, root }, env, options)
 }
 
+/** Options for `loadStorages`. */
+export interface LoadStoragesOptions extends LoadConfigOptions {
+  /**
+   * Also ask each storage whether a (random, absent) file exists, so a bucket
+   * that does not exist, refused or missing credentials, or an unreachable
+   * server stop start-up too. One request per storage; default false.
+   */
+  probe?: boolean
+}
+
 /**
  * Loads the configuration (`loadConfig`), configures the process-wide
- * `storages` with it and builds every storage once to fail fast.
+ * `storages` with it and builds every storage once to fail fast; with
+ * `probe`, also reaches each one.
  * @returns the loaded configuration.
- * @throws ConfigurationError naming the bad key and its environment variable.
+ * @throws ConfigurationError naming the bad key and its environment variable;
+ *   with `probe`, the first storage's error (a missing bucket is a ConfigurationError
+ *   naming `storages.<alias>.options.bucket`, refused credentials a PermissionDeniedError).
  */
-export async function loadStorages(options: LoadConfigOptions = {}): Promise<StowageConfig> {
+export async function loadStorages(options: LoadStoragesOptions = {}): Promise<StowageConfig> {
   const config = await loadConfig(options)
   await storages.configure(config)
   storages.check()
+  if (options.probe) {
+    const probe = `.stowage-probe-${Math.random().toString(36).slice(2)}`
+    for (const alias of storages.aliases()) await storages.get(alias).exists(probe)
+  }
   return config
 }

@@ -24,6 +24,7 @@ export {
   type StaticFilesConfig,
   type BackendFactory,
   type LoadConfigOptions,
+  type LoadStoragesOptions,
 } from './config.js'
 export { applyEnvOverrides, RESERVED_ENV, type EnvOverrideOptions } from './env-overrides.js'
 export { registerBackend, backendModule } from './resolve-backend.js'
