@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform, type Readable } from 'node:stream'
 import busboy from 'busboy'
-import { AbortedError, StorageError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
+import { AbortedError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
 
 /** Limits on one request. */
 export interface UploadLimits {

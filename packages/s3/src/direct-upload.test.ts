@@ -2,7 +2,7 @@
  * Direct uploads against the real S3 server, checked with an independent
  * client (the raw SDK, no Stowage code) for what is really in the bucket.
  */
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { readFile } from 'node:fs/promises'
 import * as core from '@stowage/core'
 import { allowedTypes, FileExistsError, imageField, sampleJpeg, samplePng, SuspiciousFileOperationError, ValidationError } from '@stowage/core'

@@ -24,7 +24,6 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  type PutObjectCommandInput,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {

@@ -7,7 +7,7 @@
  * the stored name.
  */
 import { storages } from '../config.js'
-import { ConfigurationError, InvalidArgumentError, StorageError } from '../errors.js'
+import { ConfigurationError, InvalidArgumentError } from '../errors.js'
 import type { Storage } from '../storage.js'
 import type { Validator } from '../validators/validator.js'
 import { FieldFile } from './field-file.js'
@@ -138,10 +138,9 @@ export class FileField<R extends object = Record<string, unknown>> {
    */
   descriptor(column: NameColumn<R>): PropertyDescriptor & ThisType<R> {
     const files = new WeakMap<object, FieldFile<R>>()
-    const field = this
     const fileOf = (record: R): FieldFile<R> => {
       let file = files.get(record)
-      if (!file) files.set(record, (file = field.bind(record, column)))
+      if (!file) files.set(record, (file = this.bind(record, column)))
       return file
     }
     return {

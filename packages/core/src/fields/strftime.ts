@@ -2,7 +2,7 @@
  * The strftime subset Django's `upload_to` patterns use (`'avatars/%Y/%m/%d/'`),
  * in UTC so that every server of a deployment files an upload under the same date.
  */
-import { InvalidArgumentError, StorageError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StorageError, type ValidationFailure } from '../errors.js'
+import { InvalidArgumentError, type ValidationFailure } from '../errors.js'
 import { SNIFF_BYTES, findActiveContent } from './detect-type.js'
 import { inspectSvg } from './svg.js'
 import { MAX_HEAD_BYTES } from './validating-stream.js'

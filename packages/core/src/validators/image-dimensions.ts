@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StorageError, type ValidationFailure } from '../errors.js'
+import { InvalidArgumentError, type ValidationFailure } from '../errors.js'
 import { readImageSize } from './read-image-size.js'
 import type { Validator } from './validator.js'
 

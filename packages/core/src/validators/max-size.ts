@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StorageError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 import type { Validator } from './validator.js'
 
 /** Options for `maxSize`. */
