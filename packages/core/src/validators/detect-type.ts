@@ -3,8 +3,11 @@
  * markup sniff for the text formats it leaves alone (HTML, SVG, XML) — the
  * very formats a browser would execute, so they must never go unrecognised.
  */
-import { fileTypeFromBuffer } from 'file-type'
 import type { DetectedType } from './validator.js'
+
+// Loaded on the first detection, not with @stowage/core: file-type and its
+// parsers add about 10 MB to every process, most of which never validates a type.
+let fileType: Promise<typeof import('file-type')> | undefined
 
 /** How many leading bytes type detection looks at (file-type's own recommendation). */
 export const SNIFF_BYTES = 4100
@@ -42,6 +45,7 @@ export function findActiveContent(head: Uint8Array): string | undefined {
  */
 export async function detectType(head: Uint8Array): Promise<DetectedType | undefined> {
   let found: DetectedType | undefined
+  const { fileTypeFromBuffer } = await (fileType ??= import('file-type'))
   try {
     const r = await fileTypeFromBuffer(head.subarray(0, SNIFF_BYTES))
     if (r) found = { ext: r.ext, mime: r.mime }

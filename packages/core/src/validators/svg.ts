@@ -7,7 +7,13 @@
  * known drawing elements, no event handlers, references only to fragments
  * of the same document, and CSS that loads nothing.
  */
-import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes'
+import { createRequire } from 'node:module'
+import type { SaxesAttributeNS, SaxesTagNS } from 'saxes'
+
+// Loaded on the first SVG, not with @stowage/core (saxes is CommonJS, so a
+// synchronous require keeps inspectSvg synchronous): most processes never parse one.
+let saxes: typeof import('saxes') | undefined
+const loadSaxes = () => (saxes ??= createRequire(import.meta.url)('saxes') as typeof import('saxes'))
 
 /** The SVG namespace, which the root element must be in. */
 export const SVG_NAMESPACE = 'http://www.w3.org/2000/svg'
@@ -139,7 +145,7 @@ function decodeUtf8(bytes: Uint8Array, problems: Problems): string | undefined {
 }
 
 function parseSvg(text: string, problems: Problems): void {
-  const parser = new SaxesParser({ xmlns: true, position: true })
+  const parser = new (loadSaxes().SaxesParser)({ xmlns: true, position: true })
   let seenRoot = false
   // One entry per open element: the text of a <style>, undefined for others.
   // A style sheet is its element's own text children only, so each <style>
