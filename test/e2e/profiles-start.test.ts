@@ -11,6 +11,12 @@ import { collectStatic, runInApp, startApp } from './app-process.js'
 
 let dir: string
 let env: NodeJS.ProcessEnv
+// Everything production asks for but the collected static files.
+const PRODUCTION_SECRETS = {
+  NODE_ENV: 'production',
+  STOWAGE_PRIVATE_SIGNING_SECRET: 'a-production-secret-for-this-test',
+  PROFILES_VARIANT_SECRET: 'a-variant-secret-for-this-test-0123456789',
+}
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'stowage-profiles-start-'))
   env = {
@@ -27,7 +33,7 @@ afterEach(async () => {
 describe('profiles example start-up', () => {
   it('serves hashed, immutable static files in production after stowage collectstatic', { timeout: 60_000 }, async () => {
     expect(await collectStatic(env)).toMatch(/static files? copied/)
-    const app = await startApp({ ...env, NODE_ENV: 'production', STOWAGE_PRIVATE_SIGNING_SECRET: 'a-production-secret-for-this-test' })
+    const app = await startApp({ ...env, ...PRODUCTION_SECRETS })
     try {
       const html = await (await fetch(app.url)).text()
       const href = /<link rel="stylesheet" href="([^"]+)">/.exec(html)?.[1]
@@ -51,7 +57,7 @@ describe('profiles example start-up', () => {
   })
 
   it('refuses to start in production before collectstatic has run', { timeout: 30_000 }, async () => {
-    const { code, output } = await runInApp(['server.js'], { ...env, NODE_ENV: 'production', STOWAGE_PRIVATE_SIGNING_SECRET: 'a-production-secret-for-this-test' })
+    const { code, output } = await runInApp(['server.js'], { ...env, ...PRODUCTION_SECRETS })
     expect(code).toBe(1)
     expect(output).toContain('stowage collectstatic')
   })

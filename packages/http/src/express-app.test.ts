@@ -1,7 +1,8 @@
 /**
- * The README's upload handler, verbatim apart from the temporary directory
- * and port: Express 5 + better-sqlite3 + FileSystemStorage, driven by a real
- * browser-style FormData client.
+ * An upload handler in the shape the README's media snippet had before the
+ * doc tests ran it as written (test/docs): Express 5 + better-sqlite3 +
+ * FileSystemStorage, driven by a real browser-style FormData client. Kept for
+ * what it checks beyond the snippet (refusals leave nothing, bombs, limits).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
@@ -31,7 +32,7 @@ describe('README upload handler (Express)', () => {
     db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, avatar VARCHAR(100))')
     db.prepare('INSERT INTO users (id) VALUES (1)').run()
 
-    // ---- README code starts ----
+    // ---- handler starts ----
     media = new FileSystemStorage({ location: dir, baseUrl: '/media/' })
     const avatar = imageField<User>({
       storage: media,
@@ -51,7 +52,7 @@ describe('README upload handler (Express)', () => {
     })
     app.use('/media', serveMedia({ storage: media }))
     app.use(uploadErrorHandler())
-    // ---- README code ends ----
+    // ---- handler ends ----
 
     server = app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
