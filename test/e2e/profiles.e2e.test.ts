@@ -17,6 +17,8 @@ import { APP_DIR, collectStatic, s3AppEnv, startApp, type RunningApp } from './a
 import { launchChromium } from './chromium.js'
 import { allowBrowserUploads, buildBrowserClient } from './direct-upload-setup.js'
 import { colourPng, samplePdf } from './fixtures.js'
+import { exifHasGps, phonePhoto } from '../../packages/images/src/test-support/fixtures.js'
+import sharp from 'sharp'
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-artifacts')
 
@@ -56,6 +58,7 @@ function s3Env(dir: string): NodeJS.ProcessEnv {
     STOWAGE_STATICFILES_QUERYSTRING_AUTH: 'false',
     STOWAGE_STATICFILES_DEFAULT_ACL: 'public-read',
     NODE_ENV: 'production',
+    PROFILES_VARIANT_SECRET: 'e2e-variant-secret-0123456789',
     PROFILES_DB: path.join(dir, 'profiles.sqlite'),
   }
 }
@@ -175,30 +178,46 @@ async function flow(page: Page, app: RunningApp, registry: StorageRegistry, back
   days.push(new Date())
   expect(await page.getByRole('status').textContent()).toContain('Profile created.')
 
-  // View: the avatar is displayed from the storage's URL.
+  // View: the avatar is displayed as its large variant, made on this first request through a signed /variants/ URL.
   const avatarImg = page.locator('#avatar-image')
   const firstName = (await avatarImg.getAttribute('data-name'))!
   const day = `(${days.map((d) => d.toISOString().slice(0, 10).replace(/-/g, '/')).join('|')})`
   expect(firstName).toMatch(new RegExp(`^avatars/${day}/ada(_[A-Za-z0-9]{7})?\\.png$`))
+  expect(await avatarImg.getAttribute('src')).toMatch(/^\/variants\/avatars\/.+\?v=large&w=1600&f=avif&sig=/)
   await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64)
   expect(await media.exists(firstName)).toBe(true)
+  // The eager thumbnail was stored with the upload, the large one on the first view.
+  await expect.poll(async () => (await media.listdir(`${firstName}.variants`)).files).toEqual([expect.stringMatching(/^large-[0-9a-f]{12}\.avif$/), 'thumb.webp'])
 
   // A refused replacement (a PDF calling itself .png) leaves the current avatar in place.
   await page.locator('#avatar').setInputFiles({ name: 'sneaky.png', mimeType: 'image/png', buffer: pdf })
   await page.getByRole('button', { name: 'Replace avatar' }).click()
   await expect.poll(() => page.locator('#avatar-errors').textContent()).toMatch(/application\/pdf/)
   expect(await avatarImg.getAttribute('data-name')).toBe(firstName)
-  expect(await listAll(media, '')).toEqual([firstName])
+  expect((await listAll(media, '')).filter((n) => !n.includes('.variants/'))).toEqual([firstName])
 
-  // Replace: the new avatar shows, the old file is gone from the storage.
-  await page.locator('#avatar').setInputFiles({ name: 'ada.png', mimeType: 'image/png', buffer: colourPng(80, 80, [40, 90, 220]) })
+  // Replace with a phone photo lying on its side (EXIF Orientation 6) that carries GPS coordinates:
+  // it shows upright, the stored file has no EXIF at all, and the old file goes with its variants.
+  const photo = await phonePhoto(80, 40)
+  expect(exifHasGps((await sharp(photo).metadata()).exif)).toBe(true)
+  await page.locator('#avatar').setInputFiles({ name: 'ada.jpg', mimeType: 'image/jpeg', buffer: photo })
   await page.getByRole('button', { name: 'Replace avatar' }).click()
   await page.waitForURL(/replaced=1/)
   const secondName = (await avatarImg.getAttribute('data-name'))!
   expect(secondName).not.toBe(firstName)
-  await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(80)
+  await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 80])
+  const storedMeta = await sharp(Buffer.from(await media.read(secondName))).metadata()
+  expect([storedMeta.width, storedMeta.height, storedMeta.exif, exifHasGps(storedMeta.exif)]).toEqual([40, 80, undefined, false])
   expect(await media.exists(secondName)).toBe(true)
   expect(await media.exists(firstName)).toBe(false)
+  expect((await listAll(media, '')).filter((n) => !n.startsWith(secondName))).toEqual([])
+
+  // The list page shows the square thumbnail stored with the upload.
+  await page.goto(app.url)
+  const thumb = page.locator('.profiles img.avatar')
+  expect(await thumb.getAttribute('src')).toContain(`${secondName}.variants/thumb.webp`)
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40])
+  await page.goBack()
 
   // Private download: a signed, expiring link gives the exact bytes; without a valid signature it is refused.
   // The page promises a five-minute link (DOCUMENT_LINK_SECONDS), judged by the app's own clock: the Date
@@ -234,6 +253,7 @@ async function flow(page: Page, app: RunningApp, registry: StorageRegistry, back
   expect(await page.getByRole('status').textContent()).toContain('Deleted Ada Lovelace.')
   expect(await page.locator('.profiles li').count()).toBe(0)
   expect(await media.exists(secondName)).toBe(false)
+  expect(await listAll(media, '')).toEqual([])
   expect(await privateMedia.exists(documentName)).toBe(false)
 }
 

@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url'
 import express from 'express'
 import nunjucks from 'nunjucks'
 import { storages, ValidationError } from '@stowage/core'
-import { receiveUpload, serveMedia } from '@stowage/http'
+import { receiveUpload, serveMedia, serveVariants } from '@stowage/http'
 import { mountDirectUploads } from './direct-uploads.js'
 import { addStaticToNunjucks, createFinders, loadStaticUrls, serveStatic } from '@stowage/static'
-import { avatar, document, DOCUMENT_LINK_SECONDS, limits, UPLOAD_LIMITS } from './profile.js'
+import { avatar, avatarImages, document, DOCUMENT_LINK_SECONDS, limits, UPLOAD_LIMITS } from './profile.js'
 
 export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NAME_MAX = 100
@@ -65,6 +65,8 @@ export async function createApp({ db, config, production = false }) {
   // (local disk); on S3 the browser gets the bucket's (presigned) URLs.
   const media = storages.get('default')
   if (servedHere(media)) app.use(servedHere(media), serveMedia({ storage: media }))
+  // Lazy avatar variants (the profile page's large size): made on first request, then served from storage.
+  app.use('/variants', serveVariants({ storage: () => storages.get('default'), resolver: avatarImages }))
   const privateMedia = storages.get('private')
   if (servedHere(privateMedia)) {
     app.use(servedHere(privateMedia), serveMedia({ storage: privateMedia, private: true, signingSecret: config.storages.private?.options?.signingSecret }))
@@ -79,7 +81,7 @@ export async function createApp({ db, config, production = false }) {
   }
 
   app.get('/', async (req, res) => {
-    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: p.avatar ? await avatar.bind(p).url() : undefined })))
+    const profiles = await Promise.all(db.all().map(async (p) => ({ ...p, avatarUrl: p.avatar ? await avatar.bind(p).variantUrl('thumb') : undefined })))
     render(res, 'profiles/list.njk', { profiles, flash: req.query.deleted ? `Deleted ${req.query.deleted}.` : undefined })
   })
 
@@ -130,7 +132,8 @@ export async function createApp({ db, config, production = false }) {
       flash: req.query.created ? 'Profile created.' : req.query.replaced ? 'Avatar replaced.' : undefined,
       avatar: avatarFile.name && {
         name: avatarFile.name,
-        url: await avatarFile.url(),
+        url: await avatarFile.variantUrl('large'),
+        originalUrl: await avatarFile.url(),
         width: avatarFile.width,
         height: avatarFile.height,
         size: await avatarFile.size().catch(() => undefined),
@@ -165,7 +168,7 @@ export async function createApp({ db, config, production = false }) {
     // The old file goes only once the row points at the new one (rather than
     // the field's deleteOnReplace, which deletes on save): a crash in between
     // leaves an orphan file, never a profile whose avatar is gone.
-    if (previous && previous !== profile.avatar) await avatar.storage.delete(previous)
+    if (previous && previous !== profile.avatar) await avatar.bind(profile).deleteStored(previous)
     res.redirect(303, `/profiles/${profile.id}?replaced=1`)
   })
 
