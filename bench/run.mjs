@@ -7,7 +7,7 @@
  *   node bench/run.mjs [--quick] [--only a,b] [--repeats N] [--keep-s3]
  *
  * Scenarios: collectstatic-local, collectstatic-s3, media-local, media-s3,
- * stream, presign, images. Run through `npm run bench`, which builds first: this file
+ * stream, stream-s3, presign, images. Run through `npm run bench`, which builds first: this file
  * imports the built packages (`@stowage/*` → dist).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises'
@@ -19,8 +19,8 @@ import { summarise, checkTargets, markdown } from './lib/report.mjs'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
-const SCENARIOS = ['collectstatic-local', 'compress', 'collectstatic-s3', 'media-local', 'media-s3', 'stream', 'presign', 'images']
-const NEEDS_S3 = new Set(['collectstatic-s3', 'media-s3', 'stream', 'presign'])
+const SCENARIOS = ['collectstatic-local', 'compress', 'collectstatic-s3', 'media-local', 'media-s3', 'stream', 'stream-s3', 'presign', 'images']
+const NEEDS_S3 = new Set(['collectstatic-s3', 'media-s3', 'stream', 'stream-s3', 'presign'])
 
 function parseArgs(argv) {
   const opts = { quick: false, only: SCENARIOS, repeats: undefined, out: join(BENCH, 'results') }

@@ -1,5 +1,16 @@
 /** Timing, concurrency and child-process helpers shared by the scenarios. */
 import { spawn } from 'node:child_process'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+
+// gc() without asking every caller for --expose-gc: a new context sees the flag.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc')
+
+/** Collects garbage now, so what earlier work left is not billed to the next timed case. */
+export function collectGarbage() {
+  gc()
+}
 
 /** @returns the median of `values` (mean of the middle two for even counts). */
 export function median(values) {
@@ -14,6 +25,19 @@ export async function seconds(fn) {
   const t0 = process.hrtime.bigint()
   await fn()
   return Number(process.hrtime.bigint() - t0) / 1e9
+}
+
+/**
+ * @returns wall seconds and CPU seconds (user + system, every thread of this
+ *   process, libuv's pool included) taken by `fn`. On a shared machine the
+ *   CPU seconds move far less than the wall time when others' load changes.
+ */
+export async function cpuSeconds(fn) {
+  const c0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  await fn()
+  const c = process.cpuUsage(c0)
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 }
 }
 
 /** Runs `fn(i)` for i in [0, n) with at most `concurrency` in flight. */

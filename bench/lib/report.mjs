@@ -31,6 +31,11 @@ export function summarise(rows) {
     const base = row.medians.stowage
     row.ratios = {}
     for (const [peer, m] of Object.entries(row.medians)) if (base > 0 && peer !== 'stowage') row.ratios[peer] = m / base
+    if (row.cpu) {
+      row.cpuMedians = Object.fromEntries(Object.entries(row.cpu).map(([peer, runs]) => [peer, median(runs)]))
+      const own = row.cpuMedians.stowage
+      row.cpuRatios = Object.fromEntries(Object.entries(row.cpuMedians).filter(([p]) => p !== 'stowage' && own > 0).map(([p, m]) => [p, m / own]))
+    }
   }
   return rows
 }
@@ -54,7 +59,7 @@ export function checkTargets(rows) {
     if (r.ratios.raw !== undefined) {
       out.push({ target: `${r.scenario} ${r.case}: ≥ 0.9× raw throughput`, measured: `${r.ratios.raw.toFixed(2)}×`, ok: r.ratios.raw >= 0.9 })
     }
-    for (const peer of ['flydrive', 'flystorage']) {
+    for (const peer of ['django', 'flydrive', 'flystorage']) {
       if (r.ratios[peer] !== undefined) out.push({ target: `${r.scenario} ${r.case}: not slower than ${PEER_LABEL[peer]}`, measured: `${r.ratios[peer].toFixed(2)}×`, ok: r.ratios[peer] >= 1 })
     }
   }
@@ -71,13 +76,13 @@ export function checkTargets(rows) {
 /** @returns the results as a Markdown document (table of medians and ratios, then targets). */
 export function markdown(rows, targets, meta) {
   const lines = []
-  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). Peak RSS is that of a process doing only that one operation (Node with the SDK loaded is about 50 MB of it).`)
+  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). Peak RSS is that of a process doing only that one operation (Node with the SDK loaded is about 50 MB of it). CPU is the median CPU time (user + system, all threads) of the process doing the work, and its ratio to Stowage's; on a shared machine it moves much less than wall time.`)
   lines.push('')
-  lines.push('| scenario | case | system | median | n | rate | × Stowage | peak RSS |')
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|')
+  lines.push('| scenario | case | system | median | n | rate | × Stowage | peak RSS | CPU (× Stowage) |')
+  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
     if (r.error) {
-      lines.push(`| ${r.scenario} | ${r.case} | — | failed: ${String(r.error).split('\n')[0].slice(0, 80)} | | | | |`)
+      lines.push(`| ${r.scenario} | ${r.case} | — | failed: ${String(r.error).split('\n')[0].slice(0, 80)} | | | | | |`)
       continue
     }
     const order = Object.keys(r.medians).sort((a, b) => (a === 'stowage' ? -1 : b === 'stowage' ? 1 : 0))
@@ -85,9 +90,11 @@ export function markdown(rows, targets, meta) {
       const m = r.medians[peer]
       const ratio = peer === 'stowage' ? '1' : r.ratios[peer] !== undefined ? `${r.ratios[peer].toFixed(2)}×` : ''
       const rss = r.rss?.[peer] !== undefined ? `${r.rss[peer].toFixed(0)} MB` : ''
-      lines.push(`| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${fmtTime(m)} | ${r.peers[peer].length} | ${rate(r.work, m)} | ${ratio} | ${rss} |`)
+      const c = r.cpuMedians?.[peer]
+      const cpu = c === undefined ? '' : `${fmtTime(c)}${r.cpuRatios?.[peer] !== undefined ? ` (${r.cpuRatios[peer].toFixed(2)}×)` : ''}`
+      lines.push(`| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${fmtTime(m)} | ${r.peers[peer].length} | ${rate(r.work, m)} | ${ratio} | ${rss} | ${cpu} |`)
     }
-    for (const note of r.notes ?? []) lines.push(`| ${r.scenario} | ${r.case} | (${note}) | | | | | |`)
+    for (const note of r.notes ?? []) lines.push(`| ${r.scenario} | ${r.case} | (${note}) | | | | | | |`)
   }
   if (targets.length) {
     lines.push('')

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { localPeers, s3Peers, deletePrefix, s3Config } from '../lib/adapters.mjs'
-import { filler, pool, rotate, runJson, seconds } from '../lib/measure.mjs'
+import { collectGarbage, cpuSeconds, filler, pool, rotate, runJson } from '../lib/measure.mjs'
 import { PYTHON } from '../lib/peers.mjs'
 
 export function mediaCases(quick) {
@@ -21,25 +21,33 @@ export function mediaCases(quick) {
   ]
 }
 
+/** @returns `{ [case id]: seconds, [case id + ':cpu']: CPU seconds of this process, thread pool included }`. */
 async function runNodePeer(peer, cases, concurrency) {
   const out = {}
   const saved = {}
+  const time = async (id, fn) => {
+    // Collect the garbage of the cases before, so it is not billed to this one.
+    collectGarbage()
+    const t = await cpuSeconds(fn)
+    out[id] = t.seconds
+    out[`${id}:cpu`] = t.cpu
+  }
   for (const c of cases) {
     if (c.op === 'save') {
       const data = filler(c.size, c.count)
       const names = []
-      out[c.id] = await seconds(() => pool(c.count, concurrency, async (i) => { names[i] = await peer.save(`${c.id}-f-${i}.bin`, data) }))
+      await time(c.id, () => pool(c.count, concurrency, async (i) => { names[i] = await peer.save(`${c.id}-f-${i}.bin`, data) }))
       saved[c.id] = names
     } else if (c.op === 'read') {
       let total = 0
       const names = saved[c.from]
-      out[c.id] = await seconds(() => pool(names.length, concurrency, async (i) => { const b = await peer.read(names[i]); total += b.length }))
+      await time(c.id, () => pool(names.length, concurrency, async (i) => { const b = await peer.read(names[i]); total += b.length }))
       if (total !== c.count * c.size) throw new Error(`read back ${total} bytes, expected ${c.count * c.size}`)
     } else if (c.op === 'collide') {
       if (!peer.collides) continue
       const data = filler(c.size, 3)
       const names = new Set()
-      out[c.id] = await seconds(() => pool(c.count, concurrency, async () => { names.add(await peer.save(`${c.id}-upload.txt`, data)) }))
+      await time(c.id, () => pool(c.count, concurrency, async () => { names.add(await peer.save(`${c.id}-upload.txt`, data)) }))
       if (names.size !== c.count) throw new Error(`collision case kept ${names.size} distinct names of ${c.count}`)
     }
   }
@@ -54,6 +62,7 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
   const peers = backend === 'local' ? localPeers : s3Peers
   const names = ['stowage', 'raw', 'flydrive', 'flystorage', 'django']
   const runs = {}
+  const cpu = {}
   const failed = new Set()
   // One small untimed pass per Node peer first, so module loading and JIT
   // warm-up are not billed to whichever peer happens to run first.
@@ -87,7 +96,10 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
           result = await runNodePeer(peer, cases, concurrency)
           peer.close?.()
         }
-        for (const c of cases) if (result[c.id] !== undefined) ((runs[c.id] ??= {})[name] ??= []).push(result[c.id])
+        for (const c of cases) {
+          if (result[c.id] !== undefined) ((runs[c.id] ??= {})[name] ??= []).push(result[c.id])
+          if (result[`${c.id}:cpu`] !== undefined) ((cpu[c.id] ??= {})[name] ??= []).push(result[`${c.id}:cpu`])
+        }
       } catch (err) {
         // One peer failing (a bug or limit of that library) must not hide the others' numbers.
         log(`media/${backend} ${name} failed: ${err.stack ?? err}`)
@@ -104,6 +116,7 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
     caseId: `media-${backend}-${c.id}`,
     work: { ops: c.count, bytes: c.count * c.size },
     peers: runs[c.id] ?? {},
+    cpu: cpu[c.id] ?? {},
     notes: [...failed],
   }))
 }

@@ -6,7 +6,9 @@
  * Usage: node stream.mjs JSON_ARGS
  *   {"op": "save"|"read", "peer": "stowage"|"raw"|"flydrive"|"flystorage", "backend": "local"|"s3",
  *    "size": bytes, "name": stored name (read), "dir": DIR, "s3": env}
- * Prints {"seconds": s, "name": stored name, "peakRssMB": n, "startRssMB": n}.
+ * Prints {"seconds": s, "name": stored name, "peakRssMB": n, "startRssMB": n, "readyRssMB": n}:
+ * RSS at start, once the system is loaded and set up (the floor before the
+ * first byte), and at its peak.
  */
 import { Readable } from 'node:stream'
 import { localPeers, s3Peers } from '../lib/adapters.mjs'
@@ -34,6 +36,7 @@ function source(size) {
 
 const startRssMB = process.memoryUsage().rss / 1048576
 const peer = args.backend === 'local' ? await localPeers[args.peer](args.dir) : await s3Peers[args.peer](args.s3, args.s3.prefix)
+const readyRssMB = process.memoryUsage().rss / 1048576
 const t0 = process.hrtime.bigint()
 let name = args.name
 if (args.op === 'save') name = await peer.saveStream('big.bin', source(args.size), args.size)
@@ -43,4 +46,4 @@ else {
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9
 peer.close?.()
-console.log(JSON.stringify({ seconds, name, startRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024 }))
+console.log(JSON.stringify({ seconds, name, startRssMB, readyRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024 }))
