@@ -1,17 +1,20 @@
 /**
  * The handful of system calls `FileSystemStorage` makes to write and read a
- * file, in two flavours with one shape: synchronous, and through libuv's
- * thread pool. A 10 KB save is five calls (open, write, close, link, unlink)
- * and each trip through the pool costs more CPU than the call itself on a
- * local disk, where these calls complete from the page cache in
- * microseconds. So small files on local file systems use the synchronous
- * flavour (as Django does on its threads); everything else, and every file
- * system where a call can wait on a network (NFS, SMB, FUSE), the pool.
+ * file, synchronous or through libuv's thread pool, behind one shape. A
+ * 10 KB save is five calls (open, write, close, link, unlink) and on a local
+ * disk each trip through the pool costs more CPU than the call itself, which
+ * completes from the page cache and the inode cache in microseconds. So on
+ * local file systems the calls on names and descriptors are synchronous (as
+ * Django makes them, on its threads), and so is copying the bytes of small
+ * files; copying the bytes of large files goes to the pool, in one call, so
+ * the event loop never waits on a megabyte. On every file system where a
+ * call can wait on a network (NFS, SMB, FUSE) everything goes to the pool.
  */
 import {
   close,
   closeSync,
   constants as fsConstants,
+  existsSync,
   fchmod,
   fchmodSync,
   fstatSync,
@@ -19,8 +22,9 @@ import {
   linkSync,
   open,
   openSync,
+  fstat,
+  read,
   readFile,
-  readFileSync,
   readSync,
   rename,
   renameSync,
@@ -46,10 +50,15 @@ export interface FileCalls {
   link(existing: string, target: string): void | Promise<void>
   rename(from: string, to: string): void | Promise<void>
   unlink(path: string): void | Promise<void>
+  /** Whether something exists at `path`, when a look-up is cheap (synchronous); a hint only, never a claim. */
+  taken?(path: string): boolean
 }
 
 const openAsync = promisify(open)
 const writeAsync = promisify(write)
+const readAsync = promisify(read)
+const fstatAsync = promisify(fstat)
+const closeAsync = promisify(close)
 
 export const SYNC_CALLS: FileCalls = {
   create: (path, mode) => openSync(path, 'wx', mode),
@@ -61,6 +70,7 @@ export const SYNC_CALLS: FileCalls = {
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
+  taken: existsSync,
 }
 
 // The callback API, not fs/promises: a FileHandle costs noticeably more per call.
@@ -73,35 +83,66 @@ export const ASYNC_CALLS: FileCalls = {
       done += (await writeAsync(fd, bytes, done, bytes.byteLength - done, done)).bytesWritten
     }
   },
-  close: promisify(close),
+  close: closeAsync,
   link: promisify(link),
   rename: promisify(rename),
   unlink: promisify(unlink),
 }
 
+/** Local file systems, large bodies: every call synchronous but the copy of the bytes. */
+export const LOCAL_LARGE_CALLS: FileCalls = { ...SYNC_CALLS, writeAll: ASYNC_CALLS.writeAll }
+
 const readFileAsync = promisify(readFile) as (path: string | number) => Promise<Buffer>
 
 /**
- * Reads a whole file: a small regular file with synchronous calls when
- * `sync`, anything else through the thread pool.
+ * Reads a whole file. On a local file system (`local`) the file is opened,
+ * measured and closed synchronously, and its bytes are read synchronously
+ * when small, else in one call through the pool; elsewhere every call goes
+ * through the pool.
  * @returns its bytes.
  * @throws the system error (`ENOENT`, `EISDIR`, `EACCES`...).
  */
-export async function readWhole(path: string, sync: boolean): Promise<Buffer> {
-  if (!sync) return readFileAsync(path)
+export async function readWhole(path: string, local: boolean): Promise<Buffer> {
+  if (!local) {
+    const fd = await openAsync(path, 'r')
+    try {
+      const st = await fstatAsync(fd)
+      if (st.isFile() && st.size > 0) return await readAsyncInto(fd, st.size)
+      // readFile of a directory's descriptor gives no bytes instead of its error.
+      if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR', syscall: 'read', path })
+      // Empty or special files (a FIFO already open): read until the end, as readFile does.
+      return await readFileAsync(fd)
+    } finally {
+      await closeAsync(fd)
+    }
+  }
   // O_NONBLOCK: opening a FIFO planted in the directory must not block the process.
   const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
-  let small = false
   try {
     const st = fstatSync(fd)
-    small = st.isFile() && st.size <= SMALL_FILE
-    if (small) return readFileSync(fd)
+    if (st.isFile() && st.size > 0) return st.size <= SMALL_FILE ? readSyncInto(fd, st.size) : await readAsyncInto(fd, st.size)
   } finally {
     closeSync(fd)
   }
-  // Large, or not a regular file: as before, through the pool (which also
-  // gives a directory's EISDIR and a FIFO's wait their usual behaviour).
+  // Empty (a /proc file says 0) or not a regular file: as readFile always did,
+  // through the pool (a directory's EISDIR, a FIFO's wait for its writer).
   return readFileAsync(path)
+}
+
+// The size from fstat is what a file holds unless it is being written:
+// like readFile, read at most that much and return what there was.
+function readSyncInto(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size)
+  let done = 0
+  for (let n = 1; done < size && n > 0; done += n) n = readSync(fd, buf, done, size - done, done)
+  return done < size ? buf.subarray(0, done) : buf
+}
+
+async function readAsyncInto(fd: number, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size)
+  let done = 0
+  for (let n = 1; done < size && n > 0; done += n) n = (await readAsync(fd, buf, done, size - done, done)).bytesRead
+  return done < size ? buf.subarray(0, done) : buf
 }
 
 // statfs f_type of Linux file systems whose calls never wait on a network.

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ASYNC_CALLS, onLocalFileSystem, readWhole, SMALL_FILE, SYNC_CALLS, type FileCalls } from './file-calls.js'
+import { ASYNC_CALLS, LOCAL_LARGE_CALLS, onLocalFileSystem, readWhole, SMALL_FILE, SYNC_CALLS, type FileCalls } from './file-calls.js'
 import {
   BaseStorage,
   checkOptionNames,
@@ -94,10 +94,10 @@ const tempName = () => `${TEMP_STEM}${(tempCount++).toString(36)}${TEMP_SUFFIX}`
  *   failed or aborted write leaves nothing;
  * - new names are claimed with an exclusive hard link, so concurrent saves of
  *   one name all succeed under distinct names and none is lost;
- * - on local Linux file systems, bodies and files up to 64 KiB are written
- *   and read with synchronous calls, cheaper there than five trips through
- *   the thread pool; NFS, SMB, FUSE and other platforms keep the pool
- *   (file-calls.ts says why).
+ * - on local Linux file systems, calls on names and descriptors, and the
+ *   byte copies of files up to 64 KiB, are synchronous: cheaper there than
+ *   five trips through the thread pool. NFS, SMB, FUSE and other platforms
+ *   keep the pool (file-calls.ts says why).
  */
 export class FileSystemStorage extends BaseStorage {
   /** Absolute root directory. */
@@ -108,12 +108,12 @@ export class FileSystemStorage extends BaseStorage {
   // Directories this instance has seen exist: saves into them skip mkdir.
   private readonly knownDirs = new Set<string>()
   /**
-   * Whether files up to `SMALL_FILE` bytes are written and read with
-   * synchronous calls; `undefined` until the file system under `location`
-   * has been looked at (true on local Linux file systems). Subclasses may
-   * set it.
+   * Whether calls on names and descriptors, and the byte copies of files up
+   * to `SMALL_FILE`, are synchronous (see file-calls.ts); `undefined` until
+   * the file system under `location` has been looked at (true on local
+   * Linux file systems). Subclasses may set it.
    */
-  protected smallFilesSync: boolean | undefined
+  protected localFileSystem: boolean | undefined
 
   /**
    * @throws ConfigurationError naming the option when one is unknown (with the nearest known name),
@@ -175,7 +175,9 @@ export class FileSystemStorage extends BaseStorage {
     const dirPath = this.path(dir)
     if (!this.knownDirs.has(dirPath)) await this.makeDirs(dirPath)
     const { bytes } = req.source
-    const calls = bytes && bytes.byteLength <= SMALL_FILE && (this.smallFilesSync ?? (await this.detectFileSystem())) ? SYNC_CALLS : ASYNC_CALLS
+    const local = this.localFileSystem ?? (await this.detectFileSystem())
+    // Streams keep the pool: their bytes arrive over time and may not fit in memory.
+    const calls = !local || !bytes ? ASYNC_CALLS : bytes.byteLength <= SMALL_FILE ? SYNC_CALLS : LOCAL_LARGE_CALLS
     const [temp, fd] = await this.createTemp(dirPath, calls)
     let tempGone = false
     try {
@@ -243,14 +245,14 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   /**
-   * Decides once, from the file system under `location`, whether small
-   * files take synchronous calls (local disks) or the thread pool (network
-   * and FUSE file systems, other platforms); see file-calls.ts.
+   * Decides once, from the file system under `location`, whether calls are
+   * synchronous (local disks) or go through the thread pool (network and
+   * FUSE file systems, other platforms); see file-calls.ts.
    * @returns the decision (false while `location` does not exist yet).
    */
   private async detectFileSystem(): Promise<boolean> {
     const local = await onLocalFileSystem(this.location)
-    if (local !== undefined && this.smallFilesSync === undefined) this.smallFilesSync = local
+    if (local !== undefined && this.localFileSystem === undefined) this.localFileSystem = local
     return local ?? false
   }
 
@@ -258,6 +260,12 @@ export class FileSystemStorage extends BaseStorage {
   private async claim(temp: string, req: WriteRequest, calls: FileCalls): Promise<string> {
     let name = req.name
     for (;;) {
+      // A look-up costs less than a link() refused with EEXIST, which locks
+      // the directory: worth it where calls are synchronous. link() still decides.
+      if (calls.taken?.(this.path(name))) {
+        name = await req.nextName()
+        continue
+      }
       try {
         await calls.link(temp, this.path(name)) // fails with EEXIST if taken: atomic
         return name
@@ -327,7 +335,7 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   protected override async _read(name: string): Promise<Uint8Array> {
-    return readWhole(this.path(name), this.smallFilesSync ?? (await this.detectFileSystem()))
+    return readWhole(this.path(name), this.localFileSystem ?? (await this.detectFileSystem()))
   }
 
   protected async _delete(name: string): Promise<void> {
