@@ -12,19 +12,19 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { isLocalFileSystem, SMALL_FILE } from './file-calls.js'
 import { FileSystemStorage, type FileSystemStorageOptions } from './file-system-storage.js'
 
-/** The same storage with small files forced through the thread pool, as on NFS or FUSE. */
+/** The same storage with every call forced through the thread pool, as on NFS or FUSE. */
 class PooledFileSystemStorage extends FileSystemStorage {
   constructor(options: FileSystemStorageOptions) {
     super(options)
-    this.smallFilesSync = false
+    this.localFileSystem = false
   }
 }
 
-/** And with small files forced through synchronous calls, whatever the file system under the test directory. */
+/** And with the local file system's calls, whatever the file system under the test directory. */
 class SyncFileSystemStorage extends FileSystemStorage {
   constructor(options: FileSystemStorageOptions) {
     super(options)
-    this.smallFilesSync = true
+    this.localFileSystem = true
   }
 }
 
@@ -35,7 +35,7 @@ async function leftoverTemps(location: string): Promise<string[]> {
 // The whole contract again on the thread-pool path (the default run in
 // file-system-storage.test.ts takes the synchronous one on a local disk).
 runStorageConformance({
-  name: 'FileSystemStorage, small files through the thread pool',
+  name: 'FileSystemStorage, every call through the thread pool',
   create: async (options) => new PooledFileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-pool-')), baseUrl: '/media/', ...options }),
   destroy: async (storage) => {
     const { location } = storage as FileSystemStorage
@@ -70,9 +70,9 @@ describe('which file systems get synchronous calls', () => {
 })
 
 describe.each([
-  ['synchronous calls', SyncFileSystemStorage],
+  ['local file system calls', SyncFileSystemStorage],
   ['the thread pool', PooledFileSystemStorage],
-])('small files through %s', (_label, Storage) => {
+])('files through %s', (_label, Storage) => {
   it('reads files at, under and over the small-file size whole', async () => {
     const storage = new Storage({ location: await root() })
     for (const size of [0, 1, SMALL_FILE - 1, SMALL_FILE, SMALL_FILE + 1, 3 * SMALL_FILE + 7]) {
