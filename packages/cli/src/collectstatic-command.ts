@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { ConfigurationError, StorageRegistry, isStorageError, loadConfig, type Storage } from '@stowage/core'
-import { collectstatic, CollectStaticError, createFinders, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
+import { collectstatic, CollectStaticError, findersFromConfig, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
 
@@ -103,7 +103,7 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
     try {
       summary = await collectstatic({
         storage,
-        finders: createFinders({ dirs: sf.dirs, root: config.root, packages: sf.packages }),
+        finders: findersFromConfig(config),
         ignorePatterns: [...(sf.ignore ?? []), ...(values.ignore ?? [])],
         useDefaultIgnorePatterns: !values['no-default-ignore'],
         dryRun,

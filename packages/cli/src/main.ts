@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline/promises'
 import { loadConfig, isStorageError } from '@stowage/core'
-import { createFinders } from '@stowage/static'
+import { findersFromConfig } from '@stowage/static'
 import { cleanMediaCommand } from './clean-media-command.js'
 import { cleanStaticCommand } from './clean-static-command.js'
 import { checkCommand } from './check-command.js'
@@ -68,7 +68,7 @@ async function findstatic(argv: string[], io: Io): Promise<number> {
   }
   try {
     const config = await loadConfig({ cwd: io.cwd, env: io.env })
-    const finders = createFinders({ dirs: config.staticfiles?.dirs, root: config.root, packages: config.staticfiles?.packages })
+    const finders = findersFromConfig(config)
     let missing = 0
     for (const p of argv) {
       const hits = await finders.findAll(p)

@@ -20,7 +20,7 @@ import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeR
 import { writeVariants } from './collect-variants.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import { recordDeploy } from './deploy-history.js'
-import { createFinders, type DuplicateSource, type Finders, type StaticDir, type StaticSource } from './finders.js'
+import { findersFromConfig, type DuplicateSource, type Finders, type StaticDir, type StaticSource } from './finders.js'
 import { DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 import { hashFile, integrityOf, md5Hex } from './hashing.js'
 import { listFiles } from './list-files.js'
@@ -40,11 +40,13 @@ export const DEFAULT_CONCURRENCY = 32
 export interface CollectStaticOptions {
   /** The static storage: plain, or a `ManifestStaticStorage` for hashed names. */
   storage: Storage
-  /** Where to find files; default `createFinders({ dirs, root, packages })`. */
+  /** Where to find files; default `findersFromConfig({ root, staticfiles: { dirs, packages } })`. */
   finders?: Finders
+  /** Shorthand for `finders`: configured directories (`staticfiles.dirs`). */
   dirs?: readonly StaticDir[]
-  /** Project root for `dirs` and workspace packages. Default `process.cwd()`. */
+  /** Shorthand for `finders`: project root for `dirs` and workspace packages. Default `process.cwd()`. */
   root?: string
+  /** Shorthand for `finders`: also search workspace packages' `static/` folders. Default true. */
   packages?: boolean
   /** Extra glob patterns to leave out (`--ignore`). */
   ignorePatterns?: readonly string[]
@@ -179,7 +181,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const cacheControl = manifestStorage?.cacheControl ?? resolveCacheControl(undefined)
   const compress = hashing ? manifestStorage.compress : undefined
 
-  const finders = options.finders ?? createFinders({ dirs: options.dirs, root: options.root, packages: options.packages })
+  const finders = options.finders ?? findersFromConfig({ root: options.root, staticfiles: { dirs: options.dirs, packages: options.packages } })
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
   const { files: found, duplicates } = await finders.collect(ignore)
   const errors: CollectError[] = []

@@ -172,6 +172,17 @@ export function createFinders(options: FindersOptions = {}): Finders {
   return new Finders(finders)
 }
 
+/**
+ * The finders a loaded configuration describes (`staticfiles.dirs` and
+ * `staticfiles.packages`, relative to `root`): the one place every command
+ * and `collectstatic()` builds them from configuration.
+ * @returns the standard finders for that configuration. Never throws (a missing directory lists nothing).
+ */
+export function findersFromConfig(config: { root?: string; staticfiles?: { dirs?: readonly StaticDir[]; packages?: boolean } }): Finders {
+  const sf = config.staticfiles ?? {}
+  return createFinders({ dirs: sf.dirs, root: config.root, packages: sf.packages })
+}
+
 async function findIn(locations: Location[], name: string): Promise<StaticSource[]> {
   let clean: string
   try {

@@ -2,7 +2,7 @@
  * `@stowage/static`: finders, `collectstatic`, `ManifestStaticStorage`,
  * `static()`, the Nunjucks tag and the dev-serving middleware.
  */
-export { DirectoriesFinder, PackagesFinder, Finders, createFinders } from './finders.js'
+export { DirectoriesFinder, PackagesFinder, Finders, createFinders, findersFromConfig } from './finders.js'
 export type { Finder, StaticSource, DuplicateSource, FinderListing, StaticDir, FindersOptions } from './finders.js'
 export { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 export { HASH_LENGTH, md5Hex, md5File, hashFile, integrityOf, hashedName, splitExt, looksHashed } from './hashing.js'
