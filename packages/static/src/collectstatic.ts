@@ -168,66 +168,151 @@ function planKey(sources: Source[], staticUrl: string | undefined, missingSource
  */
 export async function collectstatic(options: CollectStaticOptions): Promise<CollectStaticSummary> {
   const started = performance.now()
-  const { storage: target, signal, onProgress } = options
-  const dryRun = options.dryRun ?? false
-  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY)
-  const checkAbort = () => {
-    if (signal?.aborted) throw new AbortedError('collectstatic aborted', { cause: signal.reason })
+  const run = startRun(options)
+  const { found, duplicates } = await findSources(options, run)
+  // What earlier runs stored, and what they learnt about the sources.
+  const { record: previous, text: recordText } = await readRecord(run.store)
+  const state: CollectRecord = options.clear ? emptyRecord() : previous
+  const { sources, sourceCache } = await hashSources(found, previous, run.limit, run.checkAbort, options.onProgress)
+  const plan = await planWrites(run, sources, previous, state)
+  const { deleted, previousManifest } = await clearOrReadManifest(run)
+  const { written, failed, known } = await writeChanged(run, plan.writes, state)
+  const variants = await writeCompressed(run, plan.writes, state, failed, known)
+  const { manifestWritten, deployed } = await writeManifest(run, plan, previousManifest, failed, variants.failed, state.deployed)
+  await saveRecord(run, recordText, {
+    version: 1,
+    files: known,
+    sources: sourceCache,
+    ...(plan.hashed && { plan: recordablePlan(plan.hashed) }),
+    ...(variants.compressed && { compressed: variants.compressed }),
+    ...(deployed && { deployed }),
+  })
+  const { copied, unmodified, postProcessed } = tally(sources, plan.writes, written, failed)
+  deleted.sort()
+  run.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
+  return {
+    copied: copied.length,
+    unmodified: unmodified.length,
+    postProcessed: postProcessed.length,
+    compressed: variants.written.length,
+    deleted: deleted.length,
+    errors: run.errors,
+    warnings: plan.warnings,
+    duplicates,
+    cycles: plan.cycles,
+    manifestWritten,
+    dryRun: run.dryRun,
+    files: { copied, unmodified, postProcessed, compressed: variants.written.sort(), deleted },
+    durationMs: performance.now() - started,
   }
-  const manifestStorage = isManifestStorage(target) ? target : undefined
-  const store = manifestStorage ? manifestStorage.storage : target
-  const hashing = !!manifestStorage && options.postProcess !== false
-  const keepOriginals = !hashing || manifestStorage.keepOriginals
-  const cacheControl = manifestStorage?.cacheControl ?? resolveCacheControl(undefined)
-  const compress = hashing ? manifestStorage.compress : undefined
+}
 
+/** What every phase of one run shares: where it writes, how, and the errors it collects. */
+interface Run {
+  options: CollectStaticOptions
+  /** The storage the files land in (the manifest storage's inner one when hashing). */
+  store: Storage
+  manifestStorage: ManifestStaticStorage | undefined
+  /** Hashed names and a manifest are written. */
+  hashing: boolean
+  keepOriginals: boolean
+  dryRun: boolean
+  cacheControl: ResolvedCacheControl
+  compress: ManifestStaticStorage['compress'] | undefined
+  limit: Limit
+  checkAbort(): void
+  /** Files that could not be collected; the run goes on without them. */
+  errors: CollectError[]
+}
+
+function startRun(options: CollectStaticOptions): Run {
+  const manifestStorage = isManifestStorage(options.storage) ? options.storage : undefined
+  const hashing = !!manifestStorage && options.postProcess !== false
+  const { signal } = options
+  return {
+    options,
+    store: manifestStorage ? manifestStorage.storage : options.storage,
+    manifestStorage,
+    hashing,
+    keepOriginals: !hashing || manifestStorage!.keepOriginals,
+    dryRun: options.dryRun ?? false,
+    cacheControl: manifestStorage?.cacheControl ?? resolveCacheControl(undefined),
+    compress: hashing ? manifestStorage!.compress : undefined,
+    limit: pLimit(options.concurrency ?? DEFAULT_CONCURRENCY),
+    checkAbort: () => {
+      if (signal?.aborted) throw new AbortedError('collectstatic aborted', { cause: signal.reason })
+    },
+    errors: [],
+  }
+}
+
+/** Phase 1: every file the finders see, minus ignored ones and names no storage accepts (reported). */
+async function findSources(options: CollectStaticOptions, run: Run): Promise<{ found: StaticSource[]; duplicates: DuplicateSource[] }> {
   const finders = options.finders ?? findersFromConfig({ root: options.root, staticfiles: { dirs: options.dirs, packages: options.packages } })
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
-  const { files: found, duplicates } = await finders.collect(ignore)
-  const errors: CollectError[] = []
-  const storable = refuseUnstorable(found, errors)
+  const { files, duplicates } = await finders.collect(ignore)
+  return { found: refuseUnstorable(files, run.errors), duplicates }
+}
 
-  // What earlier runs stored, and what they learnt about the sources.
-  const { record: previous, text: stateText } = await readRecord(store)
-  const state: CollectRecord = options.clear ? emptyRecord() : previous
+/** What phase 3 decided: every write, and for a manifest storage the hashed plan. */
+interface WritePlan {
+  writes: Write[]
+  paths: Record<string, string>
+  hashed: Plan | undefined
+  warnings: ReferenceProblem[]
+  cycles: string[][]
+}
 
-  // 1. Hash every source once.
-  const { sources, sourceCache } = await hashSources(storable, previous, limit, checkAbort, onProgress)
-
-  // 2. Plan hashed names and rewritten contents; fail before writing anything.
+/**
+ * Phase 3: hashed names and rewritten contents, then the list of writes
+ * (originals first, as Django copies before post-processing). Nothing is
+ * written yet, so broken references fail the run before any change.
+ * @throws CollectStaticError in strict mode when references are broken.
+ */
+async function planWrites(run: Run, sources: Source[], previous: CollectRecord, state: CollectRecord): Promise<WritePlan> {
+  const { options, manifestStorage } = run
   const writes: Write[] = []
-  let warnings: ReferenceProblem[] = []
-  let cycles: string[][] = []
-  let planRecord: Plan | undefined
   const paths: Record<string, string> = {}
-  if (hashing) {
-    planRecord = await planHashed(sources, { manifestStorage, previous, state, clear: !!options.clear, strictSourcemaps: options.strictSourcemaps ?? manifestStorage.strictSourcemaps, limit })
+  let hashed: Plan | undefined
+  let warnings: ReferenceProblem[] = []
+  if (run.hashing) {
+    hashed = await planHashed(sources, {
+      manifestStorage: manifestStorage!,
+      previous,
+      state,
+      clear: !!options.clear,
+      strictSourcemaps: options.strictSourcemaps ?? manifestStorage!.strictSourcemaps,
+      limit: run.limit,
+    })
     for (const s of sources) {
-      const hashedTarget = planRecord.paths[s.path]!
-      paths[s.path] = hashedTarget
-      writes.push({ target: hashedTarget, md5: planRecord.md5s[s.path]!, source: s, content: planRecord.contents.get(s.path), hashed: true })
+      const target = hashed.paths[s.path]!
+      paths[s.path] = target
+      writes.push({ target, md5: hashed.md5s[s.path]!, source: s, content: hashed.contents.get(s.path), hashed: true })
     }
-    if (planRecord.problems.length && (options.strict ?? true)) throw new CollectStaticError(planRecord.problems)
-    warnings = [...(planRecord.warnings ?? []), ...planRecord.problems]
-    cycles = planRecord.cycles
+    if (hashed.problems.length && (options.strict ?? true)) throw new CollectStaticError(hashed.problems)
+    warnings = [...(hashed.warnings ?? []), ...hashed.problems]
   }
-  // Originals first, as Django copies before post-processing.
-  if (keepOriginals) writes.unshift(...sources.map((s) => ({ target: s.path, md5: s.md5, source: s, hashed: false })))
-  checkAbort()
+  if (run.keepOriginals) writes.unshift(...sources.map((s) => ({ target: s.path, md5: s.md5, source: s, hashed: false })))
+  run.checkAbort()
+  return { writes, paths, hashed, warnings, cycles: hashed?.cycles ?? [] }
+}
 
-  // 3. Clear.
-  const deleted: string[] = []
-  let previousManifest: string | null = null
-  if (options.clear) {
-    deleted.push(...(await clearStorage(store, { dryRun, limit, checkAbort, onProgress, errors })))
-  } else if (hashing) {
-    previousManifest = await manifestStorage.readManifestText()
-  }
+/** Phase 4: with `clear`, empty the storage; otherwise read the manifest now in place (to skip rewriting an identical one). */
+async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previousManifest: string | null }> {
+  const { options, store, limit, checkAbort, errors, dryRun } = run
+  if (options.clear) return { deleted: await clearStorage(store, { dryRun, limit, checkAbort, onProgress: options.onProgress, errors }), previousManifest: null }
+  return { deleted: [], previousManifest: run.hashing ? await run.manifestStorage!.readManifestText() : null }
+}
 
-  // 4. Write what changed. First forget, in the stored record, every file
-  // about to be replaced: a run interrupted after replacing one must not
-  // leave a record vouching for the old content (a later run on the old
-  // sources would then skip restoring it).
+/**
+ * Phase 5: write what changed. First forget, in the stored record, every
+ * file about to be replaced: a run interrupted after replacing one must not
+ * leave a record vouching for the old content (a later run on the old
+ * sources would then skip restoring it).
+ * @returns the targets written, those that failed (in `run.errors`), and the md5 of every target in place.
+ */
+async function writeChanged(run: Run, writes: Write[], state: CollectRecord): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
+  const { options, store, limit, checkAbort, dryRun } = run
   const replacing = writes.filter((w) => state.files[w.target] !== undefined && state.files[w.target] !== w.md5)
   if (!dryRun && !options.clear && replacing.length) {
     const files = { ...state.files }
@@ -248,87 +333,97 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
       limit(async () => {
         checkAbort()
         try {
-          if (!options.clear && (await unchanged(store, w, state, existing))) {
-            known[w.target] = w.md5
-          } else {
-            if (!dryRun) await put(store, w, saveHints(w, cacheControl), signal)
+          if (options.clear || !(await unchanged(store, w, state, existing))) {
+            if (!dryRun) await put(store, w, saveHints(w, run.cacheControl), options.signal)
             written.add(w.target)
-            known[w.target] = w.md5
           }
+          known[w.target] = w.md5
         } catch (err) {
           checkAbort()
           failed.add(w.target)
-          errors.push(toCollectError(w.target, err))
+          run.errors.push(toCollectError(w.target, err))
         }
-        onProgress?.({ phase: 'write', done: ++done, total: writes.length })
+        options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
       }),
     ),
   )
   checkAbort()
+  return { written, failed, known }
+}
 
-  // 4b. Compressed variants of the hashed copies now in place.
-  const variants = compress
-    ? await writeVariants(
-        store,
-        writes.filter((w) => w.hashed && !failed.has(w.target) && isCompressible(w.target)),
-        { compress, cacheControl, state: options.clear ? undefined : state, dryRun, limit, signal, checkAbort, onProgress, errors, failed, known },
-      )
-    : { written: [] as string[], compressed: undefined, failed: false }
-  checkAbort()
+/** Phase 6: `.br`/`.gz` beside the hashed copies now in place, when the manifest storage compresses. */
+async function writeCompressed(
+  run: Run,
+  writes: Write[],
+  state: CollectRecord,
+  failed: Set<string>,
+  known: Record<string, string>,
+): Promise<{ written: string[]; compressed: CollectRecord['compressed'] | undefined; failed: boolean }> {
+  const { options, compress } = run
+  if (!compress) return { written: [], compressed: undefined, failed: false }
+  const variants = await writeVariants(
+    run.store,
+    writes.filter((w) => w.hashed && !failed.has(w.target) && isCompressible(w.target)),
+    {
+      compress,
+      cacheControl: run.cacheControl,
+      state: options.clear ? undefined : state,
+      dryRun: run.dryRun,
+      limit: run.limit,
+      signal: options.signal,
+      checkAbort: run.checkAbort,
+      onProgress: options.onProgress,
+      errors: run.errors,
+      failed,
+      known,
+    },
+  )
+  run.checkAbort()
+  return variants
+}
 
-  // 5. The manifest last, and only when every file it names is in place.
+/**
+ * Phase 7: the manifest last, and only when every file it names is in
+ * place; then the deploy history.
+ * @returns whether a manifest was written, and the latest deploy recorded.
+ */
+async function writeManifest(
+  run: Run,
+  plan: WritePlan,
+  previousManifest: string | null,
+  failed: Set<string>,
+  variantsFailed: boolean,
+  deployed: string | undefined,
+): Promise<{ manifestWritten: boolean; deployed: string | undefined }> {
+  const { manifestStorage, dryRun } = run
+  if (!run.hashing || plan.writes.some((w) => w.hashed && failed.has(w.target)) || variantsFailed) return { manifestWritten: false, deployed }
+  const manifest = createManifest(plan.paths, manifestStorage!.manifestVersion, plan.hashed!.integrity)
+  const unchangedManifest = serializeManifest(manifest) === previousManifest
   let manifestWritten = false
-  let deployed = state.deployed
-  if (hashing && !writes.some((w) => w.hashed && failed.has(w.target)) && !variants.failed) {
-    const manifest = createManifest(paths, manifestStorage.manifestVersion, planRecord!.integrity)
-    const unchangedManifest = serializeManifest(manifest) === previousManifest
-    if (!unchangedManifest) {
-      try {
-        if (!dryRun) await manifestStorage.saveManifest(manifest)
-        manifestWritten = true
-      } catch (err) {
-        checkAbort()
-        errors.push(toCollectError(manifestStorage.manifestName, err))
-      }
-    }
-    if (!dryRun && (manifestWritten || unchangedManifest)) {
-      manifestStorage.setManifest(manifest)
-      deployed = await recordInHistory(manifestStorage, manifest, deployed, errors)
-    }
-  }
-  const nextState = serializeRecord({
-    version: 1,
-    files: known,
-    sources: sourceCache,
-    ...(planRecord && { plan: recordablePlan(planRecord) }),
-    ...(variants.compressed && { compressed: variants.compressed }),
-    ...(deployed && { deployed }),
-  })
-  if (!dryRun && nextState !== stateText) {
+  if (!unchangedManifest) {
     try {
-      await saveRecordText(store, nextState)
+      if (!dryRun) await manifestStorage!.saveManifest(manifest)
+      manifestWritten = true
     } catch (err) {
-      errors.push(toCollectError(COLLECT_STATE_NAME, err))
+      run.checkAbort()
+      run.errors.push(toCollectError(manifestStorage!.manifestName, err))
     }
   }
+  if (!dryRun && (manifestWritten || unchangedManifest)) {
+    manifestStorage!.setManifest(manifest)
+    deployed = await recordInHistory(manifestStorage!, manifest, deployed, run.errors)
+  }
+  return { manifestWritten, deployed }
+}
 
-  const { copied, unmodified, postProcessed } = tally(sources, writes, written, failed)
-  deleted.sort()
-  errors.sort((a, b) => (a.path < b.path ? -1 : 1))
-  return {
-    copied: copied.length,
-    unmodified: unmodified.length,
-    postProcessed: postProcessed.length,
-    compressed: variants.written.length,
-    deleted: deleted.length,
-    errors,
-    warnings,
-    duplicates,
-    cycles,
-    manifestWritten,
-    dryRun,
-    files: { copied, unmodified, postProcessed, compressed: variants.written.sort(), deleted },
-    durationMs: performance.now() - started,
+/** Phase 8: the run record, when it changed (a failure to write it is reported, not thrown). */
+async function saveRecord(run: Run, previousText: string | null, record: CollectRecord): Promise<void> {
+  const text = serializeRecord(record)
+  if (run.dryRun || text === previousText) return
+  try {
+    await saveRecordText(run.store, text)
+  } catch (err) {
+    run.errors.push(toCollectError(COLLECT_STATE_NAME, err))
   }
 }
 
