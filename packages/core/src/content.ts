@@ -27,23 +27,31 @@ function isBlob(c: unknown): c is Blob {
 }
 
 /**
+ * Bytes in memory. The stream is built on first use: backends that write
+ * `bytes` directly never ask, and a stream per small save is a measurable
+ * part of its CPU (an object literal with a getter costs more than this class).
+ */
+class BytesSource implements ContentSource {
+  readonly size: number
+  private built: Readable | undefined
+
+  constructor(readonly bytes: Uint8Array) {
+    this.size = bytes.byteLength
+  }
+
+  get stream(): Readable {
+    return (this.built ??= Readable.from([this.bytes], { objectMode: false }))
+  }
+}
+
+/**
  * Normalises `content` for a backend.
  * @throws TypeError for anything that is not a `Content`.
  */
 export function toSource(content: Content): ContentSource {
   if (typeof content === 'string') content = Buffer.from(content, 'utf8')
   if (content instanceof Uint8Array) {
-    const bytes = content
-    let stream: Readable | undefined
-    // Built on first use: backends that write `bytes` directly never ask, and
-    // a stream per small save is a measurable part of its CPU.
-    return {
-      get stream() {
-        return (stream ??= Readable.from([bytes], { objectMode: false }))
-      },
-      size: bytes.byteLength,
-      bytes,
-    }
+    return new BytesSource(content)
   }
   if (isBlob(content)) {
     return { stream: Readable.fromWeb(content.stream() as WebReadableStream<Uint8Array>), size: content.size }

@@ -56,6 +56,17 @@ afterEach(async () => {
   await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })))
 })
 
+describe('path()', () => {
+  it.skipIf(path.sep !== '/')("gives path.join's answer for every name, normal or not", () => {
+    for (const location of ['/srv/media', '/srv/media/', '/']) {
+      const storage = new FileSystemStorage({ location })
+      for (const name of ['a', 'a/b.txt', '.a', 'a..b', '..a', 'a/.hidden', 'x/...', 'ü ß/日本.txt', '', '.', '..', 'a/./b', 'a/../b', './a', 'a/.', 'a//b', '/a', 'a/']) {
+        expect([location, name, storage.path(name)]).toEqual([location, name, path.join(path.resolve(location), ...name.split('/'))])
+      }
+    }
+  })
+})
+
 describe('which file systems get synchronous calls', () => {
   it('local Linux file systems do; network, FUSE, unknown ones and other platforms do not', () => {
     const local = { ext4: 0xef53, xfs: 0x58465342, btrfs: 0x9123683e, tmpfs: 0x01021994, overlayfs: 0x794c7630, zfs: 0x2fc12fc1 }

@@ -14,15 +14,14 @@ import {
   close,
   closeSync,
   constants as fsConstants,
-  existsSync,
   fchmod,
   fchmodSync,
   fstatSync,
   link,
   linkSync,
+  fstat,
   open,
   openSync,
-  fstat,
   read,
   readFile,
   readSync,
@@ -36,7 +35,7 @@ import {
 import { statfs } from 'node:fs/promises'
 import { promisify } from 'node:util'
 
-/** Files up to this many bytes are written and read with synchronous calls on local file systems. */
+/** Files up to this many bytes have their bytes copied with synchronous calls on local file systems. */
 export const SMALL_FILE = 64 * 1024
 
 /** The calls a write makes; each returns a value or a promise of it (callers `await` both). */
@@ -50,8 +49,6 @@ export interface FileCalls {
   link(existing: string, target: string): void | Promise<void>
   rename(from: string, to: string): void | Promise<void>
   unlink(path: string): void | Promise<void>
-  /** Whether something exists at `path`, when a look-up is cheap (synchronous); a hint only, never a claim. */
-  taken?(path: string): boolean
 }
 
 const openAsync = promisify(open)
@@ -60,6 +57,7 @@ const readAsync = promisify(read)
 const fstatAsync = promisify(fstat)
 const closeAsync = promisify(close)
 
+/** Local file systems, small bodies: every call synchronous. */
 export const SYNC_CALLS: FileCalls = {
   create: (path, mode) => openSync(path, 'wx', mode),
   fchmod: fchmodSync,
@@ -70,10 +68,12 @@ export const SYNC_CALLS: FileCalls = {
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
-  taken: existsSync,
 }
 
-// The callback API, not fs/promises: a FileHandle costs noticeably more per call.
+/**
+ * Other file systems, and streams anywhere: every call through the pool, by
+ * the callback API (a FileHandle of fs/promises costs noticeably more per call).
+ */
 export const ASYNC_CALLS: FileCalls = {
   create: (path, mode) => openAsync(path, 'wx', mode),
   fchmod: promisify(fchmod),

@@ -79,6 +79,8 @@ const isTemp = (n: string) => n.startsWith(TEMP_PREFIX) && n.endsWith(TEMP_SUFFI
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'])
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
+// Names path.join would change: '.' or '..' segments, empty segments, a leading slash.
+const UNNORMAL = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/
 
 // Temporary names need only be unique: a counter within the process, and a
 // random stem drawn once so processes sharing a directory never meet (and
@@ -105,6 +107,8 @@ export class FileSystemStorage extends BaseStorage {
   readonly baseUrl: string
   protected override readonly atomicClaims = true
   private readonly options: FileSystemStorageOptions
+  // `location` with one trailing slash, for path().
+  private readonly root: string
   // Directories this instance has seen exist: saves into them skip mkdir.
   private readonly knownDirs = new Set<string>()
   /**
@@ -149,12 +153,16 @@ export class FileSystemStorage extends BaseStorage {
       }
     }
     this.location = path.resolve(options.location)
+    this.root = this.location.endsWith('/') ? this.location : `${this.location}/`
     this.baseUrl = withTrailingSlash(options.baseUrl ?? '/media/')
     this.options = options
   }
 
   /** The absolute path of `name`. The name must already be validated (`safeName`). */
   path(name: string): string {
+    // Every save and read asks; path.join costs more than the rest of the
+    // JavaScript of a save, and a safe name needs no normalising on POSIX.
+    if (path.sep === '/' && name !== '' && !UNNORMAL.test(name)) return this.root + name
     return path.join(this.location, ...name.split('/'))
   }
 
@@ -260,12 +268,6 @@ export class FileSystemStorage extends BaseStorage {
   private async claim(temp: string, req: WriteRequest, calls: FileCalls): Promise<string> {
     let name = req.name
     for (;;) {
-      // A look-up costs less than a link() refused with EEXIST, which locks
-      // the directory: worth it where calls are synchronous. link() still decides.
-      if (calls.taken?.(this.path(name))) {
-        name = await req.nextName()
-        continue
-      }
       try {
         await calls.link(temp, this.path(name)) // fails with EEXIST if taken: atomic
         return name
