@@ -83,6 +83,21 @@ const shown = (kind: OptionKind, value: unknown) =>
   hidden(kind) ? '(hidden)' : typeof value === 'string' ? `'${value}'` : typeof value === 'function' ? 'a function' : JSON.stringify(value)
 
 /**
+ * Checks every option of a backend against its kind: the one loop each
+ * backend's constructor runs.
+ * @throws ConfigurationError naming the first option (`key`) whose value does not fit.
+ */
+export function checkOptionValues(options: object, kinds: Record<string, OptionKind>): void {
+  for (const [key, kind] of Object.entries(kinds)) {
+    try {
+      checkOptionValue(kind, (options as Record<string, unknown>)[key])
+    } catch (err) {
+      throw new ConfigurationError((err as ConfigurationError).detail, { key })
+    }
+  }
+}
+
+/**
  * Checks a value given in code or a config file against its kind.
  * @throws ConfigurationError (without key; the caller adds it) when it does not fit.
  */

@@ -32,6 +32,7 @@ export {
   defineBackend,
   isBackendDefinition,
   checkOptionValue,
+  checkOptionValues,
   parseOptionValue,
   envName,
   envSuffix,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { readAll } from './content.js'
-import { checkOptionValue, type OptionKind } from './backend.js'
+import { checkOptionValues, type OptionKind } from './backend.js'
 import { checkOptionNames } from './check-options.js'
-import { ConfigurationError, FileNotFoundError } from './errors.js'
+import { FileNotFoundError } from './errors.js'
 import { encodeUrlPath } from './paths.js'
 import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type FileStat, type WriteRequest } from './storage.js'
 import type { StorageDescription } from './storage-description.js'
@@ -45,13 +45,7 @@ export class MemoryStorage extends BaseStorage {
   /** @throws ConfigurationError naming an unknown option (a subclass checks its own) or one of the wrong type. */
   constructor(options: MemoryStorageOptions = {}) {
     if (new.target === MemoryStorage) checkOptionNames(options, Object.keys(MEMORY_STORAGE_OPTIONS), 'MemoryStorage')
-    for (const [key, kind] of Object.entries(MEMORY_STORAGE_OPTIONS)) {
-      try {
-        checkOptionValue(kind, options[key as keyof MemoryStorageOptions])
-      } catch (err) {
-        throw new ConfigurationError((err as ConfigurationError).detail, { key })
-      }
-    }
+    checkOptionValues(options, MEMORY_STORAGE_OPTIONS)
     super(options)
     this.baseUrl = withTrailingSlash(options.baseUrl ?? '/')
     this.now = options.now ?? (() => new Date())

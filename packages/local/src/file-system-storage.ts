@@ -8,7 +8,7 @@ import { ASYNC_CALLS, LOCAL_LARGE_CALLS, onLocalFileSystem, readWhole, SMALL_FIL
 import {
   BaseStorage,
   checkOptionNames,
-  checkOptionValue,
+  checkOptionValues,
   ConfigurationError,
   FileNotFoundError,
   MIN_SECRET_LENGTH,
@@ -130,13 +130,7 @@ export class FileSystemStorage extends BaseStorage {
     }
     // A subclass may take options of its own; it checks them.
     if (new.target === FileSystemStorage) checkOptionNames(options, Object.keys(FILE_SYSTEM_STORAGE_OPTIONS), 'FileSystemStorage', FILE_SYSTEM_OPTION_HINTS)
-    for (const [key, kind] of Object.entries(FILE_SYSTEM_STORAGE_OPTIONS)) {
-      try {
-        checkOptionValue(kind, options[key as keyof FileSystemStorageOptions])
-      } catch (err) {
-        throw new ConfigurationError((err as ConfigurationError).detail, { key })
-      }
-    }
+    checkOptionValues(options, FILE_SYSTEM_STORAGE_OPTIONS)
     super(options)
     const secret = options.signingSecret
     if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {

@@ -4,7 +4,7 @@
  * option fails at start with a `ConfigurationError` naming the key.
  */
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
-import { checkOptionNames, checkOptionValue, ConfigurationError, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
+import { checkOptionNames, checkOptionValues, ConfigurationError, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
 
 /**
  * The kind of server behind the endpoint. Each profile sets defaults for the
@@ -248,13 +248,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   // A misspelt option would otherwise be ignored silently (e.g. `bucketName`, `acl`).
   checkOptionNames(options, KNOWN, 'S3Storage', { acl: "the canned ACL is 'defaultAcl'", bucketName: "the bucket is 'bucket'" })
   if (typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
-  for (const [key, kind] of Object.entries(S3_STORAGE_OPTIONS)) {
-    try {
-      checkOptionValue(kind, options[key as keyof S3StorageOptions])
-    } catch (err) {
-      bad(key, (err as ConfigurationError).detail)
-    }
-  }
+  checkOptionValues(options, S3_STORAGE_OPTIONS)
   checkCredentials(options.credentials)
   const endpoint = options.endpoint === undefined || options.endpoint === '' ? undefined : options.endpoint
   if (endpoint !== undefined) {
