@@ -2,39 +2,12 @@
  * `stowage check` against the S3 test server: a round trip on the bucket, a
  * bucket that does not exist, refused credentials, deploy warnings.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { randomPrefix } from '@stowage/core/testing'
 import { s3TestEnv } from '../../../test/s3.js'
-import type { CheckReport } from './check.js'
-import type { Io } from './io.js'
-import { main } from './main.js'
+import { project, removeProjects, report } from './test-support/check-project.js'
 
-const dirs: string[] = []
-afterEach(() => Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true }))))
-
-async function project(config: object): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-check-'))
-  dirs.push(dir)
-  await writeFile(path.join(dir, 'stowage.config.json'), JSON.stringify(config))
-  return dir
-}
-
-async function run(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  let clock = 0
-  const io: Io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, cwd, env, now: () => (clock += 2) }
-  const code = await main(['check', ...args], io)
-  return { code, out, err }
-}
-
-async function report(cwd: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; report: CheckReport }> {
-  const { code, out } = await run(cwd, ['--json', ...args], env)
-  return { code, report: JSON.parse(out) as CheckReport }
-}
+afterEach(removeProjects)
 
 describe('stowage check on S3', () => {
   function s3Env(alias: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
