@@ -55,6 +55,7 @@ export type {
   CheckedStorageConfig,
   ManifestSetting,
 } from './config-types.js'
+export { PENDING_PREFIX, newPendingUpload, parsePendingUpload, pendingMarker, type PendingUpload } from './pending-uploads.js'
 export { isInlineSafe, contentDisposition, typeForName, etagMatches } from './media.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

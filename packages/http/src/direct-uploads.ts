@@ -15,11 +15,14 @@
  *   name. The browser code is the same either way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomBytes } from 'node:crypto'
 import { Readable, Transform } from 'node:stream'
 import {
   detectType,
   FileExistsError,
+  newPendingUpload,
+  parsePendingUpload,
+  PENDING_PREFIX,
+  pendingMarker,
   InvalidArgumentError,
   ImageField,
   safeName,
@@ -111,8 +114,6 @@ function presigns(storage: Storage): storage is PresigningStorage {
   return typeof s.presignPut === 'function' && typeof s.createMultipartUpload === 'function' && typeof s.confirmUpload === 'function'
 }
 
-const PENDING = '.stowage-pending'
-const ID = /^[0-9a-f]{32}$/
 /** Largest JSON body an endpoint reads. */
 const MAX_JSON_BYTES = 64 * 1024
 const MIB = 1024 * 1024
@@ -152,10 +153,7 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
         return { upload: put.upload, name: put.name, method: 'PUT', url: put.url, headers: put.headers }
       }
       if (!options.secret) throw new InvalidArgumentError('directUploads needs a secret for a storage that cannot presign', { argument: 'secret' })
-      const clean = safeName(name)
-      const id = randomBytes(16).toString('hex')
-      const upload = `${PENDING}/${id}/${clean}`
-      safeName(upload)
+      const { upload, id, name: clean } = newPendingUpload(name)
       const path = `${base}/put/${id}/${size}/${clean.split('/').map(encodeURIComponent).join('/')}`
       const url = signUrl(path, { secret: options.secret, expiresIn, now })
       const headers: Record<string, string> = type ? { 'Content-Type': String(type) } : {}
@@ -182,7 +180,7 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       const { id } = parseLocalToken(upload)
       await pendingStorage().delete(upload)
       // Nothing can be put or confirmed under this id any more.
-      await claim(pendingStorage(), `${PENDING}/${id}.done`).catch(() => undefined)
+      await claim(pendingStorage(), pendingMarker(id)).catch(() => undefined)
     },
 
     async confirm(upload, record) {
@@ -217,8 +215,8 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     const name = safeName(decodeURIComponent(encoded!))
     const limit = Number(limitText)
     const storage = pendingStorage()
-    const upload = `${PENDING}/${id}/${name}`
-    if (await storage.exists(`${PENDING}/${id}.done`)) return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
+    const upload = `${PENDING_PREFIX}/${id}/${name}`
+    if (await storage.exists(pendingMarker(id!))) return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
     const declared = Number(req.headers['content-length'] ?? NaN)
     if (declared > limit) return send(res, 413, { error: 'EVALIDATION', message: `The body is larger than the ${limit} bytes signed for` })
     let over = false
@@ -331,12 +329,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 function parseLocalToken(token: string): { id: string; name: string } {
-  const upload = safeName(String(token))
-  const rest = upload.startsWith(`${PENDING}/`) ? upload.slice(PENDING.length + 1) : ''
-  const slash = rest.indexOf('/')
-  const id = rest.slice(0, slash)
-  if (slash < 0 || !ID.test(id)) throw new SuspiciousFileOperationError(`Not a pending upload: '${token}'`, { context: { name: token } })
-  return { id, name: rest.slice(slash + 1) }
+  return parsePendingUpload(token)
 }
 
 /** Claims `name` once: `save()` never replaces a file, so a second claim lands on another name. @throws FileExistsError when it was claimed before. */
@@ -350,10 +343,10 @@ async function claim(storage: Storage, name: string): Promise<void> {
 
 async function confirmLocal<R extends object>(field: FileField<R>, pending: Storage, upload: string, record: R): Promise<ConfirmedFile> {
   const { id, name } = parseLocalToken(upload)
-  if (await pending.exists(`${PENDING}/${id}.done`)) throw new FileExistsError(upload, { context: { reason: 'already confirmed' } })
+  if (await pending.exists(pendingMarker(id))) throw new FileExistsError(upload, { context: { reason: 'already confirmed' } })
   // Nothing uploaded yet: say so without spending the token.
   if (!(await pending.exists(upload))) throw new StorageError(`Nothing was uploaded for '${name}'`, { code: 'ENOENT', context: { upload } })
-  await claim(pending, `${PENDING}/${id}.done`).catch((err: unknown) => {
+  await claim(pending, pendingMarker(id)).catch((err: unknown) => {
     throw err instanceof FileExistsError ? new FileExistsError(upload, { cause: err, context: { reason: 'already confirmed' } }) : err
   })
   try {
@@ -412,6 +405,6 @@ async function cleanupLocal(storage: Storage, cutoff: number): Promise<number> {
       }
     }
   }
-  await walk(PENDING)
+  await walk(PENDING_PREFIX)
   return deleted
 }

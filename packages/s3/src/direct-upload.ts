@@ -24,7 +24,6 @@
  * will confirm: `cleanupPendingUploads()` or a bucket lifecycle rule on the
  * prefix removes it.
  */
-import { randomBytes } from 'node:crypto'
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -45,13 +44,15 @@ import {
   MAX_HEAD_BYTES,
   MAX_NAME_BYTES,
   maxSize as maxSizeRule,
-  safeName,
   StorageError,
-  SuspiciousFileOperationError,
+  newPendingUpload,
+  parsePendingUpload,
+  pendingMarker,
   validateStored,
   ValidationError,
   type FileStat,
   type UploadFacts,
+  type PendingUpload,
   type ValidationFailure,
   type Validator,
 } from '@stowage/core'
@@ -191,8 +192,6 @@ export const DEFAULT_UPLOAD_EXPIRES_IN = 600
 /** Part size when a pending object past `maxCopySize` is promoted with UploadPartCopy. */
 const DEFAULT_COPY_PART_SIZE = 512 * 1024 * 1024
 
-const ID = /^[0-9a-f]{32}$/
-
 export function expiry(target: DirectUploadTarget, expiresIn: number | undefined): number {
   const seconds = expiresIn ?? target.defaultExpiresIn
   if (!(Number.isSafeInteger(seconds) && seconds > 0 && seconds <= MAX_EXPIRES_IN)) {
@@ -201,11 +200,12 @@ export function expiry(target: DirectUploadTarget, expiresIn: number | undefined
   return seconds
 }
 
-/** A fresh pending upload for `name`: the token and the validated name. */
+/**
+ * A fresh pending upload for `name` (core's naming), whose key must fit S3's limit.
+ * @throws SuspiciousFileOperationError for an unsafe name; InvalidArgumentError when the key is too long.
+ */
 export function pending(target: DirectUploadTarget, name: string): { upload: string; name: string } {
-  // The same gate as save(): a hostile name is refused before any request, an ordinary one is kept as written.
-  const clean = safeName(name)
-  const upload = `${target.pendingPrefix}/${randomBytes(16).toString('hex')}/${clean}`
+  const { upload, name: clean } = newPendingUpload(name, target.pendingPrefix)
   if (Buffer.byteLength(target.key(upload)) > MAX_NAME_BYTES) {
     throw new InvalidArgumentError(`Name too long for a pending upload key (${MAX_NAME_BYTES} bytes with the pending prefix): '${clean}'`, { argument: 'name' })
   }
@@ -216,17 +216,8 @@ export function pending(target: DirectUploadTarget, name: string): { upload: str
  * Reads an upload token back.
  * @throws SuspiciousFileOperationError when it is not a pending-upload token of this storage.
  */
-export function parseToken(target: DirectUploadTarget, token: string): { upload: string; id: string; name: string } {
-  const upload = safeName(token)
-  const prefix = `${target.pendingPrefix}/`
-  const rest = upload.startsWith(prefix) ? upload.slice(prefix.length) : ''
-  const slash = rest.indexOf('/')
-  const id = rest.slice(0, slash)
-  // Anything else could make confirm copy an arbitrary object (another user's private file) to a name the caller owns.
-  if (slash < 0 || !ID.test(id)) {
-    throw new SuspiciousFileOperationError(`Not a pending upload of this storage: '${token}'`, { context: { name: token } })
-  }
-  return { upload, id, name: rest.slice(slash + 1) }
+export function parseToken(target: DirectUploadTarget, token: string): PendingUpload {
+  return parsePendingUpload(token, target.pendingPrefix)
 }
 
 /** Headers every pending object carries: never shown inline, whatever the bucket policy. */
@@ -391,7 +382,7 @@ async function promote(target: DirectUploadTarget, key: string, params: UploadPa
  * (a replayed form, a double-clicked button) is refused even across servers.
  */
 async function claimOnce(target: DirectUploadTarget, id: string, upload: string): Promise<void> {
-  const Key = target.key(`${target.pendingPrefix}/${id}.done`)
+  const Key = target.key(pendingMarker(id, target.pendingPrefix))
   if (!target.conditionalWrites) {
     // Best effort without conditional writes: a check, then the write.
     const seen = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key })).then(() => true, (err: unknown) => {

@@ -4,7 +4,7 @@
  * option fails at start with a `ConfigurationError` naming the key.
  */
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
-import { checkOptionNames, checkOptionValues, ConfigurationError, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
+import { checkOptionNames, checkOptionValues, ConfigurationError, PENDING_PREFIX, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
 
 /**
  * The kind of server behind the endpoint. Each profile sets defaults for the
@@ -270,7 +270,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   const multipartThreshold = positiveInt('multipartThreshold', options.multipartThreshold, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
   const partSize = positiveInt('partSize', options.partSize, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
   const params = options.objectParameters
-  let pendingPrefix = '.stowage-pending'
+  let pendingPrefix = PENDING_PREFIX
   if (options.pendingPrefix !== undefined) {
     try {
       pendingPrefix = safeDir(options.pendingPrefix)
