@@ -28,16 +28,16 @@ describe('InvalidArgumentError', () => {
   })
 
   it.each([
-    ['open() with a reversed byte range', () => new MemoryStorage().open('a.txt', { start: 5, end: 1 })],
-    ['url() with a negative expiresIn', () => new MemoryStorage().url('a.txt', { expiresIn: -1 })],
-    ['allowedTypes([])', () => allowedTypes([])],
-    ['maxSize(-1)', () => maxSize(-1)],
-    ['strftime() with an unknown directive', () => strftime('uploads/%Q/', new Date())],
+    ['open() with a reversed byte range', 'range', () => new MemoryStorage().open('a.txt', { start: 5, end: 1 })],
+    ['url() with a negative expiresIn', 'expiresIn', () => new MemoryStorage().url('a.txt', { expiresIn: -1 })],
+    ['allowedTypes([])', 'types', () => allowedTypes([])],
+    ['maxSize(-1)', 'maxSize', () => maxSize(-1)],
+    ['strftime() with an unknown directive', 'uploadTo', () => strftime('uploads/%Q/', new Date())],
     // Where users meet strftime: a typo in a field's uploadTo pattern, found when a name is generated.
-    ['a fileField uploadTo pattern with an unknown directive', () => fileField({ storage: new MemoryStorage(), uploadTo: 'uploads/%Q/' }).generateFilename({}, 'a.txt')],
-  ])('is thrown by %s', async (_title, call) => {
+    ['a fileField uploadTo pattern with an unknown directive', 'uploadTo', () => fileField({ storage: new MemoryStorage(), uploadTo: 'uploads/%Q/' }).generateFilename({}, 'a.txt')],
+  ])('is thrown by %s, naming the argument', async (_title, argument, call) => {
     const err = await thrownBy(call)
     expect(err).toBeInstanceOf(InvalidArgumentError)
-    expect(err).toMatchObject({ code: 'EINVAL', name: 'InvalidArgumentError' })
+    expect(err).toMatchObject({ code: 'EINVAL', name: 'InvalidArgumentError', context: { argument } })
   })
 })

@@ -338,7 +338,7 @@ export abstract class BaseStorage implements Storage {
   async url(name: string, options: UrlOptions = {}): Promise<string> {
     const clean = safeName(name)
     if (options.expiresIn !== undefined && !(Number.isFinite(options.expiresIn) && options.expiresIn > 0)) {
-      throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`)
+      throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${options.expiresIn}`, { argument: 'expiresIn' })
     }
     return this.call('url', clean, () => this._url(clean, options))
   }
@@ -411,7 +411,7 @@ function checkRange(range: ByteRange): ByteRange {
   const { start, end } = range
   const bad = (v: number | undefined) => v !== undefined && !(Number.isSafeInteger(v) && v >= 0)
   if (bad(start) || bad(end) || (start !== undefined && end !== undefined && end < start)) {
-    throw new InvalidArgumentError(`Invalid byte range ${JSON.stringify(range)}`)
+    throw new InvalidArgumentError(`Invalid byte range ${JSON.stringify(range)}`, { argument: 'range' })
   }
   return range
 }

@@ -43,7 +43,7 @@ export function choosePartSize(partSize: number, size?: number): number {
     const mib = 1024 * 1024
     chosen = Math.ceil(size / MAX_PARTS / mib) * mib
   }
-  if (chosen > MAX_PART_SIZE) throw new InvalidArgumentError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`)
+  if (chosen > MAX_PART_SIZE) throw new InvalidArgumentError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`, { argument: 'content' })
   return chosen
 }
 
@@ -105,7 +105,7 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
       if (failure !== undefined) break
       partNumber++
       if (partNumber > MAX_PARTS) {
-        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${partSize} bytes; raise partSize`)
+        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${partSize} bytes; raise partSize`, { argument: 'partSize' })
       }
       total += part.length
       const n = partNumber

@@ -411,7 +411,7 @@ export class S3Storage extends BaseStorage {
     // Forcing a download needs signed response-header overrides, even for public objects.
     const expiresIn = options.expiresIn ?? this.options.expiresIn
     if (expiresIn > MAX_EXPIRES_IN) {
-      throw new InvalidArgumentError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`)
+      throw new InvalidArgumentError(`expiresIn must be at most ${MAX_EXPIRES_IN} seconds (7 days), got ${expiresIn}`, { argument: 'expiresIn' })
     }
     // An active type (judged by the name, as nothing else is known without a
     // request) is forced to download even when stored without the header,

@@ -113,7 +113,7 @@ export class FileField<R extends object = Record<string, unknown>> {
   generateFilename(record: R, filename: string): string {
     const base = String(filename).replace(/\\/g, '/').split('/').pop() ?? ''
     const name = typeof this.uploadTo === 'function' ? this.uploadTo(record, base) : joinPath(strftime(this.uploadTo, this.now()), base)
-    if (typeof name !== 'string') throw new InvalidArgumentError(`uploadTo must return a string, got ${typeof name}`)
+    if (typeof name !== 'string') throw new InvalidArgumentError(`uploadTo must return a string, got ${typeof name}`, { argument: 'uploadTo' })
     return this.storage.generateFilename(name)
   }
 

@@ -27,7 +27,7 @@ const DIRECTIVES: Record<string, (d: Date) => string> = {
 export function strftime(pattern: string, date: Date): string {
   return pattern.replace(/%(.)/g, (_m, c: string) => {
     const f = DIRECTIVES[c]
-    if (!f) throw new InvalidArgumentError(`Unsupported strftime directive '%${c}' in '${pattern}'`)
+    if (!f) throw new InvalidArgumentError(`Unsupported strftime directive '%${c}' in '${pattern}'`, { argument: 'uploadTo' })
     return f(date)
   })
 }

@@ -61,7 +61,7 @@ function extMatches(ext: string, type: DetectedType): boolean {
  * @throws InvalidArgumentError (`EINVAL`) when `types` is empty.
  */
 export function allowedTypes(types: readonly string[], options: AllowedTypesOptions = {}): Validator {
-  if (!Array.isArray(types) || types.length === 0) throw new InvalidArgumentError('allowedTypes needs at least one type')
+  if (!Array.isArray(types) || types.length === 0) throw new InvalidArgumentError('allowedTypes needs at least one type', { argument: 'types' })
   const mimes = new Set<string>()
   const wildcards: string[] = []
   const exts = new Set<string>()

@@ -26,7 +26,7 @@ export interface ImageDimensionsOptions {
 export function imageDimensions(options: ImageDimensionsOptions = {}): Validator {
   const limits = { maxPixels: DEFAULT_MAX_PIXELS, ...options }
   for (const [key, v] of Object.entries(limits)) {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new InvalidArgumentError(`imageDimensions ${key} must be a positive integer, got ${v}`)
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new InvalidArgumentError(`imageDimensions ${key} must be a positive integer, got ${v}`, { argument: key })
   }
   const fail = (reason: string, message: string, params: Record<string, unknown> = {}): ValidationFailure => ({
     rule: 'imageDimensions',
