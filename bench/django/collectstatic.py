@@ -3,11 +3,14 @@
 Usage: collectstatic.py JSON_ARGS
   {"source": DIR, "dest": DIR, "storage": "plain"|"manifest"|"s3-manifest",
    "runs": ["fresh", "noop"], "s3": {...}}
-Prints one JSON line: {"times": {"fresh": s, "noop": s}, "files": n}.
+Prints one JSON line: {"times": {"fresh": s, "noop": s}, "hashed": n, "usage": {...}}
+("usage": this whole process's CPU seconds, user + system, and its peak RSS in
+MB, from getrusage(RUSAGE_SELF), interpreter start-up included).
 Timing starts after django.setup() so both sides are measured on the work
 itself, not on interpreter or module start-up.
 """
 import json
+import resource
 import sys
 import time
 
@@ -56,4 +59,7 @@ for run in args.get("runs", ["fresh"]):
     times[run] = time.perf_counter() - t0
 
 files = len(getattr(staticfiles_storage, "hashed_files", {}) or {})
-print(json.dumps({"times": times, "hashed": files}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+# Linux reports ru_maxrss in KiB.
+usage = {"cpuSeconds": ru.ru_utime + ru.ru_stime, "maxRssMB": ru.ru_maxrss / 1024}
+print(json.dumps({"times": times, "hashed": files, "usage": usage}))

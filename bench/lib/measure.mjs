@@ -54,10 +54,25 @@ export async function pool(n, concurrency, fn) {
 
 /**
  * Runs a child process and parses the last line of its stdout as JSON.
+ * @returns that JSON value.
  * @throws Error with the child's stderr when it exits non-zero or prints no JSON.
  */
-export function runJson(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {}) {
+export async function runJson(cmd, args, opts) {
+  return (await runJsonTimed(cmd, args, opts)).result
+}
+
+/**
+ * Runs a child process, timing it from the spawn to its exit as seen by this
+ * (parent) process: start-up, module loading and exit are all counted.
+ * @returns `{ result, wallSeconds, stderr }`: the last stdout line parsed as
+ *   JSON (undefined when `json` is false), the whole-process wall time, and the
+ *   child's stderr.
+ * @throws Error with the child's stderr when it exits non-zero or (with
+ *   `json`) prints no JSON.
+ */
+export function runJsonTimed(cmd, args, { env, cwd, timeoutMs = 30 * 60_000, json = true } = {}) {
   return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint()
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
@@ -66,16 +81,26 @@ export function runJson(cmd, args, { env, cwd, timeoutMs = 30 * 60_000 } = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('error', reject)
     child.on('close', (code, signal) => {
+      const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9
       clearTimeout(timer)
-      const last = out.trim().split('\n').pop() ?? ''
       if (code !== 0) return reject(new Error(`${cmd} ${args[0]} exited ${code ?? signal}:\n${err.slice(-4000)}`))
+      if (!json) return resolve({ result: undefined, wallSeconds, stderr: err })
+      const last = out.trim().split('\n').pop() ?? ''
       try {
-        resolve(JSON.parse(last))
+        resolve({ result: JSON.parse(last), wallSeconds, stderr: err })
       } catch {
         reject(new Error(`${cmd} ${args[0]} printed no JSON:\n${out.slice(-2000)}\n${err.slice(-2000)}`))
       }
     })
   })
+}
+
+/**
+ * Flushes every dirty page of the machine to disk (`sync`), so the write-back
+ * one timed run leaves behind is not billed to the next one. Untimed.
+ */
+export function syncFs() {
+  return runJsonTimed('sync', [], { json: false })
 }
 
 /** Rotates `items` by `k` so repeated runs do not always favour the same peer with a warm cache. */

@@ -4,8 +4,10 @@
  *
  * Usage: node collectstatic.mjs JSON_ARGS
  *   {"source": DIR, "dest": DIR, "storage": "plain"|"manifest"|"manifest-compress", "runs": ["fresh","noop"], "s3": {...}}
- * Prints one JSON line: {"times": {"fresh": s, "noop": s}, "summaries": {...}, "bytes": {...}}
- * ("bytes", for manifest-compress: hashed files with variants, and the variants' sizes).
+ * Prints one JSON line: {"times": {"fresh": s, "noop": s}, "summaries": {...}, "bytes": {...}, "usage": {...}}
+ * ("bytes", for manifest-compress: hashed files with variants, and the variants' sizes;
+ * "usage": this whole process's CPU seconds, user + system of every thread, and
+ * its peak RSS in MB, from `process.resourceUsage()`, start-up included).
  */
 import { collectstatic, ManifestStaticStorage } from '@stowage/static'
 
@@ -67,4 +69,6 @@ for (const run of args.runs ?? ['fresh']) {
   storage.client?.destroy?.()
 }
 const bytes = args.storage === 'manifest-compress' && args.dest ? await variantBytes(args.dest) : undefined
-console.log(JSON.stringify({ times, summaries, bytes }))
+const u = process.resourceUsage()
+const usage = { cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, maxRssMB: u.maxRSS / 1024 }
+console.log(JSON.stringify({ times, summaries, bytes, usage }))
