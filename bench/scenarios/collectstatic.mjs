@@ -98,7 +98,7 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
   for (const spec of trees) {
     log(`generating tree ${spec.files} files / ${spec.totalBytes / 1e6} MB`)
     const tree = await generateTree(join(treesDir, `tree-${spec.files}-${spec.totalBytes}`), spec)
-    // One repeat on the big tree keeps the full run near 20 minutes on 2 cores.
+    // One repeat on the big tree keeps the full run's time reasonable on 2 cores.
     const reps = spec.files > 5000 ? Math.min(repeats, 1) : repeats
     for (const mode of modes) {
       const systems = local ? ['stowage', django, 'floor', ...(mode === 'plain' ? ['cp'] : [])] : ['stowage', django, 'raw-sdk']
