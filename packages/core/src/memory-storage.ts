@@ -5,7 +5,7 @@ import { checkOptionValues, type OptionKind } from './backend.js'
 import { checkOptionNames } from './check-options.js'
 import { FileNotFoundError } from './errors.js'
 import { encodeUrlPath } from './paths.js'
-import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type FileStat, type WriteRequest } from './storage.js'
+import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type CopyRequest, type FileStat, type WriteRequest } from './storage.js'
 import type { StorageDescription } from './storage-description.js'
 
 /** Options for `MemoryStorage`. */
@@ -64,6 +64,16 @@ export class MemoryStorage extends BaseStorage {
       contentType: req.contentType,
       etag: createHash('md5').update(data).digest('hex'),
     })
+    return name
+  }
+
+  /** Shares the source's bytes (they are never changed in place). */
+  protected override async _copy(from: string, req: CopyRequest): Promise<string> {
+    const source = this.entry(from)
+    req.signal?.throwIfAborted()
+    let name = req.name
+    while (!req.overwrite && this.files.has(name)) name = await req.nextName()
+    this.files.set(name, { ...source, modified: this.now(), contentType: req.contentType ?? source.contentType })
     return name
   }
 

@@ -55,6 +55,19 @@ export interface SaveOptions {
   signal?: AbortSignal
 }
 
+/** Options for `copy()`: those of `save()`, and whether the copy may share the source's bytes. */
+export interface CopyOptions extends SaveOptions {
+  /**
+   * Let the copy share the source's bytes where the backend can (local
+   * disk: a hard link, no bytes written) instead of being an independent
+   * copy. Stowage never writes a stored file in place (every save replaces
+   * the name), so a later save to either name leaves the other as it was;
+   * but a program that edits the file in place outside Stowage changes both.
+   * For files nobody edits, such as hashed static files. Default false.
+   */
+  link?: boolean
+}
+
 /** The result of `listdir()`: immediate sub-directories and files, by name, sorted. */
 export interface DirectoryListing {
   dirs: string[]
@@ -77,6 +90,17 @@ export interface Storage {
   open(name: string, options?: ByteRange): Promise<Readable>
   /** @returns the whole file. @throws FileNotFoundError when missing. */
   read(name: string): Promise<Uint8Array>
+  /**
+   * Copies the stored file `from` to `to`, or to a free variant of `to`, with
+   * the naming rules of `save()`. Optional for storages written before it;
+   * `BaseStorage` has it (on disk a clone or kernel copy, on S3 the bytes
+   * stream through this process).
+   * @returns the name actually stored.
+   * @throws FileNotFoundError (`ENOENT`, naming `from`) when `from` is missing;
+   *   SuspiciousFileOperationError for unsafe names; AbortedError when `signal` fires;
+   *   StorageError for backend failures. A failed copy leaves nothing behind.
+   */
+  copy?(from: string, to: string, options?: CopyOptions): Promise<string>
   /** Deletes a file; deleting a missing file is not an error. */
   delete(name: string): Promise<void>
   /** @returns whether a file of that name exists. */
@@ -133,6 +157,12 @@ export interface WriteRequest {
   nextName(): Promise<string>
 }
 
+/** A copy as the backend primitive sees it: a `WriteRequest` whose bytes come from a stored file. */
+export interface CopyRequest extends Omit<WriteRequest, 'source'> {
+  /** Share the source's bytes where the backend can (`CopyOptions.link`). */
+  link: boolean
+}
+
 /** How many times a save retries after losing a race for a name before giving up. */
 export const MAX_CLAIM_ATTEMPTS = 100
 
@@ -175,6 +205,28 @@ export abstract class BaseStorage implements Storage {
   protected abstract _listdir(dir: string): Promise<DirectoryListing>
   /** Builds the URL of a file. */
   protected abstract _url(name: string, options: UrlOptions): Promise<string>
+
+  /**
+   * Copies the stored file `from` (safe, normalised) as `_write` writes:
+   * under `req.name` or a name from `req.nextName()`, never replacing a file
+   * unless `req.overwrite`. Throws `FileNotFoundError` when `from` is
+   * missing. The default streams `from` into `_write`; backends override it
+   * when they can copy without moving the bytes through this process.
+   */
+  protected async _copy(from: string, req: CopyRequest): Promise<string> {
+    let stream: Readable
+    try {
+      stream = await this._open(from, {})
+    } catch (err) {
+      throw this.mapError(err, 'copy', from) // names the missing source, not the target
+    }
+    if (req.signal) addAbortSignal(req.signal, stream)
+    try {
+      return await this._write({ ...req, source: { stream } })
+    } finally {
+      stream.destroy()
+    }
+  }
 
   /** Existence check; backends override when they have something cheaper than `stat`. */
   protected async _exists(name: string): Promise<boolean> {
@@ -227,22 +279,49 @@ export abstract class BaseStorage implements Storage {
   }
 
   async save(name: string, content: Content, options: SaveOptions = {}): Promise<string> {
-    const { signal, maxLength, contentType } = options
-    const overwrite = options.overwrite ?? this.allowOverwrite
     const clean = safeName(name)
-    if (signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason })
+    if (options.signal?.aborted) throw new AbortedError(`Save of '${clean}' aborted`, { cause: options.signal.reason })
     const source = toSource(content)
     // Destroying the body on abort makes the backend's write fail, and each
     // backend already cleans up after a failed write: one path for both.
-    if (signal) addAbortSignal(signal, source.stream)
+    if (options.signal) addAbortSignal(options.signal, source.stream)
+    try {
+      return await this.claimAndWrite('save', clean, clean, options, (req) => this._write({ ...req, source }))
+    } catch (err) {
+      source.stream.destroy()
+      throw err
+    }
+  }
+
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<string> {
+    const source = safeName(from)
+    const clean = safeName(to)
+    if (options.signal?.aborted) throw new AbortedError(`Copy of '${source}' to '${clean}' aborted`, { cause: options.signal.reason })
+    return this.claimAndWrite('copy', clean, `${source} -> ${clean}`, options, (req) => this._copy(source, { ...req, link: options.link ?? false }))
+  }
+
+  /**
+   * The naming half of `save()` and `copy()`: the first name to claim (or
+   * the name itself when overwriting), the next after each lost claim, the
+   * backend's answer checked again; errors mapped, aborts reported as such.
+   */
+  private async claimAndWrite(
+    operation: 'save' | 'copy',
+    clean: string,
+    label: string,
+    options: SaveOptions,
+    write: (req: Omit<WriteRequest, 'source'>) => Promise<string>,
+  ): Promise<string> {
+    const { signal, maxLength, contentType } = options
+    const overwrite = options.overwrite ?? this.allowOverwrite
     const started = debug.enabled ? performance.now() : 0
+    const aborted = () => new AbortedError(`${operation === 'save' ? 'Save' : 'Copy'} of '${label}' aborted`, { cause: signal!.reason })
     try {
       const names = this.nameSource(clean, maxLength)
       const first = overwrite ? overwriteName(clean, maxLength) : await names.first()
       let attempts = 0
-      const req: WriteRequest = {
+      const stored = await write({
         name: first,
-        source,
         overwrite,
         contentType,
         signal,
@@ -252,16 +331,14 @@ export abstract class BaseStorage implements Storage {
           }
           return names.next()
         },
-      }
-      const stored = await this._write(req)
+      })
       // As Django does: the backend may have changed the name; check it again.
       const saved = safeName(stored)
-      if (debug.enabled) this.trace('save', saved === clean ? clean : `${clean} -> ${saved}`, started, `ok (${attempts} lost claims)`)
+      if (debug.enabled) this.trace(operation, saved === clean ? label : `${label} -> ${saved}`, started, `ok (${attempts} lost claims)`)
       return saved
     } catch (err) {
-      source.stream.destroy()
-      const mapped = signal?.aborted ? new AbortedError(`Save of '${clean}' aborted`, { cause: signal.reason }) : this.mapError(err, 'save', clean)
-      if (debug.enabled) this.trace('save', clean, started, mapped.code)
+      const mapped = signal?.aborted ? aborted() : this.mapError(err, operation, clean)
+      if (debug.enabled) this.trace(operation, label, started, mapped.code)
       throw mapped
     }
   }

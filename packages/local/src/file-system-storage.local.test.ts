@@ -29,6 +29,18 @@ describe('FileSystemStorage specifics', () => {
     expect((await stat(storage.path('a'))).mode & 0o777).toBe(0o750)
   })
 
+  it('copy() with link: true shares the inode (no bytes written); without it the copy is a file of its own; no temporary file is left', async () => {
+    const storage = new FileSystemStorage({ location: await root() })
+    await storage.save('a/src.css', 'body{}')
+    await storage.copy('a/src.css', 'a/linked.css', { link: true })
+    await storage.copy('a/src.css', 'b/copied.css')
+    const [src, linked, copied] = await Promise.all(['a/src.css', 'a/linked.css', 'b/copied.css'].map((n) => stat(storage.path(n))))
+    expect(linked.ino).toBe(src.ino)
+    expect(copied.ino).not.toBe(src.ino)
+    expect(copied.mode).toBe(src.mode)
+    expect((await readdir(storage.location, { recursive: true })).sort()).toEqual(['a', 'a/linked.css', 'a/src.css', 'b', 'b/copied.css'])
+  })
+
   it('stores files at the named path under location and nowhere else', async () => {
     const location = await root()
     const storage = new FileSystemStorage({ location })

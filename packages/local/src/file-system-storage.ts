@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
-import { chmod, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
+import { chmod, copyFile, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -21,6 +21,7 @@ import {
   withTrailingSlash,
   type BaseStorageOptions,
   type ByteRange,
+  type CopyRequest,
   type DirectoryListing,
   type FileStat,
   type OptionKind,
@@ -207,6 +208,56 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   /**
+   * A copy is made under a temporary name beside the target and published
+   * as a save is (rename when overwriting, exclusive link claim otherwise):
+   * a hard link of the source when `req.link` (no bytes written; falls back
+   * to copying on file systems without links), else `copyFile` (a clone on
+   * file systems that have them, a kernel-side copy elsewhere). The copy
+   * keeps the source's mode, which this storage gave it.
+   */
+  protected override async _copy(from: string, req: CopyRequest): Promise<string> {
+    const source = this.path(from)
+    const [dir] = splitName(req.name)
+    const dirPath = this.path(dir)
+    if (!this.knownDirs.has(dirPath)) await this.makeDirs(dirPath)
+    const calls = (this.localFileSystem ?? (await this.detectFileSystem())) ? SYNC_CALLS : ASYNC_CALLS
+    const temp = path.join(dirPath, tempName())
+    let tempGone = false
+    try {
+      try {
+        if (!(await stat(source)).isFile()) throw new FileNotFoundError(from)
+        if (!req.link) await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
+        else {
+          try {
+            await calls.link(source, temp)
+          } catch (err) {
+            if (!NO_HARD_LINKS.has(code(err) ?? '')) throw err
+            await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
+          }
+        }
+      } catch (err) {
+        // The target's directory exists (made above), so a missing file is the source.
+        throw this.mapError(err, 'copy', from)
+      }
+      req.signal?.throwIfAborted()
+      if (req.overwrite) {
+        await calls.rename(temp, this.path(req.name))
+        tempGone = true
+        return req.name
+      }
+      return await this.claim(temp, req, calls)
+    } finally {
+      if (!tempGone) {
+        try {
+          await calls.unlink(temp)
+        } catch {
+          // Never made (the source was missing), or gone already: nothing else to do.
+        }
+      }
+    }
+  }
+
+  /**
    * Creates a hidden temporary file beside the target.
    * @returns its path and open descriptor; nothing exists when it throws.
    */
@@ -259,7 +310,7 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   /** Publishes `temp` under a name nobody else has, retrying on lost races. */
-  private async claim(temp: string, req: WriteRequest, calls: FileCalls): Promise<string> {
+  private async claim(temp: string, req: Pick<WriteRequest, 'name' | 'nextName'>, calls: FileCalls): Promise<string> {
     let name = req.name
     for (;;) {
       try {
@@ -280,7 +331,7 @@ export class FileSystemStorage extends BaseStorage {
    * Fallback for file systems without hard links: reserve the name with an
    * exclusive create, then move the complete file over the empty placeholder.
    */
-  private async claimWithoutLinks(temp: string, first: string, req: WriteRequest): Promise<string> {
+  private async claimWithoutLinks(temp: string, first: string, req: Pick<WriteRequest, 'nextName'>): Promise<string> {
     let name = first
     for (;;) {
       try {

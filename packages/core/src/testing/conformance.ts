@@ -8,10 +8,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readAll } from '../content.js'
-import { StorageError } from '../errors.js'
+import { FileNotFoundError, StorageError } from '../errors.js'
 import type { RandomSuffix } from '../naming.js'
 import { splitName } from '../paths.js'
-import type { Storage } from '../storage.js'
+import type { CopyOptions, Storage } from '../storage.js'
 import { hostileNames } from './hostile-names.js'
 import { rejection } from './rejection.js'
 
@@ -348,6 +348,73 @@ export function runStorageConformance(options: ConformanceOptions): void {
         expect(storage.generateFilename('uploads\\photo one.jpg')).toBe('uploads/photo_one.jpg')
         expect(() => storage.generateFilename('C:\\Users\\photo.jpg')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
         expect(() => storage.generateFilename('../x/evil.txt')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+      })
+    })
+
+    describe('copy', () => {
+      const copy = (s: Storage, from: string, to: string, o?: CopyOptions) => {
+        if (!s.copy) throw new Error(`${options.name} has no copy()`)
+        return s.copy(from, to, o)
+      }
+      for (const link of [false, true]) {
+        it(`copies the bytes to a new name${link ? ' (link: true)' : ''}, leaving the source as it was`, async () => {
+          const p = randomPrefix()
+          const data = randomBytes(70 * 1024) // past the small-file size of any backend's fast path
+          await storage.save(`${p}/a.bin`, data)
+          expect(await copy(storage, `${p}/a.bin`, `${p}/sub/b.bin`, { link })).toBe(`${p}/sub/b.bin`)
+          expect(Buffer.from(await storage.read(`${p}/sub/b.bin`)).equals(data)).toBe(true)
+          expect(Buffer.from(await storage.read(`${p}/a.bin`)).equals(data)).toBe(true)
+        })
+
+        it(`a later save to either name leaves the other as it was${link ? ' (link: true)' : ''}`, async () => {
+          const p = randomPrefix()
+          await storage.save(`${p}/a.txt`, 'first')
+          await copy(storage, `${p}/a.txt`, `${p}/b.txt`, { link })
+          await storage.save(`${p}/a.txt`, 'second', { overwrite: true })
+          expect(await text(storage, `${p}/b.txt`)).toBe('first')
+          await storage.save(`${p}/b.txt`, 'third', { overwrite: true })
+          expect(await text(storage, `${p}/a.txt`)).toBe('second')
+        })
+      }
+
+      it('never replaces an existing file unless asked: it takes a free name, as save() does', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/a.txt`, 'source')
+        await storage.save(`${p}/b.txt`, 'taken')
+        const stored = await copy(storage, `${p}/a.txt`, `${p}/b.txt`)
+        expect(stored).not.toBe(`${p}/b.txt`)
+        expect(stored.startsWith(`${p}/b_`) && stored.endsWith('.txt')).toBe(true)
+        expect(await text(storage, `${p}/b.txt`)).toBe('taken')
+        expect(await text(storage, stored)).toBe('source')
+        expect(await copy(storage, `${p}/a.txt`, `${p}/b.txt`, { overwrite: true })).toBe(`${p}/b.txt`)
+        expect(await text(storage, `${p}/b.txt`)).toBe('source')
+      })
+
+      it('concurrent copies to one name all land, under distinct names', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/a.txt`, 'x')
+        const names = await Promise.all(Array.from({ length: 10 }, () => copy(storage, `${p}/a.txt`, `${p}/c.txt`)))
+        expect(new Set(names).size).toBe(10)
+        for (const n of names) expect(await text(storage, n)).toBe('x')
+      })
+
+      it('a missing source is FileNotFoundError naming it, and nothing is stored', async () => {
+        const p = randomPrefix()
+        const err = await rejection(copy(storage, `${p}/missing.txt`, `${p}/b.txt`), FileNotFoundError)
+        expect(err.context?.name).toBe(`${p}/missing.txt`)
+        expect(await storage.exists(`${p}/b.txt`)).toBe(false)
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
+      })
+
+      it('refuses hostile names on either side before any I/O, and an aborted signal stores nothing', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/a.txt`, 'x')
+        for (const name of hostileNames(randomPrefix('escape')).slice(0, 8)) {
+          await expectCode(copy(storage, name, `${p}/b.txt`), 'ESUSPICIOUS')
+          await expectCode(copy(storage, `${p}/a.txt`, name), 'ESUSPICIOUS')
+        }
+        await expectCode(copy(storage, `${p}/a.txt`, `${p}/b.txt`, { signal: AbortSignal.abort() }), 'EABORTED')
+        expect((await storage.listdir(p)).files).toEqual(['a.txt'])
       })
     })
 
