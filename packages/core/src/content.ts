@@ -18,6 +18,18 @@ export interface ContentSource {
   bytes?: Uint8Array
 }
 
+/**
+ * A stream that knows its exact length in advance declares it under this key
+ * (a validating stream over a Blob of known size, which passes bytes through
+ * unchanged). `toSource` keeps it as `size`, so wrapping content does not
+ * hide its length from the backend (S3 chooses a PUT or a multipart upload by
+ * it). Internal to core.
+ */
+export const KNOWN_SIZE: unique symbol = Symbol('stowage.knownSize')
+
+/** A Readable that may declare its exact length (see `KNOWN_SIZE`). */
+export type SizedReadable = Readable & { [KNOWN_SIZE]?: number }
+
 function isWebStream(c: unknown): c is ReadableStream<Uint8Array> {
   return typeof (c as ReadableStream)?.getReader === 'function'
 }
@@ -56,7 +68,10 @@ export function toSource(content: Content): ContentSource {
   if (isBlob(content)) {
     return { stream: Readable.fromWeb(content.stream() as WebReadableStream<Uint8Array>), size: content.size }
   }
-  if (content instanceof Readable) return { stream: content }
+  if (content instanceof Readable) {
+    const size = (content as SizedReadable)[KNOWN_SIZE]
+    return size === undefined ? { stream: content } : { stream: content, size }
+  }
   if (isWebStream(content)) return { stream: Readable.fromWeb(content as WebReadableStream<Uint8Array>) }
   if (typeof (content as NodeJS.ReadableStream)?.pipe === 'function') {
     // An old-style stream (e.g. from a library predating streams2).

@@ -3,7 +3,7 @@
  * The column holds only the stored name; everything else is asked of the
  * field's storage.
  */
-import { addAbortSignal, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { Content } from '../content.js'
 import { AbortedError, StorageError } from '../errors.js'
 import type { ByteRange, FileStat, Storage, UrlOptions } from '../storage.js'
@@ -102,13 +102,13 @@ export class FieldFile<R extends object = Record<string, unknown>> {
       filename,
       ...(options.contentType !== undefined && { contentType: options.contentType }),
     })
-    // An abort while the header is still being judged must not wait for more bytes.
-    if (options.signal) addAbortSignal(options.signal, checker)
     let stored: { name: string; facts: UploadFacts }
     try {
       // Wait for the header verdict first: a refused file never reaches the
-      // backend, and the backend learns the real content type up front.
-      await checker.ready
+      // backend, and the backend learns the real content type up front. An
+      // abort meanwhile must not wait for more bytes; once the save starts,
+      // the storage attaches the signal to the body (the one place it is).
+      await untilAborted(checker.ready, options.signal)
       stored = await this.store(storage, target, checker, options.signal)
     } catch (err) {
       checker.destroy()
@@ -137,11 +137,12 @@ export class FieldFile<R extends object = Record<string, unknown>> {
 
   /**
    * Writes validated content (`checker`, whose header has passed) to the
-   * storage; subclasses that transform uploads (images) override it.
+   * storage, as bytes when it was given in memory (`checker.content()`);
+   * subclasses that transform uploads (images) override it.
    * @returns the stored name and the facts to record.
    */
   protected async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
-    const name = await storage.save(target, checker, {
+    const name = await storage.save(target, await checker.content(), {
       maxLength: this.field.maxLength,
       ...(checker.facts.type && { contentType: checker.facts.type.mime }),
       ...(signal && { signal }),
@@ -208,4 +209,18 @@ export class FieldFile<R extends object = Record<string, unknown>> {
   toJSON(): string | null {
     return this.name
   }
+}
+
+/**
+ * Settles as `promise` does, or rejects with the signal's reason as soon as
+ * `signal` fires, without waiting for `promise`.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }

@@ -1,8 +1,10 @@
+import { getEventListeners } from 'node:events'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { storages } from '../config.js'
-import { ConfigurationError, StorageError, SuspiciousFileOperationError, ValidationError } from '../errors.js'
+import { AbortedError, ConfigurationError, StorageError, SuspiciousFileOperationError, ValidationError } from '../errors.js'
 import { MemoryStorage } from '../memory-storage.js'
+import type { WriteRequest } from '../storage.js'
 import { allowedTypes } from '../validators/allowed-types.js'
 import { maxSize } from '../validators/max-size.js'
 import { samplePng } from '../validators/sample-images.js'
@@ -212,5 +214,74 @@ describe('FieldFile.save cancellation', () => {
     controller.abort()
     await expect(saving).rejects.toMatchObject({ code: 'EABORTED' })
     expect(storage.names()).toEqual([])
+  })
+})
+
+/** A memory storage that records what each write was handed: the size and bytes the backend learns up front. */
+class SeeingStorage extends MemoryStorage {
+  readonly seen: { size: number | undefined; bytes: Uint8Array | undefined }[] = []
+  protected override _write(req: WriteRequest): Promise<string> {
+    this.seen.push({ size: req.source.size, bytes: req.source.bytes })
+    return super._write(req)
+  }
+}
+
+describe('FieldFile.save hands the backend what it knows of the content', () => {
+  it('a Buffer reaches the backend as its bytes with its size, after every rule has passed', async () => {
+    const storage = new SeeingStorage()
+    const f = fileField({ storage, column: 'f', validators: [maxSize(1024)] })
+    const body = Buffer.from('hello, field')
+    const record: Record<string, unknown> = {}
+    const name = await f.bind(record).save('note.txt', body)
+    expect(storage.seen).toEqual([{ size: body.length, bytes: body }])
+    expect(Buffer.from(await storage.read(name)).toString()).toBe('hello, field')
+  })
+
+  it('text is stored as its UTF-8 bytes, with their size', async () => {
+    const storage = new SeeingStorage()
+    const name = await fileField({ storage, column: 'f' }).bind({}).save('a.txt', 'naïve')
+    expect(storage.seen.map((s) => s.size)).toEqual([Buffer.byteLength('naïve')])
+    expect(Buffer.from(await storage.read(name)).toString()).toBe('naïve')
+  })
+
+  it('a Blob keeps its size, though its bytes stream', async () => {
+    const storage = new SeeingStorage()
+    const name = await fileField({ storage, column: 'f' }).bind({}).save('b.bin', new Blob([Buffer.alloc(70_000, 7)]))
+    expect(storage.seen).toEqual([{ size: 70_000, bytes: undefined }])
+    expect((await storage.read(name)).byteLength).toBe(70_000)
+  })
+
+  it('a refused Buffer (a size rule) never reaches the backend', async () => {
+    const storage = new SeeingStorage()
+    const record: Record<string, unknown> = {}
+    const err = await fileField({ storage, column: 'f', validators: [maxSize(4)] }).bind(record).save('big.txt', Buffer.alloc(10, 1)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect(storage.seen).toEqual([])
+    expect(record.f).toBeUndefined()
+  })
+
+  it('an abort through a field gives AbortedError and stores nothing, for bytes as for streams', async () => {
+    const storage = new SeeingStorage()
+    const record: Record<string, unknown> = {}
+    const err = await fileField({ storage, column: 'f' }).bind(record).save('x.txt', Buffer.from('x'), { signal: AbortSignal.abort() }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AbortedError)
+    expect(record.f).toBeUndefined()
+    expect(storage.names()).toEqual([])
+  })
+
+  it('the signal is attached to the body once: one abort listener while the storage writes', async () => {
+    const { PassThrough } = await import('node:stream')
+    const controller = new AbortController()
+    let listeners = -1
+    class Peeking extends MemoryStorage {
+      protected override _write(req: WriteRequest): Promise<string> {
+        listeners = getEventListeners(controller.signal, 'abort').length
+        return super._write(req)
+      }
+    }
+    const body = new PassThrough()
+    body.end(Buffer.from('plain text'))
+    await fileField({ storage: new Peeking(), column: 'f' }).bind({}).save('p.txt', body, { signal: controller.signal })
+    expect(listeners).toBe(1)
   })
 })

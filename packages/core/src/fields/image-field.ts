@@ -5,6 +5,7 @@
  * `width_field` / `height_field`). Given a `processor` (`@stowage/images`),
  * it also strips metadata, applies orientation and keeps variants.
  */
+import { addAbortSignal } from 'node:stream'
 import { ConfigurationError, StorageError } from '../errors.js'
 import type { Storage, UrlOptions } from '../storage.js'
 import { imageDimensions, type ImageDimensionsOptions } from '../validators/image-dimensions.js'
@@ -129,6 +130,9 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
   protected override async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
     const processor = this.field.processor
     if (!processor) return super.store(storage, target, checker, signal)
+    // The processor reads the upload itself before any storage sees it: an
+    // abort must end that read (the storage attaches the signal only to what it is given).
+    if (signal) addAbortSignal(signal, checker)
     return processor.store({ storage, name: target, content: checker, facts: checker.facts, maxLength: this.field.maxLength, ...(signal && { signal }) })
   }
 

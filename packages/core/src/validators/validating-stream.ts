@@ -8,7 +8,7 @@
  * `validateStored` applies the same rules to a file already stored.
  */
 import { Transform, pipeline, type TransformCallback } from 'node:stream'
-import { toSource, type Content } from '../content.js'
+import { KNOWN_SIZE, toSource, type Content } from '../content.js'
 import { InvalidArgumentError, ValidationError, type ValidationFailure } from '../errors.js'
 import { detectType } from './detect-type.js'
 import type { DetectedType, HeadContext, HeadVerdict, UploadFacts, UploadInfo, Validator } from './validator.js'
@@ -68,6 +68,10 @@ function validationError(failures: ValidationFailure[], info: UploadInfo, size: 
 
 /** A Transform that validates the bytes passing through it. */
 export class ValidatingStream extends Transform {
+  /** The content's exact length when it was known up front (bytes, text, a Blob): these bytes pass through unchanged. */
+  [KNOWN_SIZE]?: number
+  /** The whole content, when it was given in memory (see `content()`). */
+  private inMemory: Uint8Array | undefined
   /** Facts gathered so far (size, detected type, dimensions); complete once the stream has ended. */
   readonly facts: UploadFacts = { size: 0 }
   /** The refusal, once the stream has failed validation. */
@@ -128,6 +132,35 @@ export class ValidatingStream extends Transform {
     }, done)
   }
 
+  /**
+   * What to hand a storage, once `ready` has resolved. Content given in
+   * memory is validated to its end first and then handed over as the bytes
+   * themselves, so the backend sees its size and bytes (S3 sends one PUT
+   * instead of buffering a stream to learn its length) and a refused file
+   * still reaches no backend. Anything else is this stream, which declares
+   * the content's length when it was known (a Blob).
+   * @returns the bytes, or this stream.
+   * @throws ValidationError listing every failed rule; the source's own error.
+   */
+  async content(): Promise<Content> {
+    const bytes = this.inMemory
+    if (!bytes) return this
+    try {
+      for await (const _ of this) {
+        // drain: the bytes are only being checked, the originals are stored
+      }
+    } catch (err) {
+      throw this.validationError ?? err
+    }
+    return bytes
+  }
+
+  /** Records what `validateContent` knew of the content: its length and, when in memory, its bytes. */
+  declareSource(size: number | undefined, bytes: Uint8Array | undefined): void {
+    if (size !== undefined) this[KNOWN_SIZE] = size
+    this.inMemory = bytes
+  }
+
   private sizeFailures(final: boolean): ValidationFailure[] {
     return sizeFailures(this.sizeRules, this.facts.size, final)
   }
@@ -165,15 +198,20 @@ export class ValidatingStream extends Transform {
 
 /**
  * Wraps `content` so that `validators` check it while it streams.
- * @returns a `ValidatingStream`: save it, then read `facts`; if it fails,
- *   `validationError` holds the `ValidationError` listing every failed rule.
+ * @returns a `ValidatingStream`: save it (or, after `ready`, what its
+ *   `content()` returns), then read `facts`; if it fails, `validationError`
+ *   holds the `ValidationError` listing every failed rule.
  * @throws TypeError when `content` is not a `Content`.
  */
 export function validateContent(content: Content, validators: readonly Validator[], info: UploadInfo = {}): ValidatingStream {
   const checker = new ValidatingStream(validators, info)
+  // Normalised once, here: what is known of the content (its size, its
+  // bytes) stays with the checker, which is what a storage is handed.
+  const source = toSource(content)
+  checker.declareSource(source.size, source.bytes)
   // pipeline() propagates a truncated or failed source into the checker and
   // destroys the source when the checker refuses or the save is aborted.
-  pipeline(toSource(content).stream, checker, () => {})
+  pipeline(source.stream, checker, () => {})
   return checker
 }
 
