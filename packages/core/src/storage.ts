@@ -53,6 +53,22 @@ export interface SaveOptions {
   overwrite?: boolean
   /** Cancels the save; nothing is left behind. */
   signal?: AbortSignal
+  /**
+   * `Cache-Control` to store with this file. Backends that keep per-object
+   * headers (S3) store it, unless their own configuration sets one (S3
+   * `objectParameters` win); backends that do not (local disk, memory) ignore it.
+   */
+  cacheControl?: string
+  /**
+   * `Content-Encoding` to store with this file, whose bytes are already
+   * encoded (a precompressed `.br`). Stored or ignored as `cacheControl` is.
+   */
+  contentEncoding?: string
+  /**
+   * Keep this file private where the backend makes files public by default
+   * (S3 leaves out its `defaultAcl`). Ignored by backends without such a default.
+   */
+  private?: boolean
 }
 
 /** Options for `copy()`: those of `save()`, and whether the copy may share the source's bytes. */
@@ -141,8 +157,18 @@ export interface BaseStorageOptions {
   randomSuffix?: RandomSuffix
 }
 
+/** The per-file header options of `SaveOptions`, as a backend primitive receives them (values checked). */
+export interface ObjectHeaders {
+  /** `SaveOptions.cacheControl`: one line of header text. */
+  cacheControl?: string
+  /** `SaveOptions.contentEncoding`: one line of header text. */
+  contentEncoding?: string
+  /** `SaveOptions.private`. */
+  private?: boolean
+}
+
 /** A save as the backend primitive sees it. */
-export interface WriteRequest {
+export interface WriteRequest extends ObjectHeaders {
   /** Validated, normalised name to claim first. */
   name: string
   source: ContentSource
@@ -317,6 +343,7 @@ export abstract class BaseStorage implements Storage {
     const started = debug.enabled ? performance.now() : 0
     const aborted = () => new AbortedError(`${operation === 'save' ? 'Save' : 'Copy'} of '${label}' aborted`, { cause: signal!.reason })
     try {
+      const headers = objectHeaders(options)
       const names = this.nameSource(clean, maxLength)
       const first = overwrite ? overwriteName(clean, maxLength) : await names.first()
       let attempts = 0
@@ -325,6 +352,7 @@ export abstract class BaseStorage implements Storage {
         overwrite,
         contentType,
         signal,
+        ...headers,
         nextName: async () => {
           if (++attempts >= MAX_CLAIM_ATTEMPTS) {
             throw new FileExistsError(clean, { context: { attempts } })
@@ -482,6 +510,40 @@ function mapStreamErrors(stream: Readable, map: (err: unknown) => StorageError):
     destroy.call(this, err, (e) => callback(e ? map(e) : e))
   }
   return stream
+}
+
+/**
+ * The header options of a save or copy, checked before any I/O: a value a
+ * backend sends as a header must be one line of text (a line break would
+ * let the caller's input add headers of its own).
+ * @returns the options present.
+ * @throws InvalidArgumentError naming the option for anything else.
+ */
+function objectHeaders(options: SaveOptions): ObjectHeaders {
+  const headers: ObjectHeaders = {}
+  for (const argument of ['cacheControl', 'contentEncoding'] as const) {
+    const value: unknown = options[argument]
+    if (value === undefined) continue
+    if (!isHeaderText(value)) {
+      throw new InvalidArgumentError(`${argument} must be one line of header text, got ${JSON.stringify(value)}`, { argument })
+    }
+    headers[argument] = value
+  }
+  if (options.private !== undefined) {
+    if (typeof options.private !== 'boolean') throw new InvalidArgumentError(`private must be a boolean, got ${JSON.stringify(options.private)}`, { argument: 'private' })
+    headers.private = options.private
+  }
+  return headers
+}
+
+/** Whether `value` is a non-blank HTTP field value: visible ASCII, spaces and tabs, no control characters. */
+function isHeaderText(value: unknown): value is string {
+  if (typeof value !== 'string' || value.trim() === '') return false
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false
+  }
+  return true
 }
 
 function checkRange(range: ByteRange): ByteRange {

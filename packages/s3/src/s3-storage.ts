@@ -40,7 +40,6 @@ import {
   InvalidArgumentError,
   StorageError,
   type ByteRange,
-  type Content,
   type DirectoryListing,
   type FileStat,
   type StorageDescription,
@@ -80,7 +79,7 @@ import {
 } from './multipart-upload.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
 import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, optionError, s3Code } from './s3-errors.js'
-import { applyHints, withHints, type S3SaveOptions } from './save-hints.js'
+import { applyHints, type ObjectHints } from './save-hints.js'
 
 /** User-metadata key (`x-amz-meta-stowage-write-id`) marking which save wrote an object. */
 const WRITE_ID = 'stowage-write-id'
@@ -151,9 +150,11 @@ export class S3Storage extends BaseStorage {
   /**
    * Headers of every stored object: ACL, object parameters, content type
    * (given or guessed), and `Content-Disposition: attachment` for active
-   * types, so the bucket serves HTML or SVG as a download, not as a page.
+   * types, so the bucket serves HTML or SVG as a download, not as a page;
+   * and the save's own header hints (`SaveOptions.cacheControl` and the
+   * rest), which the storage's object parameters override.
    */
-  private uploadParams(name: string, contentType: string | undefined): UploadParams {
+  private uploadParams(name: string, contentType: string | undefined, hints?: ObjectHints): UploadParams {
     const params: UploadParams = {
       ...this.options.objectParameters(name),
       Bucket: this.options.bucket,
@@ -162,19 +163,9 @@ export class S3Storage extends BaseStorage {
     const type = contentType ?? guessContentType(name)
     if (type) params.ContentType = type
     if (!params.ContentDisposition && !this.deliversInline(type)) params.ContentDisposition = 'attachment'
-    const acl = applyHints(params)
+    const acl = applyHints(params, hints)
     if (this.options.defaultAcl && acl) params.ACL = this.options.defaultAcl
     return params
-  }
-
-  /**
-   * Saves as the contract says, and also takes `S3SaveOptions`: a
-   * `Cache-Control` or `Content-Encoding` for this object, or `private` to
-   * leave out `defaultAcl` (what `collectstatic` sends).
-   * @returns the name stored. @throws as `Storage.save`; InvalidArgumentError for a header value with a line break.
-   */
-  override save(name: string, content: Content, options?: S3SaveOptions): Promise<string> {
-    return withHints(options, () => super.save(name, content, options))
   }
 
   /** Whether `type` may be shown inline from the bucket: passive, or opted in by `inlineTypes`. */
@@ -213,7 +204,7 @@ export class S3Storage extends BaseStorage {
     const writeId = conditional ? randomUUID() : undefined
     if (small) {
       for (;;) {
-        const params = this.uploadParams(name, req.contentType)
+        const params = this.uploadParams(name, req.contentType, req)
         try {
           await this.client.send(
             new PutObjectCommand({
@@ -242,7 +233,7 @@ export class S3Storage extends BaseStorage {
     try {
       await multipartUpload({
         client: this.client,
-        params: this.uploadParams(name, req.contentType),
+        params: this.uploadParams(name, req.contentType, req),
         body: body!,
         size: source.size,
         partSize: this.options.partSize,

@@ -2,20 +2,18 @@
  * Headers `collectstatic` asks a backend to store with each object, for
  * backends that serve objects with stored headers (S3 and its CDNs):
  * cache lifetimes, the coding of precompressed variants, and keeping the
- * run record out of a public-read bucket. Backends that do not keep headers
- * (local disk, memory) ignore the extra fields; `serveStatic` sets its own.
+ * run record out of a public-read bucket, through `SaveOptions`' header
+ * fields. Backends that do not keep headers (local disk, memory) ignore
+ * them; `serveStatic` sets its own.
  */
 import { ConfigurationError, type SaveOptions } from '@stowage/core'
 
-/** `SaveOptions` plus the hints `S3Storage.save` honours (`S3SaveOptions`). */
-export interface StaticSaveOptions extends SaveOptions {
-  /** `Cache-Control` to store, unless the backend's own configuration sets one (S3 `objectParameters`). */
-  cacheControl?: string
-  /** `Content-Encoding` to store: the body is already encoded. */
-  contentEncoding?: string
-  /** Keep the object private even when the storage applies a public `defaultAcl`. */
-  private?: boolean
-}
+/**
+ * The options `collectstatic` saves with: the contract's `SaveOptions`, which
+ * now carry `cacheControl`, `contentEncoding` and `private` themselves.
+ * @deprecated use `SaveOptions` from `@stowage/core`; kept so existing imports compile.
+ */
+export type StaticSaveOptions = SaveOptions
 
 /** One year, and never revalidated: for content-hashed names, which can never change. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
