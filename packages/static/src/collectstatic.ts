@@ -137,8 +137,13 @@ interface Source extends StaticSource {
   bytes?: Buffer
 }
 
-/** How many source bytes a run keeps in memory between hashing and writing. */
-export const RETAINED_BYTES = 256 * 1024 * 1024
+/**
+ * How many bytes of CSS/JS sources a run keeps in memory between hashing
+ * and planning their rewrites, so they are not read twice. Other files are
+ * read again when written (from the page cache): keeping them would make a
+ * run's memory grow with the tree.
+ */
+export const RETAINED_BYTES = 32 * 1024 * 1024
 
 interface Write {
   target: string
@@ -328,22 +333,40 @@ async function writeChanged(run: Run, writes: Write[], state: CollectRecord): Pr
   const failed = new Set<string>()
   const known: Record<string, string> = {}
   let done = 0
+  // One task per source, its original before its hashed copy: a hashed copy
+  // with the original's bytes is then a copy of the stored original (a hard
+  // link on local disk, a server-side copy where the backend has one)
+  // instead of a second write of the same bytes.
+  const bySource = new Map<Source, Write[]>()
+  for (const w of writes) bySource.set(w.source, [...(bySource.get(w.source) ?? []), w])
+  const copy = store.copy?.bind(store)
   await Promise.all(
-    writes.map((w) =>
+    [...bySource.values()].map((ws) =>
       limit(async () => {
-        checkAbort()
-        try {
-          if (options.clear || !(await unchanged(store, w, state, existing))) {
-            if (!dryRun) await put(store, w, saveHints(w, run.cacheControl), options.signal)
-            written.add(w.target)
-          }
-          known[w.target] = w.md5
-        } catch (err) {
+        let original: string | undefined
+        for (const w of ws) {
           checkAbort()
-          failed.add(w.target)
-          run.errors.push(toCollectError(w.target, err))
+          try {
+            if (options.clear || !(await unchanged(store, w, state, existing))) {
+              const hints = { ...saveHints(w, run.cacheControl), overwrite: true, contentType: contentTypeFor(w.target), signal: options.signal }
+              if (dryRun) {
+                // Nothing is written.
+              } else if (w.hashed && original !== undefined && copy && w.md5 === w.source.md5) {
+                await copy(original, w.target, { ...hints, link: true })
+              } else {
+                await put(store, w, hints)
+              }
+              written.add(w.target)
+            }
+            known[w.target] = w.md5
+            if (!w.hashed) original = w.target
+          } catch (err) {
+            checkAbort()
+            failed.add(w.target)
+            run.errors.push(toCollectError(w.target, err))
+          }
+          options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
         }
-        options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
       }),
     ),
   )
@@ -475,7 +498,7 @@ async function hashSources(
           const data = await readFile(f.file)
           md5 = md5Hex(data)
           integrity = integrityOf(data)
-          if (retained + data.length <= RETAINED_BYTES) {
+          if (adjustableKind(f.path) && retained + data.length <= RETAINED_BYTES) {
             bytes = data
             retained += data.length
           }
@@ -627,9 +650,8 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
   }
 }
 
-async function put(store: Storage, w: Write, hints: StaticSaveOptions, signal: AbortSignal | undefined): Promise<void> {
+async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
   const body = w.content ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
-  const options: StaticSaveOptions = { ...hints, overwrite: true, contentType: contentTypeFor(w.target), signal }
   const stored = await store.save(w.target, body, options)
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {

@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream'
 import {
+  UnsupportedOperationError,
   ConfigurationError,
   encodeUrlPath,
   FileNotFoundError,
@@ -16,6 +17,7 @@ import {
   withTrailingSlash,
   type ByteRange,
   type Content,
+  type CopyOptions,
   type DirectoryListing,
   type FileStat,
   type SaveOptions,
@@ -236,6 +238,11 @@ export class ManifestStaticStorage implements Storage {
 
   save(name: string, content: Content, options?: SaveOptions): Promise<string> {
     return this.storage.save(name, content, options)
+  }
+  /** The wrapped storage's `copy()`. @throws UnsupportedOperationError when it has none. */
+  copy(from: string, to: string, options?: CopyOptions): Promise<string> {
+    if (!this.storage.copy) return Promise.reject(new UnsupportedOperationError(`${this.storage.constructor.name} has no copy()`, { context: { backend: this.storage.constructor.name } }))
+    return this.storage.copy(from, to, options)
   }
   open(name: string, options?: ByteRange): Promise<Readable> {
     return this.storage.open(name, options)

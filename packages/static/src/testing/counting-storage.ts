@@ -1,4 +1,4 @@
-import type { ByteRange, Content, DirectoryListing, FileStat, SaveOptions, Storage, UrlOptions } from '@stowage/core'
+import type { ByteRange, Content, CopyOptions, DirectoryListing, FileStat, SaveOptions, Storage, UrlOptions } from '@stowage/core'
 import type { Readable } from 'node:stream'
 
 /**
@@ -6,7 +6,10 @@ import type { Readable } from 'node:stream'
  * that a no-op re-run writes (and asks) nothing.
  */
 export class CountingStorage implements Storage {
+  /** Names written, by `save` or `copy`. */
   saves: string[] = []
+  /** Names written by `copy`, as `from -> to`. */
+  copies: string[] = []
   deletes: string[] = []
   stats = 0
   reads = 0
@@ -23,6 +26,7 @@ export class CountingStorage implements Storage {
 
   reset(): void {
     this.saves = []
+    this.copies = []
     this.deletes = []
     this.stats = 0
     this.reads = 0
@@ -33,6 +37,12 @@ export class CountingStorage implements Storage {
   save(name: string, content: Content, options?: SaveOptions): Promise<string> {
     this.saves.push(name)
     return this.inner.save(name, content, options)
+  }
+  copy(from: string, to: string, options?: CopyOptions): Promise<string> {
+    if (!this.inner.copy) throw new Error('the wrapped storage has no copy()')
+    this.saves.push(to)
+    this.copies.push(`${from} -> ${to}`)
+    return this.inner.copy(from, to, options)
   }
   open(name: string, options?: ByteRange): Promise<Readable> {
     this.reads++
