@@ -67,7 +67,7 @@ describe('candidateNames (Django get_available_name order)', () => {
     expect(() => gen.next()).toThrow(/within 255 bytes per path segment/)
   })
 
-  it.each([['/../../x'], ['/x'], ['x/..'], ['\\..'], ['\u0000'], ['%2e%2e'], ['/']])(
+  it.each([['/../../x'], ['/x'], ['x/..'], ['\\..'], ['\u0000'], ['x/../..'], ['/']])(
     'refuses a candidate made with the random suffix %j, before anyone sees it',
     (suffix) => {
       const gen = candidateNames('dir/a.txt', { random: () => suffix, skipOriginal: true })

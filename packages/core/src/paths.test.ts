@@ -1,6 +1,7 @@
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encodeUrlPath, fullExtension, safeDir, safeName, splitExtension, truncateBytes, truncateUnits } from './paths.js'
-import { HOSTILE_NAMES, hostileNames } from './testing/hostile-names.js'
+import { ENCODED_NAMES, HOSTILE_NAMES, encodedNames, hostileNames, hostileRequestPaths } from './testing/hostile-names.js'
 
 describe('safeName', () => {
   it.each(hostileNames('x'))('refuses %j', (name) => {
@@ -35,6 +36,53 @@ describe('safeName', () => {
   it('keeps the hostile table and its token substitution in step', () => {
     expect(hostileNames('T').length).toBe(HOSTILE_NAMES.length)
     expect(hostileNames('T').some((n) => n.includes('{x}'))).toBe(false)
+    expect(encodedNames('T').length).toBe(ENCODED_NAMES.length)
+    expect(encodedNames('T').some((n) => n.includes('{x}'))).toBe(false)
+  })
+
+  // A percent escape is three literal characters in a name (Django's fixture
+  // `test/%2F.txt`): kept as written, one segment, inside the root.
+  it.each(encodedNames('x'))('keeps the escapes of %j literally, inside the root', (name) => {
+    expect(safeName(name)).toBe(name)
+    expect(path.posix.join('/srv/root', name).startsWith('/srv/root/')).toBe(true)
+    expect(path.win32.join('C:\\srv\\root', ...name.split('/')).startsWith('C:\\srv\\root\\')).toBe(true)
+    expect(safeName(name).split('/')).toEqual(name.split('/'))
+  })
+})
+
+describe('request paths decoded once', () => {
+  // What serveStatic and serveMedia do with the part of a request path after
+  // their prefix: one decodeURIComponent, then safeName.
+  const decodeOnce = (p: string): string | undefined => {
+    try {
+      return safeName(decodeURIComponent(p))
+    } catch {
+      return undefined
+    }
+  }
+
+  it.each(hostileRequestPaths('x'))('%j never names a file outside the root', (p) => {
+    const name = decodeOnce(p)
+    // Only a double-encoded path survives one decode, as a literal name holding an escape.
+    expect(name !== undefined).toBe(p.includes('%25'))
+    if (name === undefined) return
+    expect(path.posix.join('/srv/root', name).startsWith('/srv/root/')).toBe(true)
+    expect(decodeURIComponent(name)).not.toBe(name)
+  })
+
+  it('refuses the single-encoded traversals and keeps the double-encoded ones literal', () => {
+    expect(decodeOnce('..%2fx.txt')).toBeUndefined()
+    expect(decodeOnce('%2e%2e/x.txt')).toBeUndefined()
+    expect(decodeOnce('..%5cx.txt')).toBeUndefined()
+    expect(decodeOnce('..%252fx.txt')).toBe('..%2fx.txt')
+    expect(decodeOnce('%252e%252e%252fx.txt')).toBe('%2e%2e%2fx.txt')
+  })
+
+  it('gives back exactly the stored name from the URL encodeUrlPath built, and another file from the single-encoded one', () => {
+    expect(encodeUrlPath('test/%2F.txt')).toBe('test/%252F.txt')
+    expect(decodeOnce(encodeUrlPath('test/%2F.txt'))).toBe('test/%2F.txt')
+    expect(decodeOnce('test/%2F.txt')).toBe('test/.txt')
+    for (const name of encodedNames('x')) expect(decodeOnce(encodeUrlPath(name))).toBe(name)
   })
 })
 
@@ -47,8 +95,12 @@ describe('safeDir', () => {
   ])('normalises %j to %j', (dir, expected) => {
     expect(safeDir(dir)).toBe(expected)
   })
-  it.each(['..', 'a/../..', '/abs', 'C:\\', '%2e%2e'])('refuses %j', (dir) => {
+  it.each(['..', 'a/../..', '/abs', 'C:\\', '%2e%2e/..'])('refuses %j', (dir) => {
     expect(() => safeDir(dir)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
+  })
+  it('keeps an escaped dot or slash as a literal directory name', () => {
+    expect(safeDir('%2e%2e')).toBe('%2e%2e')
+    expect(safeDir('a/..%2F..%2F')).toBe('a/..%2F..%2F')
   })
 })
 

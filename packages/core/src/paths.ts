@@ -4,9 +4,19 @@
  * join it to its root or key prefix without further checks.
  *
  * Names are POSIX-style and relative. We refuse rather than repair anything
- * that could mean a different file on some layer below us: a web server that
- * decodes `%2e%2e`, Windows treating `\` and `C:` specially, C APIs stopping
- * at NUL.
+ * that could mean a different file on some layer below us: Windows treating
+ * `\` and `C:` specially, C APIs stopping at NUL.
+ *
+ * A percent escape (`%2F`, `%2e%2e`, `%00`) is *not* refused: in a name it is
+ * three literal characters, on disk and in an S3 key alike (Django's own
+ * fixture `test/%2F.txt` is such a file). It only becomes a separator or a dot
+ * if something URL-decodes the name, and Stowage never does: every URL it
+ * builds encodes `%` as `%25` (`encodeUrlPath`, the S3 presigner and copy
+ * sources), and every request path it serves is decoded exactly once and then
+ * held to these rules again, so `/static/test/%252F.txt` is the file
+ * `test/%2F.txt` and `/static/..%252Fx` is the literal name `..%2Fx`, inside
+ * the root. Earlier versions refused these escapes as defence in depth; see
+ * docs/threat-model.md ("Percent escapes in names") for why that was dropped.
  */
 import { SuspiciousFileOperationError } from './errors.js'
 
@@ -20,8 +30,6 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 const DRIVE = /^[a-zA-Z]:/
 // Invalid UTF-16 cannot be encoded as a file name or an S3 key.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-// Percent-encoded '.', '/', '\' or NUL, possibly double-encoded ("%252e").
-const ENCODED_TRAVERSAL = /%(25)*(2e|2f|5c|00)/i
 
 function refuse(reason: string, name: string): never {
   throw new SuspiciousFileOperationError(`${reason} in '${printable(name)}'`, { context: { name } })
@@ -38,7 +46,6 @@ function checkRaw(name: unknown, what: string): string {
   if (name.includes('\\')) refuse('Backslash', name)
   if (name.startsWith('/')) refuse('Absolute path', name)
   if (DRIVE.test(name)) refuse('Drive letter', name)
-  if (ENCODED_TRAVERSAL.test(name)) refuse('Percent-encoded path character', name)
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) refuse(`Name longer than ${MAX_NAME_BYTES} bytes`, name)
   if (LONE_SURROGATE.test(name)) refuse('Lone surrogate', name)
   return name
@@ -61,8 +68,10 @@ function segments(name: string): string[] {
  * Validates and normalises a file name: `a//b/./c.txt` → `a/b/c.txt`.
  * @returns the normalised relative POSIX name.
  * @throws SuspiciousFileOperationError for `..`, absolute paths, drive letters,
- *   backslashes, NUL/control characters, percent-encoded separators or dots,
- *   over-long names, or a name with no file part (`''`, `'.'`, `'dir/'`).
+ *   backslashes, NUL/control characters, lone surrogates, over-long names, or
+ *   a name with no file part (`''`, `'.'`, `'dir/'`). Percent escapes are kept
+ *   as literal characters (`test/%2F.txt` is a file named `%2F.txt`): build
+ *   its URL with `encodeUrlPath`, never by pasting the name into a URL.
  */
 export function safeName(name: string): string {
   checkRaw(name, 'File name')
@@ -151,6 +160,9 @@ export function truncateBytes(s: string, maxBytes: number): string {
 /**
  * Percent-encodes a name for use in a URL path. Keeps `/` and, as Django's
  * `filepath_to_uri` does, `~!*()'` (which `encodeURIComponent` leaves alone).
+ * `%` becomes `%25`, so a name holding an escape (`test/%2F.txt`) gives a URL
+ * (`test/%252F.txt`) that decodes once back to the name, never to `test//.txt`.
+ * @returns the encoded path; `decodeURIComponent` of it is `name`.
  */
 export function encodeUrlPath(name: string): string {
   return name

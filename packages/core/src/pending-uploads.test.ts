@@ -13,7 +13,7 @@ describe('pending uploads', () => {
     expect(pendingMarker(a.id, 'up')).toBe(`up/${a.id}.done`)
   })
 
-  it.each(['../x.png', 'a\\b.png', 'a\0b.png', '..%2fx.png'])('refuses the hostile name %j', (name) => {
+  it.each(['../x.png', 'a\\b.png', 'a\0b.png', 'a/../../x.png'])('refuses the hostile name %j', (name) => {
     expect(() => newPendingUpload(name)).toThrow(SuspiciousFileOperationError)
   })
 

@@ -27,6 +27,12 @@ runStaticExtrasSuite({
     const h = (k: string) => res.headers.get(k) ?? undefined
     return { cacheControl: h('cache-control'), contentEncoding: h('content-encoding'), contentType: h('content-type') }
   },
+  // The gateway decodes the URL's path once: the key it serves is the name the URL was built from.
+  fetchText: async (storage: Storage, name: string) => {
+    const res = await fetch(await storage.url(name))
+    if (!res.ok) throw new Error(`GET ${name}: ${res.status}`)
+    return res.text()
+  },
 })
 
 describe('collectstatic to a public-read bucket', () => {

@@ -451,10 +451,11 @@ async function saveRecord(run: Run, previousText: string | null, record: Collect
 }
 
 /**
- * Leaves out found files whose names no storage accepts (`safeName`: e.g.
- * Django's test fixture `test/%2F.txt`, a percent-encoded slash), each
- * reported in `errors` with its code, so one such file does not stop the
- * others from being collected.
+ * Leaves out found files whose names no storage accepts (`safeName`: e.g. a
+ * backslash or a newline, ordinary characters on Linux), each reported in
+ * `errors` with its code, so one such file does not stop the others from
+ * being collected. Percent escapes pass (Django's fixture `test/%2F.txt` is
+ * collected under that literal name; its URLs encode the `%`).
  * @returns the files that can be stored.
  */
 function refuseUnstorable(found: StaticSource[], errors: CollectError[]): StaticSource[] {

@@ -6,7 +6,7 @@
  * Needs `vitest` (an optional peer dependency).
  */
 export { runStorageConformance, randomPrefix, type ConformanceOptions, type ConformanceCase, type ConformanceStorageOptions } from './conformance.js'
-export { HOSTILE_NAMES, hostileNames } from './hostile-names.js'
+export { HOSTILE_NAMES, hostileNames, ENCODED_NAMES, encodedNames, HOSTILE_REQUEST_PATHS, hostileRequestPaths } from './hostile-names.js'
 export { hostileSvgs, benignSvgs, type SvgCase } from './hostile-svgs.js'
 export { MemoryStorage } from '../memory-storage.js'
 export { listAll } from './list-all.js'

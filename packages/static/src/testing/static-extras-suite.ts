@@ -19,6 +19,7 @@ import { integrityOf } from '../hashing.js'
 import { createManifest, parseManifest } from '../manifest.js'
 import { ManifestStaticStorage, type ManifestStaticStorageOptions } from '../manifest-static-storage.js'
 import { IMMUTABLE_CACHE_CONTROL, SHORT_CACHE_CONTROL } from '../save-hints.js'
+import { loadStaticUrls } from '../static-urls.js'
 import { fakeBytes, writeAssetTree } from './asset-tree.js'
 import { CountingStorage } from './counting-storage.js'
 
@@ -35,6 +36,8 @@ export interface StaticExtrasSuiteOptions {
   create: () => Promise<Storage> | Storage
   /** Reads the headers stored with `name` in `storage` (the storage `create` returned); absent for backends that keep none. */
   headers?: (storage: Storage, name: string) => Promise<StoredHeaders>
+  /** Fetches `storage.url(name)` the way a browser would and returns the body; absent for backends whose URLs no server answers here. */
+  fetchText?: (storage: Storage, name: string) => Promise<string>
 }
 
 const text = async (s: Storage, name: string) => Buffer.from(await s.read(name)).toString('utf8')
@@ -62,7 +65,7 @@ const TREE: Record<string, string | Buffer> = {
  * Registers the tests (vitest) against the storage `create` returns. Call at
  * the top level of a test file.
  */
-export function runStaticExtrasSuite({ name, create, headers }: StaticExtrasSuiteOptions): void {
+export function runStaticExtrasSuite({ name, create, headers, fetchText }: StaticExtrasSuiteOptions): void {
   describe(`static extras on ${name}`, () => {
     let root: string
     beforeAll(async () => {
@@ -139,21 +142,63 @@ export function runStaticExtrasSuite({ name, create, headers }: StaticExtrasSuit
       }
     })
 
-    it('reports a file whose name the storage refuses (Django’s test/%2F.txt) and collects the rest; other percent signs are collected and URL-encoded', async () => {
+    it('collects Django’s test/%2F.txt literally (plain and hashed), maps it, and encodes its % in every URL; a name no storage accepts is reported and the rest collected', async () => {
       const dir = await mkdtemp(path.join(tmpdir(), 'stowage-extras-percent-'))
       try {
-        await writeAssetTree(dir, { 'static/test/%2F.txt': '%2F content', 'static/test/100%.txt': 'percent', 'static/ok.txt': 'ok' })
-        const { counting, storage } = await fresh()
+        await writeAssetTree(dir, {
+          'static/test/%2F.txt': '%2F content',
+          'static/test/100%.txt': 'percent',
+          // The author's spelling of the reference is kept: `%25` for the `%` of the name.
+          'static/test/style.css': '.a { background: url(%252F.txt) }\n',
+          'static/ok.txt': 'ok',
+          // A backslash is an ordinary character on Linux but no storage accepts it: reported, not collected.
+          'static/back\\slash.txt': 'refused',
+        })
+        const { inner, counting, storage } = await fresh()
         const summary = await collect(storage, {}, dir)
-        expect(summary.errors).toEqual([expect.objectContaining({ path: 'test/%2F.txt', code: 'ESUSPICIOUS' })])
-        expect(summary.errors[0]!.message).toMatch(/not collected/)
+        expect(summary.errors.map((e) => [e.path, e.code, e.message])).toEqual([['back\\slash.txt', 'ESUSPICIOUS', expect.stringMatching(/not collected/)]])
         expect(summary.manifestWritten).toBe(true)
         const manifest = parseManifest(await text(counting, 'staticfiles.json'))
-        expect(Object.keys(manifest.paths).sort()).toEqual(['ok.txt', 'test/100%.txt'])
+        expect(Object.keys(manifest.paths).sort()).toEqual(['ok.txt', 'test/%2F.txt', 'test/100%.txt', 'test/style.css'])
+        const hashed = manifest.paths['test/%2F.txt']!
+        expect(hashed).toMatch(/^test\/%2F\.[0-9a-f]{12}\.txt$/)
+        // Stored under the literal name, original and hashed copy.
+        expect(await text(counting, 'test/%2F.txt')).toBe('%2F content')
+        expect(await text(counting, hashed)).toBe('%2F content')
+        expect(await counting.exists('test/.txt')).toBe(false)
         expect(await text(counting, manifest.paths['test/100%.txt']!)).toBe('percent')
+        // The stylesheet's reference now names the hashed copy, still with the escape encoded.
+        expect(await text(counting, manifest.paths['test/style.css']!)).toBe(`.a { background: url(%252F.${hashed.split('.')[1]}.txt) }\n`)
+        // static() and url(): `%` is `%25`, hashed in production and plain in development, as Django gives `/static/test/%252F.txt`.
+        const encoded = `/static/test/%252F.${hashed.split('.')[1]}.txt`
+        expect((await loadStaticUrls(storage, { baseUrl: '/static/' })).url('test/%2F.txt')).toBe(encoded)
+        expect((await loadStaticUrls(storage, { baseUrl: '/static/', debug: true })).url('test/%2F.txt')).toBe('/static/test/%252F.txt')
+        // The storage's own URL (`/static/…` here, a bucket URL on S3) has the same encoded path.
+        expect(new URL(await storage.url('test/%2F.txt'), 'http://x').pathname.endsWith(encoded.slice('/static'.length))).toBe(true)
         const url = await storage.url('test/100%.txt')
         expect(url).toContain('/test/100%25.')
         expect(decodeURIComponent(new URL(url, 'http://x').pathname)).toMatch(/\/test\/100%\.[0-9a-f]{12}\.txt$/)
+        // The backend's own URL decodes once to the literal name; where it can be fetched, it serves that file.
+        const direct = await inner.url(hashed)
+        expect(decodeURIComponent(new URL(direct, 'http://x').pathname).endsWith(`/${hashed}`)).toBe(true)
+        if (fetchText) expect(await fetchText(inner, hashed)).toBe('%2F content')
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+
+    it('collects test/%2F.txt into a plain storage too, under its literal name, with its % encoded in the URL', async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'stowage-extras-percent-plain-'))
+      try {
+        await writeAssetTree(dir, { 'static/test/%2F.txt': '%2F content', 'static/ok.txt': 'ok' })
+        const inner = await create()
+        const summary = await collect(inner, {}, dir)
+        expect(summary.errors).toEqual([])
+        expect(await text(inner, 'test/%2F.txt')).toBe('%2F content')
+        expect((await inner.listdir('test')).files).toEqual(['%2F.txt'])
+        const url = await inner.url('test/%2F.txt')
+        expect(new URL(url, 'http://x').pathname.endsWith('/test/%252F.txt')).toBe(true)
+        if (fetchText) expect(await fetchText(inner, 'test/%2F.txt')).toBe('%2F content')
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
