@@ -1,6 +1,11 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileField, hostileUploads, InvalidArgumentError, MemoryStorage, samplePng, signUrl } from '@stowage/core'
-import { randomPrefix } from '@stowage/core/testing'
+import { hostileRequestPaths, randomPrefix } from '@stowage/core/testing'
+import { FileSystemStorage } from '@stowage/local'
 import { MEDIA_CSP, serveMedia } from './serve-media.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
 import { backends, mediaPath, SECRET, serve, type TestBackend } from './test-support/backends.js'
@@ -86,6 +91,19 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     const post = await get(`/media/${dir}/pic.png`, {}, 'POST')
     expect(post.status).toBe(405)
     expect(post.headers.get('allow')).toBe('GET, HEAD')
+  })
+
+  it('serves a name holding a percent escape from its encoded URL only, and decodes every request path exactly once', async () => {
+    await backend.storage.save(`${dir}/test/%2F.txt`, 'literal %2F')
+    // url() and mediaPath encode the `%`: `test/%252F.txt`, which decodes once to the stored name.
+    expect(mediaPath(`${dir}/test/%2F.txt`)).toBe(`/media/${dir}/test/%252F.txt`)
+    const literal = await get(`/media/${dir}/test/%252F.txt`)
+    expect(literal.status).toBe(200)
+    expect(await literal.text()).toBe('literal %2F')
+    // Decoded once this is `test//.txt`, i.e. `test/.txt`: another (missing) file.
+    expect((await get(`/media/${dir}/test/%2F.txt`)).status).toBe(404)
+    // Decoded twice it would be the file again: a third encoding must not reach it either.
+    expect((await get(`/media/${dir}/test/%25252F.txt`)).status).toBe(404)
   })
 
   it.each([`/media/${'missing.png'}`, '/media/..%2F..%2Fetc%2Fpasswd', '/media/%2e%2e/x', '/media/%E0%A4%A', '/elsewhere/x.png'])('answers 404 for %s', async (path) => {
@@ -273,3 +291,47 @@ describe('serveMedia safety headers on server errors', () => {
     }
   })
 })
+
+describe('serveMedia on local disk: hostile request paths', () => {
+  // The root two levels down, with real files where a traversal from it would land.
+  let base: string
+  let server: Awaited<ReturnType<typeof serve>>
+  let storage: FileSystemStorage
+  const token = 'secret-outside'
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'stowage-media-outside-'))
+    await mkdir(path.join(base, 'p', 'root'), { recursive: true })
+    await mkdir(path.join(base, 'p', 'a'), { recursive: true })
+    for (const d of [base, path.join(base, 'p'), path.join(base, 'p', 'a')]) await writeFile(path.join(d, `${token}.txt`), 'SECRET outside the root')
+    storage = new FileSystemStorage({ location: path.join(base, 'p', 'root'), baseUrl: '/media/' })
+    // Inside the root, the literal name one double-encoded path decodes to once.
+    await storage.save(`..%2f${token}.txt`, 'inside, literally named')
+    server = await serve(serveMedia({ storage, prefix: '/media/' }))
+  })
+  afterAll(async () => {
+    await server?.close()
+    await rm(base, { recursive: true, force: true })
+  })
+
+  it.each(hostileRequestPaths(token))('serves nothing outside the root for /media/%s', async (p) => {
+    const res = await rawGet(server.url, `/media/${p}`)
+    expect(res.body).not.toContain('SECRET')
+    // Decoded exactly once: `..%252f` is the literal `..%2f` inside the root; everything else is refused or missing.
+    if (p === `..%252f${token}.txt`) expect(res).toEqual({ status: 200, body: 'inside, literally named' })
+    else expect(res.status).toBe(404)
+  })
+})
+
+/** A GET sent with the path exactly as given: fetch() would resolve `..` and re-encode before sending. */
+function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path: rawPath }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

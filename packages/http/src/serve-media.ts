@@ -65,6 +65,9 @@ function nameFrom(url: string, prefix: string): string | undefined {
   const path = url.split('?')[0] ?? ''
   if (!path.startsWith(prefix)) return undefined
   try {
+    // Exactly once, as url() encodes once (`%` as `%25`): `/media/a%252F.txt`
+    // is the stored name `a%2F.txt`, `/media/a%2F.txt` is `a/.txt`. The storage
+    // then holds the result to safeName, so no decoding reaches outside it.
     return decodeURIComponent(path.slice(prefix.length))
   } catch {
     return undefined

@@ -2,11 +2,12 @@ import { once } from 'node:events'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
+import { hostileRequestPaths } from '@stowage/core/testing'
 import { collectstatic } from './collectstatic.js'
 import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
@@ -122,6 +123,68 @@ describe('serveStatic in production (from the collected storage)', () => {
     expect((await fetch(`${base}/static/css/nothing.css`)).status).toBe(404)
   })
 })
+
+describe('serveStatic and names holding percent escapes (Django’s test/%2F.txt)', () => {
+  // Sources in <base>/p/src, collected to <base>/p/root; real files where a traversal from either would land.
+  const token = 'secret-outside'
+  const bases: Record<'dev' | 'prod', string> = { dev: '', prod: '' }
+  let hashed: string
+  beforeAll(async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'stowage-serve-escapes-'))
+    roots.push(base)
+    const p = path.join(base, 'p')
+    await mkdir(path.join(p, 'a'), { recursive: true })
+    for (const d of [base, p, path.join(p, 'a')]) await writeFile(path.join(d, `${token}.txt`), 'SECRET outside the root')
+    await writeAssetTree(p, { 'src/test/%2F.txt': '%2F content', [`src/..%2f${token}.txt`]: 'inside, literally named' })
+    const finders = createFinders({ root: p, dirs: ['src'] })
+    const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location: path.join(p, 'root'), baseUrl: '/static/' }) })
+    expect((await collectstatic({ storage, root: p, dirs: ['src'], packages: false })).errors).toEqual([])
+    hashed = (await storage.loadManifest())!.paths['test/%2F.txt']!
+    // collectstatic leaves hidden files out (Django's `.*` ignore pattern): stored directly, as a literal name.
+    await storage.storage.save(`..%2f${token}.txt`, 'inside, literally named')
+    bases.dev = await serve(serveStatic({ finders }), { next: false })
+    bases.prod = await serve(serveStatic({ storage }), { next: false })
+  })
+
+  it.each(['dev', 'prod'] as const)('%s: serves test/%%2F.txt from /static/test/%%252F.txt, and 404 for /static/test/%%2F.txt (that is test/.txt)', async (mode) => {
+    expect(await rawGet(bases[mode], '/static/test/%252F.txt')).toEqual({ status: 200, body: '%2F content' })
+    expect((await rawGet(bases[mode], '/static/test/%2F.txt')).status).toBe(404)
+    expect((await rawGet(bases[mode], '/static/test/%25252F.txt')).status).toBe(404)
+  })
+
+  it('prod: serves the hashed copy from its encoded URL, immutable, and not from the single-encoded one', async () => {
+    expect(hashed).toMatch(/^test\/%2F\.[0-9a-f]{12}\.txt$/)
+    const res = await fetch(`${bases.prod}/static/${hashed.replace('%', '%25')}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe(IMMUTABLE_CACHE_CONTROL)
+    expect(await res.text()).toBe('%2F content')
+    expect((await rawGet(bases.prod, `/static/${hashed}`)).status).toBe(404)
+  })
+
+  it.each(['dev', 'prod'] as const)('%s: no hostile request path, single- or double-encoded, serves a file outside the root', async (mode) => {
+    for (const p of hostileRequestPaths(token)) {
+      const res = await rawGet(bases[mode], `/static/${p}`)
+      expect(res.body, p).not.toContain('SECRET')
+      // Decoded exactly once: `..%252f` is the literal `..%2f` inside the root; the rest is refused or missing.
+      if (p === `..%252f${token}.txt`) expect(res, p).toEqual({ status: 200, body: 'inside, literally named' })
+      else expect(res.status, p).toBe(404)
+    }
+  })
+})
+
+/** A GET sent with the path exactly as given: fetch() would resolve `..` and re-encode before sending. */
+function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path: rawPath }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 /** A storage that knows its files but cannot read them: the way to a 500. */
 class UnreadableStorage extends MemoryStorage {

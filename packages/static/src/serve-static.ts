@@ -162,6 +162,11 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       if (!ours) return notFound()
       let name: string
       try {
+        // Decoded exactly once, then held to safeName: `%252F` is the literal
+        // `%2F` of a name such as Django's `test/%2F.txt` (whose URLs encode
+        // `%` as `%25`), `%2F` a separator. A second decode would let
+        // `..%252F` become `../`; safeName would still refuse that, but the
+        // file served would no longer be the one the URL names.
         name = safeName(decodeURIComponent(pathname.slice(prefix.length)))
       } catch {
         return notFound()
