@@ -5,28 +5,104 @@ import { readAll, StorageError } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { describe, expect, it } from 'vitest'
 import { s3Storages } from '../../../test/s3.js'
-import { choosePartSize, cutParts } from './multipart.js'
+import { choosePartSize, PartPool, PartReader } from './multipart.js'
 import { MAX_PART_SIZE, MIN_PART_SIZE } from './options.js'
+import { readUpTo } from './read-up-to.js'
 import { S3Storage } from './s3-storage.js'
 
 const MIB = 1024 * 1024
 
-describe('cutParts', () => {
-  it('cuts chunks of any size into parts of exactly partSize, the last one shorter', async () => {
+/** Every part `reader` gives, released at once (as an upload would once done). */
+const drainParts = async (reader: PartReader) => {
+  const parts: { data: Buffer; last: boolean }[] = []
+  for (let part = await reader.next(); part; part = await reader.next()) {
+    parts.push({ data: Buffer.from(part.data), last: part.last })
+    reader.release(part)
+  }
+  return parts
+}
+
+describe('PartReader', () => {
+  it('cuts chunks of any size into parts of exactly partSize, the last one shorter and marked last', async () => {
     const data = randomBytes(10_000)
     const sizes = [1, 999, 3000, 7, 4000, 1993]
     let at = 0
     const chunks = sizes.map((n) => data.subarray(at, (at += n)))
-    const parts: Buffer[] = []
-    for await (const p of cutParts(chunks, 2048)) parts.push(p)
-    expect(parts.map((p) => p.length)).toEqual([2048, 2048, 2048, 2048, 1808])
-    expect(Buffer.concat(parts).equals(data)).toBe(true)
+    const parts = await drainParts(new PartReader(Readable.from(chunks), new PartPool(2048, 2)))
+    expect(parts.map((p) => p.data.length)).toEqual([2048, 2048, 2048, 2048, 1808])
+    expect(parts.map((p) => p.last)).toEqual([false, false, false, false, true])
+    expect(Buffer.concat(parts.map((p) => p.data)).equals(data)).toBe(true)
   })
 
-  it('yields nothing for an empty body', async () => {
-    const parts: Buffer[] = []
-    for await (const p of cutParts([new Uint8Array(0)], 10)) parts.push(p)
-    expect(parts).toEqual([])
+  it('knows a full part is the last when the body ends exactly on a part boundary', async () => {
+    const parts = await drainParts(new PartReader(Readable.from([Buffer.alloc(30, 1), Buffer.alloc(10, 2)]), new PartPool(20, 1)))
+    expect(parts.map((p) => [p.data.length, p.last])).toEqual([
+      [20, false],
+      [20, true],
+    ])
+  })
+
+  it('yields nothing for an empty body, and takes strings as UTF-8', async () => {
+    expect(await drainParts(new PartReader(Readable.from([new Uint8Array(0)]), new PartPool(10, 1)))).toEqual([])
+    const parts = await drainParts(new PartReader(Readable.from(['héllo', 'wörld']), new PartPool(4, 1)))
+    expect(Buffer.concat(parts.map((p) => p.data)).toString()).toBe('héllowörld')
+  })
+
+  it('allocates no more than the pool capacity for a body many times larger, reusing the buffers', async () => {
+    let allocated = 0
+    const pool = new PartPool(1000, 3, (n) => {
+      allocated++
+      return Buffer.alloc(n)
+    })
+    const data = randomBytes(100_000) // 100 parts
+    const chunks = Array.from({ length: 400 }, (_, i) => data.subarray(i * 250, (i + 1) * 250))
+    const parts = await drainParts(new PartReader(Readable.from(chunks), pool))
+    expect(parts).toHaveLength(100)
+    expect(Buffer.concat(parts.map((p) => p.data)).equals(data)).toBe(true)
+    expect(allocated).toBe(1)
+    expect(pool.allocated).toBe(1)
+  })
+
+  it('stops reading the source while every buffer is out, and resumes on release', async () => {
+    let pulled = 0
+    const source = new Readable({
+      highWaterMark: 0,
+      read() {
+        pulled++
+        this.push(pulled <= 10 ? Buffer.alloc(10, pulled) : null)
+      },
+    })
+    const reader = new PartReader(source, new PartPool(10, 2))
+    const first = (await reader.next())!
+    await reader.next()
+    let third: unknown
+    const waiting = reader.next().then((p) => (third = p))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(third).toBeUndefined() // no third buffer: held back
+    const pulledWhileHeld = pulled
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pulled).toBe(pulledWhileHeld) // and the source is not drained meanwhile
+    reader.release(first)
+    await waiting
+    expect((third as { data: Buffer }).data.equals(Buffer.alloc(10, 3))).toBe(true)
+  })
+})
+
+describe('readUpTo', () => {
+  const reader = (...sizes: number[]) => new PartReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i + 1))), new PartPool(10, 3))
+
+  it('returns a body of at most the limit whole, from the pooled parts', async () => {
+    expect((await readUpTo(reader(7, 8), 15)).bytes).toEqual(Buffer.concat([Buffer.alloc(7, 1), Buffer.alloc(8, 2)]))
+    expect((await readUpTo(reader(10), 10)).bytes).toEqual(Buffer.alloc(10, 1))
+    expect((await readUpTo(reader(), 10)).bytes).toEqual(Buffer.alloc(0))
+  })
+
+  it('puts back what it read from a longer body, so the upload sends every byte once', async () => {
+    const r = reader(10, 1, 9, 5)
+    expect(await readUpTo(r, 10)).toEqual({})
+    const parts = await drainParts(r)
+    expect(parts.map((p) => p.data.length)).toEqual([10, 10, 5])
+    expect(Buffer.concat(parts.map((p) => p.data))).toEqual(Buffer.concat([Buffer.alloc(10, 1), Buffer.alloc(1, 2), Buffer.alloc(9, 3), Buffer.alloc(5, 4)]))
   })
 })
 

@@ -22,11 +22,9 @@ export interface MultipartUploadInput {
   client: S3Client
   /** Bucket, Key, ContentType, ACL and object parameters for CreateMultipartUpload. */
   params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }
-  /** The body, in chunks of any size. */
-  body: AsyncIterable<Uint8Array>
-  /** Total size when known: lets the part size grow so files over 80 GB still fit in 10,000 parts. */
-  size?: number
-  partSize: number
+  /** The body, already cut into parts (`PartReader` for a stream, `bytesParts` for bytes in memory). */
+  parts: PartSource
+  /** Parts uploaded at once. */
   queueSize: number
   signal?: AbortSignal
 }
@@ -47,70 +45,208 @@ export function choosePartSize(partSize: number, size?: number): number {
   return chosen
 }
 
-/**
- * Cuts a stream of arbitrary chunks into parts of exactly `partSize` bytes
- * (the last may be shorter; nothing is yielded for an empty body). Each chunk
- * is copied once, straight into a part buffer from `acquire`, so a caller
- * that recycles part buffers bounds the memory of an upload of any size.
- */
-export async function* cutParts(
-  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  partSize: number,
-  acquire: () => Buffer = () => Buffer.allocUnsafeSlow(partSize),
-): AsyncGenerator<Buffer> {
-  let part: Buffer | undefined
-  let filled = 0
-  for await (const chunk of body) {
-    let offset = 0
-    while (offset < chunk.byteLength) {
-      part ??= acquire()
-      const n = Math.min(partSize - filled, chunk.byteLength - offset)
-      part.set(chunk.subarray(offset, offset + n), filled)
-      filled += n
-      offset += n
-      if (filled === partSize) {
-        yield part
-        part = undefined
-        filled = 0
-      }
-    }
-  }
-  if (part && filled > 0) yield part.subarray(0, filled)
+/** One part of a body: `data` is what to upload. */
+export interface Part {
+  data: Buffer
+  /** Whether no part follows (known as soon as the part is full: the source is read one chunk ahead). */
+  last: boolean
+}
+
+/** Where `multipartUpload` takes its parts from. */
+export interface PartSource {
+  /** @returns the next part, or undefined at the end of the body. @throws what the body threw. */
+  next(): Promise<Part | undefined>
+  /** Hands a part back once its upload settled: its memory may then hold another part. */
+  release(part: Part): void
+  /** Stops reading the body (after a failure). */
+  close(): Promise<void>
 }
 
 /**
- * Uploads `body` to `params.Key` with a multipart upload, `queueSize` parts at a time.
+ * A fixed number of part buffers, allocated on first need and then reused:
+ * whatever the size of the body, no more than `capacity × size` bytes of parts
+ * ever exist. `acquire` waits while every buffer is out, which is what holds
+ * back a source faster than the uploads.
+ */
+export class PartPool {
+  private readonly free: Buffer[] = []
+  private readonly waiting: ((buffer: Buffer) => void)[] = []
+  private count = 0
+
+  /**
+   * @param size bytes per buffer (the part size).
+   * @param capacity the most buffers that will ever be allocated.
+   * @param allocate makes one buffer of `size` bytes; injectable so tests can count.
+   */
+  constructor(
+    readonly size: number,
+    readonly capacity: number,
+    private readonly allocate: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n),
+  ) {}
+
+  /** @returns how many buffers were allocated so far (never above `capacity`). */
+  get allocated(): number {
+    return this.count
+  }
+
+  /** @returns a buffer of `size` bytes, reused or new; waits for a `release` when all `capacity` are out. */
+  acquire(): Promise<Buffer> {
+    const buffer = this.free.pop()
+    if (buffer) return Promise.resolve(buffer)
+    if (this.count < this.capacity) {
+      this.count++
+      return Promise.resolve(this.allocate(this.size))
+    }
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  /** Gives a buffer back (the whole buffer `acquire` returned, not a slice of it). */
+  release(buffer: Buffer): void {
+    const waiter = this.waiting.shift()
+    if (waiter) waiter(buffer)
+    else this.free.push(buffer)
+  }
+}
+
+/** The pooled buffer each part of a `PartReader` was copied into. */
+const poolBuffers = new WeakMap<Part, Buffer>()
+
+/**
+ * Cuts a stream of chunks of any size into parts of exactly `pool.size` bytes
+ * (the last may be shorter; none for an empty body), copying each chunk once,
+ * straight into a buffer of `pool`. Nothing is read from the stream while no
+ * buffer is free, and at most one chunk is held beyond the parts (read ahead
+ * to know whether a full part is the last).
+ */
+export class PartReader implements PartSource {
+  private readonly it: AsyncIterator<Uint8Array | string>
+  private pending: Uint8Array | undefined
+  private ended = false
+  private readonly unread: Part[] = []
+
+  constructor(
+    body: AsyncIterable<Uint8Array | string>,
+    readonly pool: PartPool,
+  ) {
+    this.it = body[Symbol.asyncIterator]()
+  }
+
+  async next(): Promise<Part | undefined> {
+    const again = this.unread.shift()
+    if (again) return again
+    this.pending ??= await this.pull()
+    if (!this.pending) return undefined
+    const buffer = await this.pool.acquire()
+    const size = this.pool.size
+    let filled = 0
+    while (this.pending && filled < size) {
+      const n = Math.min(size - filled, this.pending.byteLength)
+      buffer.set(n === this.pending.byteLength ? this.pending : this.pending.subarray(0, n), filled)
+      filled += n
+      this.pending = n < this.pending.byteLength ? this.pending.subarray(n) : await this.pull()
+    }
+    const part = { data: buffer.subarray(0, filled), last: this.pending === undefined }
+    poolBuffers.set(part, buffer)
+    return part
+  }
+
+  /** Puts parts back, to be returned again (in order) by the next calls of `next`. */
+  unshift(parts: readonly Part[]): void {
+    this.unread.unshift(...parts)
+  }
+
+  release(part: Part): void {
+    const buffer = poolBuffers.get(part)
+    if (!buffer) return
+    poolBuffers.delete(part)
+    this.pool.release(buffer)
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) return
+    this.ended = true
+    this.pending = undefined
+    await this.it.return?.()
+  }
+
+  /** @returns the next non-empty chunk, or undefined at the end. */
+  private async pull(): Promise<Uint8Array | undefined> {
+    while (!this.ended) {
+      const r = await this.it.next()
+      if (r.done) {
+        this.ended = true
+        return undefined
+      }
+      const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+      if (chunk.byteLength > 0) return chunk
+    }
+    return undefined
+  }
+}
+
+/**
+ * Parts of a body already in memory: slices of it, no copy.
+ * @returns a part source over `bytes`, in parts of `partSize` bytes.
+ */
+export function bytesParts(bytes: Uint8Array, partSize: number): PartSource {
+  const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 0
+  return {
+    next: () => {
+      if (at >= whole.length) return Promise.resolve(undefined)
+      const data = whole.subarray(at, (at += partSize))
+      return Promise.resolve({ data, last: at >= whole.length })
+    },
+    release: () => undefined,
+    close: () => Promise.resolve(),
+  }
+}
+
+/**
+ * Uploads the parts of `input.parts` to `params.Key` with a multipart upload,
+ * at most `queueSize` at a time. Each part is handed back to its source once
+ * its upload settled (retries included), never before: the SDK may resend it.
  * @returns the number of bytes uploaded.
  * @throws whatever the body or the SDK threw; the multipart upload is then
  *   aborted on the server (best effort, after in-flight parts settle) and no object is created.
  */
 export async function multipartUpload(input: MultipartUploadInput): Promise<number> {
-  const { client, params, signal } = input
-  const partSize = choosePartSize(input.partSize, input.size)
+  const { client, params, signal, parts: source } = input
   const { Bucket, Key } = params
-  const created = await client.send(new CreateMultipartUploadCommand(params), { abortSignal: signal })
+  let created
+  try {
+    created = await client.send(new CreateMultipartUploadCommand(params), { abortSignal: signal })
+  } catch (err) {
+    await source.close()
+    throw err
+  }
   const UploadId = created.UploadId
-  if (!UploadId) throw new StorageError(`CreateMultipartUpload for '${Key}' returned no UploadId`)
+  if (!UploadId) {
+    await source.close()
+    throw new StorageError(`CreateMultipartUpload for '${Key}' returned no UploadId`)
+  }
   const parts: CompletedPart[] = []
   const inFlight = new Set<Promise<void>>()
-  // Part buffers are recycled once their upload settles: the loop below keeps
-  // at most queueSize parts in flight, so at most queueSize + 1 buffers exist.
-  const free: Buffer[] = []
-  const acquire = () => free.pop() ?? Buffer.allocUnsafeSlow(partSize)
   let failure: unknown
   let total = 0
   try {
     let partNumber = 0
-    for await (const part of cutParts(input.body, partSize, acquire)) {
-      if (failure !== undefined) break
+    while (failure === undefined) {
+      // Waits here for a free buffer while the source is ahead of the uploads.
+      const part = await source.next()
+      if (!part) break
+      if (failure !== undefined) {
+        source.release(part)
+        break
+      }
       partNumber++
       if (partNumber > MAX_PARTS) {
-        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${partSize} bytes; raise partSize`, { argument: 'partSize' })
+        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${part.data.length} bytes; raise partSize`, { argument: 'partSize' })
       }
-      total += part.length
+      total += part.data.length
       const n = partNumber
       const p: Promise<void> = client
-        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: part, ContentLength: part.length }), { abortSignal: signal })
+        .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: part.data, ContentLength: part.data.length }), { abortSignal: signal })
         .then(
           (res) => {
             parts.push({ PartNumber: n, ETag: res.ETag })
@@ -121,8 +257,8 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
         )
         .finally(() => {
           inFlight.delete(p)
-          // Only after the upload settled (retries included) may the bytes be overwritten.
-          if (failure === undefined) free.push(Buffer.from(part.buffer, 0, partSize))
+          // Released even after a failure: a reader waiting for a buffer must wake up to see it.
+          source.release(part)
         })
       inFlight.add(p)
       if (inFlight.size >= input.queueSize) await Promise.race(inFlight)
@@ -140,6 +276,7 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
   } catch (err) {
     // Parts still uploading would otherwise land after the abort and resurrect the upload.
     await Promise.allSettled(inFlight)
+    await source.close().catch(() => undefined)
     await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined)
     throw err
   }

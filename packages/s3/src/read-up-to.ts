@@ -1,38 +1,31 @@
 /**
- * Buffering the start of a body of unknown length. A body held whole can be
- * sent again under another name after losing a claim (a stream can be read
- * only once), and its length decides between a single PUT and multipart.
+ * Reading the start of a body of unknown length, to decide between a single
+ * PUT and a multipart upload. A body held whole can be sent again under
+ * another name after losing a claim (a stream can be read only once).
  */
-import type { Readable } from 'node:stream'
+import type { Part, PartReader } from './multipart.js'
 
 /**
- * Reads `stream` until more than `limit` bytes arrived or it ended.
- * @returns the whole body as `bytes` when it fits, else `rest`: an iterable
- *   replaying what was read, then the remainder of the stream.
+ * Reads parts from `reader` until more than `limit` bytes arrived or the body ended.
+ * The parts are the reader's pooled buffers, so the read-ahead costs no memory
+ * beyond them: it needs `ceil(limit / partSize)` of them at most.
+ * @returns the whole body as `bytes` when it is at most `limit` bytes (a slice
+ *   of the one part, or one copy when it spans several); otherwise `{}`, with
+ *   every part read put back into `reader` for the multipart upload.
+ * @throws what the body threw.
  */
-export async function readUpTo(stream: Readable, limit: number): Promise<{ bytes: Buffer; rest?: AsyncIterable<Uint8Array> }> {
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>
-  const chunks: Buffer[] = []
+export async function readUpTo(reader: PartReader, limit: number): Promise<{ bytes?: Buffer }> {
+  const parts: Part[] = []
   let total = 0
   for (;;) {
-    const r = await it.next()
-    if (r.done) return { bytes: Buffer.concat(chunks) }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
-    chunks.push(chunk)
-    total += chunk.length
-    if (total > limit) break
+    const part = await reader.next()
+    // Only an empty body ends without a last part.
+    if (!part) return { bytes: Buffer.alloc(0) }
+    parts.push(part)
+    total += part.data.length
+    if (part.last && total <= limit) return { bytes: parts.length === 1 ? part.data : Buffer.concat(parts.map((p) => p.data), total) }
+    if (part.last || total >= limit) break
   }
-  const rest = async function* () {
-    try {
-      yield* chunks
-      for (;;) {
-        const r = await it.next()
-        if (r.done) return
-        yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value
-      }
-    } finally {
-      await it.return?.()
-    }
-  }
-  return { bytes: Buffer.alloc(0), rest: rest() }
+  reader.unshift(parts)
+  return {}
 }

@@ -63,7 +63,7 @@ import {
   type PresignedPutOptions,
   type UploadParams,
 } from './direct-upload.js'
-import { multipartUpload } from './multipart.js'
+import { bytesParts, choosePartSize, multipartUpload, PartPool, PartReader, type PartSource } from './multipart.js'
 import { createGetPresigner, type GetPresigner } from './presign.js'
 import {
   abortUpload,
@@ -182,19 +182,28 @@ export class S3Storage extends BaseStorage {
     const conditional = !req.overwrite && this.options.conditionalWrites
     const threshold = this.options.multipartThreshold
     let small: Buffer | undefined
-    let body: AsyncIterable<Uint8Array> | undefined
+    let parts: PartSource | undefined
     if (source.bytes && source.bytes.byteLength <= threshold) {
       small = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength)
     } else if (source.bytes) {
-      body = Readable.from([source.bytes])
-    } else if (source.size !== undefined && source.size > threshold) {
-      body = source.stream
+      // Already in memory: the parts are slices of it, no copy and no pool.
+      parts = bytesParts(source.bytes, choosePartSize(this.options.partSize, source.bytes.byteLength))
     } else {
-      // Unknown (or small) length: read up to the threshold to decide. A body
-      // we hold whole can be resent under a new name after losing a claim.
-      const head = await readUpTo(source.stream, threshold)
-      if (head.rest) body = head.rest
-      else small = head.bytes
+      // A stream is copied into a fixed pool of part buffers, reused from part
+      // to part: memory stays at `capacity × partSize` whatever its length.
+      // The read-ahead that decides PUT vs multipart fills the same buffers.
+      const partSize = choosePartSize(this.options.partSize, source.size)
+      const capacity = Math.max(this.options.queueSize, Math.ceil(threshold / partSize))
+      const reader = new PartReader(source.stream, new PartPool(partSize, capacity))
+      if (source.size !== undefined && source.size > threshold) {
+        parts = reader
+      } else {
+        // Unknown (or small) length: read up to the threshold to decide. A body
+        // we hold whole can be resent under a new name after losing a claim.
+        const head = await readUpTo(reader, threshold)
+        if (head.bytes) small = head.bytes
+        else parts = reader
+      }
     }
 
     let name = req.name
@@ -234,9 +243,7 @@ export class S3Storage extends BaseStorage {
       await multipartUpload({
         client: this.client,
         params: this.uploadParams(name, req.contentType, req),
-        body: body!,
-        size: source.size,
-        partSize: this.options.partSize,
+        parts: parts!,
         queueSize: this.options.queueSize,
         signal,
       })
