@@ -334,7 +334,7 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
     try {
       const params = target.uploadParams(final, stored)
       const copied = await promote(target, key, params, size, etag)
-      if (!sameBytes(etag, copied.etag, params) || (copied.size !== undefined && copied.size !== size)) {
+      if (!copyMatches(etag, size, copied, params)) {
         throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', context: { name, upload } })
       }
       return { name: final, size, modified: copied.modified ?? target.now(), contentType: stored, etag: unquote(copied.etag), detectedType: detected?.mime, width: facts.width, height: facts.height }
@@ -349,17 +349,29 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
 }
 
 /**
- * Copies the validated pending object over its claimed final name: one
- * CopyObject up to 5 GiB, UploadPartCopy in parts above. Both are
- * conditional on the validated ETag (honoured by AWS and MinIO; Ceph ignores
- * it, hence the checks of the result in `confirmUpload`).
- * @returns the copy's ETag, and its size when the ETag cannot vouch for the bytes.
+ * Copies the object under `key` (`size` bytes, ETag `etag`) over
+ * `params.Key` inside the bucket, with the headers in `params`
+ * (`MetadataDirective: 'REPLACE'`): one CopyObject up to 5 GiB,
+ * UploadPartCopy in parts above. Both are conditional on `etag` (honoured by
+ * AWS and MinIO; Ceph ignores it, so callers check the result with
+ * `copyMatches`). Used by `confirmUpload` to promote a validated
+ * upload and by `S3Storage.copy`.
+ * @returns the copy's ETag, its size when the ETag cannot vouch for the
+ *   bytes, and whether it was made in parts; `copyMatches` judges it.
+ * @throws the SDK's error: 412 when the source no longer has `etag`, 404 when it is gone.
  */
-async function promote(target: DirectUploadTarget, key: string, params: UploadParams, size: number, etag: string | undefined): Promise<{ etag?: string; size?: number; modified?: Date }> {
+export async function promote(
+  target: DirectUploadTarget,
+  key: string,
+  params: UploadParams,
+  size: number,
+  etag: string | undefined,
+  signal?: AbortSignal,
+): Promise<CopyResult> {
   const multipart = isMultipartEtag(etag)
   if (size > (target.maxCopySize ?? MAX_DIRECT_UPLOAD_SIZE)) {
     const copied = await copyInParts(target, key, params, size, etag, target.copyPartSize ?? DEFAULT_COPY_PART_SIZE)
-    return { etag: copied, size: await objectSize(target, params.Key) }
+    return { etag: copied, size: await objectSize(target, params.Key), inParts: true }
   }
   const copy = await target.client.send(
     new CopyObjectCommand({
@@ -368,6 +380,7 @@ async function promote(target: DirectUploadTarget, key: string, params: UploadPa
       CopySourceIfMatch: etag,
       MetadataDirective: 'REPLACE',
     }),
+    signal ? { abortSignal: signal } : undefined,
   )
   const result = copy.CopyObjectResult
   // A multipart ETag is not the MD5 of the bytes, so the copy's cannot match it:
@@ -427,8 +440,30 @@ function unquote(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '')
 }
 
+/** What `promote` made. */
+export interface CopyResult {
+  etag?: string
+  /** Measured after the copy, when the ETag cannot vouch for the bytes. */
+  size?: number
+  modified?: Date
+  /** Made with UploadPartCopy: its ETag is one of parts (Ceph sends none), never the source's. */
+  inParts?: boolean
+}
+
 /**
- * Whether the copy holds the bytes that were validated. For a single-part
+ * Whether a copy made by `promote` holds the source's bytes (`etag`,
+ * `size`), as far as the server lets us tell: its ETag where that is the
+ * MD5 of the bytes, else its size. Servers that ignore the copy's
+ * `CopySourceIfMatch` (Ceph) are caught here.
+ */
+export function copyMatches(etag: string | undefined, size: number, copied: CopyResult, params: UploadParams): boolean {
+  if (copied.size !== undefined && copied.size !== size) return false
+  return copied.inParts === true || sameBytes(etag, copied.etag, params)
+}
+
+/**
+ * Whether the copy holds the bytes that were validated (or, for a copy,
+ * measured). For a single-part
  * object without KMS or customer keys the ETag is the MD5 of the bytes, so a
  * copy of the same bytes has the same ETag; under those encryptions it is
  * not, and the server-side `CopySourceIfMatch` is the only guard.

@@ -40,6 +40,7 @@ import {
   InvalidArgumentError,
   StorageError,
   type ByteRange,
+  type CopyRequest,
   type DirectoryListing,
   type FileStat,
   type StorageDescription,
@@ -57,6 +58,8 @@ import {
   type ConfirmUploadOptions,
   type ConfirmedUpload,
   type DirectUploadTarget,
+  copyMatches,
+  promote,
   type PresignedPost,
   type PresignedPostOptions,
   type PresignedPut,
@@ -299,6 +302,56 @@ export class S3Storage extends BaseStorage {
       return safeName(candidates.next().value)
     }
     return this.claimPlaceholder(safeName(candidates.next().value), next, randomUUID())
+  }
+
+  /**
+   * Where copies switch from one CopyObject to UploadPartCopy (S3's 5 GiB
+   * limit) and the part size there; tests lower them to reach that path.
+   */
+  protected copyLimits: Pick<DirectUploadTarget, 'maxCopySize' | 'copyPartSize'> = {}
+
+  /**
+   * Copies inside the bucket (CopyObject, or UploadPartCopy past 5 GiB): the
+   * bytes never pass through this process. The copy is stored as `save()`
+   * would store it: the request's content type (else the source's), the
+   * `Content-Disposition` rule for active types and `inlineTypes`, the
+   * request's header hints, `objectParameters` and `defaultAcl`. Without
+   * `overwrite` the name is claimed first with an empty placeholder, as a
+   * large save claims it, so the copy never replaces someone else's object.
+   * @throws FileNotFoundError naming `from` when it is missing; StorageError
+   *   (`ECHANGED`) when `from` was replaced while it was copied (nothing is kept).
+   */
+  protected override async _copy(from: string, req: CopyRequest): Promise<string> {
+    const { signal } = req
+    const sourceKey = this.key(from)
+    const source = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal)).catch(async (err: unknown) => {
+      if (isNotFound(err)) await this.assertBucket(err)
+      throw this.mapError(err, 'copy', from) // names the missing source, not the target
+    })
+    const size = source.ContentLength ?? 0
+    const contentType = req.contentType ?? source.ContentType
+    const target = { ...this.target(), ...this.copyLimits }
+    const changed = (cause?: unknown) =>
+      new StorageError(`'${from}' changed while it was being copied`, { code: 'ECHANGED', ...(cause !== undefined && { cause }), context: { name: from } })
+    if (req.overwrite || !this.options.conditionalWrites) {
+      // Replacing is asked for, or (no conditional writes) the pipeline found the name free, as for save().
+      await promote(target, sourceKey, this.uploadParams(req.name, contentType, req), size, source.ETag, signal).catch((err: unknown) => {
+        throw isPreconditionFailed(err) ? changed(err) : err
+      })
+      return req.name
+    }
+    const name = await this.claimPlaceholder(req.name, () => req.nextName(), randomUUID(), signal)
+    try {
+      const params = this.uploadParams(name, contentType, req)
+      const copied = await promote(target, sourceKey, params, size, source.ETag, signal)
+      // Ceph ignores CopySourceIfMatch: a source replaced since the HEAD shows in the copy's ETag (or size).
+      if (!copyMatches(source.ETag, size, copied, params)) throw changed()
+      return name
+    } catch (err) {
+      // Ours: the placeholder, or the copy over it.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+      throw isPreconditionFailed(err) ? changed(err) : err
+    }
   }
 
   /** @returns whether the object under `name` carries our write id (our own write, answered 412 on a retry). */
