@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -34,7 +35,7 @@ describe('FileSystemStorage specifics', () => {
     await storage.save('a/src.css', 'body{}')
     await storage.copy('a/src.css', 'a/linked.css', { link: true })
     await storage.copy('a/src.css', 'b/copied.css')
-    const [src, linked, copied] = await Promise.all(['a/src.css', 'a/linked.css', 'b/copied.css'].map((n) => stat(storage.path(n))))
+    const [src, linked, copied] = (await Promise.all(['a/src.css', 'a/linked.css', 'b/copied.css'].map((n) => stat(storage.path(n))))) as [Stats, Stats, Stats]
     expect(linked.ino).toBe(src.ino)
     expect(copied.ino).not.toBe(src.ino)
     expect(copied.mode).toBe(src.mode)

@@ -11,7 +11,7 @@
  * rather than a request per file, so a run with nothing changed writes
  * nothing at all.
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Storage } from '@stowage/core'
@@ -138,18 +138,22 @@ interface Source extends StaticSource {
 }
 
 /**
- * How many bytes of CSS/JS sources a run keeps in memory between hashing
- * and planning their rewrites, so they are not read twice. Other files are
- * read again when written (from the page cache): keeping them would make a
- * run's memory grow with the tree.
+ * How many bytes of CSS/JS a run keeps in memory: sources between hashing
+ * and planning, and (twice over) decoded originals and rewritten contents
+ * while planning and until written. The rest are read again from the
+ * source (from the page cache) when needed, so a run's memory does not grow
+ * with the tree. Other files are never kept: they are read when written.
  */
-export const RETAINED_BYTES = 32 * 1024 * 1024
+export const RETAINED_BYTES = 16 * 1024 * 1024
 
 interface Write {
   target: string
   md5: string
   source: Source
+  /** The rewritten content, when kept in memory. */
   content?: Buffer
+  /** Makes the rewritten content again when it was not kept; `undefined` when the copy is not rewritten. */
+  rewrite?: () => Buffer | undefined
   hashed: boolean
 }
 
@@ -292,7 +296,8 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
     for (const s of sources) {
       const target = hashed.paths[s.path]!
       paths[s.path] = target
-      writes.push({ target, md5: hashed.md5s[s.path]!, source: s, content: hashed.contents.get(s.path), hashed: true })
+      const plan = hashed
+      writes.push({ target, md5: hashed.md5s[s.path]!, source: s, content: hashed.contents.get(s.path), rewrite: () => plan.content(s.path), hashed: true })
     }
     if (hashed.problems.length && (options.strict ?? true)) throw new CollectStaticError(hashed.problems)
     warnings = [...(hashed.warnings ?? []), ...hashed.problems]
@@ -514,7 +519,14 @@ async function hashSources(
 }
 
 /** A plan: the recorded part plus, for a fresh plan, the rewritten contents. */
-type Plan = NonNullable<CollectRecord['plan']> & { integrity: Record<string, string>; md5s: Record<string, string>; contents: Map<string, Buffer> }
+type Plan = NonNullable<CollectRecord['plan']> & {
+  integrity: Record<string, string>
+  md5s: Record<string, string>
+  /** Rewritten contents kept in memory (within `RETAINED_BYTES`). */
+  contents: Map<string, Buffer>
+  /** @returns the rewritten content of a source's hashed copy (kept, or made again), `undefined` when not rewritten. @throws StorageError (`ECHANGED`). */
+  content(path: string): Buffer | undefined
+}
 
 /**
  * Plans hashed names and rewritten contents, or reuses the recorded plan:
@@ -530,23 +542,19 @@ async function planHashed(
   const reusable = o.previous.plan?.key === key && !o.clear ? o.previous.plan : undefined
   if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined && reusable.integrity![s.path])) {
     const md5s = Object.fromEntries(sources.map((s) => [s.path, o.state.files[reusable.paths[s.path]!]!]))
-    return { ...reusable, integrity: reusable.integrity, md5s, contents: new Map() }
+    // Every hashed copy is recorded as stored, so nothing will ask for contents.
+    return { ...reusable, integrity: reusable.integrity, md5s, contents: new Map(), content: () => undefined }
   }
+  // CSS/JS sources not kept since hashing are read again, one at a time, as
+  // the plan needs them (and checked against the MD5 they were hashed with):
+  // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
   const inputs = new Map<string, PostProcessInput>()
-  await Promise.all(
-    sources.map((s) =>
-      o.limit(async () => {
-        const bytes = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD ? (s.bytes ?? (await readFile(s.file))) : undefined
-        // The file may have changed since it was hashed: hash what is planned.
-        if (bytes) {
-          s.md5 = md5Hex(bytes)
-          s.integrity = integrityOf(bytes)
-        }
-        inputs.set(s.path, { md5: s.md5, bytes, integrity: s.integrity })
-      }),
-    ),
-  )
-  const plan = postProcess(new Map([...inputs].sort(([a], [b]) => (a < b ? -1 : 1))), { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps })
+  for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
+    const bytes = rewritable ? s.bytes : undefined
+    inputs.set(s.path, { md5: s.md5, integrity: s.integrity, ...(bytes ? { bytes } : rewritable && { load: () => readFileSync(s.file) }) })
+  }
+  const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES })
   const paths: Record<string, string> = {}
   const integrity: Record<string, string> = {}
   const md5s: Record<string, string> = {}
@@ -558,7 +566,7 @@ async function planHashed(
     md5s[s.path] = f.md5
     if (f.content) contents.set(s.path, f.content)
   }
-  return { key, paths, problems: plan.problems, warnings: plan.warnings, cycles: plan.cycles, integrity, md5s, contents }
+  return { key, paths, problems: plan.problems, warnings: plan.warnings, cycles: plan.cycles, integrity, md5s, contents, content: plan.content }
 }
 
 /** @returns the part of a plan kept in the record. */
@@ -652,7 +660,7 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
 }
 
 async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
-  const body = w.content ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
+  const body = w.content ?? w.rewrite?.() ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readFile(w.source.file) : createReadStream(w.source.file))
   const stored = await store.save(w.target, body, options)
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {

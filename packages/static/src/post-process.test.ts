@@ -117,4 +117,67 @@ describe('postProcess', () => {
     expect(plan.files.get('css/base.css')!.integrity).toBe(integrityOf(plan.files.get('css/base.css')!.content!))
     expect(integrityOf('abc')).toBe('sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn')
   })
+
+  describe('with a memory budget (retainBytes) and load()', () => {
+    const cyclic = {
+      ...tree,
+      'css/cycle-a.css': '@import "cycle-b.css";\n.a{}',
+      'css/cycle-b.css': '@import "cycle-a.css";\n.b{background:url(../img/logo.png)}',
+      'js/lib.js': '//# sourceMappingURL=lib.js.map\nexport {}',
+    }
+    /** The same inputs given by load() only, counting the reads. */
+    const loaded = (files: Record<string, string>, bytesOf = (name: string) => Buffer.from(files[name]!)) => {
+      const loads = new Map<string, number>()
+      const map = new Map(
+        [...inputs(files)].map(([name, input]) => [
+          name,
+          {
+            md5: input.md5,
+            load: () => {
+              loads.set(name, (loads.get(name) ?? 0) + 1)
+              return bytesOf(name)
+            },
+          },
+        ]),
+      )
+      return { map, loads }
+    }
+
+    it('plans the same names, hashes and integrity as with every byte in memory, keeping no content, each file read at most twice', () => {
+      const whole = postProcess(inputs(cyclic))
+      const { map, loads } = loaded(cyclic)
+      const lean = postProcess(map, { retainBytes: 0 })
+      expect(lean.warnings).toEqual(whole.warnings)
+      expect(lean.cycles).toEqual(whole.cycles)
+      for (const [name, f] of whole.files) {
+        const g = lean.files.get(name)!
+        expect([g.hashedName, g.md5, g.rewritten]).toEqual([f.hashedName, f.md5, f.rewritten])
+        if (f.rewritten) expect(g.integrity).toBe(f.integrity)
+        expect(g.content).toBeUndefined()
+        // Made again on demand: the very bytes the full plan kept.
+        expect(lean.content(name)?.toString()).toBe(f.content?.toString())
+      }
+      expect(whole.files.get('css/cycle-b.css')!.rewritten).toBe(true)
+      for (const [name, n] of loads) if (!name.endsWith('.png')) expect(n, name).toBeLessThanOrEqual(4) // scan + plan, then content() twice above
+    })
+
+    it('keeps contents within the budget and makes the rest again', () => {
+      const budget = 2 * Buffer.byteLength(cyclic['css/app.css']) // room for about one file
+      const { map } = loaded(cyclic)
+      const plan = postProcess(map, { retainBytes: budget })
+      const kept = [...plan.files.values()].filter((f) => f.content)
+      expect(kept.length).toBe(1)
+      expect([...plan.files.values()].filter((f) => f.rewritten).length).toBeGreaterThan(1)
+    })
+
+    it('a source that changed since it was hashed is ECHANGED, during planning or when its content is made again', () => {
+      const { map } = loaded(tree, (name) => Buffer.from(name === 'css/base.css' ? '.x{}' : tree[name as keyof typeof tree]))
+      expect(() => postProcess(map, { retainBytes: 0 })).toThrow(expect.objectContaining({ code: 'ECHANGED', context: { name: 'css/base.css' } }))
+      let edited = false
+      const later = loaded(tree, (name) => Buffer.from(edited && name === 'css/app.css' ? '.edited{}' : tree[name as keyof typeof tree]))
+      const plan = postProcess(later.map, { retainBytes: 0 })
+      edited = true
+      expect(() => plan.content('css/app.css')).toThrow(expect.objectContaining({ code: 'ECHANGED' }))
+    })
+  })
 })

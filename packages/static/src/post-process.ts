@@ -10,6 +10,7 @@
  * hash derived from the whole cycle's content: any change in it renames
  * every member, which is what cache-busting needs.
  */
+import { StorageError } from '@stowage/core'
 import { HASH_LENGTH, hashedName, integrityOf, md5Hex } from './hashing.js'
 import { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference } from './references.js'
 
@@ -17,8 +18,16 @@ import { adjustableKind, findReferences, resolveReference, rewriteReferences, ty
 export interface PostProcessInput {
   /** MD5 (hex) of the original content. */
   md5: string
-  /** The original bytes; needed for CSS/JS files only. */
+  /** The original bytes; needed for CSS/JS files only (or `load`). */
   bytes?: Uint8Array
+  /**
+   * Reads the original bytes (again), for CSS/JS files given without
+   * `bytes`: planning reads each such file when it scans it and when it
+   * rewrites it, and keeps no more than `retainBytes` of text in between.
+   * Synchronous, because the planning loop is: static sources are local
+   * files, read from the page cache.
+   */
+  load?: () => Uint8Array
   /** Subresource Integrity of the original content (`sha384-…`), passed on for files that are not rewritten. */
   integrity?: string
 }
@@ -31,8 +40,10 @@ export interface PostProcessedFile {
   hash: string
   /** MD5 (hex) of what gets stored under `hashedName`. */
   md5: string
-  /** The rewritten content, when it differs from the original. */
+  /** The rewritten content, when it differs from the original and was kept (`retainBytes`); else `plan.content(name)` makes it again. */
   content?: Buffer
+  /** The hashed copy's content differs from the original (references were rewritten). */
+  rewritten: boolean
   /** Subresource Integrity (`sha384-…`) of what gets stored under `hashedName`, when known. */
   integrity?: string
 }
@@ -59,11 +70,22 @@ export interface PostProcessPlan {
   warnings: ReferenceProblem[]
   /** Groups of files that reference each other in a cycle. */
   cycles: string[][]
+  /**
+   * @returns the bytes to store under the hashed name of `name` when they
+   *   differ from the original (`undefined` otherwise): kept ones, or made
+   *   again from the source with the plan's hashes.
+   * @throws StorageError (`ECHANGED`) when the source changed since it was planned.
+   */
+  content(name: string): Buffer | undefined
 }
 
 interface Node {
   name: string
-  content: string
+  input: PostProcessInput
+  /** The decoded original while it is kept (within `retainBytes`, until its component is planned). */
+  text: string | undefined
+  /** Whether the rewritten content is kept in the plan. */
+  keep: boolean
   /** Resolved references, and source map comments to drop (`drop`). */
   refs: Array<{ ref: Reference; target?: string; drop?: boolean }>
   deps: Set<string>
@@ -80,11 +102,18 @@ export interface PostProcessOptions {
    * it in `warnings`; `'error'` lists it in `problems` like any other broken reference.
    */
   missingSourcemaps?: 'drop' | 'error'
+  /**
+   * How many bytes of CSS/JS the plan keeps in memory (decoded originals
+   * while planning, rewritten contents after); the rest are read again with
+   * `load` when needed. Default: no limit.
+   */
+  retainBytes?: number
 }
 
 /**
  * Plans the hashed names and rewritten contents for `inputs`.
- * @returns the plan; problems are collected, never thrown.
+ * @returns the plan; reference problems are collected, never thrown.
+ * @throws StorageError (`ECHANGED`) when a source read again with `load` is not what was hashed.
  */
 export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, options: PostProcessOptions = {}): PostProcessPlan {
   const files = new Map<string, PostProcessedFile>()
@@ -92,20 +121,29 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
   const warnings: ReferenceProblem[] = []
   const dropMaps = (options.missingSourcemaps ?? 'drop') === 'drop'
   const nodes = new Map<string, Node>()
-  const decoder = new TextDecoder('utf-8', { fatal: true })
+  const retain = options.retainBytes ?? Infinity
+  let kept = 0
+  const adjustable = (name: string) => {
+    const input = inputs.get(name)
+    return !!input && !!adjustableKind(name) && !!(input.bytes ?? input.load)
+  }
 
   for (const [name, input] of inputs) {
     const kind = adjustableKind(name)
-    if (kind && input.bytes) {
+    const bytes = kind ? originalBytes(name, input) : undefined
+    if (kind && bytes) {
       let content: string
       try {
-        content = decoder.decode(input.bytes)
+        content = decode(bytes)
       } catch {
         problems.push({ file: name, line: 0, url: '', target: '', message: `${name} is not valid UTF-8; its references were not rewritten` })
         files.set(name, plain(name, input))
         continue
       }
-      const node: Node = { name, content, refs: [], deps: new Set() }
+      // Twice its size: the original while planning, the rewritten copy after.
+      const keep = kept + 2 * bytes.byteLength <= retain
+      if (keep) kept += 2 * bytes.byteLength
+      const node: Node = { name, input, text: keep ? content : undefined, keep, refs: [], deps: new Set() }
       for (const ref of findReferences(kind, content)) {
         const res = resolveReference(name, ref, options.staticUrl)
         if (res.type === 'ignore') continue
@@ -121,7 +159,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
           continue
         }
         node.refs.push({ ref, target: res.target })
-        if (adjustableKind(res.target) && inputs.get(res.target)?.bytes) node.deps.add(res.target)
+        if (adjustable(res.target)) node.deps.add(res.target)
       }
       nodes.set(name, node)
     } else {
@@ -136,6 +174,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     if (!cyclic) {
       const node = nodes.get(scc[0]!)!
       files.set(node.name, finish(node, (t) => hashOf(t)))
+      node.text = undefined
       continue
     }
     const members = [...scc].sort()
@@ -150,19 +189,49 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       const h = memberHash.get(m)!
       files.set(m, { ...finish(node, (t) => memberHash.get(t) ?? hashOf(t)), hashedName: hashedName(m, h), hash: h })
     }
+    for (const m of members) nodes.get(m)!.text = undefined
   }
-  return { files, problems, warnings, cycles }
+  const content = (name: string): Buffer | undefined => {
+    const f = files.get(name)
+    if (!f?.rewritten) return undefined
+    if (f.content) return f.content
+    const bytes = Buffer.from(rewriteNode(nodes.get(name)!, hashOf), 'utf8')
+    if (md5Hex(bytes) !== f.md5) throw changed(name)
+    return bytes
+  }
+  return { files, problems, warnings, cycles, content }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+const decode = (bytes: Uint8Array) => decoder.decode(bytes)
+
+/** @returns the original bytes of an input: given, or read with `load` and checked against its MD5. */
+function originalBytes(name: string, input: PostProcessInput): Uint8Array | undefined {
+  if (input.bytes) return input.bytes
+  if (!input.load) return undefined
+  const bytes = input.load()
+  if (md5Hex(bytes) !== input.md5) throw changed(name)
+  return bytes
+}
+
+function changed(name: string): StorageError {
+  return new StorageError(`'${name}' changed while static files were being collected; run collectstatic again`, { code: 'ECHANGED', context: { name } })
+}
+
+/** @returns the node's original text: kept, or read again. */
+function nodeText(node: Node): string {
+  return node.text ?? decode(originalBytes(node.name, node.input)!)
 }
 
 function plain(name: string, input: PostProcessInput): PostProcessedFile {
-  return { name, hashedName: hashedName(name, input.md5), hash: input.md5.slice(0, HASH_LENGTH), md5: input.md5, integrity: input.integrity }
+  return { name, hashedName: hashedName(name, input.md5), hash: input.md5.slice(0, HASH_LENGTH), md5: input.md5, integrity: input.integrity, rewritten: false }
 }
 
 /** The node's content with each reference's target hashed by `hashOf` (or left alone when it gives `undefined`). */
 function rewriteNode(node: Node, hashOf: (target: string) => string | undefined): string {
   const byRef = new Map(node.refs.map((r) => [r.ref, r]))
   return rewriteReferences(
-    node.content,
+    nodeText(node),
     node.refs.map((r) => r.ref),
     (ref) => {
       const r = byRef.get(ref)!
@@ -173,15 +242,19 @@ function rewriteNode(node: Node, hashOf: (target: string) => string | undefined)
 }
 
 function finish(node: Node, hashOf: (target: string) => string | undefined): PostProcessedFile {
+  const original = nodeText(node)
+  node.text = original // for the rewrite below and, in a cycle, the other members' plans
   const text = rewriteNode(node, hashOf)
   const content = Buffer.from(text, 'utf8')
   const md5 = md5Hex(content)
+  const rewritten = text !== original
   return {
     name: node.name,
     hashedName: hashedName(node.name, md5),
     hash: md5.slice(0, HASH_LENGTH),
     md5,
-    content: text === node.content ? undefined : content,
+    rewritten,
+    ...(rewritten && node.keep && { content }),
     integrity: integrityOf(content),
   }
 }
