@@ -10,6 +10,7 @@ import { toCollectError, type CollectError } from './collect-error.js'
 import type { CollectProgress } from './collectstatic.js'
 import { contentTypeFor } from './content-types.js'
 import { md5Hex } from './hashing.js'
+import { mapLimit } from './map-limit.js'
 import { CompressPool, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
 import type { ResolvedCacheControl, StaticSaveOptions } from './save-hints.js'
 
@@ -20,8 +21,6 @@ export interface HashedWrite {
   content?: Buffer
   source: { md5: string; bytes?: Buffer; file: string }
 }
-
-type Limit = <T>(fn: () => Promise<T>) => Promise<T>
 
 /**
  * Writes `.br`/`.gz` beside each compressible hashed file that does not
@@ -37,7 +36,7 @@ export async function writeVariants(
     cacheControl: ResolvedCacheControl
     state: CollectRecord | undefined
     dryRun: boolean
-    limit: Limit
+    concurrency: number
     signal: AbortSignal | undefined
     checkAbort: () => void
     onProgress: ((event: CollectProgress) => void) | undefined
@@ -60,45 +59,41 @@ export async function writeVariants(
   let done = 0
   const pool = new CompressPool()
   try {
-  await Promise.all(
-    todo.map((w) =>
-      o.limit(async () => {
-        o.checkAbort()
+  await mapLimit(todo, o.concurrency, async (w) => {
+    o.checkAbort()
+    try {
+      const bytes = await hashedBytes(store, w)
+      const variants = await pool.compress(bytes, o.compress)
+      for (const v of variants) {
+        const name = variantName(w.target, v.encoding)
+        const hints: StaticSaveOptions = {
+          overwrite: true,
+          signal: o.signal,
+          ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
+          ...(o.compress.contentEncoding
+            ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
+            : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
+        }
+        written.push(name)
         try {
-          const bytes = await hashedBytes(store, w)
-          const variants = await pool.compress(bytes, o.compress)
-          for (const v of variants) {
-            const name = variantName(w.target, v.encoding)
-            const hints: StaticSaveOptions = {
-              overwrite: true,
-              signal: o.signal,
-              ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
-              ...(o.compress.contentEncoding
-                ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
-                : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
-            }
-            written.push(name)
-            try {
-              if (!o.dryRun) await store.save(name, v.bytes, hints)
-              o.known[name] = md5Hex(v.bytes)
-            } catch (err) {
-              o.checkAbort()
-              o.failed.add(name)
-              failed = true
-              o.errors.push(toCollectError(name, err))
-            }
-          }
-          if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
+          if (!o.dryRun) await store.save(name, v.bytes, hints)
+          o.known[name] = md5Hex(v.bytes)
         } catch (err) {
           o.checkAbort()
-          o.failed.add(w.target)
+          o.failed.add(name)
           failed = true
-          o.errors.push(toCollectError(w.target, err))
+          o.errors.push(toCollectError(name, err))
         }
-        o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
-      }),
-    ),
-  )
+      }
+      if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
+    } catch (err) {
+      o.checkAbort()
+      o.failed.add(w.target)
+      failed = true
+      o.errors.push(toCollectError(w.target, err))
+    }
+    o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
+  })
   } finally {
     await pool.close()
   }

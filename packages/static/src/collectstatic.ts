@@ -24,6 +24,7 @@ import { findersFromConfig, type DuplicateSource, type Finders, type StaticDir, 
 import { DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 import { hashFile, integrityOf, md5Hex } from './hashing.js'
 import { listFiles } from './list-files.js'
+import { mapLimit } from './map-limit.js'
 import { createManifest, serializeManifest } from './manifest.js'
 import { isManifestStorage, type ManifestStaticStorage } from './manifest-static-storage.js'
 import { postProcess, type PostProcessInput, type ReferenceProblem } from './post-process.js'
@@ -182,7 +183,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   // What earlier runs stored, and what they learnt about the sources.
   const { record: previous, text: recordText } = await readRecord(run.store)
   const state: CollectRecord = options.clear ? emptyRecord() : previous
-  const { sources, sourceCache } = await hashSources(found, previous, run.limit, run.checkAbort, options.onProgress)
+  const { sources, sourceCache } = await hashSources(found, previous, run.concurrency, run.checkAbort, options.onProgress)
   const plan = await planWrites(run, sources, previous, state)
   const { deleted, previousManifest } = await clearOrReadManifest(run)
   const { written, failed, known } = await writeChanged(run, plan.writes, state)
@@ -229,6 +230,8 @@ interface Run {
   cacheControl: ResolvedCacheControl
   compress: ManifestStaticStorage['compress'] | undefined
   limit: Limit
+  /** Concurrent reads/writes, for the per-file phases (`mapLimit`). */
+  concurrency: number
   checkAbort(): void
   /** Files that could not be collected; the run goes on without them. */
   errors: CollectError[]
@@ -248,6 +251,7 @@ function startRun(options: CollectStaticOptions): Run {
     cacheControl: manifestStorage?.cacheControl ?? resolveCacheControl(undefined),
     compress: hashing ? manifestStorage!.compress : undefined,
     limit: pLimit(options.concurrency ?? DEFAULT_CONCURRENCY),
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     checkAbort: () => {
       if (signal?.aborted) throw new AbortedError('collectstatic aborted', { cause: signal.reason })
     },
@@ -310,7 +314,7 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
 /** Phase 4: with `clear`, empty the storage; otherwise read the manifest now in place (to skip rewriting an identical one). */
 async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previousManifest: string | null }> {
   const { options, store, limit, checkAbort, errors, dryRun } = run
-  if (options.clear) return { deleted: await clearStorage(store, { dryRun, limit, checkAbort, onProgress: options.onProgress, errors }), previousManifest: null }
+  if (options.clear) return { deleted: await clearStorage(store, { dryRun, limit, concurrency: run.concurrency, checkAbort, onProgress: options.onProgress, errors }), previousManifest: null }
   return { deleted: [], previousManifest: run.hashing ? await run.manifestStorage!.readManifestText() : null }
 }
 
@@ -322,7 +326,7 @@ async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previ
  * @returns the targets written, those that failed (in `run.errors`), and the md5 of every target in place.
  */
 async function writeChanged(run: Run, writes: Write[], state: CollectRecord): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
-  const { options, store, limit, checkAbort, dryRun } = run
+  const { options, store, limit, concurrency, checkAbort, dryRun } = run
   const replacing = writes.filter((w) => state.files[w.target] !== undefined && state.files[w.target] !== w.md5)
   if (!dryRun && !options.clear && replacing.length) {
     const files = { ...state.files }
@@ -345,36 +349,32 @@ async function writeChanged(run: Run, writes: Write[], state: CollectRecord): Pr
   const bySource = new Map<Source, Write[]>()
   for (const w of writes) bySource.set(w.source, [...(bySource.get(w.source) ?? []), w])
   const copy = store.copy?.bind(store)
-  await Promise.all(
-    [...bySource.values()].map((ws) =>
-      limit(async () => {
-        let original: string | undefined
-        for (const w of ws) {
-          checkAbort()
-          try {
-            if (options.clear || !(await unchanged(store, w, state, existing))) {
-              const hints = { ...saveHints(w, run.cacheControl), overwrite: true, contentType: contentTypeFor(w.target), signal: options.signal }
-              if (dryRun) {
-                // Nothing is written.
-              } else if (w.hashed && original !== undefined && copy && w.md5 === w.source.md5) {
-                await copy(original, w.target, { ...hints, link: true })
-              } else {
-                await put(store, w, hints)
-              }
-              written.add(w.target)
-            }
-            known[w.target] = w.md5
-            if (!w.hashed) original = w.target
-          } catch (err) {
-            checkAbort()
-            failed.add(w.target)
-            run.errors.push(toCollectError(w.target, err))
+  await mapLimit([...bySource.values()], concurrency, async (ws) => {
+    let original: string | undefined
+    for (const w of ws) {
+      checkAbort()
+      try {
+        if (options.clear || !(await unchanged(store, w, state, existing))) {
+          const hints = { ...saveHints(w, run.cacheControl), overwrite: true, contentType: contentTypeFor(w.target), signal: options.signal }
+          if (dryRun) {
+            // Nothing is written.
+          } else if (w.hashed && original !== undefined && copy && w.md5 === w.source.md5) {
+            await copy(original, w.target, { ...hints, link: true })
+          } else {
+            await put(store, w, hints)
           }
-          options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
+          written.add(w.target)
         }
-      }),
-    ),
-  )
+        known[w.target] = w.md5
+        if (!w.hashed) original = w.target
+      } catch (err) {
+        checkAbort()
+        failed.add(w.target)
+        run.errors.push(toCollectError(w.target, err))
+      }
+      options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
+    }
+  })
   checkAbort()
   return { written, failed, known }
 }
@@ -397,7 +397,7 @@ async function writeCompressed(
       cacheControl: run.cacheControl,
       state: options.clear ? undefined : state,
       dryRun: run.dryRun,
-      limit: run.limit,
+      concurrency: run.concurrency,
       signal: options.signal,
       checkAbort: run.checkAbort,
       onProgress: options.onProgress,
@@ -483,38 +483,34 @@ function refuseUnstorable(found: StaticSource[], errors: CollectError[]): Static
 async function hashSources(
   found: StaticSource[],
   previous: CollectRecord,
-  limit: Limit,
+  concurrency: number,
   checkAbort: () => void,
   onProgress: CollectStaticOptions['onProgress'],
 ): Promise<{ sources: Source[]; sourceCache: NonNullable<CollectRecord['sources']> }> {
   let read = 0
   let retained = 0
   const sourceCache: NonNullable<CollectRecord['sources']> = {}
-  const sources: Source[] = await Promise.all(
-    found.map((f) =>
-      limit(async () => {
-        checkAbort()
-        const { size, mtimeMs } = await stat(f.file)
-        const cached = previous.sources?.[f.path]
-        let md5: string
-        let integrity: string
-        let bytes: Buffer | undefined
-        if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
-        else if (size <= STREAM_THRESHOLD) {
-          const data = await readFile(f.file)
-          md5 = md5Hex(data)
-          integrity = integrityOf(data)
-          if (adjustableKind(f.path) && retained + data.length <= RETAINED_BYTES) {
-            bytes = data
-            retained += data.length
-          }
-        } else ({ md5, integrity } = await hashFile(f.file))
-        sourceCache[f.path] = [size, mtimeMs, md5, integrity]
-        onProgress?.({ phase: 'read', done: ++read, total: found.length })
-        return { ...f, size, md5, integrity, bytes }
-      }),
-    ),
-  )
+  const sources: Source[] = await mapLimit(found, concurrency, async (f) => {
+    checkAbort()
+    const { size, mtimeMs } = await stat(f.file)
+    const cached = previous.sources?.[f.path]
+    let md5: string
+    let integrity: string
+    let bytes: Buffer | undefined
+    if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
+    else if (size <= STREAM_THRESHOLD) {
+      const data = await readFile(f.file)
+      md5 = md5Hex(data)
+      integrity = integrityOf(data)
+      if (adjustableKind(f.path) && retained + data.length <= RETAINED_BYTES) {
+        bytes = data
+        retained += data.length
+      }
+    } else ({ md5, integrity } = await hashFile(f.file))
+    sourceCache[f.path] = [size, mtimeMs, md5, integrity]
+    onProgress?.({ phase: 'read', done: ++read, total: found.length })
+    return { ...f, size, md5, integrity, bytes }
+  })
   return { sources, sourceCache }
 }
 
@@ -578,25 +574,21 @@ function recordablePlan(plan: Plan): NonNullable<CollectRecord['plan']> {
 /** Deletes everything in `store` (`--clear`). @returns the names deleted; failures go to `errors`. */
 async function clearStorage(
   store: Storage,
-  o: { dryRun: boolean; limit: Limit; checkAbort: () => void; onProgress: CollectStaticOptions['onProgress']; errors: CollectError[] },
+  o: { dryRun: boolean; limit: Limit; concurrency: number; checkAbort: () => void; onProgress: CollectStaticOptions['onProgress']; errors: CollectError[] },
 ): Promise<string[]> {
   const names = await listFiles(store, o.limit)
   const deleted: string[] = []
   let done = 0
-  await Promise.all(
-    names.map((name) =>
-      o.limit(async () => {
-        o.checkAbort()
-        try {
-          if (!o.dryRun) await store.delete(name)
-          deleted.push(name)
-        } catch (err) {
-          o.errors.push(toCollectError(name, err))
-        }
-        o.onProgress?.({ phase: 'clear', done: ++done, total: names.length })
-      }),
-    ),
-  )
+  await mapLimit(names, o.concurrency, async (name) => {
+    o.checkAbort()
+    try {
+      if (!o.dryRun) await store.delete(name)
+      deleted.push(name)
+    } catch (err) {
+      o.errors.push(toCollectError(name, err))
+    }
+    o.onProgress?.({ phase: 'clear', done: ++done, total: names.length })
+  })
   return deleted
 }
 
