@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
+import { createReadStream, createWriteStream, constants as fsConstants, statSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
@@ -220,12 +220,13 @@ export class FileSystemStorage extends BaseStorage {
     const [dir] = splitName(req.name)
     const dirPath = this.path(dir)
     if (!this.knownDirs.has(dirPath)) await this.makeDirs(dirPath)
-    const calls = (this.localFileSystem ?? (await this.detectFileSystem())) ? SYNC_CALLS : ASYNC_CALLS
+    const local = this.localFileSystem ?? (await this.detectFileSystem())
+    const calls = local ? SYNC_CALLS : ASYNC_CALLS
     const temp = path.join(dirPath, tempName())
     let tempGone = false
     try {
       try {
-        if (!(await stat(source)).isFile()) throw new FileNotFoundError(from)
+        if (!(local ? statSync(source) : await stat(source)).isFile()) throw new FileNotFoundError(from)
         if (!req.link) await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
         else {
           try {
