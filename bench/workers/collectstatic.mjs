@@ -9,7 +9,7 @@
  * "usage": this whole process's CPU seconds, user + system of every thread, and
  * its peak RSS in MB, from `process.resourceUsage()`, start-up included).
  */
-import { collectstatic, ManifestStaticStorage } from '@stowage/static'
+import { collectstatic, createFinders, ManifestStaticStorage } from '@stowage/static'
 
 const args = JSON.parse(process.argv[2])
 
@@ -61,7 +61,7 @@ for (const run of args.runs ?? ['fresh']) {
   // A new storage object per run, as a new deploy process would have: no manifest cached in memory.
   const storage = await makeStorage()
   const t0 = process.hrtime.bigint()
-  const summary = await collectstatic({ storage, dirs: [args.source], root: args.source, packages: false })
+  const summary = await collectstatic({ storage, finders: createFinders({ root: args.source, dirs: [args.source], packages: false }) })
   times[run] = Number(process.hrtime.bigint() - t0) / 1e9
   if (summary.errors.length) throw new Error(`collectstatic reported ${summary.errors.length} errors, first: ${summary.errors[0].message}`)
   summaries[run] = { copied: summary.copied, unmodified: summary.unmodified, postProcessed: summary.postProcessed, compressed: summary.compressed }

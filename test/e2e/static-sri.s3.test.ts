@@ -15,7 +15,7 @@ import type { Storage } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
 import { S3Storage } from '@stowage/s3'
-import { addStaticToNunjucks, collectstatic, ManifestStaticStorage, serveStatic, StaticUrls } from '@stowage/static'
+import { addStaticToNunjucks, collectstatic, createFinders, ManifestStaticStorage, serveStatic, StaticUrls } from '@stowage/static'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeAssetTree } from '../../packages/static/src/testing/asset-tree.js'
@@ -50,7 +50,7 @@ afterAll(async () => {
 /** Collects into `inner`, serves the page and the files; `integrity: false` renders the control page without it. */
 async function deploy(inner: Storage): Promise<{ origin: string; storage: ManifestStaticStorage }> {
   const storage = new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' })
-  const summary = await collectstatic({ storage, root: project, dirs: ['static'], packages: false })
+  const summary = await collectstatic({ storage, finders: createFinders({ root: project, dirs: ['static'], packages: false }) })
   expect(summary.errors).toEqual([])
   const manifest = (await storage.loadManifest())!
   const env = (integrity: boolean) =>

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortedError, MemoryStorage, StorageError, type Content, type SaveOptions, type Storage } from '@stowage/core'
 import { listAll } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
-import { COLLECT_STATE_NAME, ManifestStaticStorage, collectstatic, parseManifest } from '@stowage/static'
+import { COLLECT_STATE_NAME, ManifestStaticStorage, collectstatic, createFinders, parseManifest } from '@stowage/static'
 import { ASSET_TREE_DIRS, writeAssetTree } from '../../packages/static/src/testing/asset-tree.js'
 import { walkFiles } from './helpers/backends.js'
 
@@ -91,8 +91,7 @@ beforeAll(async () => {
   let total = 0
   const summary = await collectstatic({
     storage: manifestOver(clean),
-    root: project,
-    dirs: ASSET_TREE_DIRS,
+    finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }),
     onProgress: (e) => {
       if (e.phase === 'write') total = e.total
     },
@@ -112,8 +111,7 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
       const controller = new AbortController()
       const err = await collectstatic({
         storage: manifestOver(storage),
-        root: project,
-        dirs: ASSET_TREE_DIRS,
+        finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }),
         concurrency: 4,
         signal: controller.signal,
         onProgress: (e) => {
@@ -129,7 +127,7 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
       expect(written).toBeGreaterThan(0)
       expect(written).toBeLessThan(Object.keys(cleanSnapshot).length)
 
-      const summary = await collectstatic({ storage: manifestOver(storage), root: project, dirs: ASSET_TREE_DIRS })
+      const summary = await collectstatic({ storage: manifestOver(storage), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
       expect(summary.manifestWritten).toBe(true)
       expect(await snapshot(storage)).toEqual(cleanSnapshot)
@@ -143,13 +141,13 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
     const { storage, destroy } = await make()
     try {
       const failing = new FailingAfter(storage, Math.floor(writesPerRun / 2)) as unknown as Storage
-      const first = await collectstatic({ storage: manifestOver(failing), root: project, dirs: ASSET_TREE_DIRS, concurrency: 4 })
+      const first = await collectstatic({ storage: manifestOver(failing), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }), concurrency: 4 })
       expect(first.errors.length).toBeGreaterThan(0)
       expect(first.errors.every((e) => e.code === 'EIO')).toBe(true)
       expect(first.manifestWritten).toBe(false)
       expect(await storage.exists('staticfiles.json')).toBe(false)
 
-      const summary = await collectstatic({ storage: manifestOver(storage), root: project, dirs: ASSET_TREE_DIRS })
+      const summary = await collectstatic({ storage: manifestOver(storage), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
       expect(await snapshot(storage)).toEqual(cleanSnapshot)
       await expectConsistentManifest(storage)
@@ -173,7 +171,7 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
       expect(await storage.exists('staticfiles.json')).toBe(false)
       expect((await listAll(storage)).length).toBeGreaterThan(0)
 
-      const summary = await collectstatic({ storage: manifestOver(storage), root: project, dirs: ASSET_TREE_DIRS })
+      const summary = await collectstatic({ storage: manifestOver(storage), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
       expect(await snapshot(storage)).toEqual(cleanSnapshot)
       await expectConsistentManifest(storage)
@@ -206,8 +204,7 @@ describe('collectstatic interrupted after changing a file, then run on the rever
                   }
                 : (Reflect.get(t, p, r) as unknown),
           }),
-          root: src,
-          dirs: ['static'],
+          finders: createFinders({ root: src, dirs: ['static'] }),
           concurrency: 1,
           signal,
         })

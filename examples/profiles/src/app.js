@@ -8,7 +8,7 @@ import nunjucks from 'nunjucks'
 import { storages, ValidationError } from '@stowage/core'
 import { receiveUpload, serveMedia, serveVariants } from '@stowage/http'
 import { mountDirectUploads } from './direct-uploads.js'
-import { addStaticToNunjucks, createFinders, loadStaticUrls, serveStatic } from '@stowage/static'
+import { addStaticToNunjucks, findersFromConfig, loadStaticUrls, serveStatic } from '@stowage/static'
 import { avatar, avatarImages, document, DOCUMENT_LINK_SECONDS, limits, UPLOAD_LIMITS } from './profile.js'
 
 export const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -59,7 +59,7 @@ export async function createApp({ db, config, production = false }) {
   app.set('view engine', 'njk')
   app.set('views', path.join(APP_ROOT, 'templates'))
 
-  const finders = createFinders({ dirs: config.staticfiles?.dirs, root: config.root, packages: config.staticfiles?.packages })
+  const finders = findersFromConfig(config)
   app.use(production ? serveStatic({ prefix: '/static/', storage: staticStorage, fallthrough: true }) : serveStatic({ prefix: '/static/', finders, fallthrough: true }))
   // Media is served by the app only where a storage's URLs point back at it
   // (local disk); on S3 the browser gets the bucket's (presigned) URLs.

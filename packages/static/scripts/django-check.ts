@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FileSystemStorage } from '@stowage/local'
-import { collectstatic, ManifestStaticStorage } from '../src/index.js'
+import { collectstatic, createFinders, ManifestStaticStorage } from '../src/index.js'
 import { assetTree, writeAssetTree } from '../src/testing/asset-tree.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -46,7 +46,7 @@ try {
   const ours = path.join(work, 'ours')
   // Compressed variants beside the hashed files must not bother Django either.
   const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location: ours, baseUrl: '/static/' }), manifestVersion, compress: true })
-  const summary = await collectstatic({ storage, root: src, dirs: ['static'], packages: false })
+  const summary = await collectstatic({ storage, finders: createFinders({ root: src, dirs: ['static'], packages: false }) })
   const manifest = (await storage.loadManifest())!
   const expected: Record<string, string> = {}
   for (const name of Object.keys(manifest.paths)) expected[name] = decodeURI(await storage.url(name))

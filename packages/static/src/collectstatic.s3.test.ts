@@ -8,6 +8,7 @@ import { S3Storage } from '@stowage/s3'
 import { s3Storages, s3TestOptions } from '../../../test/s3.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
 import { collectstatic } from './collectstatic.js'
+import { createFinders } from './finders.js'
 import { listDeploys } from './deploy-history.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { writeAssetTree } from './testing/asset-tree.js'
@@ -42,7 +43,7 @@ describe('collectstatic to a public-read bucket', () => {
     try {
       await writeAssetTree(dir, { 'static/css/app.css': 'body { color: red }\n' })
       const storage = new ManifestStaticStorage({ storage: inner })
-      expect((await collectstatic({ storage, root: dir, dirs: ['static'], packages: false })).errors).toEqual([])
+      expect((await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) })).errors).toEqual([])
       const hashed = (await storage.loadManifest())!.paths['css/app.css']!
       const anonymous = async (name: string) => (await fetch(await inner.url(name))).status
       expect(await anonymous(hashed)).toBe(200)

@@ -5,6 +5,7 @@ import { afterAll, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
 import { collectstatic } from './collectstatic.js'
+import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
 import { runStaticExtrasSuite } from './testing/static-extras-suite.js'
@@ -34,7 +35,7 @@ it('on local disk, a hashed copy with the original\'s bytes is a hard link to th
   await writeFile(path.join(src, 'css/app.css'), 'body { background: url(../logo.png) }')
   const inner = (await local.create()) as FileSystemStorage
   const storage = new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' })
-  const first = await collectstatic({ storage, dirs: [src], root: src, packages: false })
+  const first = await collectstatic({ storage, finders: createFinders({ root: src, dirs: [src], packages: false }) })
   expect(first.errors).toEqual([])
   const logo = await storage.storedName('logo.png')
   const css = await storage.storedName('css/app.css')
@@ -44,7 +45,7 @@ it('on local disk, a hashed copy with the original\'s bytes is a hard link to th
   expect(await ino(css)).not.toBe(await ino('css/app.css'))
   // The original changes: its new hashed copy links to the new original, the old one keeps its bytes.
   await writeFile(path.join(src, 'logo.png'), 'new png bytes')
-  await collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), dirs: [src], root: src, packages: false })
+  await collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), finders: createFinders({ root: src, dirs: [src], packages: false }) })
   expect(Buffer.from(await inner.read(logo)).toString()).toBe('png bytes')
   expect(Buffer.from(await inner.read('logo.png')).toString()).toBe('new png bytes')
 })

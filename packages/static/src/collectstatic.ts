@@ -20,7 +20,7 @@ import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeR
 import { writeVariants } from './collect-variants.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import { recordDeploy } from './deploy-history.js'
-import { findersFromConfig, type DuplicateSource, type Finders, type StaticDir, type StaticSource } from './finders.js'
+import { findersFromConfig, type DuplicateSource, type Finders, type StaticSource } from './finders.js'
 import { DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 import { hashFile, integrityOf, md5Hex } from './hashing.js'
 import { listFiles } from './list-files.js'
@@ -56,14 +56,17 @@ export const DEFAULT_CONCURRENCY = 32
 export interface CollectStaticOptions {
   /** The static storage: plain, or a `ManifestStaticStorage` for hashed names. */
   storage: Storage
-  /** Where to find files; default `findersFromConfig({ root, staticfiles: { dirs, packages } })`. */
+  /**
+   * Where to find files: the one way to say it (build them with
+   * `findersFromConfig(config)` from a loaded configuration, or
+   * `createFinders({ dirs, root, packages })`). Default
+   * `findersFromConfig({ root: process.cwd() })`: the workspace packages'
+   * `static/` folders under the current directory, as the CLI finds them
+   * with no `staticfiles` configured. Kept optional because that is the
+   * zero-configuration case; the former `dirs`/`root`/`packages` shorthands
+   * were removed so there is a single place finders come from.
+   */
   finders?: Finders
-  /** Shorthand for `finders`: configured directories (`staticfiles.dirs`). */
-  dirs?: readonly StaticDir[]
-  /** Shorthand for `finders`: project root for `dirs` and workspace packages. Default `process.cwd()`. */
-  root?: string
-  /** Shorthand for `finders`: also search workspace packages' `static/` folders. Default true. */
-  packages?: boolean
   /** Extra glob patterns to leave out (`--ignore`). */
   ignorePatterns?: readonly string[]
   /** Also apply Django's defaults (`CVS`, `.*`, `*~`). Default true. */
@@ -276,7 +279,7 @@ function startRun(options: CollectStaticOptions): Run {
 
 /** Phase 1: every file the finders see, minus ignored ones and names no storage accepts (reported). */
 async function findSources(options: CollectStaticOptions, run: Run): Promise<{ found: StaticSource[]; duplicates: DuplicateSource[] }> {
-  const finders = options.finders ?? findersFromConfig({ root: options.root, staticfiles: { dirs: options.dirs, packages: options.packages } })
+  const finders = options.finders ?? findersFromConfig({ root: process.cwd() })
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
   const { files, duplicates } = await finders.collect(ignore)
   return { found: refuseUnstorable(files, run.errors), duplicates }

@@ -110,7 +110,7 @@ describe('serveStatic in development (from the finders)', () => {
 describe('serveStatic in production (from the collected storage)', () => {
   it('marks hashed names immutable and originals for revalidation', async () => {
     const storage = new ManifestStaticStorage({ storage: new MemoryStorage({ baseUrl: '/static/' }) })
-    await collectstatic({ storage, root: await assetRoot(), dirs: ASSET_TREE_DIRS })
+    await collectstatic({ storage, finders: createFinders({ root: await assetRoot(), dirs: ASSET_TREE_DIRS }) })
     const hashed = (await storage.url('css/app.css')).slice('/static/'.length)
     const base = await serve(serveStatic({ storage: new ManifestStaticStorage({ storage: storage.storage }) }))
     const res = await fetch(`${base}/static/${hashed}`)
@@ -138,7 +138,7 @@ describe('serveStatic and names holding percent escapes (Django’s test/%2F.txt
     await writeAssetTree(p, { 'src/test/%2F.txt': '%2F content', [`src/..%2f${token}.txt`]: 'inside, literally named' })
     const finders = createFinders({ root: p, dirs: ['src'] })
     const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location: path.join(p, 'root'), baseUrl: '/static/' }) })
-    expect((await collectstatic({ storage, root: p, dirs: ['src'], packages: false })).errors).toEqual([])
+    expect((await collectstatic({ storage, finders: createFinders({ root: p, dirs: ['src'], packages: false }) })).errors).toEqual([])
     hashed = (await storage.loadManifest())!.paths['test/%2F.txt']!
     // collectstatic leaves hidden files out (Django's `.*` ignore pattern): stored directly, as a literal name.
     await storage.storage.save(`..%2f${token}.txt`, 'inside, literally named')

@@ -6,15 +6,14 @@
  * argv: JSON `{ root, location, killAfter }`.
  */
 import { FileSystemStorage } from '@stowage/local'
-import { ManifestStaticStorage, collectstatic } from '@stowage/static'
+import { ManifestStaticStorage, collectstatic, createFinders } from '@stowage/static'
 import { ASSET_TREE_DIRS } from '../../../packages/static/src/testing/asset-tree.js'
 
 const { root, location, killAfter } = JSON.parse(process.argv[2] ?? '{}') as { root: string; location: string; killAfter: number }
 const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location, baseUrl: '/static/' }), staticUrl: '/static/' })
 await collectstatic({
   storage,
-  root,
-  dirs: ASSET_TREE_DIRS,
+  finders: createFinders({ root, dirs: ASSET_TREE_DIRS }),
   concurrency: 4,
   onProgress: (e) => {
     if (e.phase === 'write' && e.done >= killAfter) process.kill(process.pid, 'SIGKILL')

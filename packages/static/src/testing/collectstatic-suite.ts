@@ -8,6 +8,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Storage } from '@stowage/core'
 import { collectstatic, COLLECT_STATE_NAME, CollectStaticError } from '../collectstatic.js'
+import { createFinders } from '../finders.js'
 import { md5Hex } from '../hashing.js'
 import { parseManifest } from '../manifest.js'
 import { ManifestStaticStorage } from '../manifest-static-storage.js'
@@ -44,7 +45,7 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
 
     it('copies originals and hashed copies, rewrites every reference form, writes a Django manifest', async () => {
       const { counting, storage } = await fresh()
-      const summary = await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS })
+      const summary = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
       expect(summary.duplicates.map((d) => d.path)).toEqual(['css/base.css'])
       expect(summary.cycles).toEqual([
@@ -107,9 +108,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
 
     it('writes nothing, and asks nothing per file, on a re-run with nothing changed', async () => {
       const { counting, storage } = await fresh()
-      const first = await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS })
+      const first = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       counting.reset()
-      const again = await collectstatic({ storage: new ManifestStaticStorage({ storage: counting, staticUrl: '/static/' }), root, dirs: ASSET_TREE_DIRS })
+      const again = await collectstatic({ storage: new ManifestStaticStorage({ storage: counting, staticUrl: '/static/' }), finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       expect(counting.saves).toEqual([])
       expect(counting.deletes).toEqual([])
       expect(counting.stats).toBe(0)
@@ -125,11 +126,11 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       const dir = await mkdtemp(path.join(tmpdir(), 'stowage-collect-change-'))
       try {
         await writeAssetTree(dir)
-        await collectstatic({ storage, root: dir, dirs: ASSET_TREE_DIRS })
+        await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ASSET_TREE_DIRS }) })
         const before = parseManifest(await text(counting, 'staticfiles.json')).paths
         await writeFile(path.join(dir, 'static/img/logo.png'), fakeBytes('logo v2', 2048))
         counting.reset()
-        const summary = await collectstatic({ storage, root: dir, dirs: ASSET_TREE_DIRS })
+        const summary = await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ASSET_TREE_DIRS }) })
         const after = parseManifest(await text(counting, 'staticfiles.json')).paths
         const changed = Object.keys(after).filter((k) => after[k] !== before[k]).sort()
         expect(changed).toEqual(['css/app.css', 'css/base.css', 'img/logo.png', 'js/app.js', 'ui/widget.css'])
@@ -158,18 +159,18 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
           'static/js/m.js': "import x from './nope.js'\n",
           'static/img/ok.png': 'png',
         })
-        const err = await collectstatic({ storage, root: dir, dirs: ['static'], packages: false }).catch((e: unknown) => e)
+        const err = await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) }).catch((e: unknown) => e)
         expect(err).toBeInstanceOf(CollectStaticError)
         expect((err as CollectStaticError).code).toBe('EREFERENCE')
         expect((err as CollectStaticError).problems.map((p) => `${p.file}:${p.line}`)).toEqual(['css/a.css:2', 'js/m.js:1'])
         expect(counting.saves).toEqual([])
 
-        const lenient = await collectstatic({ storage, root: dir, dirs: ['static'], packages: false, strict: false })
+        const lenient = await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }), strict: false })
         expect(lenient.warnings.map((p) => `${p.file}:${p.line}`)).toEqual(['css/a.css:2', 'js/m.js:1'])
         const manifest = parseManifest(await text(counting, 'staticfiles.json'))
         expect(await text(counting, manifest.paths['css/a.css']!)).toContain('url(missing.png)')
         // A strict re-run with the same sources fails again (the recorded plan keeps its problems).
-        await expect(collectstatic({ storage, root: dir, dirs: ['static'], packages: false })).rejects.toBeInstanceOf(CollectStaticError)
+        await expect(collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) })).rejects.toBeInstanceOf(CollectStaticError)
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
@@ -177,15 +178,15 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
 
     it('dry run writes nothing; clear deletes what was there', async () => {
       const { counting, storage } = await fresh()
-      const dry = await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS, dryRun: true })
+      const dry = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), dryRun: true })
       expect(dry.copied).toBeGreaterThan(0)
       expect(counting.saves).toEqual([])
       expect(await counting.exists('staticfiles.json')).toBe(false)
 
       await counting.save('stale/old.txt', 'old', { overwrite: true })
-      await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS })
+      await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       counting.reset()
-      const cleared = await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS, clear: true })
+      const cleared = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), clear: true })
       expect(cleared.files.deleted).toContain('stale/old.txt')
       expect(await counting.exists('stale/old.txt')).toBe(false)
       expect(cleared.copied).toBe(cleared.files.copied.length)
@@ -195,7 +196,7 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
 
     it('without post-processing copies originals only', async () => {
       const { counting, storage } = await fresh()
-      const summary = await collectstatic({ storage, root, dirs: ASSET_TREE_DIRS, postProcess: false })
+      const summary = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }), postProcess: false })
       expect(summary.postProcessed).toBe(0)
       expect(await counting.exists('staticfiles.json')).toBe(false)
       expect(await text(counting, 'css/app.css')).toBe(assetTree()['static/css/app.css'])
@@ -203,11 +204,11 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
 
     it('collects into a plain storage, incrementally', async () => {
       const counting = new CountingStorage(await create())
-      const first = await collectstatic({ storage: counting, root, dirs: ASSET_TREE_DIRS })
+      const first = await collectstatic({ storage: counting, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       expect(first.postProcessed).toBe(0)
       expect(await text(counting, 'vendor/jquery/jquery.min.js')).toContain('jQuery')
       counting.reset()
-      const again = await collectstatic({ storage: counting, root, dirs: ASSET_TREE_DIRS })
+      const again = await collectstatic({ storage: counting, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       expect(counting.saves).toEqual([])
       expect(again.unmodified).toBe(first.copied)
     })

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Storage } from '@stowage/core'
 import { COLLECT_STATE_NAME } from '../collect-record.js'
 import { collectstatic } from '../collectstatic.js'
+import { createFinders } from '../finders.js'
 import { listDeploys } from '../deploy-history.js'
 import { ManifestStaticStorage } from '../manifest-static-storage.js'
 import type { CompressOptions } from '../precompress.js'
@@ -59,7 +60,7 @@ export function runServeCompressedSuite({ name, create, compress = true }: { nam
         'static/tiny.js': '1\n',
       })
       const storage = new ManifestStaticStorage({ storage: await create(), staticUrl: '/static/', compress })
-      const summary = await collectstatic({ storage, root, dirs: ['static'], packages: false })
+      const summary = await collectstatic({ storage, finders: createFinders({ root, dirs: ['static'], packages: false }) })
       expect(summary.errors).toEqual([])
       const manifest = (await storage.loadManifest())!
       hashed = { css: manifest.paths['css/app.css']!, png: manifest.paths['img/logo.png']!, tiny: manifest.paths['tiny.js']! }

@@ -14,6 +14,7 @@ import type { Storage } from '@stowage/core'
 import { cleanStatic } from '../clean-static.js'
 import { COLLECT_STATE_NAME } from '../collect-record.js'
 import { collectstatic, CollectStaticError } from '../collectstatic.js'
+import { createFinders } from '../finders.js'
 import { listDeploys } from '../deploy-history.js'
 import { integrityOf } from '../hashing.js'
 import { createManifest, parseManifest } from '../manifest.js'
@@ -81,7 +82,7 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
       return { inner, counting, storage }
     }
     const collect = (storage: Storage, extra: Partial<Parameters<typeof collectstatic>[0]> = {}, dir = root) =>
-      collectstatic({ storage, root: dir, dirs: ['static'], packages: false, ...extra })
+      collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }), ...extra })
 
     it('records a sha384 integrity for every file (the hashed copy as stored), in a manifest it reads back', async () => {
       const { counting, storage } = await fresh()
