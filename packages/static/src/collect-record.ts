@@ -38,6 +38,10 @@ export interface CollectRecord {
     integrity?: Record<string, string>
     /** Dropped `sourceMappingURL` comments. */
     warnings?: ReferenceProblem[]
+    /** What else the plan depends on (format, static URL, source map policy): a plan made with other settings is not built on. */
+    settings?: string
+    /** CSS/JS source name → the static names its references resolve to (found or not), so a change re-plans only what it reaches. */
+    deps?: Record<string, string[]>
   }
   /** Hashed name → the compressed variants stored beside it (`[]`: none came out smaller). */
   compressed?: Record<string, Encoding[]>

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterAll, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
-import { collectstatic } from './collectstatic.js'
+import { collectstatic, CollectStaticError } from './collectstatic.js'
 import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
@@ -48,4 +48,59 @@ it('on local disk, a hashed copy with the original\'s bytes is a hard link to th
   await collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), finders: createFinders({ root: src, dirs: [src], packages: false }) })
   expect(Buffer.from(await inner.read(logo)).toString()).toBe('png bytes')
   expect(Buffer.from(await inner.read('logo.png')).toString()).toBe('new png bytes')
+})
+
+describe('a re-run plans again only what a change reaches', () => {
+  const project = async (files: Record<string, string>) => {
+    const src = await mkdtemp(path.join(tmpdir(), 'stowage-incremental-'))
+    roots.push(src)
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(src, name)), { recursive: true })
+      await writeFile(path.join(src, name), text)
+    }
+    const inner = new MemoryStorage({ baseUrl: '/static/' })
+    const run = (o: { strict?: boolean } = {}) =>
+      collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), finders: createFinders({ root: src, dirs: [src], packages: false }), ...o })
+    const hashed = (name: string) => new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }).storedName(name)
+    return { src, inner, run, hashed }
+  }
+
+  it('leaves a stylesheet the change does not reach unread: its bytes may even differ behind an unchanged size and mtime', async () => {
+    const { src, run, hashed, inner } = await project({
+      'img/logo.png': 'logo v1',
+      'css/app.css': '.a { background: url(../img/logo.png) }',
+      'css/other.css': '.b { color: red }',
+      'css/importer.css': '@import "app.css";',
+    })
+    // A whole-second mtime, so setting it again later gives the very same value.
+    const other = path.join(src, 'css/other.css')
+    await utimes(other, 1_700_000_000, 1_700_000_000)
+    expect((await run()).errors).toEqual([])
+    const before = { other: await hashed('css/other.css'), importer: await hashed('css/importer.css') }
+    // other.css changes behind the record's back (same size, same mtime): a full re-plan would read it and fail (ECHANGED).
+    await writeFile(other, '.b { color: RED }')
+    await utimes(other, 1_700_000_000, 1_700_000_000)
+    await writeFile(path.join(src, 'img/logo.png'), 'logo v2')
+    const summary = await run()
+    expect(summary.errors).toEqual([])
+    expect(summary.files.postProcessed.sort()).toEqual([await hashed('css/app.css'), await hashed('css/importer.css'), await hashed('img/logo.png')].sort())
+    expect(await hashed('css/other.css')).toBe(before.other)
+    expect(await hashed('css/importer.css')).not.toBe(before.importer) // reached through app.css
+    expect(Buffer.from(await inner.read(await hashed('css/app.css'))).toString()).toContain(await hashed('img/logo.png').then((n) => n.slice(4)))
+  })
+
+  it('adding the file a broken reference waited for re-plans its referrer; removing a referenced file is reported as broken', async () => {
+    const { src, run, hashed, inner } = await project({ 'css/app.css': '.a { background: url(../img/late.png) }', 'css/other.css': '.b {}' })
+    const lenient = await run({ strict: false })
+    expect(lenient.warnings.map((w) => w.target)).toEqual(['img/late.png'])
+    await mkdir(path.join(src, 'img'))
+    await writeFile(path.join(src, 'img/late.png'), 'late')
+    const fixed = await run()
+    expect(fixed.warnings).toEqual([])
+    expect(Buffer.from(await inner.read(await hashed('css/app.css'))).toString()).toContain((await hashed('img/late.png')).slice(4))
+    await rm(path.join(src, 'img/late.png'))
+    const err = await run().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CollectStaticError)
+    expect((err as CollectStaticError).problems.map((p) => [p.file, p.target])).toEqual([['css/app.css', 'img/late.png']])
+  })
 })

@@ -179,11 +179,16 @@ interface Write {
 type Limit = ReturnType<typeof pLimit>
 
 /** Bump when reference rewriting changes, so plans recorded by older versions are not reused. */
-const PLAN_FORMAT = 2
+const PLAN_FORMAT = 3
 
-function planKey(sources: Source[], staticUrl: string | undefined, missingSourcemaps: 'drop' | 'error'): string {
+/** @returns what, beside the sources, a plan depends on: the format, the static URL, the source map policy. */
+function planSettings(staticUrl: string | undefined, missingSourcemaps: 'drop' | 'error'): string {
+  return JSON.stringify([PLAN_FORMAT, staticUrl ?? null, missingSourcemaps])
+}
+
+function planKey(sources: Source[], settings: string): string {
   const items = sources.map((s) => `${s.path}\0${s.md5}`).sort()
-  return md5Hex(JSON.stringify([PLAN_FORMAT, staticUrl ?? null, missingSourcemaps, items]))
+  return md5Hex(JSON.stringify([settings, items]))
 }
 
 /**
@@ -545,14 +550,18 @@ type Plan = NonNullable<CollectRecord['plan']> & {
 /**
  * Plans hashed names and rewritten contents, or reuses the recorded plan:
  * the same inputs give the same plan, so it is reused when every hashed file
- * it names is recorded as stored.
+ * it names is recorded as stored. When some sources changed, only what the
+ * change reaches is planned again (`affectedSources`): the changed, added
+ * and removed sources and every CSS/JS file referring to one of them,
+ * transitively; the rest keep their recorded names, neither read nor scanned.
  */
 async function planHashed(
   sources: Source[],
   o: { manifestStorage: ManifestStaticStorage; previous: CollectRecord; state: CollectRecord; clear: boolean; strictSourcemaps: boolean; limit: Limit },
 ): Promise<Plan> {
   const missingSourcemaps = o.strictSourcemaps ? 'error' : 'drop'
-  const key = planKey(sources, o.manifestStorage.staticUrl, missingSourcemaps)
+  const settings = planSettings(o.manifestStorage.staticUrl, missingSourcemaps)
+  const key = planKey(sources, settings)
   const reusable = o.previous.plan?.key === key && !o.clear ? o.previous.plan : undefined
   if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined && reusable.integrity![s.path])) {
     const md5s = Object.fromEntries(sources.map((s) => [s.path, o.state.files[reusable.paths[s.path]!]!]))
@@ -562,13 +571,31 @@ async function planHashed(
   // CSS/JS sources not kept since hashing are read again, one at a time, as
   // the plan needs them (and checked against the MD5 they were hashed with):
   // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
+  const previous = o.clear ? undefined : o.previous.plan
+  const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
   const inputs = new Map<string, PostProcessInput>()
   for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    if (affected && !affected.has(s.path)) {
+      const hashed = previous!.paths[s.path]!
+      inputs.set(s.path, { md5: s.md5, planned: { hashedName: hashed, md5: o.state.files[hashed]!, integrity: previous!.integrity![s.path]! } })
+      continue
+    }
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
     const bytes = rewritable ? s.bytes : undefined
     inputs.set(s.path, { md5: s.md5, integrity: s.integrity, ...(bytes ? { bytes } : rewritable && { load: () => readFileSync(s.file) }) })
   }
   const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES })
+  // What the sources the plan took as planned had: their references, their problems, their cycles.
+  const deps: Record<string, string[]> = Object.fromEntries(plan.references)
+  let { problems, warnings = [], cycles } = plan
+  if (affected) {
+    const kept = (file: string) => inputs.get(file)?.planned !== undefined
+    for (const [file, targets] of Object.entries(previous!.deps!)) if (kept(file)) deps[file] = targets
+    const byPlace = (a: ReferenceProblem, b: ReferenceProblem) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line)
+    problems = [...previous!.problems.filter((p) => kept(p.file)), ...problems].sort(byPlace)
+    warnings = [...(previous!.warnings ?? []).filter((p) => kept(p.file)), ...warnings].sort(byPlace)
+    cycles = [...previous!.cycles.filter((c) => kept(c[0]!)), ...cycles].sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
+  }
   const paths: Record<string, string> = {}
   const integrity: Record<string, string> = {}
   const md5s: Record<string, string> = {}
@@ -580,13 +607,59 @@ async function planHashed(
     md5s[s.path] = f.md5
     if (f.content) contents.set(s.path, f.content)
   }
-  return { key, paths, problems: plan.problems, warnings: plan.warnings, cycles: plan.cycles, integrity, md5s, contents, content: plan.content }
+  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, contents, content: plan.content }
+}
+
+/**
+ * Which sources a new plan must look at, when the recorded one can be built
+ * on: changed, added and removed sources, and every CSS/JS file whose
+ * references reach one of them (through the references recorded with the
+ * plan, missing targets included, so adding a file a reference was waiting
+ * for re-plans the referrer). Cycles need nothing special: each member
+ * refers to the others.
+ * @returns the affected source names, or `undefined` when everything must be
+ *   planned (no usable plan: other settings, an older record, or a hashed copy
+ *   of an unaffected source not recorded as stored).
+ */
+function affectedSources(sources: Source[], previous: CollectRecord, state: CollectRecord, settings: string): Set<string> | undefined {
+  const plan = previous.plan
+  if (!plan?.deps || !plan.integrity || plan.settings !== settings || !previous.sources) return undefined
+  const changed: string[] = []
+  const current = new Set<string>()
+  for (const s of sources) {
+    current.add(s.path)
+    if (plan.paths[s.path] === undefined || previous.sources[s.path]?.[2] !== s.md5) changed.push(s.path)
+  }
+  for (const p of Object.keys(plan.paths)) if (!current.has(p)) changed.push(p)
+  const dependents = new Map<string, string[]>()
+  for (const [file, targets] of Object.entries(plan.deps)) {
+    for (const t of targets) {
+      const list = dependents.get(t)
+      if (list) list.push(file)
+      else dependents.set(t, [file])
+    }
+  }
+  const affected = new Set(changed)
+  for (let i = 0; i < changed.length; i++) {
+    for (const file of dependents.get(changed[i]!) ?? []) {
+      if (!affected.has(file)) {
+        affected.add(file)
+        changed.push(file)
+      }
+    }
+  }
+  for (const s of sources) {
+    if (affected.has(s.path)) continue
+    const hashed = plan.paths[s.path]!
+    if (state.files[hashed] === undefined || plan.integrity[s.path] === undefined) return undefined
+  }
+  return affected
 }
 
 /** @returns the part of a plan kept in the record. */
 function recordablePlan(plan: Plan): NonNullable<CollectRecord['plan']> {
-  const { key, paths, problems, warnings, cycles, integrity } = plan
-  return { key, paths, problems, cycles, integrity, ...(warnings?.length && { warnings }) }
+  const { key, settings, paths, problems, warnings, cycles, integrity, deps } = plan
+  return { key, settings, paths, problems, cycles, integrity, deps, ...(warnings?.length && { warnings }) }
 }
 
 /** Deletes everything in `store` (`--clear`). @returns the names deleted; failures go to `errors`. */

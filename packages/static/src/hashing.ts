@@ -69,6 +69,14 @@ export function hashedName(name: string, hash: string): string {
   return `${dir}${root}.${hash.slice(0, HASH_LENGTH)}${ext}`
 }
 
+/** @returns the hash `hashedName(name, hash)` put into `hashed`, or `undefined` when `hashed` is not a hashed name of `name`. */
+export function hashIn(name: string, hashed: string): string | undefined {
+  const [, ext] = splitExt(name.slice(name.lastIndexOf('/') + 1))
+  const at = name.length - ext.length + 1
+  const hash = hashed.slice(at, at + HASH_LENGTH)
+  return hash.length === HASH_LENGTH && hashedName(name, hash) === hashed ? hash : undefined
+}
+
 const HASHED = /\.[0-9a-f]{12}(\.[^./]*)?$/
 
 /** @returns whether a name looks like one `hashedName` produced (for cache headers). */

@@ -11,7 +11,7 @@
  * every member, which is what cache-busting needs.
  */
 import { StorageError } from '@stowage/core'
-import { HASH_LENGTH, hashedName, integrityOf, md5Hex } from './hashing.js'
+import { HASH_LENGTH, hashedName, hashIn, integrityOf, md5Hex } from './hashing.js'
 import { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference } from './references.js'
 
 /** A file to post-process. */
@@ -30,6 +30,12 @@ export interface PostProcessInput {
   load?: () => Uint8Array
   /** Subresource Integrity of the original content (`sha384-…`), passed on for files that are not rewritten. */
   integrity?: string
+  /**
+   * The file as an earlier plan made it, when neither it nor anything it
+   * references changed since: taken as is, neither read nor scanned
+   * (`collectstatic` re-plans only what a change reaches).
+   */
+  planned?: { hashedName: string; md5: string; integrity: string }
 }
 
 /** A post-processed file. */
@@ -70,6 +76,8 @@ export interface PostProcessPlan {
   warnings: ReferenceProblem[]
   /** Groups of files that reference each other in a cycle. */
   cycles: string[][]
+  /** For every CSS/JS file scanned, the static names its references resolve to (found or not), sorted. */
+  references: Map<string, string[]>
   /**
    * @returns the bytes to store under the hashed name of `name` when they
    *   differ from the original (`undefined` otherwise): kept ones, or made
@@ -128,7 +136,12 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     return !!input && !!adjustableKind(name) && !!(input.bytes ?? input.load)
   }
 
+  const references = new Map<string, string[]>()
   for (const [name, input] of inputs) {
+    if (input.planned) {
+      files.set(name, fromPlan(name, input))
+      continue
+    }
     const kind = adjustableKind(name)
     const bytes = kind ? originalBytes(name, input) : undefined
     if (kind && bytes) {
@@ -144,10 +157,13 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       const keep = kept + 2 * bytes.byteLength <= retain
       if (keep) kept += 2 * bytes.byteLength
       const node: Node = { name, input, text: keep ? content : undefined, keep, refs: [], deps: new Set() }
+      // Targets not found: a later run that adds one must plan this file again.
+      const missing: string[] = []
       for (const ref of findReferences(kind, content)) {
         const res = resolveReference(name, ref, options.staticUrl)
         if (res.type === 'ignore') continue
         if (res.type === 'outside' || !inputs.has(res.target)) {
+          if (res.type !== 'outside') missing.push(res.target)
           const where = res.type === 'outside' ? 'a path outside the static root' : `'${res.target}', which was not found`
           const problem = { file: name, line: ref.line, url: ref.url, target: res.target, kind: ref.kind, message: `${name}:${ref.line}: '${ref.url}' points to ${where}` }
           if (ref.kind === 'sourcemap' && dropMaps) {
@@ -162,6 +178,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
         if (adjustable(res.target)) node.deps.add(res.target)
       }
       nodes.set(name, node)
+      references.set(name, [...new Set(node.refs.flatMap((r) => (r.target ? [r.target] : [])).concat(missing))].sort())
     } else {
       files.set(name, plain(name, input))
     }
@@ -195,11 +212,22 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     const f = files.get(name)
     if (!f?.rewritten) return undefined
     if (f.content) return f.content
-    const bytes = Buffer.from(rewriteNode(nodes.get(name)!, hashOf), 'utf8')
+    const node = nodes.get(name)
+    // A file taken as planned was rewritten by an earlier run, which stored it.
+    if (!node) throw new StorageError(`'${name}' was planned by an earlier run; its content is not in this plan`, { code: 'ECHANGED', context: { name } })
+    const bytes = Buffer.from(rewriteNode(node, hashOf), 'utf8')
     if (md5Hex(bytes) !== f.md5) throw changed(name)
     return bytes
   }
-  return { files, problems, warnings, cycles, content }
+  return { files, problems, warnings, cycles, references, content }
+}
+
+/** A file as an earlier plan made it (`PostProcessInput.planned`). */
+function fromPlan(name: string, input: PostProcessInput): PostProcessedFile {
+  const { hashedName: hashed, md5, integrity } = input.planned!
+  const hash = hashIn(name, hashed)
+  if (hash === undefined) throw new TypeError(`planned name '${hashed}' is not a hashed name of '${name}'`)
+  return { name, hashedName: hashed, hash, md5, integrity, rewritten: md5 !== input.md5 }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
