@@ -50,13 +50,22 @@ export function pythonJson(value: unknown): string {
 
 /** Compares as Python compares `str`: by code point, not UTF-16 unit. */
 function byCodePoint(a: string, b: string): number {
-  const x = [...a]
-  const y = [...b]
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!
-    if (d !== 0) return d
+  // UTF-16 code units, fixed up where they disagree with code points: a
+  // surrogate (U+D800-DFFF, half of a character past U+FFFF) sorts after
+  // U+E000-FFFF by code point but before it by code unit. No arrays per
+  // comparison: a 20,000-file manifest sorts in milliseconds.
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+    }
+    return x - y
   }
-  return x.length - y.length
+  return a.length - b.length
 }
 
 /** @returns Django's manifest hash: 12 hex of MD5 over `json.dumps(sorted(paths.items()))`. */
