@@ -3,28 +3,29 @@
  * report, as text or one JSON object. Exit codes for CI: 0 nothing wrong
  * (warnings allowed unless `--fail-level warning`), 1 problems, 2 usage.
  */
-import { parseArgs } from 'node:util'
 import { checkProject, type CheckReport, type StorageReport } from './check.js'
+import { CONFIG_OPTION, defineCommand, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 
-/** The `stowage check --help` text. */
-export const CHECK_HELP = `Usage: stowage check [options]
-
-Loads and validates the configuration (stowage.config.* and STOWAGE_* variables),
+/** `stowage check`: its options, and the help made from them. */
+export const CHECK_COMMAND = defineCommand({
+  name: 'check',
+  usage: '[options]',
+  about: `Loads and validates the configuration (stowage.config.* and STOWAGE_* variables),
 builds every storage and probes it: the bucket or directory answers and the
 credentials are accepted. Then lists deploy warnings (unhashed static URLs,
-signed URLs that cannot be signed, public objects behind presigned URLs, ...).
+signed URLs that cannot be signed, public objects behind presigned URLs, ...).`,
+  options: {
+    write: { type: 'boolean', help: 'Also save, read back and delete a small file in each storage\n(named .stowage-check-*), proving write access' },
+    json: { type: 'boolean', help: 'Print one JSON report on stdout, nothing else' },
+    'fail-level': { type: 'string', arg: 'LEVEL', help: 'error (default) or warning: the lowest level that exits 1' },
+    ...CONFIG_OPTION,
+  },
+  footer: 'Exit codes: 0 no problem at the fail level, 1 problems found, 2 usage error.',
+})
 
-Options:
-      --write              Also save, read back and delete a small file in each storage
-                           (named .stowage-check-*), proving write access
-      --json               Print one JSON report on stdout, nothing else
-      --fail-level LEVEL   error (default) or warning: the lowest level that exits 1
-      --config FILE        Configuration file (default: stowage.config.* in the current directory)
-  -h, --help               Show this help
-
-Exit codes: 0 no problem at the fail level, 1 problems found, 2 usage error.
-`
+/** The `stowage check --help` text. */
+export const CHECK_HELP = CHECK_COMMAND.help
 
 function storageLine(r: StorageReport): string {
   const d = r.description
@@ -50,27 +51,9 @@ export function formatReport(report: CheckReport): string {
 
 /** Runs `stowage check`. @returns the exit code: 0 fine, 1 problems at the fail level, 2 usage error. */
 export async function checkCommand(argv: string[], io: Io): Promise<number> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        write: { type: 'boolean' },
-        json: { type: 'boolean' },
-        'fail-level': { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n\n${CHECK_HELP}`)
-    return 2
-  }
-  if (values.help) {
-    io.stdout.write(CHECK_HELP)
-    return 0
-  }
+  const parsed = parseCommand(argv, io, CHECK_COMMAND)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const failLevel = values['fail-level'] ?? 'error'
   if (failLevel !== 'error' && failLevel !== 'warning') {
     io.stderr.write(`--fail-level must be 'error' or 'warning', got '${failLevel}'\n`)

@@ -8,53 +8,57 @@ import { pathToFileURL } from 'node:url'
 import { ConfigurationError } from '@stowage/core'
 import { cleanMedia, DEFAULT_MIN_AGE, type ReferencesResolver } from './clean-media.js'
 import { describe } from './collectstatic-command.js'
-import { openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, defineCommand, openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
 import type { Io } from './io.js'
 
-/** The `stowage clean-media --help` text. */
-export const CLEAN_MEDIA_HELP = `Usage: stowage clean-media --references MODULE [options]
-
-Lists the files in a storage that no record references (orphans left by
+/** `stowage clean-media`: its options, and the help made from them. */
+export const CLEAN_MEDIA_COMMAND = defineCommand({
+  name: 'clean-media',
+  usage: '--references MODULE [options]',
+  about: `Lists the files in a storage that no record references (orphans left by
 deleted records, cleared fields, failed transactions). Lists only, unless
 --delete is given.
 
 MODULE's default export is a function returning the stored names your records
 reference, e.g. with better-sqlite3:
-  export default () => db.prepare('SELECT avatar FROM profiles').pluck().all()
+  export default () => db.prepare('SELECT avatar FROM profiles').pluck().all()`,
+  options: {
+    references: { type: 'string', arg: 'MODULE', help: 'The resolver module (.js, .mjs, or .ts with tsx installed); required' },
+    storage: { type: 'string', arg: 'ALIAS', help: 'Storage to scan (default: "default")' },
+    prefix: { type: 'string', arg: 'DIR', help: 'Only files under this directory, e.g. avatars/' },
+    'min-age': { type: 'string', arg: 'SECONDS', help: `Keep files modified less than this long ago (default ${DEFAULT_MIN_AGE})` },
+    'include-hidden': { type: 'boolean', help: 'Also scan names with a segment starting with "."' },
+    delete: { type: 'boolean', help: 'Delete the orphans' },
+    ...JSON_OPTION,
+    ...CONFIG_OPTION,
+  },
+})
 
-Options:
-      --references MODULE  The resolver module (.js, .mjs, or .ts with tsx installed); required
-      --storage ALIAS      Storage to scan (default: "default")
-      --prefix DIR         Only files under this directory, e.g. avatars/
-      --min-age SECONDS    Keep files modified less than this long ago (default ${DEFAULT_MIN_AGE})
-      --include-hidden     Also scan names with a segment starting with "."
-      --delete             Delete the orphans
-      --json               Print one JSON summary on stdout, nothing else
-      --config FILE        Configuration file (default: stowage.config.* in the current directory)
-  -h, --help               Show this help
-`
+/** The `stowage clean-media --help` text. */
+export const CLEAN_MEDIA_HELP = CLEAN_MEDIA_COMMAND.help
 
 /** Runs `stowage clean-media`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
 export async function cleanMediaCommand(argv: string[], io: Io): Promise<number> {
-  const values = parseCommand(argv, io, CLEAN_MEDIA_HELP, ['references', 'storage', 'prefix', 'min-age'], ['include-hidden'])
-  if (typeof values === 'number') return values
-  const references = values.str('references')
+  const parsed = parseCommand(argv, io, CLEAN_MEDIA_COMMAND)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
+  const references = values.references
   if (!references) return usage(io, '--references MODULE is required: a module returning the names your records reference', CLEAN_MEDIA_HELP)
-  const minAgeText = values.str('min-age')
+  const minAgeText = values['min-age']
   const minAge = minAgeText === undefined ? undefined : Number(minAgeText)
   if (minAge !== undefined && !(Number.isFinite(minAge) && minAge >= 0)) return usage(io, `--min-age must be a number of seconds, got '${minAgeText}'`, CLEAN_MEDIA_HELP)
-  const json = values.flag('json')
-  const prefix = values.str('prefix')
+  const json = values.json ?? false
+  const prefix = values.prefix
   return runCommand(io, json, async () => {
-    const alias = values.str('storage') ?? 'default'
-    const storage = await openStorage(io, alias, values.str('config'))
+    const alias = values.storage ?? 'default'
+    const storage = await openStorage(io, alias, values.config)
     const summary = await cleanMedia({
       storage,
       references: await loadResolver(path.resolve(io.cwd, references)),
       prefix,
       minAge,
-      includeHidden: values.flag('include-hidden'),
-      delete: values.flag('delete'),
+      includeHidden: values['include-hidden'] ?? false,
+      delete: values.delete ?? false,
     })
     if (json) {
       io.stdout.write(`${JSON.stringify({ ok: summary.errors.length === 0, storage: alias, ...summary })}\n`)

@@ -5,36 +5,40 @@
  */
 import { cleanStatic, DEFAULT_KEEP_DEPLOYS } from '@stowage/static'
 import { describe } from './collectstatic-command.js'
-import { openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, defineCommand, openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
 import type { Io } from './io.js'
 
-/** The `stowage clean-static --help` text. */
-export const CLEAN_STATIC_HELP = `Usage: stowage clean-static [options]
-
-Lists the hashed static files (and their .br/.gz variants) that no manifest
+/** `stowage clean-static`: its options, and the help made from them. */
+export const CLEAN_STATIC_COMMAND = defineCommand({
+  name: 'clean-static',
+  usage: '[options]',
+  about: `Lists the hashed static files (and their .br/.gz variants) that no manifest
 of the last N deploys names: collectstatic keeps old hashed files so cached
 pages keep working, and they pile up. Lists only, unless --delete is given.
-Originals, the manifest and the deploy history's newest entries are kept.
+Originals, the manifest and the deploy history's newest entries are kept.`,
+  options: {
+    keep: { type: 'string', arg: 'N', help: `Deploys whose files to keep, the current one included (default ${DEFAULT_KEEP_DEPLOYS})` },
+    delete: { type: 'boolean', help: 'Delete them (and history entries older than the kept ones)' },
+    ...JSON_OPTION,
+    ...CONFIG_OPTION,
+  },
+})
 
-Options:
-      --keep N       Deploys whose files to keep, the current one included (default ${DEFAULT_KEEP_DEPLOYS})
-      --delete       Delete them (and history entries older than the kept ones)
-      --json         Print one JSON summary on stdout, nothing else
-      --config FILE  Configuration file (default: stowage.config.* in the current directory)
-  -h, --help         Show this help
-`
+/** The `stowage clean-static --help` text. */
+export const CLEAN_STATIC_HELP = CLEAN_STATIC_COMMAND.help
 
 /** Runs `stowage clean-static`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
 export async function cleanStaticCommand(argv: string[], io: Io): Promise<number> {
-  const values = parseCommand(argv, io, CLEAN_STATIC_HELP, ['keep'])
-  if (typeof values === 'number') return values
-  const keepText = values.str('keep')
+  const parsed = parseCommand(argv, io, CLEAN_STATIC_COMMAND)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
+  const keepText = values.keep
   const keep = keepText === undefined ? undefined : Number(keepText)
   if (keep !== undefined && !(Number.isInteger(keep) && keep > 0)) return usage(io, `--keep must be a positive integer, got '${keepText}'`, CLEAN_STATIC_HELP)
-  const json = values.flag('json')
+  const json = values.json ?? false
   return runCommand(io, json, async () => {
-    const storage = await openStorage(io, 'staticfiles', values.str('config'))
-    const summary = await cleanStatic({ storage, keep, dryRun: !values.flag('delete') })
+    const storage = await openStorage(io, 'staticfiles', values.config)
+    const summary = await cleanStatic({ storage, keep, dryRun: !values.delete })
     if (json) {
       io.stdout.write(`${JSON.stringify({ ok: summary.errors.length === 0, destination: describe(storage), ...summary })}\n`)
       return summary.errors.length ? 1 : 0

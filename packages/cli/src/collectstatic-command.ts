@@ -3,66 +3,42 @@
  * configuration, asks for confirmation, shows progress and prints the
  * summary. The work is `collectstatic()` from `@stowage/static`.
  */
-import { parseArgs } from 'node:util'
 import { ConfigurationError, StorageRegistry, isStorageError, loadConfig, type Storage } from '@stowage/core'
 import { collectstatic, CollectStaticError, findersFromConfig, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
+import { CONFIG_OPTION, JSON_OPTION, defineCommand, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
 
+/** `stowage collectstatic`: its options, and the help made from them. */
+export const COLLECTSTATIC_COMMAND = defineCommand({
+  name: 'collectstatic',
+  usage: '[options]',
+  about: `Collects static files from the configured directories and each workspace
+package's static/ folder into the "staticfiles" storage.`,
+  options: {
+    'dry-run': { type: 'boolean', short: 'n', help: 'Do everything except modify the storage' },
+    clear: { type: 'boolean', short: 'c', help: 'Delete every file in the storage before collecting' },
+    ignore: { type: 'string', short: 'i', multiple: true, arg: 'PATTERN', help: 'Leave out files and directories matching PATTERN (repeatable)' },
+    'no-default-ignore': { type: 'boolean', help: 'Do not ignore CVS, .* and *~' },
+    'no-post-process': { type: 'boolean', help: 'Do not hash names or write the manifest' },
+    lenient: { type: 'boolean', help: 'Warn about references to missing files instead of failing' },
+    'strict-sourcemaps': { type: 'boolean', help: 'Fail on a sourceMappingURL to a missing map (default: warn,\nand drop the comment from the hashed copy)' },
+    'no-input': { type: 'boolean', help: 'Never prompt' },
+    ...JSON_OPTION,
+    verbose: { type: 'boolean', short: 'v', help: 'List every file copied, post-processed or deleted' },
+    ...CONFIG_OPTION,
+    concurrency: { type: 'string', arg: 'N', help: 'Parallel reads and writes (default 32)' },
+  },
+})
+
 /** The `stowage collectstatic --help` text. */
-export const COLLECTSTATIC_HELP = `Usage: stowage collectstatic [options]
-
-Collects static files from the configured directories and each workspace
-package's static/ folder into the "staticfiles" storage.
-
-Options:
-  -n, --dry-run          Do everything except modify the storage
-  -c, --clear            Delete every file in the storage before collecting
-  -i, --ignore PATTERN   Leave out files and directories matching PATTERN (repeatable)
-      --no-default-ignore  Do not ignore CVS, .* and *~
-      --no-post-process  Do not hash names or write the manifest
-      --lenient          Warn about references to missing files instead of failing
-      --strict-sourcemaps  Fail on a sourceMappingURL to a missing map (default: warn,
-                         and drop the comment from the hashed copy)
-      --no-input         Never prompt
-      --json             Print one JSON summary on stdout, nothing else
-  -v, --verbose          List every file copied, post-processed or deleted
-      --config FILE      Configuration file (default: stowage.config.* in the current directory)
-      --concurrency N    Parallel reads and writes (default 32)
-  -h, --help             Show this help
-`
+export const COLLECTSTATIC_HELP = COLLECTSTATIC_COMMAND.help
 
 /** Runs `stowage collectstatic`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
 export async function collectstaticCommand(argv: string[], io: Io): Promise<number> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        'dry-run': { type: 'boolean', short: 'n' },
-        clear: { type: 'boolean', short: 'c' },
-        ignore: { type: 'string', short: 'i', multiple: true },
-        'no-default-ignore': { type: 'boolean' },
-        'no-post-process': { type: 'boolean' },
-        lenient: { type: 'boolean' },
-        'strict-sourcemaps': { type: 'boolean' },
-        'no-input': { type: 'boolean' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        config: { type: 'string' },
-        concurrency: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n\n${COLLECTSTATIC_HELP}`)
-    return 2
-  }
-  if (values.help) {
-    io.stdout.write(COLLECTSTATIC_HELP)
-    return 0
-  }
+  const parsed = parseCommand(argv, io, COLLECTSTATIC_COMMAND)
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     io.stderr.write(`--concurrency must be a positive integer, got '${values.concurrency}'\n`)

@@ -1,40 +1,125 @@
 /**
- * What the maintenance commands share: option parsing with the common flags
- * (`--delete`, `--json`, `--config`, `--help`), opening a configured storage,
- * and printing a failure as text or JSON.
+ * What the commands share: one option parser (each command declares its own
+ * options, and its `--help` is made from the same declaration, so the help
+ * lists exactly what is accepted), opening a configured storage, and
+ * printing a failure as text or JSON.
  */
 import { parseArgs } from 'node:util'
-import { ConfigurationError, StorageRegistry, isStorageError, loadConfig, type Storage } from '@stowage/core'
+import { ConfigurationError, StorageRegistry, closest, isStorageError, loadConfig, type Storage } from '@stowage/core'
 import type { Io } from './io.js'
 
-/** Parsed options: strings and flags by name. */
-export interface Values {
-  str(name: string): string | undefined
-  flag(name: string): boolean
+/** One option a command takes, and its line in the help. */
+export interface CommandOption {
+  type: 'string' | 'boolean'
+  /** A one-letter alias: `n` for `-n`. */
+  short?: string
+  /** A string option given more than once collects every value (`--ignore A --ignore B`). */
+  multiple?: boolean
+  /** The value's placeholder in the help (`FILE`); string options only. */
+  arg?: string
+  /** The help text; a second line, if any, is indented under the first. */
+  help: string
+}
+
+/** A command's options by long name (`dry-run` for `--dry-run`). */
+export type CommandOptions = Record<string, CommandOption>
+
+/** What a command is: what `parseCommand` accepts and what its `--help` prints. */
+export interface CommandSpec<O extends CommandOptions = CommandOptions> {
+  /** The subcommand, `collectstatic`: named in messages as `stowage collectstatic`. */
+  name: string
+  /** The usage line after `stowage <name>`, e.g. `[options]`. */
+  usage: string
+  /** What the command does, printed under the usage line. */
+  about: string
+  /** Its options, in help order; `-h, --help` is added to every command. */
+  options: O
+  /** Positional arguments' placeholder in messages (`PATH`); absent: the command takes none. */
+  positionals?: string
+  /** Printed after the options (exit codes). */
+  footer?: string
+}
+
+/** The `--config FILE` option, which every command reading the configuration file takes. */
+export const CONFIG_OPTION = {
+  config: { type: 'string', arg: 'FILE', help: 'Configuration file (default: stowage.config.* in the current directory)' },
+} as const satisfies CommandOptions
+
+/** The `--json` option of the commands that print a summary. */
+export const JSON_OPTION = { json: { type: 'boolean', help: 'Print one JSON summary on stdout, nothing else' } } as const satisfies CommandOptions
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h', help: 'Show this help' } } as const satisfies CommandOptions
+
+type ValueOf<T extends CommandOption> = T['type'] extends 'string' ? (T['multiple'] extends true ? string[] : string) : boolean
+
+/** Parsed options, typed from the command's declaration; absent when not given. */
+export type OptionValues<O extends CommandOptions> = { [K in keyof O]?: ValueOf<O[K]> }
+
+/** What `parseCommand` returns for a run that goes on. */
+export interface ParsedCommand<O extends CommandOptions> {
+  values: OptionValues<O>
+  /** Positional arguments (only for commands declaring `positionals`). */
+  positionals: string[]
+}
+
+/** A command as declared, with its help text. */
+export interface Command<O extends CommandOptions> extends CommandSpec<O> {
+  /** The `--help` text: usage, about, every option the command takes and nothing else. */
+  readonly help: string
+}
+
+/** @returns the command with its help text made from its options. */
+export function defineCommand<const O extends CommandOptions>(spec: CommandSpec<O>): Command<O> {
+  return { ...spec, help: helpText(spec) }
+}
+
+/** Usage, about, the options in two columns (the second aligned), footer. */
+function helpText(spec: CommandSpec): string {
+  const rows = Object.entries({ ...spec.options, ...HELP_OPTION }).map(([name, o]: [string, CommandOption]) => ({
+    flag: `${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` ${o.arg}` : ''}`,
+    help: o.help.split('\n'),
+  }))
+  const width = Math.max(...rows.map((r) => r.flag.length)) + 2
+  const lines = rows.flatMap((r) => [`  ${r.flag.padEnd(width)}${r.help[0]}`, ...r.help.slice(1).map((h) => `  ${''.padEnd(width)}${h}`)])
+  return `Usage: stowage ${spec.name} ${spec.usage}\n\n${spec.about.trim()}\n\nOptions:\n${lines.join('\n')}\n${spec.footer ? `\n${spec.footer.trim()}\n` : ''}`
 }
 
 /**
- * Parses `argv` with `strings` and `flags` plus `--delete`, `--json`, `--config FILE`, `-h/--help`.
- * @returns the values, or the exit code when the command is done (help: 0, usage error: 2).
+ * Parses `argv` with exactly the command's options (and `-h/--help`). An
+ * option the command does not take is refused by name, with the nearest one
+ * it does take (`--dryrun` → `--dry-run`), so `--delete` given to a command
+ * that never deletes fails instead of being ignored.
+ * @returns the values, or the exit code when the command is done (help printed: 0, usage error printed: 2).
  */
-export function parseCommand(argv: string[], io: Io, help: string, strings: string[], flags: string[] = []): Values | number {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { delete: { type: 'boolean' }, json: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
-    for (const s of strings) options[s] = { type: 'string' }
-    for (const f of flags) options[f] = { type: 'boolean' }
-    ;({ values } = parseArgs({ args: argv, allowPositionals: false, options }))
-  } catch (err) {
-    return usage(io, (err as Error).message, help)
+export function parseCommand<O extends CommandOptions>(argv: string[], io: Io, command: Command<O>): ParsedCommand<O> | number {
+  const options: CommandOptions = { ...command.options, ...HELP_OPTION }
+  // First pass, lenient, to see every option given, known or not, as Node's parser reads it.
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true })
+  for (const t of tokens) {
+    if (t.kind !== 'option' || Object.hasOwn(options, t.name)) continue
+    return usage(io, unknownOption(command, t.rawName, t.name), command.help)
   }
-  if (values.help) {
-    io.stdout.write(help)
+  let parsed
+  try {
+    // Second pass, strict: values missing or given to a flag, stray arguments.
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: command.positionals !== undefined })
+  } catch (err) {
+    return usage(io, `stowage ${command.name}: ${(err as Error).message}`, command.help)
+  }
+  if (parsed.values.help) {
+    io.stdout.write(command.help)
     return 0
   }
-  return {
-    str: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
-    flag: (name) => values[name] === true,
-  }
+  return { values: parsed.values as OptionValues<O>, positionals: parsed.positionals }
+}
+
+/** `stowage check: unknown option '--dryrun' (did you mean '--dry-run'?)`. */
+function unknownOption(command: CommandSpec, rawName: string, name: string): string {
+  const message = `stowage ${command.name}: unknown option '${rawName}'`
+  // A short option is one letter: any other letter is as near, so none is suggested.
+  if (!rawName.startsWith('--')) return message
+  const near = closest(name, Object.keys(command.options))
+  return near === undefined ? message : `${message} (did you mean '--${near}'?)`
 }
 
 /** Prints `message` and the help. @returns 2, the usage-error exit code. */

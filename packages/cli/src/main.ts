@@ -9,6 +9,7 @@ import { findersFromConfig } from '@stowage/static'
 import { cleanMediaCommand } from './clean-media-command.js'
 import { cleanStaticCommand } from './clean-static-command.js'
 import { checkCommand } from './check-command.js'
+import { defineCommand, parseCommand, usage } from './command-helpers.js'
 import { collectstaticCommand, COLLECTSTATIC_HELP } from './collectstatic-command.js'
 import type { Io } from './io.js'
 
@@ -60,17 +61,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
 }
 
+/** `stowage findstatic`: no options but `--help`; the paths to look up. */
+export const FINDSTATIC_COMMAND = defineCommand({
+  name: 'findstatic',
+  usage: 'PATH [PATH...]',
+  about: `Shows every location providing each PATH, first the one used: where
+collectstatic and serveStatic take it from.`,
+  options: {},
+  positionals: 'PATH',
+})
+
 /** `stowage findstatic PATH...`: every location providing each path, the one used first (Django's findstatic). */
 async function findstatic(argv: string[], io: Io): Promise<number> {
-  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write('Usage: stowage findstatic PATH [PATH...]\n')
-    return argv.length === 0 ? 2 : 0
-  }
+  const parsed = parseCommand(argv, io, FINDSTATIC_COMMAND)
+  if (typeof parsed === 'number') return parsed
+  if (parsed.positionals.length === 0) return usage(io, 'stowage findstatic: give at least one PATH to look up', FINDSTATIC_COMMAND.help)
   try {
     const config = await loadConfig({ cwd: io.cwd, env: io.env })
     const finders = findersFromConfig(config)
     let missing = 0
-    for (const p of argv) {
+    for (const p of parsed.positionals) {
       const hits = await finders.findAll(p)
       if (hits.length === 0) {
         io.stderr.write(`No matching file found for '${p}'.\n`)
