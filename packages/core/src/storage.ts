@@ -109,8 +109,9 @@ export interface Storage {
   /**
    * Copies the stored file `from` to `to`, or to a free variant of `to`, with
    * the naming rules of `save()`. Optional for storages written before it;
-   * `BaseStorage` has it (on disk a clone or kernel copy, on S3 the bytes
-   * stream through this process).
+   * `BaseStorage` has it (on disk a clone or kernel copy, or a hard link
+   * with `link: true`; on S3 a server-side CopyObject; elsewhere the default
+   * streams the bytes through this process).
    * @returns the name actually stored.
    * @throws FileNotFoundError (`ENOENT`, naming `from`) when `from` is missing;
    *   SuspiciousFileOperationError for unsafe names; AbortedError when `signal` fires;

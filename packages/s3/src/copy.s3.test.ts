@@ -60,6 +60,18 @@ describe('S3Storage.copy: server-side', () => {
     expect(Buffer.from(await storage.read(stored)).equals(body)).toBe(true)
   })
 
+  it('overwrite with a content type given (collectstatic\'s hashed copies): one CopyObject and nothing else; a missing source is still FileNotFoundError naming it', async () => {
+    const { storage, sent } = recorded()
+    await storage.save('app.css', 'body{}', { contentType: 'text/css' })
+    sent.length = 0
+    expect(await storage.copy('app.css', 'app.0123456789ab.css', { overwrite: true, contentType: 'text/css', cacheControl: 'public, max-age=31536000, immutable' })).toBe('app.0123456789ab.css')
+    expect(commands(sent)).toEqual(['CopyObjectCommand'])
+    expect(await head(storage, 'app.0123456789ab.css')).toMatchObject({ ContentType: 'text/css', CacheControl: 'public, max-age=31536000, immutable' })
+    const err = await rejection(storage.copy('gone.css', 'x.css', { overwrite: true, contentType: 'text/css' }), FileNotFoundError)
+    expect(err.context?.name).toBe('gone.css')
+    expect(await storage.exists('x.css')).toBe(false)
+  })
+
   it('no overwrite: claims the name with an empty placeholder, then copies over it; no body is sent or read', async () => {
     const { storage, sent } = recorded()
     await storage.save('a.txt', randomBytes(100 * 1024), { contentType: 'text/plain' })

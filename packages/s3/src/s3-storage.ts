@@ -324,6 +324,21 @@ export class S3Storage extends BaseStorage {
   protected override async _copy(from: string, req: CopyRequest): Promise<string> {
     const { signal } = req
     const sourceKey = this.key(from)
+    if ((req.overwrite || !this.options.conditionalWrites) && req.contentType !== undefined) {
+      // The type is given, so nothing needs a HEAD first: one CopyObject. A
+      // missing source is its 404; a source past CopyObject's 5 GiB its 400
+      // InvalidRequest, and the general path below copies that one in parts.
+      try {
+        await promote({ ...this.target(), ...this.copyLimits }, sourceKey, this.uploadParams(req.name, req.contentType, req), 0, undefined, signal)
+        return req.name
+      } catch (err) {
+        if (isNotFound(err)) {
+          await this.assertBucket(err)
+          throw this.mapError(err, 'copy', from)
+        }
+        if (s3Code(err) !== 'InvalidRequest') throw err
+      }
+    }
     const source = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal)).catch(async (err: unknown) => {
       if (isNotFound(err)) await this.assertBucket(err)
       throw this.mapError(err, 'copy', from) // names the missing source, not the target
