@@ -8,7 +8,17 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        fetch: 'readonly',
+      },
+    },
     rules: {
       // Deliberate in this code base: `catch {}` for best-effort cleanup, and unused `_`-prefixed parameters.
       'no-empty': ['error', { allowEmptyCatch: true }],
@@ -25,7 +35,15 @@ export default tseslint.config(
     // Code that runs in the browser.
     files: ['examples/profiles/src/client/**/*.js', 'packages/browser/src/**/*.ts'],
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', localStorage: 'readonly', AbortController: 'readonly', XMLHttpRequest: 'readonly', FormData: 'readonly', Blob: 'readonly' },
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        localStorage: 'readonly',
+        AbortController: 'readonly',
+        XMLHttpRequest: 'readonly',
+        FormData: 'readonly',
+        Blob: 'readonly',
+      },
     },
   },
 )

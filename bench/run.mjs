@@ -32,7 +32,11 @@ function parseArgs(argv) {
       return argv[++i]
     }
     if (a === '--quick') opts.quick = true
-    else if (a.startsWith('--only')) opts.only = value().split(',').map((s) => s.trim()).filter(Boolean)
+    else if (a.startsWith('--only'))
+      opts.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
     else if (a.startsWith('--repeats')) opts.repeats = Number(value())
     else if (a.startsWith('--out')) opts.out = value()
     else if (a === '--help' || a === '-h') {
@@ -88,7 +92,13 @@ async function main() {
     quick: opts.quick,
     repeats,
     seconds: (Date.now() - started) / 1000,
-    machine: { cpu: c[0]?.model ?? 'unknown', cores: c.length, memGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}`, node: process.versions.node },
+    machine: {
+      cpu: c[0]?.model ?? 'unknown',
+      cores: c.length,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${osType()} ${release()}`,
+      node: process.versions.node,
+    },
     versions: peerVersions(BENCH),
     s3: s3env ? `${s3env.S3_ENDPOINT} (scripts/s3-server.sh: Ceph RGW, in-memory OSD, same machine)` : undefined,
   }

@@ -20,7 +20,14 @@ console.log('listdir      ', await media.listdir('reports'))
 console.log('url          ', await media.url(first))
 console.log('signed url   ', await media.url(first, { expiresIn: 300, download: 'summary.txt' }))
 console.log('size         ', await media.size(first), 'bytes')
-console.log('bytes 0..6   ', JSON.stringify(Buffer.from(await media.read(first)).subarray(0, 7).toString()))
+console.log(
+  'bytes 0..6   ',
+  JSON.stringify(
+    Buffer.from(await media.read(first))
+      .subarray(0, 7)
+      .toString(),
+  ),
+)
 try {
   await media.save('../../etc/passwd', 'x')
 } catch (err) {

@@ -40,11 +40,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.writeHead(fault.status, { connection: 'close' }).end()
       return
     }
-    const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
-      // Browsers need CORS headers the upstream would send to them: pass everything on.
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
-    })
+    const out = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (up) => {
+        // Browsers need CORS headers the upstream would send to them: pass everything on.
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      },
+    )
     out.on('error', () => res.destroy())
     req.pipe(out)
   })
@@ -55,9 +58,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     u.host = `127.0.0.1:${port}`
     return u.href
   }
-  proxy.close = () => new Promise((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  })
+  proxy.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
   return proxy
 }

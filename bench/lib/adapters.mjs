@@ -65,9 +65,15 @@ export const localPeers = {
   async raw(root) {
     await mkdir(root, { recursive: true })
     return {
-      save: async (name, data) => { await writeFile(join(root, name), data); return name },
+      save: async (name, data) => {
+        await writeFile(join(root, name), data)
+        return name
+      },
       read: (name) => readFile(join(root, name)),
-      saveStream: async (name, stream) => { await pipeline(stream, createWriteStream(join(root, name))); return name },
+      saveStream: async (name, stream) => {
+        await pipeline(stream, createWriteStream(join(root, name)))
+        return name
+      },
       openStream: (name) => drain(createReadStream(join(root, name))),
     }
   },
@@ -76,9 +82,15 @@ export const localPeers = {
     const { FSDriver } = await importFrom(requireFromBench, 'flydrive/drivers/fs')
     const disk = new Disk(new FSDriver({ location: root, visibility: 'private' }))
     return {
-      save: async (name, data) => { await disk.put(name, data); return name },
+      save: async (name, data) => {
+        await disk.put(name, data)
+        return name
+      },
       read: (name) => disk.getBytes(name),
-      saveStream: async (name, stream) => { await disk.putStream(name, stream); return name },
+      saveStream: async (name, stream) => {
+        await disk.putStream(name, stream)
+        return name
+      },
       openStream: async (name) => drain(await disk.getStream(name)),
     }
   },
@@ -87,9 +99,15 @@ export const localPeers = {
     const { LocalStorageAdapter } = await importFrom(requireFromBench, '@flystorage/local-fs')
     const fs = new FileStorage(new LocalStorageAdapter(root))
     return {
-      save: async (name, data) => { await fs.write(name, data); return name },
+      save: async (name, data) => {
+        await fs.write(name, data)
+        return name
+      },
       read: (name) => fs.readToUint8Array(name),
-      saveStream: async (name, stream) => { await fs.write(name, stream); return name },
+      saveStream: async (name, stream) => {
+        await fs.write(name, stream)
+        return name
+      },
       openStream: async (name) => drain(await fs.read(name)),
     }
   },
@@ -117,7 +135,10 @@ export const s3Peers = {
     const client = new S3Client(c)
     const key = (n) => `${prefix}/${n}`
     return {
-      save: async (name, data) => { await client.send(new PutObjectCommand({ Bucket: c.bucket, Key: key(name), Body: data })); return name },
+      save: async (name, data) => {
+        await client.send(new PutObjectCommand({ Bucket: c.bucket, Key: key(name), Body: data }))
+        return name
+      },
       read: async (name) => (await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key(name) }))).Body.transformToByteArray(),
       saveStream: async (name, stream) => {
         await new Upload({ client, params: { Bucket: c.bucket, Key: key(name), Body: stream }, partSize: 8 * 1024 * 1024, queueSize: 4 }).done()
@@ -135,10 +156,16 @@ export const s3Peers = {
     const disk = new Disk(new S3Driver({ ...c, visibility: 'private', supportsACL: false }))
     const key = (n) => `${prefix}/${n}`
     return {
-      save: async (name, data) => { await disk.put(key(name), data); return name },
+      save: async (name, data) => {
+        await disk.put(key(name), data)
+        return name
+      },
       read: (name) => disk.getBytes(key(name)),
       // FlyDrive's S3 driver sends streams as one PutObject, which needs the length up front.
-      saveStream: async (name, stream, size) => { await disk.putStream(key(name), stream, { contentLength: size }); return name },
+      saveStream: async (name, stream, size) => {
+        await disk.putStream(key(name), stream, { contentLength: size })
+        return name
+      },
       openStream: async (name) => drain(await disk.getStream(key(name))),
       url: (name) => disk.getSignedUrl(key(name), { expiresIn: '1h' }),
     }
@@ -151,9 +178,15 @@ export const s3Peers = {
     const client = new S3Client(c)
     const fs = new FileStorage(new AwsS3StorageAdapter(client, { bucket: c.bucket, prefix }))
     return {
-      save: async (name, data) => { await fs.write(name, data); return name },
+      save: async (name, data) => {
+        await fs.write(name, data)
+        return name
+      },
       read: (name) => fs.readToUint8Array(name),
-      saveStream: async (name, stream) => { await fs.write(name, stream); return name },
+      saveStream: async (name, stream) => {
+        await fs.write(name, stream)
+        return name
+      },
       openStream: async (name) => drain(await fs.read(name)),
       url: (name) => fs.temporaryUrl(name, { expiresAt: Date.now() + 3600_000 }),
       close: () => client.destroy(),

@@ -98,7 +98,10 @@ export function planTree({ files, totalBytes, seed = 1 }) {
     let r = rand()
     let spec = KINDS[KINDS.length - 1]
     for (const k of KINDS) {
-      if (r < k.share / 0.82) { spec = k; break }
+      if (r < k.share / 0.82) {
+        spec = k
+        break
+      }
       r -= k.share / 0.82
     }
     const n = (counters.get(spec.kind) ?? 0) + 1
@@ -159,7 +162,9 @@ function cssText(e, rand) {
   for (const imp of uniq(e.refs.imports)) out.push(rand() < 0.5 ? `@import "${relUrl(e.name, imp)}";` : `@import url("${relUrl(e.name, imp)}");`)
   out.push(`/* generated stylesheet ${e.name} */`)
   for (const [i, font] of uniq(e.refs.fonts).entries()) {
-    out.push(`@font-face {\n  font-family: "F${i}";\n  src: url("${relUrl(e.name, font)}#iefix") format("woff2"),\n       url('${relUrl(e.name, font)}?v=4.7.0') format("woff");\n}`)
+    out.push(
+      `@font-face {\n  font-family: "F${i}";\n  src: url("${relUrl(e.name, font)}#iefix") format("woff2"),\n       url('${relUrl(e.name, font)}?v=4.7.0') format("woff");\n}`,
+    )
   }
   for (const [i, img] of e.refs.images.entries()) {
     const ref = i % 5 === 4 ? `/static/${img}` : relUrl(e.name, img)
@@ -209,7 +214,7 @@ function mapText(e, rand) {
 function svgText(e) {
   let body = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">\n`
   let n = 0
-  while (body.length < e.size - 10) body += `<path d="M${n % 24} ${(n * 7) % 24}L${(n * 3) % 24} ${(n * 5) % 24}z"/>\n`, n++
+  while (body.length < e.size - 10) ((body += `<path d="M${n % 24} ${(n * 7) % 24}L${(n * 3) % 24} ${(n * 5) % 24}z"/>\n`), n++)
   return body + '</svg>\n'
 }
 
@@ -217,20 +222,33 @@ function jsonText(e) {
   const o = {}
   let n = 0
   let len = 2
-  while (len < e.size) { const k = `key_${n}`; const v = `value number ${n * 31}`; o[k] = v; len += k.length + v.length + 6; n++ }
+  while (len < e.size) {
+    const k = `key_${n}`
+    const v = `value number ${n * 31}`
+    o[k] = v
+    len += k.length + v.length + 6
+    n++
+  }
   return JSON.stringify(o)
 }
 
 /** @returns the bytes of one planned file. */
 function contentOf(e, rand) {
   switch (e.kind) {
-    case 'css': return cssText(e, rand)
-    case 'js': return jsText(e)
-    case 'map': return mapText(e, rand)
-    case 'svg': return svgText(e)
-    case 'json': return jsonText(e)
-    case 'txt': return 'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(e.size / 28)).slice(0, e.size)
-    default: return randomBytes(rand, e.size, MAGIC[e.kind])
+    case 'css':
+      return cssText(e, rand)
+    case 'js':
+      return jsText(e)
+    case 'map':
+      return mapText(e, rand)
+    case 'svg':
+      return svgText(e)
+    case 'json':
+      return jsonText(e)
+    case 'txt':
+      return 'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(e.size / 28)).slice(0, e.size)
+    default:
+      return randomBytes(rand, e.size, MAGIC[e.kind])
   }
 }
 
@@ -254,7 +272,10 @@ export async function generateTree(dir, { files, totalBytes, seed = 1 }) {
   for (const e of plan) {
     const path = join(dir, e.name)
     const d = dirname(path)
-    if (!made.has(d)) { await mkdir(d, { recursive: true }); made.add(d) }
+    if (!made.has(d)) {
+      await mkdir(d, { recursive: true })
+      made.add(d)
+    }
     const data = contentOf(e, rand)
     bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length
     await writeFile(path, data)

@@ -50,12 +50,23 @@ export function ensurePythonPeers() {
 export function peerVersions(benchDir) {
   const v = {}
   for (const p of ['flydrive', '@flystorage/file-storage', '@flystorage/local-fs', '@flystorage/aws-s3', '@aws-sdk/client-s3']) {
-    try { v[p] = JSON.parse(readFileSync(join(benchDir, 'node_modules', p, 'package.json'), 'utf8')).version } catch {}
+    try {
+      v[p] = JSON.parse(readFileSync(join(benchDir, 'node_modules', p, 'package.json'), 'utf8')).version
+    } catch {}
   }
   // sharp is a dependency of @stowage/images, installed with the workspace.
-  try { v.sharp = JSON.parse(readFileSync(join(benchDir, '..', 'node_modules', 'sharp', 'package.json'), 'utf8')).version } catch {}
   try {
-    const out = execFileSync(PYTHON, ['-c', 'import sys, django, storages, boto3, PIL; print(sys.version.split()[0], django.get_version(), storages.__version__, boto3.__version__, PIL.__version__)'], { encoding: 'utf8' })
+    v.sharp = JSON.parse(readFileSync(join(benchDir, '..', 'node_modules', 'sharp', 'package.json'), 'utf8')).version
+  } catch {}
+  try {
+    const out = execFileSync(
+      PYTHON,
+      [
+        '-c',
+        'import sys, django, storages, boto3, PIL; print(sys.version.split()[0], django.get_version(), storages.__version__, boto3.__version__, PIL.__version__)',
+      ],
+      { encoding: 'utf8' },
+    )
     const [py, dj, st, b3, pil] = out.trim().split(' ')
     Object.assign(v, { python: py, django: dj, 'django-storages': st, boto3: b3, Pillow: pil })
   } catch {}

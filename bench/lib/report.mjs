@@ -30,7 +30,11 @@ function rate(work, s) {
 function mediansAndRatios(runs) {
   const medians = Object.fromEntries(Object.entries(runs).map(([peer, v]) => [peer, median(v)]))
   const base = medians.stowage
-  const ratios = Object.fromEntries(Object.entries(medians).filter(([p]) => p !== 'stowage' && base > 0).map(([p, m]) => [p, m / base]))
+  const ratios = Object.fromEntries(
+    Object.entries(medians)
+      .filter(([p]) => p !== 'stowage' && base > 0)
+      .map(([p, m]) => [p, m / base]),
+  )
   return { medians, ratios }
 }
 
@@ -55,7 +59,11 @@ export function summarise(rows) {
     if (row.cpu) {
       row.cpuMedians = Object.fromEntries(Object.entries(row.cpu).map(([peer, runs]) => [peer, median(runs)]))
       const own = row.cpuMedians.stowage
-      row.cpuRatios = Object.fromEntries(Object.entries(row.cpuMedians).filter(([p]) => p !== 'stowage' && own > 0).map(([p, m]) => [p, m / own]))
+      row.cpuRatios = Object.fromEntries(
+        Object.entries(row.cpuMedians)
+          .filter(([p]) => p !== 'stowage' && own > 0)
+          .map(([p, m]) => [p, m / own]),
+      )
     }
   }
   return rows
@@ -80,27 +88,57 @@ function collectstaticTargets(rows, out) {
     if (target === 's3') {
       if (kase !== 'fresh' || r.medians.stowage === undefined) continue
       // Stowage within 1.5× of the raw SDK: raw ÷ Stowage ≥ 1 / 1.5.
-      if (r.ratios['raw-sdk'] !== undefined) out.push({ target: `${where}, fresh: within 1.5× of the raw SDK's PUTs of the same objects`, measured: `${x(1 / r.ratios['raw-sdk'])} the raw SDK's time`, ok: r.ratios['raw-sdk'] >= 1 / 1.5 })
-      if (r.ratios['django-storages'] !== undefined) out.push({ target: `${where}, fresh: ≥ 8× faster than django-storages`, measured: x(r.ratios['django-storages'], 1), ok: r.ratios['django-storages'] >= 8 })
+      if (r.ratios['raw-sdk'] !== undefined)
+        out.push({
+          target: `${where}, fresh: within 1.5× of the raw SDK's PUTs of the same objects`,
+          measured: `${x(1 / r.ratios['raw-sdk'])} the raw SDK's time`,
+          ok: r.ratios['raw-sdk'] >= 1 / 1.5,
+        })
+      if (r.ratios['django-storages'] !== undefined)
+        out.push({
+          target: `${where}, fresh: ≥ 8× faster than django-storages`,
+          measured: x(r.ratios['django-storages'], 1),
+          ok: r.ratios['django-storages'] >= 8,
+        })
       continue
     }
     const w = r.wallRatios ?? {}
     if (r.wallMedians?.stowage === undefined) continue
     if (r.rss?.stowage !== undefined) rssBySize.set(n, Math.max(rssBySize.get(n) ?? 0, r.rss.stowage))
     if (kase === 'fresh' && mode === 'manifest') {
-      if (r.floorRatios.floor !== undefined) out.push({ target: `${where}, fresh: within 1.5× of the floor (whole process)`, measured: `${x(r.floorRatios.floor)} the floor's time`, ok: r.floorRatios.floor <= 1.5 })
+      if (r.floorRatios.floor !== undefined)
+        out.push({
+          target: `${where}, fresh: within 1.5× of the floor (whole process)`,
+          measured: `${x(r.floorRatios.floor)} the floor's time`,
+          ok: r.floorRatios.floor <= 1.5,
+        })
       if (w.django !== undefined) out.push({ target: `${where}, fresh: ≥ 3× faster than Django (whole process)`, measured: x(w.django, 1), ok: w.django >= 3 })
     }
     if (kase === 'fresh' && mode === 'plain') {
-      if (r.floorRatios.cp !== undefined) out.push({ target: `${where}, fresh: within 1.5× of \`cp -r\` (whole process)`, measured: `${x(r.floorRatios.cp)} \`cp -r\`'s time`, ok: r.floorRatios.cp <= 1.5 })
+      if (r.floorRatios.cp !== undefined)
+        out.push({
+          target: `${where}, fresh: within 1.5× of \`cp -r\` (whole process)`,
+          measured: `${x(r.floorRatios.cp)} \`cp -r\`'s time`,
+          ok: r.floorRatios.cp <= 1.5,
+        })
       if (w.django !== undefined) out.push({ target: `${where}, fresh: not slower than Django (whole process)`, measured: x(w.django), ok: w.django >= 1 })
     }
     if (kase === 'fresh' && r.cpuMedians?.stowage !== undefined && r.cpuMedians.django !== undefined) {
-      out.push({ target: `${where}, fresh: CPU seconds not above Django's (whole process)`, measured: `${r.cpuMedians.stowage.toFixed(2)} s vs ${r.cpuMedians.django.toFixed(2)} s`, ok: r.cpuMedians.stowage <= r.cpuMedians.django })
+      out.push({
+        target: `${where}, fresh: CPU seconds not above Django's (whole process)`,
+        measured: `${r.cpuMedians.stowage.toFixed(2)} s vs ${r.cpuMedians.django.toFixed(2)} s`,
+        ok: r.cpuMedians.stowage <= r.cpuMedians.django,
+      })
     }
-    if (kase === 'changed' && w.django !== undefined) out.push({ target: `${where}, one file changed: ≥ 20× faster than Django (whole process)`, measured: x(w.django, 1), ok: w.django >= 20 })
+    if (kase === 'changed' && w.django !== undefined)
+      out.push({ target: `${where}, one file changed: ≥ 20× faster than Django (whole process)`, measured: x(w.django, 1), ok: w.django >= 20 })
   }
-  for (const [n, mb] of rssBySize) out.push({ target: `collectstatic, local, ${files(n)}: peak RSS ≤ 100 MB (highest of every mode and case)`, measured: `${mb.toFixed(0)} MB`, ok: mb <= 100 })
+  for (const [n, mb] of rssBySize)
+    out.push({
+      target: `collectstatic, local, ${files(n)}: peak RSS ≤ 100 MB (highest of every mode and case)`,
+      measured: `${mb.toFixed(0)} MB`,
+      ok: mb <= 100,
+    })
 }
 
 /** @returns target verdicts `{ target, measured, ok }` for what was run. */
@@ -116,13 +154,20 @@ export function checkTargets(rows) {
       out.push({ target: `${r.scenario} ${r.case}: ≥ 0.9× raw throughput`, measured: `${r.ratios.raw.toFixed(2)}×`, ok: r.ratios.raw >= 0.9 })
     }
     for (const peer of ['django', 'flydrive', 'flystorage']) {
-      if (r.ratios[peer] !== undefined) out.push({ target: `${r.scenario} ${r.case}: not slower than ${PEER_LABEL[peer]}`, measured: `${r.ratios[peer].toFixed(2)}×`, ok: r.ratios[peer] >= 1 })
+      if (r.ratios[peer] !== undefined)
+        out.push({ target: `${r.scenario} ${r.case}: not slower than ${PEER_LABEL[peer]}`, measured: `${r.ratios[peer].toFixed(2)}×`, ok: r.ratios[peer] >= 1 })
     }
   }
   const img = find('images-12mp-eager')
-  if (img?.ratios.pillow !== undefined) out.push({ target: 'images, 12 MP → 3 variants: at least Pillow\'s speed', measured: `${img.ratios.pillow.toFixed(2)}×`, ok: img.ratios.pillow >= 1 })
+  if (img?.ratios.pillow !== undefined)
+    out.push({ target: "images, 12 MP → 3 variants: at least Pillow's speed", measured: `${img.ratios.pillow.toFixed(2)}×`, ok: img.ratios.pillow >= 1 })
   // Within 1.3× of the floor: Stowage's time ≤ 1.3 × sharp's, i.e. sharp ÷ Stowage ≥ 1 / 1.3.
-  if (img?.ratios.sharp !== undefined) out.push({ target: 'images, 12 MP → 3 variants: within 1.3× of sharp called directly', measured: `${(1 / img.ratios.sharp).toFixed(2)}× the floor's time`, ok: img.ratios.sharp >= 1 / 1.3 })
+  if (img?.ratios.sharp !== undefined)
+    out.push({
+      target: 'images, 12 MP → 3 variants: within 1.3× of sharp called directly',
+      measured: `${(1 / img.ratios.sharp).toFixed(2)}× the floor's time`,
+      ok: img.ratios.sharp >= 1 / 1.3,
+    })
   for (const r of rows.filter((r) => r.caseId.startsWith('stream-') && r.rss?.stowage !== undefined)) {
     out.push({ target: `${r.scenario} ${r.case}: peak RSS < 100 MB`, measured: `${r.rss.stowage.toFixed(0)} MB`, ok: r.rss.stowage < 100 })
   }
@@ -132,7 +177,9 @@ export function checkTargets(rows) {
 /** @returns the results as a Markdown document (table of medians and ratios, then targets). */
 export function markdown(rows, targets, meta) {
   const lines = []
-  lines.push(`Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). "median" is timed inside the process after start-up; "whole process" (collectstatic, where each run is a process of its own) from the spawn to the exit, as the parent sees it. Peak RSS is that of a process doing only that one operation (Node with the SDK loaded is about 50 MB of it). CPU is the median CPU time (user + system, all threads) of the process doing the work, and its ratio to Stowage's; on a shared machine it moves much less than wall time. For collectstatic, peak RSS (the highest of the runs) and CPU are those of the whole process, start-up included.`)
+  lines.push(
+    `Median of n runs${meta.quick ? ' (--quick sizes)' : ''}; "× Stowage" is the system's time ÷ Stowage's time (above 1: Stowage is faster). "median" is timed inside the process after start-up; "whole process" (collectstatic, where each run is a process of its own) from the spawn to the exit, as the parent sees it. Peak RSS is that of a process doing only that one operation (Node with the SDK loaded is about 50 MB of it). CPU is the median CPU time (user + system, all threads) of the process doing the work, and its ratio to Stowage's; on a shared machine it moves much less than wall time. For collectstatic, peak RSS (the highest of the runs) and CPU are those of the whole process, start-up included.`,
+  )
   lines.push('')
   lines.push('| scenario | case | system | median | whole process (× Stowage) | n | rate | × Stowage | peak RSS | CPU (× Stowage) |')
   lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|')
@@ -141,7 +188,9 @@ export function markdown(rows, targets, meta) {
       lines.push(`| ${r.scenario} | ${r.case} | — | failed: ${String(r.error).split('\n')[0].slice(0, 80)} | | | | | | |`)
       continue
     }
-    const order = [...new Set([...Object.keys(r.medians), ...Object.keys(r.wallMedians ?? {})])].sort((a, b) => (a === 'stowage' ? -1 : b === 'stowage' ? 1 : 0))
+    const order = [...new Set([...Object.keys(r.medians), ...Object.keys(r.wallMedians ?? {})])].sort((a, b) =>
+      a === 'stowage' ? -1 : b === 'stowage' ? 1 : 0,
+    )
     for (const peer of order) {
       const m = r.medians[peer]
       const ratio = m === undefined ? '' : peer === 'stowage' ? '1' : r.ratios[peer] !== undefined ? `${r.ratios[peer].toFixed(2)}×` : ''
@@ -151,7 +200,9 @@ export function markdown(rows, targets, meta) {
       const c = r.cpuMedians?.[peer]
       const cpu = c === undefined ? '' : `${fmtTime(c)}${r.cpuRatios?.[peer] !== undefined ? ` (${r.cpuRatios[peer].toFixed(2)}×)` : ''}`
       const n = (r.peers[peer] ?? r.wall?.[peer]).length
-      lines.push(`| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${m === undefined ? '—' : fmtTime(m)} | ${wall} | ${n} | ${rate(r.work, m ?? w)} | ${ratio} | ${rss} | ${cpu} |`)
+      lines.push(
+        `| ${r.scenario} | ${r.case} | ${PEER_LABEL[peer] ?? peer} | ${m === undefined ? '—' : fmtTime(m)} | ${wall} | ${n} | ${rate(r.work, m ?? w)} | ${ratio} | ${rss} | ${cpu} |`,
+      )
     }
     const vs = Object.entries(r.floorRatios ?? {}).map(([p, x]) => `÷ ${p === 'cp' ? '`cp -r`' : 'floor'} ${x.toFixed(2)}×`)
     if (vs.length) lines.push(`| ${r.scenario} | ${r.case} | (Stowage's whole-process time ${vs.join(', ')}) | | | | | | | |`)
@@ -164,7 +215,12 @@ export function markdown(rows, targets, meta) {
     for (const t of targets) lines.push(`| ${t.target} | ${t.measured} | ${t.ok ? 'yes' : '**no**'} |`)
   }
   lines.push('')
-  lines.push(`Machine: ${meta.machine.cpu} (${meta.machine.cores} cores), ${meta.machine.memGiB} GiB RAM, ${meta.machine.os}; Node ${meta.machine.node}; ` +
-    Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ') + `. S3: ${meta.s3 ?? 'not used'}. Run ${meta.date}.`)
+  lines.push(
+    `Machine: ${meta.machine.cpu} (${meta.machine.cores} cores), ${meta.machine.memGiB} GiB RAM, ${meta.machine.os}; Node ${meta.machine.node}; ` +
+      Object.entries(meta.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') +
+      `. S3: ${meta.s3 ?? 'not used'}. Run ${meta.date}.`,
+  )
   return lines.join('\n')
 }

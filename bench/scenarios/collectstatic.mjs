@@ -34,7 +34,10 @@ const DJANGO = new URL('../django/collectstatic.py', import.meta.url).pathname
 export const TREES = {
   quick: [{ files: 2000, totalBytes: 50e6 }],
   s3quick: [{ files: 300, totalBytes: 7.5e6 }],
-  full: [{ files: 2000, totalBytes: 50e6 }, { files: 20000, totalBytes: 200e6 }],
+  full: [
+    { files: 2000, totalBytes: 50e6 },
+    { files: 20000, totalBytes: 200e6 },
+  ],
 }
 
 const CASE_TEXT = { fresh: 'fresh', noop: 'no-op re-run', changed: 'one file changed' }
@@ -146,7 +149,9 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
                 ;(d.cpu[peer] ??= []).push(res.usage.cpuSeconds)
                 ;(d.rss[peer] ??= []).push(res.usage.maxRssMB)
                 const copied = res.summary ? `, copied ${res.summary.copied}` : ''
-                log(`  ${res.seconds !== undefined ? `${res.seconds.toFixed(2)} s in process, ` : ''}${res.wallSeconds.toFixed(2)} s whole process, ${res.usage.cpuSeconds.toFixed(2)} CPU-s, ${res.usage.maxRssMB.toFixed(0)} MB peak RSS${copied}`)
+                log(
+                  `  ${res.seconds !== undefined ? `${res.seconds.toFixed(2)} s in process, ` : ''}${res.wallSeconds.toFixed(2)} s whole process, ${res.usage.cpuSeconds.toFixed(2)} CPU-s, ${res.usage.maxRssMB.toFixed(0)} MB peak RSS${copied}`,
+                )
               } finally {
                 await restore?.()
               }

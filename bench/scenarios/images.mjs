@@ -52,7 +52,11 @@ async function photo(dir) {
   await sharp(raw, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 92 })
     .withMetadata({ orientation: 6 })
-    .withExif({ IFD0: { Make: 'Phone', Model: 'Camera 12' }, IFD2: { BodySerialNumber: 'SN-0001' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' } })
+    .withExif({
+      IFD0: { Make: 'Phone', Model: 'Camera 12' },
+      IFD2: { BodySerialNumber: 'SN-0001' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
+    })
     .toFile(file)
   return file
 }
@@ -90,7 +94,9 @@ export async function run({ quick, repeats, workDir, log }) {
       notes: [
         'variants: 160×160 cover WebP, 800 w JPEG, 1600 w WebP (q80); original re-encoded at q90',
         // Wall time on a shared 2-core machine is noisy; CPU time is not, and tells whether the work is the same.
-        `CPU seconds, median: ${Object.entries(cpu).map(([p, v]) => `${p} ${median(v).toFixed(2)}`).join(', ')}`,
+        `CPU seconds, median: ${Object.entries(cpu)
+          .map(([p, v]) => `${p} ${median(v).toFixed(2)}`)
+          .join(', ')}`,
       ],
     },
   ]

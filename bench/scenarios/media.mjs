@@ -36,18 +36,31 @@ async function runNodePeer(peer, cases, concurrency) {
     if (c.op === 'save') {
       const data = filler(c.size, c.count)
       const names = []
-      await time(c.id, () => pool(c.count, concurrency, async (i) => { names[i] = await peer.save(`${c.id}-f-${i}.bin`, data) }))
+      await time(c.id, () =>
+        pool(c.count, concurrency, async (i) => {
+          names[i] = await peer.save(`${c.id}-f-${i}.bin`, data)
+        }),
+      )
       saved[c.id] = names
     } else if (c.op === 'read') {
       let total = 0
       const names = saved[c.from]
-      await time(c.id, () => pool(names.length, concurrency, async (i) => { const b = await peer.read(names[i]); total += b.length }))
+      await time(c.id, () =>
+        pool(names.length, concurrency, async (i) => {
+          const b = await peer.read(names[i])
+          total += b.length
+        }),
+      )
       if (total !== c.count * c.size) throw new Error(`read back ${total} bytes, expected ${c.count * c.size}`)
     } else if (c.op === 'collide') {
       if (!peer.collides) continue
       const data = filler(c.size, 3)
       const names = new Set()
-      await time(c.id, () => pool(c.count, concurrency, async () => { names.add(await peer.save(`${c.id}-upload.txt`, data)) }))
+      await time(c.id, () =>
+        pool(c.count, concurrency, async () => {
+          names.add(await peer.save(`${c.id}-upload.txt`, data))
+        }),
+      )
       if (names.size !== c.count) throw new Error(`collision case kept ${names.size} distinct names of ${c.count}`)
     }
   }
@@ -87,8 +100,14 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
       try {
         let result
         if (name === 'django') {
-          const s3 = backend === 's3' ? { ...s3Config(s3env), accessKeyId: s3env.S3_ACCESS_KEY_ID, secretAccessKey: s3env.S3_SECRET_ACCESS_KEY, prefix: where } : undefined
-          result = await runJson(PYTHON, [new URL('../django/media.py', import.meta.url).pathname, JSON.stringify({ backend, location: where, s3, concurrency, cases })])
+          const s3 =
+            backend === 's3'
+              ? { ...s3Config(s3env), accessKeyId: s3env.S3_ACCESS_KEY_ID, secretAccessKey: s3env.S3_SECRET_ACCESS_KEY, prefix: where }
+              : undefined
+          result = await runJson(PYTHON, [
+            new URL('../django/media.py', import.meta.url).pathname,
+            JSON.stringify({ backend, location: where, s3, concurrency, cases }),
+          ])
         } else {
           const peer = backend === 'local' ? await peers[name](where) : await peers[name](s3env, where)
           // Only Stowage and Django promise never to overwrite; the others replace the file.
@@ -103,7 +122,11 @@ export async function mediaScenario({ backend, quick, repeats, s3env, workDir, l
       } catch (err) {
         // One peer failing (a bug or limit of that library) must not hide the others' numbers.
         log(`media/${backend} ${name} failed: ${err.stack ?? err}`)
-        failed.add(`${name} failed: ${String(err.message ?? err).split('\n')[0].slice(0, 120)}`)
+        failed.add(
+          `${name} failed: ${String(err.message ?? err)
+            .split('\n')[0]
+            .slice(0, 120)}`,
+        )
       } finally {
         if (backend === 'local') await rm(where, { recursive: true, force: true })
         else await deletePrefix(s3env, where)

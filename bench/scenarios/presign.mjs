@@ -42,5 +42,7 @@ export async function run({ quick, repeats, s3env, log }) {
     }
   }
   for (const p of Object.values(peers)) p.close?.()
-  return [{ scenario: 'presigned url() (S3)', case: `${count.toLocaleString('en-US')} URLs`, caseId: 'presign', work: { ops: count, unit: 'URLs' }, peers: runs }]
+  return [
+    { scenario: 'presigned url() (S3)', case: `${count.toLocaleString('en-US')} URLs`, caseId: 'presign', work: { ops: count, unit: 'URLs' }, peers: runs },
+  ]
 }

@@ -34,11 +34,26 @@ export async function streamScenario({ quick, repeats, s3env, workDir, log, back
           const common = { peer, backend, size, dir, s3 }
           const saved = await runJson(process.execPath, [WORKER, JSON.stringify({ ...common, op: 'save' })])
           const read = await runJson(process.execPath, [WORKER, JSON.stringify({ ...common, op: 'read', name: saved.name })])
-          ;(res[peer] ??= []).push({ save: saved.seconds, read: read.seconds, saveRss: saved.peakRssMB, readRss: read.peakRssMB, saveReady: saved.readyRssMB, readReady: read.readyRssMB })
+          ;(res[peer] ??= []).push({
+            save: saved.seconds,
+            read: read.seconds,
+            saveRss: saved.peakRssMB,
+            readRss: read.peakRssMB,
+            saveReady: saved.readyRssMB,
+            readReady: read.readyRssMB,
+          })
         } catch (err) {
           // One peer failing (a bug or limit of that library) must not hide the others' numbers.
           log(`stream ${backend} ${peer} failed: ${err.message}`)
-          failed.add(`${peer} failed: ${String(err.message).split('\n').find((l) => /Error|error:/.test(l))?.trim().slice(0, 120) ?? 'see log'}`)
+          failed.add(
+            `${peer} failed: ${
+              String(err.message)
+                .split('\n')
+                .find((l) => /Error|error:/.test(l))
+                ?.trim()
+                .slice(0, 120) ?? 'see log'
+            }`,
+          )
         } finally {
           if (dir) await rm(dir, { recursive: true, force: true })
           if (s3) await deletePrefix(s3env, s3.prefix)

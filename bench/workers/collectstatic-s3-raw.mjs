@@ -25,7 +25,18 @@ const { prefix, bucket, ...config } = s3
 const client = new S3Client(config)
 
 // What a hand-written deploy script would send: the type by extension.
-const TYPES = { css: 'text/css', js: 'text/javascript', map: 'application/json', json: 'application/json', svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', woff2: 'font/woff2', woff: 'font/woff', txt: 'text/plain' }
+const TYPES = {
+  css: 'text/css',
+  js: 'text/javascript',
+  map: 'application/json',
+  json: 'application/json',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  woff2: 'font/woff2',
+  woff: 'font/woff',
+  txt: 'text/plain',
+}
 
 const t0 = process.hrtime.bigint()
 const names = []

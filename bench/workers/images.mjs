@@ -46,7 +46,9 @@ await (args.peer === 'stowage' ? stowage() : floor())
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9
 const cpu = process.cpuUsage(cpu0)
 const cpuSeconds = (cpu.user + cpu.system) / 1e6
-const files = (await readdir(args.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(args.dir, join(e.parentPath, e.name)))
+const files = (await readdir(args.dir, { recursive: true, withFileTypes: true }))
+  .filter((e) => e.isFile())
+  .map((e) => relative(args.dir, join(e.parentPath, e.name)))
 let bytes = 0
 for (const f of files) bytes += (await stat(join(args.dir, f))).size
 console.log(JSON.stringify({ seconds, cpuSeconds, peakRssMB: process.resourceUsage().maxRSS / 1024, files: files.sort(), bytes }))

@@ -70,7 +70,11 @@ afterAll(async () => {
   if (work && !process.env.DOCTEST_KEEP) await rm(work, { recursive: true, force: true })
 })
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'top'
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'top'
 
 /** A fresh project directory for one section: package.json and the installed binaries, `stowage` included. */
 async function projectDir(readme: string, section: string): Promise<string> {
@@ -150,9 +154,12 @@ for (const [readme, blocks] of blocksByFile) {
           if (b.marker.reason.trim().length < 10) problems.push(`${at}: say why the block is not run`)
           continue
         }
-        if (!RUNNABLE.has(b.lang)) problems.push(`${at}: a '${b.lang || 'plain'}' block cannot run: make it ts/js/sh/json, or mark it with *Not run by the doc tests: why.*`)
+        if (!RUNNABLE.has(b.lang))
+          problems.push(`${at}: a '${b.lang || 'plain'}' block cannot run: make it ts/js/sh/json, or mark it with *Not run by the doc tests: why.*`)
         if (b.name && !isConfig(b.name) && /\.[cm]?[jt]s$/.test(b.name)) {
-          const runs = blocks.some((o) => o.section === b.section && o.line > b.line && !o.marker && (o.lang === 'sh' || o.lang === 'bash') && o.code.includes(b.name!))
+          const runs = blocks.some(
+            (o) => o.section === b.section && o.line > b.line && !o.marker && (o.lang === 'sh' || o.lang === 'bash') && o.code.includes(b.name!),
+          )
           if (!runs) problems.push(`${at}: ${b.name} is written but no later sh block of "${b.section}" runs it`)
         }
       }
@@ -206,7 +213,11 @@ it('every TypeScript block type-checks in strict mode', { timeout: 120_000 }, as
   }
   await writeFile(
     path.join(dir, 'tsconfig.json'),
-    JSON.stringify({ extends: path.join(ROOT, 'tsconfig.base.json'), compilerOptions: { noEmit: true, declaration: false, declarationMap: false, sourceMap: false }, files }),
+    JSON.stringify({
+      extends: path.join(ROOT, 'tsconfig.base.json'),
+      compilerOptions: { noEmit: true, declaration: false, declarationMap: false, sourceMap: false },
+      files,
+    }),
   )
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
   const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { encoding: 'utf8' })

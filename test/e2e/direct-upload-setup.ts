@@ -14,7 +14,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 /** Builds packages/browser into its dist/ (a few seconds; it has no dependencies). */
 export async function buildBrowserClient(): Promise<void> {
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', path.join(ROOT, 'packages/browser/tsconfig.json')], { cwd: ROOT })
+  await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', path.join(ROOT, 'packages/browser/tsconfig.json')], {
+    cwd: ROOT,
+  })
 }
 
 /**
@@ -23,12 +25,21 @@ export async function buildBrowserClient(): Promise<void> {
  */
 export async function allowBrowserUploads(): Promise<void> {
   const env = s3TestEnv()
-  const client = new S3Client({ endpoint: env.endpoint, region: env.region, forcePathStyle: true, credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey } })
+  const client = new S3Client({
+    endpoint: env.endpoint,
+    region: env.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+  })
   try {
     await client.send(
       new PutBucketCorsCommand({
         Bucket: env.bucket,
-        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 }] },
+        CORSConfiguration: {
+          CORSRules: [
+            { AllowedOrigins: ['*'], AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 },
+          ],
+        },
       }),
     )
   } finally {

@@ -36,7 +36,12 @@ beforeAll(async () => {
     // Documents over 5 MiB go up in 5 MiB parts (S3's smallest).
     PROFILES_MULTIPART_THRESHOLD: String(5 * MIB),
   }
-  client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
+  client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  })
   ;[browser, app] = await Promise.all([launchChromium(), Promise.all([buildBrowserClient(), allowBrowserUploads()]).then(() => startApp(env))])
 }, 600_000)
 afterAll(async () => {
@@ -54,7 +59,10 @@ async function bucket(): Promise<{ keys: string[]; multipart: string[] }> {
     client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix })),
   ])
   return {
-    keys: (objects.Contents ?? []).map((o) => o.Key!.slice(Prefix.length)).filter((k) => !/\.stowage-pending\/[0-9a-f]{32}\.done$/.test(k)).sort(),
+    keys: (objects.Contents ?? [])
+      .map((o) => o.Key!.slice(Prefix.length))
+      .filter((k) => !/\.stowage-pending\/[0-9a-f]{32}\.done$/.test(k))
+      .sort(),
     multipart: (uploads.Uploads ?? []).map((u) => u.Key!.slice(Prefix.length)),
   }
 }
@@ -118,7 +126,9 @@ describe('profiles example on S3: direct uploads from Chromium', () => {
       await page.exposeFunction('recordProgress', (v: number) => void progress.push(v))
       await page.evaluate(() => {
         const bar = document.querySelector('.upload-progress') as HTMLProgressElement
-        new MutationObserver(() => (window as unknown as { recordProgress(v: number): void }).recordProgress(bar.value / bar.max)).observe(bar, { attributes: true })
+        new MutationObserver(() => (window as unknown as { recordProgress(v: number): void }).recordProgress(bar.value / bar.max)).observe(bar, {
+          attributes: true,
+        })
       })
       await page.getByRole('button', { name: 'Create profile' }).click()
       await page.waitForURL(/\/profiles\/\d+\?created=1/)

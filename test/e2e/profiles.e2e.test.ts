@@ -73,7 +73,8 @@ const S3: Backend = {
     const signed = Date.parse((url.searchParams.get('X-Amz-Date') ?? '').replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
     return (signed - servedAt) / 1000 + Number(url.searchParams.get('X-Amz-Expires'))
   },
-  stylesheet: (env) => new RegExp(`^${env.STOWAGE_STATICFILES_ENDPOINT}/${env.STOWAGE_STATICFILES_BUCKET}/${env.STOWAGE_STATICFILES_LOCATION}/css/app\\.[0-9a-f]{12}\\.css$`),
+  stylesheet: (env) =>
+    new RegExp(`^${env.STOWAGE_STATICFILES_ENDPOINT}/${env.STOWAGE_STATICFILES_BUCKET}/${env.STOWAGE_STATICFILES_LOCATION}/css/app\\.[0-9a-f]{12}\\.css$`),
 }
 
 let browser: Browser
@@ -187,7 +188,9 @@ async function flow(page: Page, app: RunningApp, registry: StorageRegistry, back
   await expect.poll(() => avatarImg.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64)
   expect(await media.exists(firstName)).toBe(true)
   // The eager thumbnail was stored with the upload, the large one on the first view.
-  await expect.poll(async () => (await media.listdir(`${firstName}.variants`)).files).toEqual([expect.stringMatching(/^large-[0-9a-f]{12}\.avif$/), 'thumb.webp'])
+  await expect
+    .poll(async () => (await media.listdir(`${firstName}.variants`)).files)
+    .toEqual([expect.stringMatching(/^large-[0-9a-f]{12}\.avif$/), 'thumb.webp'])
 
   // A refused replacement (a PDF calling itself .png) leaves the current avatar in place.
   await page.locator('#avatar').setInputFiles({ name: 'sneaky.png', mimeType: 'image/png', buffer: pdf })

@@ -54,7 +54,10 @@ async function deploy(inner: Storage): Promise<{ origin: string; storage: Manife
   expect(summary.errors).toEqual([])
   const manifest = (await storage.loadManifest())!
   const env = (integrity: boolean) =>
-    addStaticToNunjucks(new nunjucks.Environment(null, { autoescape: true }), new StaticUrls({ manifest: integrity ? manifest : { ...manifest, integrity: undefined } }))
+    addStaticToNunjucks(
+      new nunjucks.Environment(null, { autoescape: true }),
+      new StaticUrls({ manifest: integrity ? manifest : { ...manifest, integrity: undefined } }),
+    )
   const pages = { '/page': env(true), '/control': env(false) }
   const files = serveStatic({ storage: new ManifestStaticStorage({ storage: inner }) })
   const server = createServer((req, res) => {

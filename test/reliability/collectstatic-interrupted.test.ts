@@ -161,7 +161,13 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
   it('the re-run completes identical to a clean run, with a consistent manifest', async () => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-static-kill-'))
     try {
-      const args = ['--conditions=stowage-source', '--import', 'tsx', CHILD, JSON.stringify({ root: project, location, killAfter: Math.floor(writesPerRun / 2) })]
+      const args = [
+        '--conditions=stowage-source',
+        '--import',
+        'tsx',
+        CHILD,
+        JSON.stringify({ root: project, location, killAfter: Math.floor(writesPerRun / 2) }),
+      ]
       const killed = await promisify(execFile)(process.execPath, args, { cwd: REPO, timeout: 60_000 }).then(
         () => null,
         (e: { signal?: string }) => e,

@@ -58,21 +58,25 @@ describe(`path validation of ${PURE_RUNS.toLocaleString('en')} generated hostile
 
 const sample = hostileSample(BACKEND_NAMES)
 
-describe.each(LOCAL_BACKENDS)(`$name: ${BACKEND_NAMES.toLocaleString('en')} generated hostile names through the public API`, { timeout: 120_000 }, (factory) => {
-  let backend: BackendUnderTest
-  beforeAll(async () => {
-    backend = await factory.create()
-  })
-  afterAll(async () => backend?.destroy())
+describe.each(LOCAL_BACKENDS)(
+  `$name: ${BACKEND_NAMES.toLocaleString('en')} generated hostile names through the public API`,
+  { timeout: 120_000 },
+  (factory) => {
+    let backend: BackendUnderTest
+    beforeAll(async () => {
+      backend = await factory.create()
+    })
+    afterAll(async () => backend?.destroy())
 
-  it('refuses exactly the unsafe names with SuspiciousFileOperationError and stores the rest inside the storage', async () => {
-    const stored = await exercise(backend, sample)
-    expect(stored.size).toBeGreaterThan(BACKEND_NAMES / 50)
-    // What the backend holds is exactly what save() reported: nothing extra, no temporary files.
-    expect(await backend.rawNames()).toEqual([...stored].sort())
-    expect(await backend.outside()).toEqual([])
-  })
-})
+    it('refuses exactly the unsafe names with SuspiciousFileOperationError and stores the rest inside the storage', async () => {
+      const stored = await exercise(backend, sample)
+      expect(stored.size).toBeGreaterThan(BACKEND_NAMES / 50)
+      // What the backend holds is exactly what save() reported: nothing extra, no temporary files.
+      expect(await backend.rawNames()).toEqual([...stored].sort())
+      expect(await backend.outside()).toEqual([])
+    })
+  },
+)
 
 describe('FileSystemStorage: refused names touch nothing on disk', () => {
   let backend: Awaited<ReturnType<typeof createLocalBackend>>

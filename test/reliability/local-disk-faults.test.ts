@@ -62,10 +62,13 @@ describe.skipIf(!MOUNTS.ok)(`disk full: FileSystemStorage on a 1 MiB tmpfs${MOUN
   const big = () => randomBytes(2 * 1024 * 1024)
   const cases: [string, () => Parameters<FileSystemStorage['save']>[1]][] = [
     ['in-memory bytes', big],
-    ['a stream', () => {
-      const b = big()
-      return Readable.from([b.subarray(0, 512 * 1024), b.subarray(512 * 1024)])
-    }],
+    [
+      'a stream',
+      () => {
+        const b = big()
+        return Readable.from([b.subarray(0, 512 * 1024), b.subarray(512 * 1024)])
+      },
+    ],
   ]
   for (const [kind, content] of cases) {
     it(`a save of ${kind} larger than the free space fails with StorageError ENOSPC and leaves no partial file`, async () => {
@@ -121,36 +124,39 @@ describe('file size limit: RLIMIT_FSIZE in a child process', { timeout: 60_000 }
 })
 
 describe('permission denied', { timeout: 60_000 }, () => {
-  it.skipIf(!IS_ROOT)(`as another user: PermissionDeniedError, nothing written or removed${IS_ROOT ? '' : ' (skipped: needs root to switch to nobody)'}`, async () => {
-    const parent = await mkdtemp(path.join(tmpdir(), 'stowage-perm-'))
-    try {
-      const location = path.join(parent, 'media')
-      await mkdir(path.join(location, 'private'), { recursive: true })
-      await chmod(parent, 0o755)
-      await chmod(location, 0o755)
-      await writeFile(path.join(location, 'kept.txt'), 'root owns this')
-      await writeFile(path.join(location, 'private', 'secret.txt'), 'root only')
-      await chmod(path.join(location, 'private', 'secret.txt'), 0o600)
-      const results = await inChild({
-        location,
-        uid: NOBODY,
-        ops: [
-          { op: 'save', name: 'new.bin', size: 10_000 },
-          { op: 'save', name: 'deep/new.bin', size: 10_000, stream: true },
-          { op: 'save', name: 'kept.txt', size: 100, overwrite: true },
-          { op: 'read', name: 'private/secret.txt' },
-          { op: 'delete', name: 'kept.txt' },
-          { op: 'exists', name: 'kept.txt' },
-        ],
-      })
-      const denied = { ok: false, error: { name: 'PermissionDeniedError', code: 'EACCES', causeCode: 'EACCES', stowage: true } }
-      expect(results).toEqual([denied, denied, denied, denied, denied, { ok: true, value: true }])
-      expect(await walkFiles(location)).toEqual(['kept.txt', 'private/secret.txt'])
-      expect(await readFile(path.join(location, 'kept.txt'), 'utf8')).toBe('root owns this')
-    } finally {
-      await rm(parent, { recursive: true, force: true })
-    }
-  })
+  it.skipIf(!IS_ROOT)(
+    `as another user: PermissionDeniedError, nothing written or removed${IS_ROOT ? '' : ' (skipped: needs root to switch to nobody)'}`,
+    async () => {
+      const parent = await mkdtemp(path.join(tmpdir(), 'stowage-perm-'))
+      try {
+        const location = path.join(parent, 'media')
+        await mkdir(path.join(location, 'private'), { recursive: true })
+        await chmod(parent, 0o755)
+        await chmod(location, 0o755)
+        await writeFile(path.join(location, 'kept.txt'), 'root owns this')
+        await writeFile(path.join(location, 'private', 'secret.txt'), 'root only')
+        await chmod(path.join(location, 'private', 'secret.txt'), 0o600)
+        const results = await inChild({
+          location,
+          uid: NOBODY,
+          ops: [
+            { op: 'save', name: 'new.bin', size: 10_000 },
+            { op: 'save', name: 'deep/new.bin', size: 10_000, stream: true },
+            { op: 'save', name: 'kept.txt', size: 100, overwrite: true },
+            { op: 'read', name: 'private/secret.txt' },
+            { op: 'delete', name: 'kept.txt' },
+            { op: 'exists', name: 'kept.txt' },
+          ],
+        })
+        const denied = { ok: false, error: { name: 'PermissionDeniedError', code: 'EACCES', causeCode: 'EACCES', stowage: true } }
+        expect(results).toEqual([denied, denied, denied, denied, denied, { ok: true, value: true }])
+        expect(await walkFiles(location)).toEqual(['kept.txt', 'private/secret.txt'])
+        expect(await readFile(path.join(location, 'kept.txt'), 'utf8')).toBe('root owns this')
+      } finally {
+        await rm(parent, { recursive: true, force: true })
+      }
+    },
+  )
 
   it.skipIf(!MOUNTS.ok)(`on a read-only file system: PermissionDeniedError, reads still work${MOUNT_SKIP}`, async () => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-ro-'))

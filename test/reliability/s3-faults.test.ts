@@ -70,12 +70,7 @@ type Outcome = 'succeeds' | 'fails'
  * the promise: the expected outcome, the bytes exact on success, and nothing
  * else left behind either way.
  */
-async function saveUnderFaults(
-  rules: FaultRule[],
-  size: number,
-  expected: Outcome,
-  options: { storage?: S3Storage } = {},
-): Promise<void> {
+async function saveUnderFaults(rules: FaultRule[], size: number, expected: Outcome, options: { storage?: S3Storage } = {}): Promise<void> {
   const storage = options.storage ?? throughProxy()
   proxy.reset()
   for (const r of rules) proxy.add(r)
@@ -87,7 +82,9 @@ async function saveUnderFaults(
   )
   // Each armed fault really fired: a rule that matches nothing proves nothing.
   const fired = proxy.seen.filter((r) => r.fault).length
-  expect(fired, `faults fired; requests seen: ${JSON.stringify(proxy.seen)}`).toBeGreaterThanOrEqual(Math.min(...rules.map((r) => (Number.isFinite(r.times ?? 1) ? (r.times ?? 1) : 1))))
+  expect(fired, `faults fired; requests seen: ${JSON.stringify(proxy.seen)}`).toBeGreaterThanOrEqual(
+    Math.min(...rules.map((r) => (Number.isFinite(r.times ?? 1) ? (r.times ?? 1) : 1))),
+  )
   proxy.reset()
   const left = await leftovers(dir)
   expect(left.uploads, 'dangling multipart uploads').toEqual([])
@@ -112,7 +109,11 @@ describe('S3Storage saves through faults (single PUT, 200 KB)', { timeout: 60_00
     await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 } }], size, 'succeeds')
   })
   it('a reset on every attempt fails with a StorageError and stores nothing', async () => {
-    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 }, times: Infinity }], size, 'fails')
+    await saveUnderFaults(
+      [{ method: 'PUT', target: PUT_OBJECT, direction: 'request', fault: { kind: 'reset', after: 64 * 1024 }, times: Infinity }],
+      size,
+      'fails',
+    )
   })
   it('503 SlowDown, then success: retried, intact', async () => {
     await saveUnderFaults([{ method: 'PUT', direction: 'request', fault: { kind: 'status', status: 503 }, times: 2 }], size, 'succeeds')
@@ -164,7 +165,12 @@ describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', { 
 })
 
 describe('S3Storage retries are bounded and configurable', { timeout: 60_000 }, () => {
-  for (const [attempts, expected] of [[1, 1], [2, 2], [4, 4], [undefined, 3]] as const) {
+  for (const [attempts, expected] of [
+    [1, 1],
+    [2, 2],
+    [4, 4],
+    [undefined, 3],
+  ] as const) {
     const title = attempts === undefined ? 'maxAttempts left out: the default, exactly 3 requests' : `maxAttempts ${attempts}: exactly ${attempts} request(s)`
     it(`${title} under a permanent 503, then a StorageError`, async () => {
       proxy.reset()

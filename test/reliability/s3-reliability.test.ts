@@ -56,10 +56,13 @@ describe('S3Storage presigned URLs on the gateway', () => {
     ['pointed at another object', (u) => void (u.pathname = u.pathname.replace('report.txt', 'other.txt'))],
     ['given a longer lifetime', (u) => u.searchParams.set('X-Amz-Expires', '604800')],
     ['given an earlier signing date', (u) => u.searchParams.set('X-Amz-Date', '20200101T000000Z')],
-    ['with a signature character changed', (u) => {
-      const sig = u.searchParams.get('X-Amz-Signature')!
-      u.searchParams.set('X-Amz-Signature', (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1))
-    }],
+    [
+      'with a signature character changed',
+      (u) => {
+        const sig = u.searchParams.get('X-Amz-Signature')!
+        u.searchParams.set('X-Amz-Signature', (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1))
+      },
+    ],
     ['with a download disposition added', (u) => u.searchParams.set('response-content-disposition', 'attachment; filename="x.html"')],
     ['with a content type override added', (u) => u.searchParams.set('response-content-type', 'text/html')],
     ['without its signature', (u) => u.searchParams.delete('X-Amz-Signature')],

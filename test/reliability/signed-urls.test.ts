@@ -106,8 +106,7 @@ describe('FileSystemStorage signed URLs', () => {
     fc.assert(
       fc.property(edit, ([source, at, how, ch]) => {
         const i = at % source.length
-        const forged =
-          how === 'delete' ? source.slice(0, i) + source.slice(i + 1) : source.slice(0, i) + ch + source.slice(how === 'replace' ? i + 1 : i)
+        const forged = how === 'delete' ? source.slice(0, i) + source.slice(i + 1) : source.slice(0, i) + ch + source.slice(how === 'replace' ? i + 1 : i)
         const result = verify(forged)
         // Accepted only if a server would read exactly the same signed parts (e.g. an appended duplicate).
         if (result.ok) expect(signedParts(forged)).toBe(signedParts(source))
@@ -155,7 +154,14 @@ describe('FileSystemStorage signed URLs served over HTTP by serveMedia', () => {
 
   it('answers 404 to traversal through the URL and never serves the file beside the root', async () => {
     clock = T0
-    for (const p of ['/media/../sentinel.txt', '/media/..%2fsentinel.txt', '/media/%2e%2e/sentinel.txt', '/media/%2e%2e%2fsentinel.txt', '/media/..%5csentinel.txt', '/media/%252e%252e/sentinel.txt']) {
+    for (const p of [
+      '/media/../sentinel.txt',
+      '/media/..%2fsentinel.txt',
+      '/media/%2e%2e/sentinel.txt',
+      '/media/%2e%2e%2fsentinel.txt',
+      '/media/..%5csentinel.txt',
+      '/media/%252e%252e/sentinel.txt',
+    ]) {
       const r = await get(`${p}?expires=9999999999&signature=x`)
       expect([403, 404], p).toContain(r.status)
       expect(r.body, p).not.toContain('outside the root')

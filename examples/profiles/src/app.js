@@ -60,7 +60,11 @@ export async function createApp({ db, config, production = false }) {
   app.set('views', path.join(APP_ROOT, 'templates'))
 
   const finders = findersFromConfig(config)
-  app.use(production ? serveStatic({ prefix: '/static/', storage: staticStorage, fallthrough: true }) : serveStatic({ prefix: '/static/', finders, fallthrough: true }))
+  app.use(
+    production
+      ? serveStatic({ prefix: '/static/', storage: staticStorage, fallthrough: true })
+      : serveStatic({ prefix: '/static/', finders, fallthrough: true }),
+  )
   // Media is served by the app only where a storage's URLs point back at it
   // (local disk); on S3 the browser gets the bucket's (presigned) URLs.
   const media = storages.get('default')
@@ -163,7 +167,8 @@ export async function createApp({ db, config, production = false }) {
       if (!(err instanceof ValidationError)) throw err
       return render(res, 'profiles/detail.njk', { ...(await detailContext(db.get(profile.id), req)), errors: messagesByField(err) }, 400)
     }
-    if (!files.avatar) return render(res, 'profiles/detail.njk', { ...(await detailContext(profile, req)), errors: { avatar: ['Choose an avatar image'] } }, 400)
+    if (!files.avatar)
+      return render(res, 'profiles/detail.njk', { ...(await detailContext(profile, req)), errors: { avatar: ['Choose an avatar image'] } }, 400)
     db.setAvatar(profile.id, profile)
     // The old file goes only once the row points at the new one (rather than
     // the field's deleteOnReplace, which deletes on save): a crash in between
@@ -184,7 +189,10 @@ export async function createApp({ db, config, production = false }) {
   app.use((req, res) => res.status(404).type('text').send('Not found'))
   app.use((err, req, res, _next) => {
     console.error(err)
-    res.status(500).type('text').send(`Server error: ${err.code ?? err.name}`)
+    res
+      .status(500)
+      .type('text')
+      .send(`Server error: ${err.code ?? err.name}`)
   })
   return app
 }

@@ -31,7 +31,10 @@ export function mountDirectUploads(app, { media, privateMedia, signingSecret }) 
   // Lowered by the end-to-end test to exercise multipart uploads with small files.
   const multipartThreshold = Number(process.env.PROFILES_MULTIPART_THRESHOLD) || undefined
   const uploads = Object.fromEntries(
-    Object.entries(FIELDS).map(([name, field]) => [name, directUploads(field, { basePath: `/uploads/${name}`, secret: signingSecret, multipartThreshold, partSize: multipartThreshold })]),
+    Object.entries(FIELDS).map(([name, field]) => [
+      name,
+      directUploads(field, { basePath: `/uploads/${name}`, secret: signingSecret, multipartThreshold, partSize: multipartThreshold }),
+    ]),
   )
   if (direct) {
     for (const name of Object.keys(FIELDS)) app.use(`/uploads/${name}`, uploads[name].handler)
@@ -50,7 +53,10 @@ export function mountDirectUploads(app, { media, privateMedia, signingSecret }) 
           kept.push(name)
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err
-          throw new ValidationError(err.failures.map((f) => ({ ...f, params: { ...f.params, field: name } })), { context: { fields } })
+          throw new ValidationError(
+            err.failures.map((f) => ({ ...f, params: { ...f.params, field: name } })),
+            { context: { fields } },
+          )
         }
       }
     } catch (err) {

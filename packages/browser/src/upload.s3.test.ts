@@ -114,7 +114,12 @@ describe('upload() to S3 in parts', () => {
     proxy.requests.length = 0
     const result = await upload<{ name: string }>(file, { ...endpoints, resume: session })
     // Counted at the proxy: the two missing parts, nothing else went to the bucket.
-    expect(proxy.requests.filter((r) => r.startsWith('PUT')).map(partOf).sort()).toEqual([3, 4])
+    expect(
+      proxy.requests
+        .filter((r) => r.startsWith('PUT'))
+        .map(partOf)
+        .sort(),
+    ).toEqual([3, 4])
     expect(result.partsSent).toBe(2)
     expect(result.confirmed?.name).toBe('docs/resumed.bin')
     expect(md5(await storage.read('docs/resumed.bin'))).toBe(md5(data))

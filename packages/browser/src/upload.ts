@@ -223,12 +223,17 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
   if (session) {
     upload = session.upload
     // Which parts made it: send only the others, with fresh URLs (the first ones may have expired).
-    const state = (await call(endpointOf(options, 'parts'), { upload, uploadId: session.uploadId, partCount: session.partCount }, options)) as { parts: { partNumber: number; size: number }[]; urls: PartUrl[]; name?: string }
+    const state = (await call(endpointOf(options, 'parts'), { upload, uploadId: session.uploadId, partCount: session.partCount }, options)) as {
+      parts: { partNumber: number; size: number }[]
+      urls: PartUrl[]
+      name?: string
+    }
     name = state.name ?? ''
     for (const p of state.parts) progress.already(p.size)
     partUrls = state.urls
   } else {
-    const signed = (await call(endpointOf(options, 'sign'), { filename: (file as File).name ?? 'blob', size: total, type: file.type }, options)) as SignedSingle | SignedMultipart
+    const signed = (await call(endpointOf(options, 'sign'), { filename: (file as File).name ?? 'blob', size: total, type: file.type }, options)) as
+      SignedSingle | SignedMultipart
     upload = signed.upload
     name = signed.name
     if (!('multipart' in signed)) {
@@ -292,7 +297,15 @@ async function sendSingle(file: Blob, signed: SignedSingle, options: UploadOptio
   }
   try {
     await withRetries(
-      () => sendBytes({ method: signed.method, url: signed.url, headers: signed.headers ?? {}, body, signal: options.signal, onProgress: (n) => progress.part(1, Math.min(n, file.size)) }),
+      () =>
+        sendBytes({
+          method: signed.method,
+          url: signed.url,
+          headers: signed.headers ?? {},
+          body,
+          signal: options.signal,
+          onProgress: (n) => progress.part(1, Math.min(n, file.size)),
+        }),
       options,
       'Upload',
     )
@@ -316,7 +329,11 @@ async function sendParts(file: Blob, session: UploadSession, urls: PartUrl[], op
       const start = (partNumber - 1) * session.partSize
       const body = file.slice(start, Math.min(file.size, start + session.partSize))
       try {
-        await withRetries(() => sendBytes({ method: 'PUT', url, headers: {}, body, signal: options.signal, onProgress: (n) => progress.part(partNumber, n) }), options, `Part ${partNumber}`)
+        await withRetries(
+          () => sendBytes({ method: 'PUT', url, headers: {}, body, signal: options.signal, onProgress: (n) => progress.part(partNumber, n) }),
+          options,
+          `Part ${partNumber}`,
+        )
         progress.part(partNumber, body.size)
         sent++
       } catch (err) {

@@ -31,8 +31,17 @@ describe('stowage check on S3', () => {
     const cwd = await project(config)
     const env = { ...s3Env('default', { STOWAGE_DEFAULT_DEFAULT_ACL: 'public-read' }), ...s3Env('staticfiles') }
     const { code, report: r } = await report(cwd, ['--write'], env)
-    expect(r.storages.find((s) => s.alias === 'default')!.probes.map((p) => `${p.name}:${p.ok}`)).toEqual(['reachable:true', 'sign:true', 'write:true', 'read:true', 'delete:true'])
-    expect(r.messages.map((m) => m.id), JSON.stringify(r.messages)).toEqual(['stowage.W006', 'stowage.W005', 'stowage.W004'])
+    expect(r.storages.find((s) => s.alias === 'default')!.probes.map((p) => `${p.name}:${p.ok}`)).toEqual([
+      'reachable:true',
+      'sign:true',
+      'write:true',
+      'read:true',
+      'delete:true',
+    ])
+    expect(
+      r.messages.map((m) => m.id),
+      JSON.stringify(r.messages),
+    ).toEqual(['stowage.W006', 'stowage.W005', 'stowage.W004'])
     expect(code).toBe(0)
   })
 
@@ -41,7 +50,11 @@ describe('stowage check on S3', () => {
     const missing = await report(cwd, [], { ...s3Env('default', { STOWAGE_DEFAULT_BUCKET: `stowage-missing-${randomPrefix('b').toLowerCase()}` }) })
     expect(missing.code).toBe(1)
     expect(missing.report.messages[0]).toMatchObject({ id: 'stowage.E003', key: 'storages.default.options.bucket', env: 'STOWAGE_DEFAULT_BUCKET' })
-    const refused = await report(cwd, [], s3Env('default', { STOWAGE_DEFAULT_CREDENTIALS: JSON.stringify({ accessKeyId: 'NOSUCHKEY', secretAccessKey: 'not-the-secret-0123456789' }) }))
+    const refused = await report(
+      cwd,
+      [],
+      s3Env('default', { STOWAGE_DEFAULT_CREDENTIALS: JSON.stringify({ accessKeyId: 'NOSUCHKEY', secretAccessKey: 'not-the-secret-0123456789' }) }),
+    )
     expect(refused.code).toBe(1)
     expect(refused.report.messages[0]).toMatchObject({ id: 'stowage.E003', message: expect.stringMatching(/reachable failed: .*refused by S3/) })
     expect(refused.report.storages[0]!.probes[0]!.error!.code).toBe('EACCES')

@@ -39,7 +39,12 @@ describe('stowage check on local disk', () => {
     const { code, report: r } = await report(cwd, [], { STOWAGE_DEFAULT_LOCATON: '/srv/media' })
     expect(code).toBe(1)
     expect(r.messages).toEqual([
-      expect.objectContaining({ level: 'error', id: 'stowage.E001', env: 'STOWAGE_DEFAULT_LOCATON', message: expect.stringMatching(/did you mean STOWAGE_DEFAULT_LOCATION/) }),
+      expect.objectContaining({
+        level: 'error',
+        id: 'stowage.E001',
+        env: 'STOWAGE_DEFAULT_LOCATON',
+        message: expect.stringMatching(/did you mean STOWAGE_DEFAULT_LOCATION/),
+      }),
     ])
     const text = await run(cwd, [], { STOWAGE_PRIVATE_SIGNING_SECRET: 'short' })
     expect(text.code).toBe(1)

@@ -128,7 +128,12 @@ async function probeStorage(storage: Storage, description: StorageDescription, w
 const PUBLIC_ACLS = new Set(['public-read', 'public-read-write', 'authenticated-read'])
 
 /** Deploy warnings from the configuration (data) and each storage's description. */
-async function deployWarnings(config: StowageConfig, fileOnly: StowageConfig | undefined, registry: StorageRegistry, reports: StorageReport[]): Promise<CheckMessage[]> {
+async function deployWarnings(
+  config: StowageConfig,
+  fileOnly: StowageConfig | undefined,
+  registry: StorageRegistry,
+  reports: StorageReport[],
+): Promise<CheckMessage[]> {
   const out: CheckMessage[] = []
   const warn = (id: string, message: string, extra: Partial<CheckMessage> = {}) => out.push({ level: 'warning', id, message, ...extra })
   const described = new Map(reports.filter((r) => r.description).map((r) => [r.alias, r.description!]))
@@ -140,19 +145,34 @@ async function deployWarnings(config: StowageConfig, fileOnly: StowageConfig | u
     const d = described.get(alias)
     const key = (option: string) => ({ alias, key: `storages.${alias}.options.${option}`, env: envName(alias, option) })
     if (d?.signing === 'none' && (options.expiresIn !== undefined || /private/i.test(alias))) {
-      warn('stowage.W007', `storages.${alias} looks meant for signed URLs (${options.expiresIn !== undefined ? 'expiresIn is set' : 'a private alias'}) but cannot sign them: url(name, { expiresIn }) will fail`, key('signingSecret'))
+      warn(
+        'stowage.W007',
+        `storages.${alias} looks meant for signed URLs (${options.expiresIn !== undefined ? 'expiresIn is set' : 'a private alias'}) but cannot sign them: url(name, { expiresIn }) will fail`,
+        key('signingSecret'),
+      )
     }
     const fileSecret = fileOnly?.storages[alias]?.options?.signingSecret
     if (typeof fileSecret === 'string' && fileSecret === options.signingSecret) {
-      warn('stowage.W008', `storages.${alias}'s signing secret is the one written in the config file; give the deployed app its own through the environment`, key('signingSecret'))
+      warn(
+        'stowage.W008',
+        `storages.${alias}'s signing secret is the one written in the config file; give the deployed app its own through the environment`,
+        key('signingSecret'),
+      )
     }
     if (typeof options.defaultAcl === 'string' && PUBLIC_ACLS.has(options.defaultAcl) && options.querystringAuth !== false) {
-      warn('stowage.W006', `storages.${alias} uploads objects with the '${options.defaultAcl}' ACL while url() presigns them: anyone who guesses a key can read it`, key('defaultAcl'))
+      warn(
+        'stowage.W006',
+        `storages.${alias} uploads objects with the '${options.defaultAcl}' ACL while url() presigns them: anyone who guesses a key can read it`,
+        key('defaultAcl'),
+      )
     }
   }
   const staticEntry = config.storages.staticfiles
   if (!staticEntry) {
-    warn('stowage.W002', "no 'staticfiles' storage: stowage collectstatic has nowhere to put static files", { key: 'storages.staticfiles', env: 'STOWAGE_STATICFILES_BACKEND' })
+    warn('stowage.W002', "no 'staticfiles' storage: stowage collectstatic has nowhere to put static files", {
+      key: 'storages.staticfiles',
+      env: 'STOWAGE_STATICFILES_BACKEND',
+    })
     return out
   }
   if (!staticEntry.manifest) {
@@ -164,18 +184,26 @@ async function deployWarnings(config: StowageConfig, fileOnly: StowageConfig | u
   }
   const d = described.get('staticfiles')
   if (d && d.baseUrl === undefined) {
-    warn('stowage.W005', 'static files have no public URL in this storage (every URL is presigned), so pages link /static/ and the app must serve them; make the bucket public (querystringAuth: false) or give customDomain', {
-      alias: 'staticfiles',
-      key: 'storages.staticfiles.options.querystringAuth',
-      env: 'STOWAGE_STATICFILES_QUERYSTRING_AUTH',
-    })
+    warn(
+      'stowage.W005',
+      'static files have no public URL in this storage (every URL is presigned), so pages link /static/ and the app must serve them; make the bucket public (querystringAuth: false) or give customDomain',
+      {
+        alias: 'staticfiles',
+        key: 'storages.staticfiles.options.querystringAuth',
+        env: 'STOWAGE_STATICFILES_QUERYSTRING_AUTH',
+      },
+    )
   }
   const reachable = reports.find((r) => r.alias === 'staticfiles')?.probes[0]?.ok
   if (staticEntry.manifest && reachable) {
     try {
       const storage = registry.get('staticfiles')
       if (isManifestStorage(storage) && (await storage.loadManifest()) === null) {
-        warn('stowage.W004', 'no staticfiles.json in the staticfiles storage yet: run stowage collectstatic before serving (production pages would fail to render)', { alias: 'staticfiles' })
+        warn(
+          'stowage.W004',
+          'no staticfiles.json in the staticfiles storage yet: run stowage collectstatic before serving (production pages would fail to render)',
+          { alias: 'staticfiles' },
+        )
       }
     } catch (err) {
       out.push(configMessage(err, 'stowage.E004', 'staticfiles'))

@@ -46,7 +46,8 @@ export async function cleanMediaCommand(argv: string[], io: Io): Promise<number>
   if (!references) return usage(io, '--references MODULE is required: a module returning the names your records reference', CLEAN_MEDIA_HELP)
   const minAgeText = values['min-age']
   const minAge = minAgeText === undefined ? undefined : Number(minAgeText)
-  if (minAge !== undefined && !(Number.isFinite(minAge) && minAge >= 0)) return usage(io, `--min-age must be a number of seconds, got '${minAgeText}'`, CLEAN_MEDIA_HELP)
+  if (minAge !== undefined && !(Number.isFinite(minAge) && minAge >= 0))
+    return usage(io, `--min-age must be a number of seconds, got '${minAgeText}'`, CLEAN_MEDIA_HELP)
   const json = values.json ?? false
   const prefix = values.prefix
   return runCommand(io, json, async () => {
@@ -68,7 +69,9 @@ export async function cleanMediaCommand(argv: string[], io: Io): Promise<number>
     for (const e of summary.errors) io.stderr.write(`Error: ${e.path}: ${e.message}\n`)
     const recent = summary.recent.length ? `, ${summary.recent.length} unreferenced but too recent to delete` : ''
     const action = summary.dryRun ? `${summary.orphans.length} orphaned (run with --delete to delete them)` : `${summary.deleted.length} deleted`
-    io.stdout.write(`${summary.scanned} files in ${describe(storage)}${prefix ? ` under ${prefix}` : ''}: ${summary.referenced} referenced, ${action}${recent}.\n`)
+    io.stdout.write(
+      `${summary.scanned} files in ${describe(storage)}${prefix ? ` under ${prefix}` : ''}: ${summary.referenced} referenced, ${action}${recent}.\n`,
+    )
     return summary.errors.length ? 1 : 0
   })
 }

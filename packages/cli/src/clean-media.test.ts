@@ -6,4 +6,7 @@ import { FileSystemStorage } from '@stowage/local'
 import { runCleanMediaSuite } from './testing/clean-media-suite.js'
 
 runCleanMediaSuite({ name: 'MemoryStorage', create: () => new MemoryStorage() })
-runCleanMediaSuite({ name: 'FileSystemStorage', create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-clean-media-')) }) })
+runCleanMediaSuite({
+  name: 'FileSystemStorage',
+  create: async () => new FileSystemStorage({ location: await mkdtemp(path.join(tmpdir(), 'stowage-clean-media-')) }),
+})

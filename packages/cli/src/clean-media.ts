@@ -25,7 +25,10 @@ export interface ReferencesContext {
  */
 export type ReferencesResolver = (
   context: ReferencesContext,
-) => Iterable<string | null | undefined> | AsyncIterable<string | null | undefined> | Promise<Iterable<string | null | undefined> | AsyncIterable<string | null | undefined>>
+) =>
+  | Iterable<string | null | undefined>
+  | AsyncIterable<string | null | undefined>
+  | Promise<Iterable<string | null | undefined> | AsyncIterable<string | null | undefined>>
 
 /** Files modified more recently than this (seconds) are never deleted by default: their record may not be committed yet. */
 export const DEFAULT_MIN_AGE = 3600
@@ -84,9 +87,11 @@ export interface CleanMediaSummary {
  */
 export async function cleanMedia(options: CleanMediaOptions): Promise<CleanMediaSummary> {
   const { storage, signal } = options
-  if (typeof options.references !== 'function') throw new InvalidArgumentError('references must be a function returning the referenced names', { argument: 'references' })
+  if (typeof options.references !== 'function')
+    throw new InvalidArgumentError('references must be a function returning the referenced names', { argument: 'references' })
   const minAge = options.minAge ?? DEFAULT_MIN_AGE
-  if (!Number.isFinite(minAge) || minAge < 0) throw new InvalidArgumentError(`minAge must be a number of seconds, at least 0, got ${JSON.stringify(minAge)}`, { argument: 'minAge' })
+  if (!Number.isFinite(minAge) || minAge < 0)
+    throw new InvalidArgumentError(`minAge must be a number of seconds, at least 0, got ${JSON.stringify(minAge)}`, { argument: 'minAge' })
   const prefix = safeDir(options.prefix ?? '')
   const dryRun = !options.delete
   const concurrency = options.concurrency ?? 16
@@ -146,7 +151,7 @@ async function resolveReferences(resolver: ReferencesResolver, context: Referenc
 /** Every file under `prefix`, sorted; each level of directories is listed `concurrency` at a time. */
 async function listFiles(storage: Storage, prefix: string, concurrency: number): Promise<string[]> {
   const names: string[] = []
-  for (let level = [prefix]; level.length; ) {
+  for (let level = [prefix]; level.length;) {
     const below: string[] = []
     await eachLimit(level, concurrency, async (dir) => {
       const { dirs, files } = await storage.listdir(dir)

@@ -49,7 +49,9 @@ export async function cleanStaticCommand(argv: string[], io: Io): Promise<number
     const n = summary.deleted.length
     const files = `${n} hashed file${n === 1 ? '' : 's'}`
     const deploys = `${summary.kept.length} deploy${summary.kept.length === 1 ? '' : 's'}`
-    io.stdout.write(`${summary.dryRun ? `${files} no kept deploy names (run with --delete to delete them)` : `${files} deleted`}; kept the files of ${deploys} in ${describe(storage)}.\n`)
+    io.stdout.write(
+      `${summary.dryRun ? `${files} no kept deploy names (run with --delete to delete them)` : `${files} deleted`}; kept the files of ${deploys} in ${describe(storage)}.\n`,
+    )
     return summary.errors.length ? 1 : 0
   })
 }

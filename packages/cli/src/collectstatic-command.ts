@@ -101,7 +101,9 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
     }
     // Django reports these at its default verbosity: a shadowed file is usually a mistake.
     for (const d of summary.duplicates) {
-      io.stderr.write(`Found another file with the destination path '${d.path}'. It will be ignored since only the first encountered file is collected (${d.ignored.map((i) => i.origin).join(', ')}).\n`)
+      io.stderr.write(
+        `Found another file with the destination path '${d.path}'. It will be ignored since only the first encountered file is collected (${d.ignored.map((i) => i.origin).join(', ')}).\n`,
+      )
     }
     for (const w of summary.warnings) io.stderr.write(`Warning: ${w.message}\n`)
     for (const e of summary.errors) io.stderr.write(`Error: ${e.path}: ${e.message}\n`)
@@ -139,7 +141,11 @@ export function summaryLine(s: CollectStaticSummary, where: string): string {
 
 /** Where the files go, for the prompt and the summary: a directory or a bucket and prefix. */
 export function describe(storage: Storage): string {
-  const inner = (isManifestStorage(storage) ? storage.storage : storage) as { location?: unknown; bucket?: unknown; options?: { bucket?: unknown; location?: unknown } }
+  const inner = (isManifestStorage(storage) ? storage.storage : storage) as {
+    location?: unknown
+    bucket?: unknown
+    options?: { bucket?: unknown; location?: unknown }
+  }
   const bucket = inner.bucket ?? inner.options?.bucket
   const location = inner.location ?? inner.options?.location
   if (typeof bucket === 'string') return `'s3://${bucket}/${typeof location === 'string' && location ? `${location}/` : ''}'`

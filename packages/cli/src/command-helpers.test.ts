@@ -16,7 +16,10 @@ beforeAll(async () => {
   // A project collectstatic could run in: a refused option must stop it before it writes.
   await writeFile(
     path.join(project, 'stowage.config.json'),
-    JSON.stringify({ storages: { staticfiles: { backend: 'local', options: { location: './staticfiles' } } }, staticfiles: { dirs: ['static'], packages: false } }),
+    JSON.stringify({
+      storages: { staticfiles: { backend: 'local', options: { location: './staticfiles' } } },
+      staticfiles: { dirs: ['static'], packages: false },
+    }),
   )
 })
 afterAll(() => rm(project, { recursive: true, force: true }))

@@ -134,7 +134,9 @@ export async function runCommand(io: Io, json: boolean, body: () => Promise<numb
     return await body()
   } catch (err) {
     if (json) {
-      const error = isStorageError(err) ? { code: err.code, message: err.message } : { code: 'ERROR', message: err instanceof Error ? err.message : String(err) }
+      const error = isStorageError(err)
+        ? { code: err.code, message: err.message }
+        : { code: 'ERROR', message: err instanceof Error ? err.message : String(err) }
       io.stdout.write(`${JSON.stringify({ ok: false, error })}\n`)
     } else {
       io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`)

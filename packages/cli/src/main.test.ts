@@ -45,7 +45,11 @@ function io(options: { tty?: boolean; answer?: string } = {}): Io & { out: () =>
   }
 }
 
-const exists = (p: string) => access(path.join(project, p)).then(() => true, () => false)
+const exists = (p: string) =>
+  access(path.join(project, p)).then(
+    () => true,
+    () => false,
+  )
 const manifest = async () => JSON.parse(await readFile(path.join(project, 'staticfiles', 'staticfiles.json'), 'utf8'))
 
 describe('stowage collectstatic', () => {
@@ -152,7 +156,9 @@ describe('stowage collectstatic and source maps', () => {
     await writeFile(path.join(project, 'vendor', 'lib.min.js'), 'window.lib = 1\n//# sourceMappingURL=lib.min.js.map\n')
     const lenient = io()
     expect(await main(['collectstatic', '--no-input'], lenient)).toBe(0)
-    expect(lenient.err()).toContain("Warning: vendor/lib.min.js:2: 'lib.min.js.map' points to 'vendor/lib.min.js.map', which was not found; the sourceMappingURL comment was dropped")
+    expect(lenient.err()).toContain(
+      "Warning: vendor/lib.min.js:2: 'lib.min.js.map' points to 'vendor/lib.min.js.map', which was not found; the sourceMappingURL comment was dropped",
+    )
     const m = await manifest()
     expect(await readFile(path.join(project, 'staticfiles', m.paths['vendor/lib.min.js']), 'utf8')).toBe('window.lib = 1\n\n')
 
@@ -186,7 +192,10 @@ describe('stowage clean-static', () => {
     await writeFile(path.join(project, 'static', 'css', 'vendor', 'normalize.css'), 'html { line-height: 1.5 }\n')
     expect(await main(['collectstatic', '--no-input'], io())).toBe(0)
     const v2 = (await manifest()).paths
-    const stale = Object.keys(v1).filter((k) => v1[k] !== v2[k]).map((k) => v1[k]!).sort()
+    const stale = Object.keys(v1)
+      .filter((k) => v1[k] !== v2[k])
+      .map((k) => v1[k]!)
+      .sort()
     expect(stale.length).toBeGreaterThan(0)
 
     const dry = io()
@@ -269,9 +278,13 @@ describe('the stowage binary', () => {
     const bin = fileURLToPath(new URL('./bin.ts', import.meta.url))
     // tsx runs the TypeScript entry point as the built dist/bin.js would run.
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=stowage-source', '--import', tsx, bin, 'collectstatic', '--no-input', '--json'], {
-      cwd: project,
-    })
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=stowage-source', '--import', tsx, bin, 'collectstatic', '--no-input', '--json'],
+      {
+        cwd: project,
+      },
+    )
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, errors: [] })
     expect(assetTree()['static/css/app.css']).toBe(await readFile(path.join(project, 'staticfiles', 'css', 'app.css'), 'utf8'))
   })

@@ -58,7 +58,12 @@ export function defineBackend<O extends object, S extends Storage>(definition: B
 
 /** @returns whether `value` is a backend definition (rather than a class or factory). */
 export function isBackendDefinition(value: unknown): value is BackendDefinition {
-  return typeof value === 'object' && value !== null && typeof (value as BackendDefinition).create === 'function' && typeof (value as BackendDefinition).options === 'object'
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as BackendDefinition).create === 'function' &&
+    typeof (value as BackendDefinition).options === 'object'
+  )
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -173,7 +178,11 @@ export function parseOptionValue(kind: OptionKind, text: string): unknown {
       return isPlainObject(parsed) ? parsed : fail('must be a JSON object')
     }
     case 'list': {
-      if (!t.startsWith('[')) return t.split(',').map((s) => s.trim()).filter(Boolean)
+      if (!t.startsWith('['))
+        return t
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
       let parsed: unknown
       try {
         parsed = JSON.parse(t)

@@ -23,7 +23,9 @@ describe('checkOptionNames', () => {
 
 describe('MemoryStorage options', () => {
   it('refuses unknown and mistyped options, naming them', () => {
-    expect(() => new MemoryStorage({ baseURL: '/m/' } as never)).toThrow(new ConfigurationError("is not a MemoryStorage option (did you mean 'baseUrl'?)", { key: 'baseURL' }))
+    expect(() => new MemoryStorage({ baseURL: '/m/' } as never)).toThrow(
+      new ConfigurationError("is not a MemoryStorage option (did you mean 'baseUrl'?)", { key: 'baseURL' }),
+    )
     expect(() => new MemoryStorage({ overwrite: 'yes' } as never)).toThrow("overwrite: must be true or false, got 'yes'")
   })
 

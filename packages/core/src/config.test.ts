@@ -94,23 +94,41 @@ describe('StorageRegistry', () => {
       [{ storages: { default: { backend: 'memory', option: {} } } }, 'storages.default.option', /did you mean 'options'/],
       [{ storages: {}, staticfiles: { dir: ['./static'] } }, 'staticfiles.dir', /did you mean 'dirs'/],
       [{ storages: {}, staticfiles: { dirs: './static' } }, 'staticfiles.dirs', /list of directories/],
-      [{ storages: { default: { backend: 'memory', options: { baseURL: '/m/' } } } }, 'storages.default.options.baseURL', /not a MemoryStorage option \(did you mean 'baseUrl'\?\)/],
-      [{ storages: { default: { backend: 'local', options: { location: './m', baseURL: '/m/' } } } }, 'storages.default.options.baseURL', /did you mean 'baseUrl'/],
-      [{ storages: { s: { backend: 'memory', manifest: { strikt: true } } } }, 'storages.s.manifest.strikt', /not a ManifestStaticStorage option \(did you mean 'strict'\?\)/],
+      [
+        { storages: { default: { backend: 'memory', options: { baseURL: '/m/' } } } },
+        'storages.default.options.baseURL',
+        /not a MemoryStorage option \(did you mean 'baseUrl'\?\)/,
+      ],
+      [
+        { storages: { default: { backend: 'local', options: { location: './m', baseURL: '/m/' } } } },
+        'storages.default.options.baseURL',
+        /did you mean 'baseUrl'/,
+      ],
+      [
+        { storages: { s: { backend: 'memory', manifest: { strikt: true } } } },
+        'storages.s.manifest.strikt',
+        /not a ManifestStaticStorage option \(did you mean 'strict'\?\)/,
+      ],
     ]
     for (const [config, key, message] of cases) {
       const err = await configError(new StorageRegistry().configure(config as StowageConfig))
       expect(err.key, key).toBe(key)
       expect(err.message, key).toMatch(message)
     }
-    const base = await configError(new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', baseURL: '/m/' } } } }))
+    const base = await configError(
+      new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', baseURL: '/m/' } } } }),
+    )
     expect(base.env).toBe('STOWAGE_DEFAULT_BASE_URL')
   })
 
   it('refuses options of the wrong type, and private: true on local disk with what to do instead', async () => {
-    const wrongType = await configError(new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', expiresIn: '300' } } } }))
+    const wrongType = await configError(
+      new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', expiresIn: '300' } } } }),
+    )
     expect(wrongType.message).toBe("storages.default.options.expiresIn (STOWAGE_DEFAULT_EXPIRES_IN): must be an integer, got '300'")
-    const priv = await configError(new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', private: true } } } }))
+    const priv = await configError(
+      new StorageRegistry().configure({ storages: { default: { backend: 'local', options: { location: './m', private: true } } } }),
+    )
     expect(priv.message).toMatch(/private \(STOWAGE_DEFAULT_PRIVATE\): is not a FileSystemStorage option: .*serveMedia\(\{ private: true, signingSecret \}\)/)
   })
 
@@ -133,7 +151,12 @@ describe('environment overrides', () => {
   const apply = (env: NodeJS.ProcessEnv, warnings: string[] = []) => applyEnvOverrides(base, env, { warn: (m) => warnings.push(m) })
 
   it('sets options by kind and merges them with the file’s options', async () => {
-    const out = await apply({ STOWAGE_DEFAULT_SIGNING_SECRET: 's'.repeat(32), STOWAGE_DEFAULT_EXPIRES_IN: '600', STOWAGE_DEFAULT_FILE_MODE: '0o640', STOWAGE_DEFAULT_OVERWRITE: '1' })
+    const out = await apply({
+      STOWAGE_DEFAULT_SIGNING_SECRET: 's'.repeat(32),
+      STOWAGE_DEFAULT_EXPIRES_IN: '600',
+      STOWAGE_DEFAULT_FILE_MODE: '0o640',
+      STOWAGE_DEFAULT_OVERWRITE: '1',
+    })
     expect(out.storages.default).toEqual({
       backend: 'local',
       options: { location: './media', baseUrl: '/media/', signingSecret: 's'.repeat(32), expiresIn: 600, fileMode: 0o640, overwrite: true },
@@ -146,7 +169,9 @@ describe('environment overrides', () => {
     const warnings: string[] = []
     const out = await apply({ STOWAGE_DEFAULT_BACKEND: 'memory', STOWAGE_DEFAULT_OPTIONS: '{"overwrite":true}' }, warnings)
     expect(out.storages.default).toEqual({ backend: 'memory', options: { baseUrl: '/media/', overwrite: true } })
-    expect(warnings).toEqual(["STOWAGE_DEFAULT_BACKEND=memory replaces 'local' of storages.default: kept baseUrl; dropped location (not MemoryStorage options)."])
+    expect(warnings).toEqual([
+      "STOWAGE_DEFAULT_BACKEND=memory replaces 'local' of storages.default: kept baseUrl; dropped location (not MemoryStorage options).",
+    ])
   })
 
   it('creates an alias from a BACKEND variable; MANIFEST turns the wrapper off; reserved variables are left alone', async () => {
@@ -186,7 +211,10 @@ describe('environment overrides', () => {
   })
 
   it('reads single options of a class backend as JSON literals or strings', async () => {
-    const out = await applyEnvOverrides({ storages: { default: { backend: MemoryStorage } } }, { STOWAGE_DEFAULT_BASE_URL: '/m/', STOWAGE_DEFAULT_OVERWRITE: 'true' })
+    const out = await applyEnvOverrides(
+      { storages: { default: { backend: MemoryStorage } } },
+      { STOWAGE_DEFAULT_BASE_URL: '/m/', STOWAGE_DEFAULT_OVERWRITE: 'true' },
+    )
     expect(out.storages.default!.options).toEqual({ baseUrl: '/m/', overwrite: true })
   })
 })
@@ -227,7 +255,9 @@ describe('loadConfig', () => {
 describe('loadStorages', () => {
   it('reads the config file, applies STOWAGE_* variables, and configures and builds the process-wide storages', async () => {
     const cwd = await project({
-      'stowage.config.json': JSON.stringify({ storages: { default: { backend: 'local', options: { location: './media', baseUrl: '/media/' } }, cache: { backend: 'memory' } } }),
+      'stowage.config.json': JSON.stringify({
+        storages: { default: { backend: 'local', options: { location: './media', baseUrl: '/media/' } }, cache: { backend: 'memory' } },
+      }),
     })
     const config = await loadStorages({ cwd, env: { STOWAGE_DEFAULT_BASE_URL: '/files/' } })
     expect(config.storages.default!.options).toMatchObject({ baseUrl: '/files/' })

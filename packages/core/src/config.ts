@@ -64,9 +64,11 @@ export interface StowageConfig {
  * the configuration is loaded, for JavaScript and JSON files.
  * @returns `config` unchanged, typed so `StoragesOf<typeof config>` gives each alias's storage type.
  */
-export function defineConfig<const S extends Record<string, TypedStorageConfig>>(
-  config: { storages: S & { [A in keyof S]: CheckedStorageConfig<S[A]> }; staticfiles?: StaticFilesConfig; root?: string },
-): StowageConfig & { storages: S } {
+export function defineConfig<const S extends Record<string, TypedStorageConfig>>(config: {
+  storages: S & { [A in keyof S]: CheckedStorageConfig<S[A]> }
+  staticfiles?: StaticFilesConfig
+  root?: string
+}): StowageConfig & { storages: S } {
   return config as StowageConfig & { storages: S }
 }
 
@@ -131,7 +133,10 @@ export function checkConfigShape(config: unknown): asserts config is StowageConf
       throw new ConfigurationError('must be an object', { key: `${key}.options`, env: envName(alias, 'options') })
     }
     if (entry.manifest !== undefined && typeof entry.manifest !== 'boolean' && !isObject(entry.manifest)) {
-      throw new ConfigurationError('must be true, false or an object of ManifestStaticStorage options', { key: `${key}.manifest`, env: envName(alias, 'manifest') })
+      throw new ConfigurationError('must be true, false or an object of ManifestStaticStorage options', {
+        key: `${key}.manifest`,
+        env: envName(alias, 'manifest'),
+      })
     }
   }
   if (config.root !== undefined && typeof config.root !== 'string') throw new ConfigurationError('must be a directory', { key: 'root' })
@@ -141,7 +146,9 @@ export function checkConfigShape(config: unknown): asserts config is StowageConf
   refuseUnknown(s, STATIC_KEYS, 'staticfiles.', 'a staticfiles setting')
   const pair = (d: unknown) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string')
   if (s.dirs !== undefined && !(Array.isArray(s.dirs) && s.dirs.every((d) => typeof d === 'string' || pair(d)))) {
-    throw new ConfigurationError("must be a list of directories or [prefix, directory] pairs, e.g. ['./static', ['vendor', './vendor']]", { key: 'staticfiles.dirs' })
+    throw new ConfigurationError("must be a list of directories or [prefix, directory] pairs, e.g. ['./static', ['vendor', './vendor']]", {
+      key: 'staticfiles.dirs',
+    })
   }
   if (s.ignore !== undefined && !(Array.isArray(s.ignore) && s.ignore.every((p) => typeof p === 'string'))) {
     throw new ConfigurationError('must be a list of glob patterns', { key: 'staticfiles.ignore' })

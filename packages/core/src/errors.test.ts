@@ -34,7 +34,11 @@ describe('InvalidArgumentError', () => {
     ['maxSize(-1)', 'maxSize', () => maxSize(-1)],
     ['strftime() with an unknown directive', 'uploadTo', () => strftime('uploads/%Q/', new Date())],
     // Where users meet strftime: a typo in a field's uploadTo pattern, found when a name is generated.
-    ['a fileField uploadTo pattern with an unknown directive', 'uploadTo', () => fileField({ storage: new MemoryStorage(), uploadTo: 'uploads/%Q/' }).generateFilename({}, 'a.txt')],
+    [
+      'a fileField uploadTo pattern with an unknown directive',
+      'uploadTo',
+      () => fileField({ storage: new MemoryStorage(), uploadTo: 'uploads/%Q/' }).generateFilename({}, 'a.txt'),
+    ],
   ])('is thrown by %s, naming the argument', async (_title, argument, call) => {
     const err = await thrownBy(call)
     expect(err).toBeInstanceOf(InvalidArgumentError)

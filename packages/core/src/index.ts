@@ -4,7 +4,18 @@
  */
 export * from './errors.js'
 export { BaseStorage, MAX_CLAIM_ATTEMPTS } from './storage.js'
-export type { Storage, SaveOptions, ByteRange, FileStat, UrlOptions, DirectoryListing, BaseStorageOptions, WriteRequest, CopyOptions, CopyRequest } from './storage.js'
+export type {
+  Storage,
+  SaveOptions,
+  ByteRange,
+  FileStat,
+  UrlOptions,
+  DirectoryListing,
+  BaseStorageOptions,
+  WriteRequest,
+  CopyOptions,
+  CopyRequest,
+} from './storage.js'
 export type { StorageDescription, UrlSigning } from './storage-description.js'
 export { toSource, readAll, type Content, type ContentSource } from './content.js'
 export { safeName, safeDir, splitName, joinName, fullExtension, encodeUrlPath, MAX_NAME_BYTES, MAX_SEGMENT_BYTES } from './paths.js'

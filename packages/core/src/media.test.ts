@@ -24,10 +24,25 @@ describe('typeForName', () => {
 })
 
 describe('isInlineSafe', () => {
-  it.each(['image/png', 'IMAGE/JPEG; x=1', 'video/mp4', 'audio/ogg', 'font/woff2', 'application/pdf', 'text/plain; charset=utf-8', 'application/json'])('%s is passive', (type) => {
-    expect(isInlineSafe(type)).toBe(true)
-  })
-  it.each(['text/html', 'image/svg+xml', 'application/xml', 'text/xml', 'application/xhtml+xml', 'text/javascript', 'text/css', 'application/octet-stream', 'application/x-unknown', '', undefined])('%s is active', (type) => {
+  it.each(['image/png', 'IMAGE/JPEG; x=1', 'video/mp4', 'audio/ogg', 'font/woff2', 'application/pdf', 'text/plain; charset=utf-8', 'application/json'])(
+    '%s is passive',
+    (type) => {
+      expect(isInlineSafe(type)).toBe(true)
+    },
+  )
+  it.each([
+    'text/html',
+    'image/svg+xml',
+    'application/xml',
+    'text/xml',
+    'application/xhtml+xml',
+    'text/javascript',
+    'text/css',
+    'application/octet-stream',
+    'application/x-unknown',
+    '',
+    undefined,
+  ])('%s is active', (type) => {
     expect(isInlineSafe(type)).toBe(false)
   })
 })

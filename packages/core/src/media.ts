@@ -33,10 +33,26 @@ export function typeForName(name: string): string | undefined {
 
 // Types a browser renders without running anything the file says.
 const PASSIVE = new Set([
-  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp', 'image/tiff',
-  'image/x-icon', 'image/vnd.microsoft.icon', 'image/heic', 'image/heif', 'image/apng', 'image/jxl',
-  'application/pdf', 'text/plain', 'text/csv', 'application/json',
-  'application/zip', 'application/gzip', 'application/x-tar',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/bmp',
+  'image/tiff',
+  'image/x-icon',
+  'image/vnd.microsoft.icon',
+  'image/heic',
+  'image/heif',
+  'image/apng',
+  'image/jxl',
+  'application/pdf',
+  'text/plain',
+  'text/csv',
+  'application/json',
+  'application/zip',
+  'application/gzip',
+  'application/x-tar',
 ])
 // Families that are passive as a whole (no script-capable member).
 const PASSIVE_FAMILIES = ['audio/', 'video/', 'font/']

@@ -102,7 +102,9 @@ describe('overwriteName never truncates into a directory', () => {
     ['a/.x.txt', 6], // root '.x' → '': nothing but the extension
     ['..txt', 1],
   ])('refuses %j with maxLength %i', (name, maxLength) => {
-    expect(() => overwriteName(name, maxLength)).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS', message: expect.stringMatching(/truncate away entire filename/) }))
+    expect(() => overwriteName(name, maxLength)).toThrow(
+      expect.objectContaining({ code: 'ESUSPICIOUS', message: expect.stringMatching(/truncate away entire filename/) }),
+    )
   })
 
   it('cuts between characters and refuses unsafe input', () => {

@@ -102,8 +102,7 @@ export function overwriteName(name: string, maxLength?: number): string {
   // A root of dots cut short ('...txt' → '..') would name the parent directory.
   if (kept === ext || kept === '.' || kept === '..') {
     throw new SuspiciousFileOperationError(
-      `Storage tried to truncate away entire filename '${clean}'. ` +
-        'Please make sure that the corresponding file field allows sufficient "maxLength".',
+      `Storage tried to truncate away entire filename '${clean}'. ` + 'Please make sure that the corresponding file field allows sufficient "maxLength".',
       { context: { name: clean, maxLength } },
     )
   }

@@ -113,7 +113,11 @@ async function loadExport(name: string, exportName: string, root: string, key: s
     const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(specifier)
     if (!missing) throw new ConfigurationError(`${specifier} failed to load: ${(err as Error).message}`, { key, env, cause: err })
     const hint = specifier === name ? '' : await suggestBackend(name, root)
-    throw new ConfigurationError(`unknown backend '${name}': the package ${specifier} is not installed${hint || ` (npm install ${specifier})`}`, { key, env, cause: err })
+    throw new ConfigurationError(`unknown backend '${name}': the package ${specifier} is not installed${hint || ` (npm install ${specifier})`}`, {
+      key,
+      env,
+      cause: err,
+    })
   }
   const value = mod[exportName]
   if (value === undefined) throw new ConfigurationError(`${specifier} is not a Stowage backend: it exports no ${exportName}`, { key, env })
@@ -132,7 +136,8 @@ export async function resolveBackend(spec: unknown, root: string, alias: string)
   const known = registered.get(spec)
   if (known) return fromSpec(known)
   const definition = await loadExport(spec, 'storageBackend', root, key, env)
-  if (!isBackendDefinition(definition)) throw new ConfigurationError(`${backendModule(spec)} exports a storageBackend that is not a backend definition`, { key, env })
+  if (!isBackendDefinition(definition))
+    throw new ConfigurationError(`${backendModule(spec)} exports a storageBackend that is not a backend definition`, { key, env })
   return definition as Backend
 }
 

@@ -9,14 +9,7 @@
 import { addAbortSignal, type Readable } from 'node:stream'
 import { debug } from './debug.js'
 import { toSource, readAll, type Content, type ContentSource } from './content.js'
-import {
-  AbortedError,
-  FileExistsError,
-  FileNotFoundError,
-  InvalidArgumentError,
-  StorageError,
-  SuspiciousFileOperationError,
-} from './errors.js'
+import { AbortedError, FileExistsError, FileNotFoundError, InvalidArgumentError, StorageError, SuspiciousFileOperationError } from './errors.js'
 import { candidateNames, getValidFilename, overwriteName, randomSuffix, truncateFilename, type RandomSuffix } from './naming.js'
 import { safeDir, safeName, splitName } from './paths.js'
 import type { StorageDescription } from './storage-description.js'
@@ -531,7 +524,8 @@ function objectHeaders(options: SaveOptions): ObjectHeaders {
     headers[argument] = value
   }
   if (options.private !== undefined) {
-    if (typeof options.private !== 'boolean') throw new InvalidArgumentError(`private must be a boolean, got ${JSON.stringify(options.private)}`, { argument: 'private' })
+    if (typeof options.private !== 'boolean')
+      throw new InvalidArgumentError(`private must be a boolean, got ${JSON.stringify(options.private)}`, { argument: 'private' })
     headers.private = options.private
   }
   return headers

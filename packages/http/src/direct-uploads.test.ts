@@ -43,7 +43,14 @@ async function files(storage: FileSystemStorage): Promise<string[]> {
 
 async function setup(options: { now?: () => number } = {}) {
   const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/' })
-  const avatar = imageField({ storage, uploadTo: 'avatars/', column: 'avatar', widthColumn: 'w', heightColumn: 'h', validators: [maxSize(10_000, { min: 1 }), allowedTypes(['image/png'])] })
+  const avatar = imageField({
+    storage,
+    uploadTo: 'avatars/',
+    column: 'avatar',
+    widthColumn: 'w',
+    heightColumn: 'h',
+    validators: [maxSize(10_000, { min: 1 }), allowedTypes(['image/png'])],
+  })
   const records: Record<string, unknown>[] = []
   const uploads = directUploads(avatar, {
     basePath: '/uploads/avatar',
@@ -63,14 +70,19 @@ async function setup(options: { now?: () => number } = {}) {
 }
 
 const signRaw = (endpoint: string, body: object) =>
-  fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ upload: string; url: string; headers: Record<string, string> }>)
+  fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+    (r) => r.json() as Promise<{ upload: string; url: string; headers: Record<string, string> }>,
+  )
 const put = (endpoint: string, url: string, body: Uint8Array<ArrayBuffer>) => fetch(new URL(url, endpoint), { method: 'PUT', body })
 
 describe('directUploads on local disk (node:http)', () => {
   it('the same client uploads through a signed URL; confirm validates, stores under uploadTo and fills the record', async () => {
     const { storage, endpoint, records } = await setup()
     const seen: number[] = []
-    const result = await upload<{ name: string; width: number }>(new File([PNG], 'me.png', { type: 'image/png' }), { endpoint, onProgress: (p) => seen.push(p.loaded) })
+    const result = await upload<{ name: string; width: number }>(new File([PNG], 'me.png', { type: 'image/png' }), {
+      endpoint,
+      onProgress: (p) => seen.push(p.loaded),
+    })
     expect(result.confirmed).toMatchObject({ name: 'avatars/me.png', size: PNG.length, contentType: 'image/png', width: 20, height: 10 })
     expect(seen.at(-1)).toBe(PNG.length)
     expect(Buffer.from(await storage.read('avatars/me.png')).equals(Buffer.from(PNG))).toBe(true)
@@ -101,11 +113,18 @@ describe('directUploads on local disk (node:http)', () => {
     const { storage, endpoint } = await setup()
     const signed = await signRaw(endpoint, { filename: 'a.png', size: 10 })
     expect((await put(endpoint, signed.url, PNG)).status).toBe(413)
-    const tooBig = await fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: 'a.png', size: 20_000 }) })
+    const tooBig = await fetch(`${endpoint}/sign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename: 'a.png', size: 20_000 }),
+    })
     expect(tooBig.status).toBe(413)
     const err = await upload(new File([HTML], 'x.png'), { endpoint }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UploadError)
-    expect(err).toMatchObject({ status: 415, body: { error: 'EVALIDATION', failures: expect.arrayContaining([expect.objectContaining({ rule: 'allowedTypes' })]) } })
+    expect(err).toMatchObject({
+      status: 415,
+      body: { error: 'EVALIDATION', failures: expect.arrayContaining([expect.objectContaining({ rule: 'allowedTypes' })]) },
+    })
     expect(await files(storage)).toEqual([])
   })
 

@@ -82,7 +82,11 @@ export interface DirectUploads<R extends object> {
   /** Signs an upload of `filename` (`size` bytes). @throws ValidationError when the size breaks the field's rules. */
   sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
   /** The parts a multipart upload has, and fresh URLs for the others of its `partCount`. */
-  parts(upload: string, uploadId: string, partCount?: number): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
+  parts(
+    upload: string,
+    uploadId: string,
+    partCount?: number,
+  ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
   /** Assembles a multipart upload. @throws StorageError (`EINCOMPLETE`) when parts are missing. */
   complete(upload: string, uploadId: string, expected?: { partCount?: number; size?: number }): Promise<{ size: number }>
   /** Cancels an upload and deletes what it sent. */
@@ -100,13 +104,27 @@ export interface DirectUploads<R extends object> {
 
 /** What this module asks of an `S3Storage`, structurally (no dependency on `@stowage/s3`). */
 interface PresigningStorage extends Storage {
-  presignPut(name: string, options?: { contentType?: string; expiresIn?: number }): Promise<{ upload: string; name: string; url: string; headers: Record<string, string> }>
-  createMultipartUpload(name: string, options: { size: number; partSize?: number; expiresIn?: number }): Promise<{ upload: string; name: string; uploadId: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] }>
-  presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options?: { expiresIn?: number }): Promise<{ partNumber: number; url: string }[]>
+  presignPut(
+    name: string,
+    options?: { contentType?: string; expiresIn?: number },
+  ): Promise<{ upload: string; name: string; url: string; headers: Record<string, string> }>
+  createMultipartUpload(
+    name: string,
+    options: { size: number; partSize?: number; expiresIn?: number },
+  ): Promise<{ upload: string; name: string; uploadId: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] }>
+  presignUploadParts(
+    upload: string,
+    uploadId: string,
+    partNumbers: readonly number[],
+    options?: { expiresIn?: number },
+  ): Promise<{ partNumber: number; url: string }[]>
   listUploadedParts(upload: string, uploadId: string): Promise<{ partNumber: number; size: number }[]>
   completeMultipartUpload(upload: string, uploadId: string, options?: { partCount?: number; size?: number }): Promise<{ size: number }>
   abortUpload(upload: string, uploadId?: string): Promise<void>
-  confirmUpload(upload: string, options: { validators?: readonly unknown[]; maxLength?: number }): Promise<{ name: string; size: number; contentType?: string; width?: number; height?: number }>
+  confirmUpload(
+    upload: string,
+    options: { validators?: readonly unknown[]; maxLength?: number },
+  ): Promise<{ name: string; size: number; contentType?: string; width?: number; height?: number }>
 }
 
 function presigns(storage: Storage): storage is PresigningStorage {
@@ -146,7 +164,14 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       const storage = field.storage
       if (presigns(storage)) {
         if (size > threshold) {
-          const { upload, name: planned, uploadId, partSize, partCount, parts } = await storage.createMultipartUpload(name, { size, partSize: options.partSize, expiresIn })
+          const {
+            upload,
+            name: planned,
+            uploadId,
+            partSize,
+            partCount,
+            parts,
+          } = await storage.createMultipartUpload(name, { size, partSize: options.partSize, expiresIn })
           return { upload, name: planned, multipart: { uploadId, partSize, partCount, parts } }
         }
         const put = await storage.presignPut(name, { expiresIn })
@@ -263,11 +288,22 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       const uploadId = body.uploadId === undefined ? undefined : String(body.uploadId)
       switch (action) {
         case 'sign':
-          return send(res, 200, await api.sign({ filename: String(body.filename ?? ''), size: Number(body.size), type: body.type ? String(body.type) : undefined }, await recordOf(req)))
+          return send(
+            res,
+            200,
+            await api.sign(
+              { filename: String(body.filename ?? ''), size: Number(body.size), type: body.type ? String(body.type) : undefined },
+              await recordOf(req),
+            ),
+          )
         case 'parts':
           return send(res, 200, await api.parts(upload, String(uploadId), numberOrUndefined(body.partCount)))
         case 'complete':
-          return send(res, 200, await api.complete(upload, String(uploadId), { partCount: numberOrUndefined(body.partCount), size: numberOrUndefined(body.size) }))
+          return send(
+            res,
+            200,
+            await api.complete(upload, String(uploadId), { partCount: numberOrUndefined(body.partCount), size: numberOrUndefined(body.size) }),
+          )
         case 'abort':
           await api.abort(upload, uploadId)
           return send(res, 200, {})
@@ -304,7 +340,12 @@ function requirePresigning(storage: Storage): PresigningStorage {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? {})
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  })
   res.end(text)
 }
 

@@ -14,16 +14,24 @@ import { multipart, serve } from './test-support/backends.js'
 
 describe('receiveUpload with an image processor', () => {
   const storage = new MemoryStorage()
-  const avatar = imageField({ storage, uploadTo: 'avatars/', deleteOnReplace: true, processor: images({ variants: { thumb: { width: 8, height: 8, fit: 'cover', format: 'webp' } } }) })
+  const avatar = imageField({
+    storage,
+    uploadTo: 'avatars/',
+    deleteOnReplace: true,
+    processor: images({ variants: { thumb: { width: 8, height: 8, fit: 'cover', format: 'webp' } } }),
+  })
   const notes = fileField({ storage, uploadTo: 'notes/', validators: [maxSize(4)] })
   let server: Awaited<ReturnType<typeof serve>>
   let options: ReceiveUploadOptions
   beforeAll(async () => {
     server = await serve((req: IncomingMessage, res: ServerResponse) => {
-      receiveUpload(req, options).then((r) => {
-        res.writeHead(201, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(r))
-      }, (err: unknown) => sendError(res, err))
+      receiveUpload(req, options).then(
+        (r) => {
+          res.writeHead(201, { 'content-type': 'application/json' })
+          res.end(JSON.stringify(r))
+        },
+        (err: unknown) => sendError(res, err),
+      )
     })
   })
   afterAll(() => server?.close())

@@ -61,10 +61,15 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
         },
         (err: unknown) => sendError(res, err),
       )
-      void p.then((r) => r, (e: unknown) => e).then((outcome) => {
-        state.bytesRead = req.socket.bytesRead
-        settle(outcome)
-      })
+      void p
+        .then(
+          (r) => r,
+          (e: unknown) => e,
+        )
+        .then((outcome) => {
+          state.bytesRead = req.socket.bytesRead
+          settle(outcome)
+        })
     })
     return state
   }
@@ -79,7 +84,10 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     ])
     const { status, json } = await up.post(body, contentType)
     expect(status).toBe(201)
-    expect(json).toEqual({ fields: { title: 'Me' }, files: { avatar: { name: 'avatars/me.png', filename: 'me.png', size: png.length, type: 'image/png', width: 16, height: 9 } } })
+    expect(json).toEqual({
+      fields: { title: 'Me' },
+      files: { avatar: { name: 'avatars/me.png', filename: 'me.png', size: png.length, type: 'image/png', width: 16, height: 9 } },
+    })
     expect(up.record.avatar).toBe('avatars/me.png')
     expect(Buffer.from(await backend.storage.read('avatars/me.png')).equals(png)).toBe(true)
     await backend.storage.delete('avatars/me.png')
@@ -212,8 +220,27 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
 
   it.each([
     ['an unexpected file field', [{ name: 'other', filename: 'x.txt', data: 'x' }], {}, 'unexpectedFile', 400],
-    ['too many files', [{ name: 'doc', filename: 'x.txt', data: 'x' }, { name: 'doc', filename: 'y.txt', data: 'y' }], { files: 1 }, 'maxFiles', 400],
-    ['too many fields', [{ name: 'a', data: '1' }, { name: 'b', data: '2' }, { name: 'c', data: '3' }], { fields: 2 }, 'maxFields', 400],
+    [
+      'too many files',
+      [
+        { name: 'doc', filename: 'x.txt', data: 'x' },
+        { name: 'doc', filename: 'y.txt', data: 'y' },
+      ],
+      { files: 1 },
+      'maxFiles',
+      400,
+    ],
+    [
+      'too many fields',
+      [
+        { name: 'a', data: '1' },
+        { name: 'b', data: '2' },
+        { name: 'c', data: '3' },
+      ],
+      { fields: 2 },
+      'maxFields',
+      400,
+    ],
     ['an oversized text field', [{ name: 'a', data: 'x'.repeat(100) }], { fieldSize: 10 }, 'fieldSize', 413],
     ['a request over the total size', [{ name: 'doc', filename: 'x.txt', data: 'x'.repeat(5000) }], { totalSize: 1000 }, 'totalSize', 413],
   ] as const)('refuses %s', async (_t, parts, limits, rule, expected) => {
@@ -248,7 +275,10 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
   it('ignores the empty part a browser sends for a file input left blank', async () => {
     const field = fileField({ storage: backend.storage })
     const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc') } }), { doc: 'kept.txt' })
-    const { body, contentType } = multipart([{ name: 'doc', filename: '', type: 'application/octet-stream', data: '' }, { name: 'a', data: '1' }])
+    const { body, contentType } = multipart([
+      { name: 'doc', filename: '', type: 'application/octet-stream', data: '' },
+      { name: 'a', data: '1' },
+    ])
     const { status, json } = await up.post(body, contentType)
     expect(status).toBe(201)
     expect(json).toEqual({ fields: { a: '1' }, files: {} })

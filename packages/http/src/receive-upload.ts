@@ -76,8 +76,7 @@ export const DEFAULT_MAX_FIELDS = 100
 
 const SIZE_RULES = new Set(['maxSize', 'totalSize'])
 
-const refusal = (rule: string, message: string, params?: Record<string, unknown>) =>
-  new ValidationError([{ rule, message, ...(params && { params }) }])
+const refusal = (rule: string, message: string, params?: Record<string, unknown>) => new ValidationError([{ rule, message, ...(params && { params }) }])
 
 interface Saved {
   field: string
@@ -124,7 +123,11 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
     let parser: busboy.Busboy
     try {
       // Browsers send UTF-8 file names; busboy's default (latin1) would turn 'naïve.txt' into 'naÃ¯ve.txt'.
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: limits.files, fields: limits.fields, parts, fieldSize: limits.fieldSize } })
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: limits.files, fields: limits.fields, parts, fieldSize: limits.fieldSize },
+      })
     } catch (err) {
       reject(refusal('multipart', `Malformed multipart request: ${err instanceof Error ? err.message : String(err)}`))
       return
@@ -202,7 +205,13 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
             file,
             previous,
             restore,
-            result: { name, filename, size: f?.size ?? 0, ...(f?.type && { type: f.type.mime }), ...(f?.width !== undefined && { width: f.width, height: f.height }) },
+            result: {
+              name,
+              filename,
+              size: f?.size ?? 0,
+              ...(f?.type && { type: f.type.mime }),
+              ...(f?.width !== undefined && { width: f.width, height: f.height }),
+            },
           }
         } catch (err) {
           stream.unpipe(body)
@@ -222,7 +231,8 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       saves.push(save)
     })
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) return fail(refusal('fieldSize', `Field '${name}' is longer than ${limits.fieldSize} bytes`, { field: name, limit: limits.fieldSize }))
+      if (info.valueTruncated)
+        return fail(refusal('fieldSize', `Field '${name}' is longer than ${limits.fieldSize} bytes`, { field: name, limit: limits.fieldSize }))
       fields[name] = value
     })
     parser.on('filesLimit', () => fail(refusal('maxFiles', `More than ${limits.files} files`, { limit: limits.files })))
@@ -242,7 +252,10 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
 
 function withField(err: unknown, field: string): unknown {
   if (!(err instanceof ValidationError)) return err
-  return new ValidationError(err.failures.map((f) => ({ ...f, params: { ...f.params, field } })), { cause: err, context: err.context })
+  return new ValidationError(
+    err.failures.map((f) => ({ ...f, params: { ...f.params, field } })),
+    { cause: err, context: err.context },
+  )
 }
 
 function mergeErrors(errors: unknown[]): unknown {

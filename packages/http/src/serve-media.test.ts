@@ -106,11 +106,14 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     expect((await get(`/media/${dir}/test/%25252F.txt`)).status).toBe(404)
   })
 
-  it.each([`/media/${'missing.png'}`, '/media/..%2F..%2Fetc%2Fpasswd', '/media/%2e%2e/x', '/media/%E0%A4%A', '/elsewhere/x.png'])('answers 404 for %s', async (path) => {
-    const res = await get(path)
-    expect(res.status).toBe(404)
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
-  })
+  it.each([`/media/${'missing.png'}`, '/media/..%2F..%2Fetc%2Fpasswd', '/media/%2e%2e/x', '/media/%E0%A4%A', '/elsewhere/x.png'])(
+    'answers 404 for %s',
+    async (path) => {
+      const res = await get(path)
+      expect(res.status).toBe(404)
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    },
+  )
 
   // How each hostile file is served: [type the field detected and the backend recorded, type from the extension alone (local disk records none)].
   // Markup goes out as a download; what is shown inline is a raster type a browser will not run under nosniff.
@@ -141,7 +144,12 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
   })
 
   it('sends HTML, SVG, XML and JS stored under honest names as attachments', async () => {
-    for (const [name, body] of [['x.html', '<html></html>'], ['x.svg', '<svg/>'], ['x.xml', '<a/>'], ['x.js', 'alert(1)']] as const) {
+    for (const [name, body] of [
+      ['x.html', '<html></html>'],
+      ['x.svg', '<svg/>'],
+      ['x.xml', '<a/>'],
+      ['x.js', 'alert(1)'],
+    ] as const) {
       await backend.storage.save(`${dir}/${name}`, body)
       const res = await get(`/media/${dir}/${name}`)
       expect(res.headers.get('content-disposition'), name).toBe(`attachment; filename="${name}"; filename*=UTF-8''${name}`)

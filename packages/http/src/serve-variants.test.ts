@@ -103,7 +103,9 @@ describe.each(['memory', 'local', 's3'])('serveVariants on %s', (kind) => {
     const row = { avatar: null as string | null }
     const file = field().bind(row)
     const name = await file.save('you.jpg', await phonePhoto())
-    const other = await field().bind({ avatar: null }).save('other.jpg', await phonePhoto())
+    const other = await field()
+      .bind({ avatar: null })
+      .save('other.jpg', await phonePhoto())
     const url = await file.variantUrl('thumb')
     const before = await backend.everything()
     const tampered = [

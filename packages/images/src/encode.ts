@@ -63,7 +63,9 @@ export async function readInput(stream: Readable, maxBytes: number): Promise<Buf
     size += (chunk as Buffer).length
     if (size > maxBytes) {
       stream.destroy()
-      throw new ValidationError([{ rule: 'maxSize', message: `Image is larger than ${maxBytes} bytes, the most the image processor reads`, params: { limit: maxBytes } }])
+      throw new ValidationError([
+        { rule: 'maxSize', message: `Image is larger than ${maxBytes} bytes, the most the image processor reads`, params: { limit: maxBytes } },
+      ])
     }
     chunks.push(chunk as Buffer)
   }
@@ -90,10 +92,15 @@ export async function inspect(input: Buffer, limits: DecodeLimits): Promise<Imag
   const pixels = meta.width * height * frames
   if (pixels > limits.maxPixels) {
     throw new ValidationError([
-      { rule: 'imageDimensions', message: `Image has ${pixels} pixels to decode, more than ${limits.maxPixels} (possible decompression bomb)`, params: { reason: 'maxPixels', width: meta.width, height, frames, limit: limits.maxPixels } },
+      {
+        rule: 'imageDimensions',
+        message: `Image has ${pixels} pixels to decode, more than ${limits.maxPixels} (possible decompression bomb)`,
+        params: { reason: 'maxPixels', width: meta.width, height, frames, limit: limits.maxPixels },
+      },
     ])
   }
-  if (pages > 1 && limits.animated === 'refuse') throw new ValidationError([failure('animated', `Animated images are not accepted (${pages} frames)`, { frames: pages })])
+  if (pages > 1 && limits.animated === 'refuse')
+    throw new ValidationError([failure('animated', `Animated images are not accepted (${pages} frames)`, { frames: pages })])
   const turned = (meta.orientation ?? 1) >= 5
   return { format: meta.format, width: turned ? height : meta.width, height: turned ? meta.width : height, pages }
 }

@@ -41,7 +41,15 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
   afterAll(() => backend?.destroy())
 
   const field = (extra: Parameters<typeof images>[0] = {}, storage?: Storage) =>
-    imageField<Row>({ storage: storage ?? backend.storage, uploadTo: 'avatars/', column: 'avatar', widthColumn: 'w', heightColumn: 'h', deleteOnReplace: true, processor: images({ variants, ...extra }) })
+    imageField<Row>({
+      storage: storage ?? backend.storage,
+      uploadTo: 'avatars/',
+      column: 'avatar',
+      widthColumn: 'w',
+      heightColumn: 'h',
+      deleteOnReplace: true,
+      processor: images({ variants, ...extra }),
+    })
 
   it('stores the original upright and without EXIF, and every eager variant beside it', async () => {
     expect(exifHasGps((await sharp(photo).metadata()).exif)).toBe(true)
@@ -121,7 +129,10 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
       },
     })
     const row: Row = { avatar: 'kept.jpg' }
-    const err = await field({}, leaving).bind(row).save('me.jpg', photo, { signal: client.signal }).catch((e: unknown) => e)
+    const err = await field({}, leaving)
+      .bind(row)
+      .save('me.jpg', photo, { signal: client.signal })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AbortedError)
     expect(await backend.everything()).toEqual(before)
     expect(row).toEqual({ avatar: 'kept.jpg' })
@@ -134,7 +145,10 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
     const truncated = big.subarray(0, Math.floor(big.length * 0.8))
     for (const options of [{}, { keepMetadata: true }, { keepMetadata: true, variants: {} }]) {
       const f = imageField<Row>({ storage: backend.storage, column: 'avatar', processor: images({ variants, ...options }) })
-      const err = await f.bind({ avatar: null }).save('broken.jpg', truncated).catch((e: unknown) => e)
+      const err = await f
+        .bind({ avatar: null })
+        .save('broken.jpg', truncated)
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(ValidationError)
       expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'image', params: { reason: 'undecodable' } })
     }
@@ -169,7 +183,10 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
     await kept.delete()
 
     const before = await backend.everything()
-    const err = await field({ animated: 'refuse' }).bind({ avatar: null }).save('a.gif', gif).catch((e: unknown) => e)
+    const err = await field({ animated: 'refuse' })
+      .bind({ avatar: null })
+      .save('a.gif', gif)
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ValidationError)
     expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'image', params: { reason: 'animated', frames: 3 } })
     expect(await backend.everything()).toEqual(before)
@@ -177,7 +194,10 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
 
   it('refuses images over the pixel limit before decoding them', async () => {
     const before = await backend.everything()
-    const err = await field({ maxPixels: 799 }).bind({ avatar: null }).save('big.jpg', photo).catch((e: unknown) => e)
+    const err = await field({ maxPixels: 799 })
+      .bind({ avatar: null })
+      .save('big.jpg', photo)
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ValidationError)
     expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'imageDimensions', params: { reason: 'maxPixels', limit: 799 } })
     expect(await backend.everything()).toEqual(before)
@@ -213,8 +233,16 @@ describe('images() configuration', () => {
   it('a box larger than the image shrinks to the image keeping its shape: a small upload still gets a square thumbnail', async () => {
     const { MemoryStorage } = await import('@stowage/core')
     const storage = new MemoryStorage()
-    const processor = images({ variants: { square: { width: 100, height: 100, fit: 'cover' }, wide: { width: 300, height: 100, fit: 'contain', format: 'png' }, inside: { width: 100, height: 100 } } })
-    const name = await imageField({ storage, column: 'a', processor }).bind({}).save('p.jpg', await phonePhoto())
+    const processor = images({
+      variants: {
+        square: { width: 100, height: 100, fit: 'cover' },
+        wide: { width: 300, height: 100, fit: 'contain', format: 'png' },
+        inside: { width: 100, height: 100 },
+      },
+    })
+    const name = await imageField({ storage, column: 'a', processor })
+      .bind({})
+      .save('p.jpg', await phonePhoto())
     const size = async (n: string) => {
       const m = await sharp(Buffer.from(await storage.read(`${name}.variants/${n}`))).metadata()
       return [m.width, m.height]

@@ -20,7 +20,19 @@ import {
   type VariantRefusal,
   type VariantResolver,
 } from '@stowage/core'
-import { checkDecodes, encoder, inspect, MIME, outputFormat, readInput, undecodable, type AnimatedPolicy, type DecodeLimits, type ImageInfo, type OutputSpec } from './encode.js'
+import {
+  checkDecodes,
+  encoder,
+  inspect,
+  MIME,
+  outputFormat,
+  readInput,
+  undecodable,
+  type AnimatedPolicy,
+  type DecodeLimits,
+  type ImageInfo,
+  type OutputSpec,
+} from './encode.js'
 import { checkVariantSecret, signVariant, verifyVariant } from './variant-signing.js'
 import { checkVariant, parseVariantQuery, variantName, variantQuery, variantsDir, type NamedVariant, type VariantSpec } from './variant-spec.js'
 
@@ -88,15 +100,22 @@ export class Images implements ImageProcessor, VariantResolver {
     this.variants = new Map(Object.entries(options.variants ?? {}).map(([name, spec]) => [name, checkVariant(name, spec)]))
     this.keepMetadata = options.keepMetadata ?? false
     this.quality = options.quality ?? DEFAULT_ORIGINAL_QUALITY
-    this.limits = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, maxBytes: options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES, animated: options.animated ?? 'firstFrame' }
+    this.limits = {
+      maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxBytes: options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+      animated: options.animated ?? 'firstFrame',
+    }
     if (typeof this.keepMetadata !== 'boolean') throw new ConfigurationError('must be a boolean', { key: 'keepMetadata' })
-    if (!positiveInt(this.quality) || this.quality > 100) throw new ConfigurationError(`must be an integer from 1 to 100, got ${options.quality}`, { key: 'quality' })
+    if (!positiveInt(this.quality) || this.quality > 100)
+      throw new ConfigurationError(`must be an integer from 1 to 100, got ${options.quality}`, { key: 'quality' })
     if (!positiveInt(this.limits.maxPixels)) throw new ConfigurationError(`must be a positive integer, got ${options.maxPixels}`, { key: 'maxPixels' })
     if (!positiveInt(this.limits.maxBytes)) throw new ConfigurationError(`must be a positive integer, got ${options.maxBytes}`, { key: 'maxBytes' })
-    if (!['firstFrame', 'keep', 'refuse'].includes(this.limits.animated)) throw new ConfigurationError(`must be 'firstFrame', 'keep' or 'refuse', got ${String(options.animated)}`, { key: 'animated' })
+    if (!['firstFrame', 'keep', 'refuse'].includes(this.limits.animated))
+      throw new ConfigurationError(`must be 'firstFrame', 'keep' or 'refuse', got ${String(options.animated)}`, { key: 'animated' })
     if (options.lazy !== undefined) {
       checkVariantSecret(options.lazy?.secret, 'lazy.secret')
-      if (typeof options.lazy.baseUrl !== 'string' || !options.lazy.baseUrl.endsWith('/')) throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
+      if (typeof options.lazy.baseUrl !== 'string' || !options.lazy.baseUrl.endsWith('/'))
+        throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
     }
     const lazyOne = [...this.variants.values()].find((v) => v.lazy)
     if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
@@ -161,7 +180,12 @@ export class Images implements ImageProcessor, VariantResolver {
    * @returns the stored name and its facts.
    * @throws ValidationError when the pixels cannot be decoded; AbortedError; StorageError.
    */
-  private async storeOriginal(request: ImageStoreRequest, input: Buffer, info: ImageInfo, variantsDecode: boolean): Promise<{ name: string; facts: UploadFacts }> {
+  private async storeOriginal(
+    request: ImageStoreRequest,
+    input: Buffer,
+    info: ImageInfo,
+    variantsDecode: boolean,
+  ): Promise<{ name: string; facts: UploadFacts }> {
     const { storage, maxLength, signal } = request
     if (this.keepMetadata) {
       // Unless a variant decodes the pixels, prove they decode before storing.
@@ -171,9 +195,19 @@ export class Images implements ImageProcessor, VariantResolver {
       return { name, facts: { ...request.facts, size: input.length } }
     }
     const format = outputFormat(info, {})
-    const out = await this.writeOutput(storage, request.name, input, info, { ...(LOSSY.has(format) && { quality: this.quality }) }, { maxLength, ...(signal && { signal }) })
+    const out = await this.writeOutput(
+      storage,
+      request.name,
+      input,
+      info,
+      { ...(LOSSY.has(format) && { quality: this.quality }) },
+      { maxLength, ...(signal && { signal }) },
+    )
     const type = format === info.format ? request.facts.type : undefined
-    return { name: out.name, facts: { size: out.size, type: type ?? { ext: format === 'jpeg' ? 'jpg' : format, mime: MIME[format] }, width: info.width, height: info.height } }
+    return {
+      name: out.name,
+      facts: { size: out.size, type: type ?? { ext: format === 'jpeg' ? 'jpg' : format, mime: MIME[format] }, width: info.width, height: info.height },
+    }
   }
 
   /** @returns one output of `input`, encoded. @throws ValidationError when the pixels cannot be decoded. */

@@ -5,4 +5,14 @@
  */
 export { images, Images, DEFAULT_MAX_IMAGE_BYTES, DEFAULT_ORIGINAL_QUALITY, type ImagesOptions, type LazyVariantOptions } from './images.js'
 export type { AnimatedPolicy } from './encode.js'
-export { variantName, variantsDir, VARIANT_FORMATS, VARIANT_FITS, MAX_VARIANT_SIDE, type VariantSpec, type VariantFormat, type VariantFit, type NamedVariant } from './variant-spec.js'
+export {
+  variantName,
+  variantsDir,
+  VARIANT_FORMATS,
+  VARIANT_FITS,
+  MAX_VARIANT_SIDE,
+  type VariantSpec,
+  type VariantFormat,
+  type VariantFit,
+  type NamedVariant,
+} from './variant-spec.js'

@@ -58,16 +58,20 @@ export function checkVariant(name: string, spec: VariantSpec, keyPrefix = 'varia
   if (!NAME.test(name)) throw new ConfigurationError('variant names are 1-64 letters, digits, _ or -', { key })
   if (typeof spec !== 'object' || spec === null) throw new ConfigurationError('must be an object', { key })
   const known = new Set(['width', 'height', 'fit', 'format', 'quality', 'lazy'])
-  for (const k of Object.keys(spec)) if (!known.has(k)) throw new ConfigurationError(`unknown option (expected ${[...known].join(', ')})`, { key: `${key}.${k}` })
+  for (const k of Object.keys(spec))
+    if (!known.has(k)) throw new ConfigurationError(`unknown option (expected ${[...known].join(', ')})`, { key: `${key}.${k}` })
   if (spec.width === undefined && spec.height === undefined) throw new ConfigurationError('needs a width, a height or both', { key })
   for (const side of ['width', 'height'] as const) {
     if (spec[side] !== undefined && !positiveInt(spec[side], MAX_VARIANT_SIDE)) {
       throw new ConfigurationError(`must be an integer from 1 to ${MAX_VARIANT_SIDE}, got ${spec[side]}`, { key: `${key}.${side}` })
     }
   }
-  if (spec.fit !== undefined && !VARIANT_FITS.includes(spec.fit)) throw new ConfigurationError(`must be one of ${VARIANT_FITS.join(', ')}`, { key: `${key}.fit` })
-  if (spec.format !== undefined && !VARIANT_FORMATS.includes(spec.format)) throw new ConfigurationError(`must be one of ${VARIANT_FORMATS.join(', ')}`, { key: `${key}.format` })
-  if (spec.quality !== undefined && !positiveInt(spec.quality, 100)) throw new ConfigurationError(`must be an integer from 1 to 100, got ${spec.quality}`, { key: `${key}.quality` })
+  if (spec.fit !== undefined && !VARIANT_FITS.includes(spec.fit))
+    throw new ConfigurationError(`must be one of ${VARIANT_FITS.join(', ')}`, { key: `${key}.fit` })
+  if (spec.format !== undefined && !VARIANT_FORMATS.includes(spec.format))
+    throw new ConfigurationError(`must be one of ${VARIANT_FORMATS.join(', ')}`, { key: `${key}.format` })
+  if (spec.quality !== undefined && !positiveInt(spec.quality, 100))
+    throw new ConfigurationError(`must be an integer from 1 to 100, got ${spec.quality}`, { key: `${key}.quality` })
   if (spec.lazy !== undefined && typeof spec.lazy !== 'boolean') throw new ConfigurationError('must be a boolean', { key: `${key}.lazy` })
   return { ...spec, name }
 }
@@ -144,6 +148,9 @@ function extensionFor(source: string, format: VariantFormat | undefined): string
 export function variantName(source: string, v: NamedVariant): string {
   const ext = extensionFor(source, v.format)
   if (!v.lazy) return `${variantsDir(source)}/${v.name}.${ext}`
-  const digest = createHash('sha256').update(`${source}\n${variantQuery(v)}`).digest('hex').slice(0, 12)
+  const digest = createHash('sha256')
+    .update(`${source}\n${variantQuery(v)}`)
+    .digest('hex')
+    .slice(0, 12)
   return `${variantsDir(source)}/${v.name}-${digest}.${ext}`
 }

@@ -60,7 +60,26 @@ describe('path()', () => {
   it.skipIf(path.sep !== '/')("gives path.join's answer for every name, normal or not", () => {
     for (const location of ['/srv/media', '/srv/media/', '/']) {
       const storage = new FileSystemStorage({ location })
-      for (const name of ['a', 'a/b.txt', '.a', 'a..b', '..a', 'a/.hidden', 'x/...', 'ü ß/日本.txt', '', '.', '..', 'a/./b', 'a/../b', './a', 'a/.', 'a//b', '/a', 'a/']) {
+      for (const name of [
+        'a',
+        'a/b.txt',
+        '.a',
+        'a..b',
+        '..a',
+        'a/.hidden',
+        'x/...',
+        'ü ß/日本.txt',
+        '',
+        '.',
+        '..',
+        'a/./b',
+        'a/../b',
+        './a',
+        'a/.',
+        'a//b',
+        '/a',
+        'a/',
+      ]) {
         expect([location, name, storage.path(name)]).toEqual([location, name, path.join(path.resolve(location), ...name.split('/'))])
       }
     }
@@ -148,7 +167,13 @@ describe('small saves past a file size limit (RLIMIT_FSIZE, in a child process)'
   it('fail with EFBIG, leave nothing, and the storage goes on', async () => {
     const location = await root()
     await writeFile(path.join(location, 'kept.txt'), 'kept')
-    const job = { location, ops: [{ op: 'save', name: 'a/ten-kb.bin', size: 10_000 }, { op: 'save', name: 'a/tiny.bin', size: 100 }] }
+    const job = {
+      location,
+      ops: [
+        { op: 'save', name: 'a/ten-kb.bin', size: 10_000 },
+        { op: 'save', name: 'a/tiny.bin', size: 100 },
+      ],
+    }
     const node = [process.execPath, '--conditions=stowage-source', '--import', 'tsx', CHILD, JSON.stringify(job)].map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
     // 4 blocks: 2 KiB or 4 KiB depending on the shell's block size, under 10 KB either way.
     const { stdout } = await promisify(execFile)('sh', ['-c', `ulimit -f 4 && exec ${node.join(' ')}`], { cwd: REPO, timeout: 60_000 })

@@ -62,7 +62,7 @@ export const SYNC_CALLS: FileCalls = {
   create: (path, mode) => openSync(path, 'wx', mode),
   fchmod: fchmodSync,
   writeAll(fd, bytes) {
-    for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done, done)
+    for (let done = 0; done < bytes.byteLength;) done += writeSync(fd, bytes, done, bytes.byteLength - done, done)
   },
   close: closeSync,
   link: linkSync,
@@ -78,7 +78,7 @@ export const ASYNC_CALLS: FileCalls = {
   create: (path, mode) => openAsync(path, 'wx', mode),
   fchmod: promisify(fchmod),
   async writeAll(fd, bytes, signal) {
-    for (let done = 0; done < bytes.byteLength; ) {
+    for (let done = 0; done < bytes.byteLength;) {
       signal?.throwIfAborted()
       done += (await writeAsync(fd, bytes, done, bytes.byteLength - done, done)).bytesWritten
     }
@@ -109,7 +109,8 @@ export async function readWhole(path: string, local: boolean): Promise<Buffer> {
       const st = await fstatAsync(fd)
       if (st.isFile() && st.size > 0) return await readAsyncInto(fd, st.size)
       // readFile of a directory's descriptor gives no bytes instead of its error.
-      if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR', syscall: 'read', path })
+      if (st.isDirectory())
+        throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR', syscall: 'read', path })
       // Empty or special files (a FIFO already open): read until the end, as readFile does.
       return await readFileAsync(fd)
     } finally {
@@ -179,4 +180,3 @@ export async function onLocalFileSystem(dir: string): Promise<boolean | undefine
     return undefined
   }
 }
-

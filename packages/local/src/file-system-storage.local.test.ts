@@ -78,7 +78,11 @@ describe('FileSystemStorage specifics', () => {
     }
     await expect(new Escaping({ location }).save('b.txt', 'x')).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
     // Overwrite truncation to '..' or '.' would name a directory: the root, its parent, or 'd'.
-    for (const [name, maxLength] of [['...txt', 2], ['d/...txt', 4], ['d/..txt', 3]] as const) {
+    for (const [name, maxLength] of [
+      ['...txt', 2],
+      ['d/...txt', 4],
+      ['d/..txt', 3],
+    ] as const) {
       await expect(storage.save(name, 'x', { overwrite: true, maxLength })).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
     }
     // Temporary files included: a refused name leaves nothing anywhere.

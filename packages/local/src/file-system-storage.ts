@@ -136,7 +136,10 @@ export class FileSystemStorage extends BaseStorage {
     const secret = options.signingSecret
     if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
       // Checked here, not on the first signed URL: a short key is guessable, and a start-up error names the setting.
-      throw new ConfigurationError(`must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length}); generate one with: node -p "crypto.randomBytes(32).toString('hex')"`, { key: 'signingSecret' })
+      throw new ConfigurationError(
+        `must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length}); generate one with: node -p "crypto.randomBytes(32).toString('hex')"`,
+        { key: 'signingSecret' },
+      )
     }
     if (options.expiresIn !== undefined && !(options.expiresIn > 0)) {
       throw new ConfigurationError(`must be a positive number of seconds, got ${options.expiresIn}`, { key: 'expiresIn' })
@@ -356,7 +359,13 @@ export class FileSystemStorage extends BaseStorage {
       // first missing level reports the real errno; if it succeeds, try once more.
       if (code(err) !== 'ENOENT') throw err
       let missing = dirPath
-      while (path.dirname(missing) !== missing && !(await lstat(path.dirname(missing)).then(() => true, () => false))) {
+      while (
+        path.dirname(missing) !== missing &&
+        !(await lstat(path.dirname(missing)).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         missing = path.dirname(missing)
       }
       await mkdir(missing, mode === undefined ? {} : { mode })

@@ -19,15 +19,21 @@ const thrown = (build: () => unknown): ConfigurationError => {
 
 describe('FileSystemStorage options', () => {
   it('refuses unknown options with the nearest known one, and private: true with what to do instead', () => {
-    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', baseURL: '/m/' } as never)).message).toBe("baseURL: is not a FileSystemStorage option (did you mean 'baseUrl'?)")
-    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', private: true } as never)).message).toMatch(/^private: is not a FileSystemStorage option: .*serveMedia/)
+    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', baseURL: '/m/' } as never)).message).toBe(
+      "baseURL: is not a FileSystemStorage option (did you mean 'baseUrl'?)",
+    )
+    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', private: true } as never)).message).toMatch(
+      /^private: is not a FileSystemStorage option: .*serveMedia/,
+    )
   })
 
   it('refuses a signing secret shorter than 16 characters when built, not on the first url(), without echoing it', () => {
     const err = thrown(() => new FileSystemStorage({ location: '/tmp/x', signingSecret: 'hunter2' }))
     expect(err.key).toBe('signingSecret')
     expect(err.message).not.toContain('hunter2')
-    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', signingSecret: 42 as never })).message).toBe('signingSecret: must be a string, got (hidden)')
+    expect(thrown(() => new FileSystemStorage({ location: '/tmp/x', signingSecret: 42 as never })).message).toBe(
+      'signingSecret: must be a string, got (hidden)',
+    )
   })
 
   it('refuses options of the wrong type and a non-positive expiresIn', () => {

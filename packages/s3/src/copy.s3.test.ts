@@ -34,11 +34,12 @@ function recorded(extra: Partial<S3StorageOptions> = {}, Kind: typeof S3Storage 
   const storage = new Kind(s3TestOptions({ location: randomPrefix('copy'), ...extra }))
   made.push(storage)
   const sent: Sent[] = []
-  const record = (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: Record<string, unknown> }) => {
-    const body = args.input.Body
-    sent.push({ command: context.commandName ?? '?', ...(body !== undefined && { bodyBytes: Buffer.byteLength(body as Buffer) }) })
-    return next(args)
-  }
+  const record =
+    (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: Record<string, unknown> }) => {
+      const body = args.input.Body
+      sent.push({ command: context.commandName ?? '?', ...(body !== undefined && { bodyBytes: Buffer.byteLength(body as Buffer) }) })
+      return next(args)
+    }
   storage.client.middlewareStack.add(record as never, { step: 'initialize', name: 'recordRequests' })
   return { storage, sent }
 }
@@ -56,15 +57,23 @@ describe('S3Storage.copy: server-side', () => {
     expect(stored).toBe('copies/page.html')
     expect(commands(sent)).toEqual(['HeadObjectCommand', 'CopyObjectCommand'])
     const h = await head(storage, stored)
-    expect(h).toMatchObject({ ContentType: 'text/html; charset=utf-8', ContentDisposition: 'attachment', CacheControl: 'public, max-age=60', ContentEncoding: 'identity', ContentLength: body.length })
+    expect(h).toMatchObject({
+      ContentType: 'text/html; charset=utf-8',
+      ContentDisposition: 'attachment',
+      CacheControl: 'public, max-age=60',
+      ContentEncoding: 'identity',
+      ContentLength: body.length,
+    })
     expect(Buffer.from(await storage.read(stored)).equals(body)).toBe(true)
   })
 
-  it('overwrite with a content type given (collectstatic\'s hashed copies): one CopyObject and nothing else; a missing source is still FileNotFoundError naming it', async () => {
+  it("overwrite with a content type given (collectstatic's hashed copies): one CopyObject and nothing else; a missing source is still FileNotFoundError naming it", async () => {
     const { storage, sent } = recorded()
     await storage.save('app.css', 'body{}', { contentType: 'text/css' })
     sent.length = 0
-    expect(await storage.copy('app.css', 'app.0123456789ab.css', { overwrite: true, contentType: 'text/css', cacheControl: 'public, max-age=31536000, immutable' })).toBe('app.0123456789ab.css')
+    expect(
+      await storage.copy('app.css', 'app.0123456789ab.css', { overwrite: true, contentType: 'text/css', cacheControl: 'public, max-age=31536000, immutable' }),
+    ).toBe('app.0123456789ab.css')
     expect(commands(sent)).toEqual(['CopyObjectCommand'])
     expect(await head(storage, 'app.0123456789ab.css')).toMatchObject({ ContentType: 'text/css', CacheControl: 'public, max-age=31536000, immutable' })
     const err = await rejection(storage.copy('gone.css', 'x.css', { overwrite: true, contentType: 'text/css' }), FileNotFoundError)
@@ -126,7 +135,7 @@ describe('S3Storage.copy: server-side', () => {
 })
 
 describe('S3Storage.copy: names', () => {
-  it("never replaces another object without being asked: the taken name keeps its object, ETag and all", async () => {
+  it('never replaces another object without being asked: the taken name keeps its object, ETag and all', async () => {
     const { storage } = recorded()
     await storage.save('a.txt', 'source')
     await storage.save('b.txt', 'taken')

@@ -230,7 +230,10 @@ export const PENDING_DISPOSITION = 'attachment'
  */
 export async function presignPost(target: DirectUploadTarget, name: string, options: PresignedPostOptions): Promise<PresignedPost> {
   const { maxSize, minSize = 1 } = options ?? ({} as PresignedPostOptions)
-  if (!(Number.isSafeInteger(maxSize) && maxSize >= 0 && maxSize <= MAX_DIRECT_UPLOAD_SIZE) || !(Number.isSafeInteger(minSize) && minSize >= 0 && minSize <= maxSize)) {
+  if (
+    !(Number.isSafeInteger(maxSize) && maxSize >= 0 && maxSize <= MAX_DIRECT_UPLOAD_SIZE) ||
+    !(Number.isSafeInteger(minSize) && minSize >= 0 && minSize <= maxSize)
+  ) {
     throw new InvalidArgumentError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize} (at most ${MAX_DIRECT_UPLOAD_SIZE})`, { argument: 'maxSize' })
   }
   const expiresIn = expiry(target, options.expiresIn)
@@ -327,7 +330,8 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
     }
     // Stored under the type its bytes have, not the one the browser claimed.
     const detected = facts.type ?? (await detectType(bytes))
-    if (options.validate) await runCustomCheck(options.validate, { name, size, contentType: head.ContentType, detectedType: detected?.mime, head: bytes }, name, upload)
+    if (options.validate)
+      await runCustomCheck(options.validate, { name, size, contentType: head.ContentType, detectedType: detected?.mime, head: bytes }, name, upload)
     // Unrecognised bytes get the type of their name, as save() gives; never the browser's word alone.
     const stored = detected?.mime
     const final = await target.claimFinalName(name, options.maxLength)
@@ -337,10 +341,20 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
       if (!copyMatches(etag, size, copied, params)) {
         throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', context: { name, upload } })
       }
-      return { name: final, size, modified: copied.modified ?? target.now(), contentType: stored, etag: unquote(copied.etag), detectedType: detected?.mime, width: facts.width, height: facts.height }
+      return {
+        name: final,
+        size,
+        modified: copied.modified ?? target.now(),
+        contentType: stored,
+        etag: unquote(copied.etag),
+        detectedType: detected?.mime,
+        width: facts.width,
+        height: facts.height,
+      }
     } catch (err) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: target.key(final) })).catch(() => undefined)
-      if (isPreconditionFailed(err)) throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { name, upload } })
+      if (isPreconditionFailed(err))
+        throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { name, upload } })
       throw err
     }
   } finally {
@@ -398,14 +412,19 @@ async function claimOnce(target: DirectUploadTarget, id: string, upload: string)
   const Key = target.key(pendingMarker(id, target.pendingPrefix))
   if (!target.conditionalWrites) {
     // Best effort without conditional writes: a check, then the write.
-    const seen = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key })).then(() => true, (err: unknown) => {
-      if (isNotFound(err)) return false
-      throw err
-    })
+    const seen = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key })).then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false
+        throw err
+      },
+    )
     if (seen) throw new FileExistsError(upload, { context: { reason: 'already confirmed' } })
   }
   try {
-    await target.client.send(new PutObjectCommand({ Bucket: target.bucket, Key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: target.conditionalWrites ? '*' : undefined }))
+    await target.client.send(
+      new PutObjectCommand({ Bucket: target.bucket, Key, Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: target.conditionalWrites ? '*' : undefined }),
+    )
   } catch (err) {
     if (isPreconditionFailed(err)) throw new FileExistsError(upload, { cause: err, context: { reason: 'already confirmed' } })
     throw err

@@ -43,7 +43,12 @@ describe('streamed multipart saves hold a bounded number of parts', () => {
       return Buffer.allocUnsafeSlow(n)
     })
     const { stream, digest } = generated(12 * 5 * MIB + 123) // 13 parts
-    const sent = await multipartUpload({ client: storage.client, params: { Bucket: storage.options.bucket, Key: key }, parts: new PartReader(stream, pool), queueSize: 2 })
+    const sent = await multipartUpload({
+      client: storage.client,
+      params: { Bucket: storage.options.bucket, Key: key },
+      parts: new PartReader(stream, pool),
+      queueSize: 2,
+    })
     expect(sent).toBe(12 * 5 * MIB + 123)
     expect(allocations).toBe(2)
     const name = key.slice(storage.options.location.length + 1)

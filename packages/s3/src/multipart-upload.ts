@@ -143,12 +143,22 @@ function checkPartNumbers(numbers: readonly number[]): void {
   }
 }
 
-async function signParts(target: DirectUploadTarget, upload: string, uploadId: string, numbers: readonly number[], expiresIn: number, signingDate: Date): Promise<PresignedPart[]> {
+async function signParts(
+  target: DirectUploadTarget,
+  upload: string,
+  uploadId: string,
+  numbers: readonly number[],
+  expiresIn: number,
+  signingDate: Date,
+): Promise<PresignedPart[]> {
   const Key = target.key(upload)
   return Promise.all(
     numbers.map(async (partNumber) => ({
       partNumber,
-      url: await getSignedUrl(target.presignClient, new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn, signingDate }),
+      url: await getSignedUrl(target.presignClient, new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber }), {
+        expiresIn,
+        signingDate,
+      }),
     })),
   )
 }
@@ -158,7 +168,13 @@ async function signParts(target: DirectUploadTarget, upload: string, uploadId: s
  * @returns one URL per part number asked for.
  * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError for bad numbers or id.
  */
-export async function presignUploadParts(target: DirectUploadTarget, token: string, uploadId: string, partNumbers: readonly number[], options: { expiresIn?: number } = {}): Promise<PresignedPart[]> {
+export async function presignUploadParts(
+  target: DirectUploadTarget,
+  token: string,
+  uploadId: string,
+  partNumbers: readonly number[],
+  options: { expiresIn?: number } = {},
+): Promise<PresignedPart[]> {
   const { upload } = parseToken(target, token)
   checkUploadId(uploadId)
   checkPartNumbers(partNumbers)
@@ -192,12 +208,21 @@ export async function listUploadedParts(target: DirectUploadTarget, token: strin
  * @throws StorageError (`EINCOMPLETE`) when parts are missing or the size differs (the upload stays open, so the client can send them);
  *   FileNotFoundError (ENOENT) when the upload is unknown, completed or aborted.
  */
-export async function completeMultipartUpload(target: DirectUploadTarget, token: string, uploadId: string, options: CompleteMultipartOptions = {}): Promise<{ size: number }> {
+export async function completeMultipartUpload(
+  target: DirectUploadTarget,
+  token: string,
+  uploadId: string,
+  options: CompleteMultipartOptions = {},
+): Promise<{ size: number }> {
   const { upload, name } = parseToken(target, token)
   const parts = await listUploadedParts(target, upload, uploadId)
   const size = parts.reduce((sum, p) => sum + p.size, 0)
   const gap = parts.findIndex((p, i) => p.partNumber !== i + 1)
-  const missing = gap >= 0 || parts.length === 0 || (options.partCount !== undefined && parts.length !== options.partCount) || (options.size !== undefined && size !== options.size)
+  const missing =
+    gap >= 0 ||
+    parts.length === 0 ||
+    (options.partCount !== undefined && parts.length !== options.partCount) ||
+    (options.size !== undefined && size !== options.size)
   if (missing) {
     throw new StorageError(`Upload '${name}' is incomplete: the server has ${parts.length} part(s), ${size} bytes`, {
       code: 'EINCOMPLETE',
@@ -205,7 +230,9 @@ export async function completeMultipartUpload(target: DirectUploadTarget, token:
     })
   }
   const completed: CompletedPart[] = parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }))
-  await target.client.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key(upload), UploadId: uploadId, MultipartUpload: { Parts: completed } }))
+  await target.client.send(
+    new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key(upload), UploadId: uploadId, MultipartUpload: { Parts: completed } }),
+  )
   return { size }
 }
 
@@ -269,7 +296,14 @@ export function isMultipartEtag(etag: string | undefined): boolean {
  * source); the upload is aborted on any failure.
  * @returns the ETag of the copy.
  */
-export async function copyInParts(target: DirectUploadTarget, sourceKey: string, params: UploadParams, size: number, etag: string | undefined, partSize: number): Promise<string | undefined> {
+export async function copyInParts(
+  target: DirectUploadTarget,
+  sourceKey: string,
+  params: UploadParams,
+  size: number,
+  etag: string | undefined,
+  partSize: number,
+): Promise<string | undefined> {
   const { client } = target
   const created = await client.send(new CreateMultipartUploadCommand(params as CreateMultipartUploadCommandInput))
   const UploadId = created.UploadId!
@@ -286,7 +320,15 @@ export async function copyInParts(target: DirectUploadTarget, sourceKey: string,
             const start = (PartNumber - 1) * partSize
             const end = Math.min(size, start + partSize) - 1
             const res = await client.send(
-              new UploadPartCopyCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: etag }),
+              new UploadPartCopyCommand({
+                Bucket: params.Bucket,
+                Key: params.Key,
+                UploadId,
+                PartNumber,
+                CopySource,
+                CopySourceRange: `bytes=${start}-${end}`,
+                CopySourceIfMatch: etag,
+              }),
             )
             return { PartNumber, ETag: res.CopyPartResult?.ETag }
           }),

@@ -41,7 +41,8 @@ export function choosePartSize(partSize: number, size?: number): number {
     const mib = 1024 * 1024
     chosen = Math.ceil(size / MAX_PARTS / mib) * mib
   }
-  if (chosen > MAX_PART_SIZE) throw new InvalidArgumentError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`, { argument: 'content' })
+  if (chosen > MAX_PART_SIZE)
+    throw new InvalidArgumentError(`A body of ${size} bytes exceeds S3's largest object (10,000 parts of 5 GiB)`, { argument: 'content' })
   return chosen
 }
 
@@ -241,7 +242,9 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
       }
       partNumber++
       if (partNumber > MAX_PARTS) {
-        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${part.data.length} bytes; raise partSize`, { argument: 'partSize' })
+        throw new InvalidArgumentError(`Upload of '${Key}' needs more than ${MAX_PARTS} parts of ${part.data.length} bytes; raise partSize`, {
+          argument: 'partSize',
+        })
       }
       total += part.data.length
       const n = partNumber
@@ -267,7 +270,9 @@ export async function multipartUpload(input: MultipartUploadInput): Promise<numb
     if (failure !== undefined) throw failure
     if (partNumber === 0) {
       // S3 refuses a multipart upload without parts; an empty part 1 is allowed.
-      const res = await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(0), ContentLength: 0 }), { abortSignal: signal })
+      const res = await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(0), ContentLength: 0 }), {
+        abortSignal: signal,
+      })
       parts.push({ PartNumber: 1, ETag: res.ETag })
     }
     parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0))

@@ -178,7 +178,15 @@ const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: Checksu
 }
 
 /** S3's canned ACLs. */
-const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const
+const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const
 
 /**
  * Every option `S3Storage` takes from configuration, with its kind (how it is
@@ -322,7 +330,10 @@ function checkCredentials(credentials: S3StorageOptions['credentials']): void {
   for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
     const value = (credentials as unknown as Record<string, unknown>)[key]
     if (typeof value !== 'string' || value.trim() === '') {
-      bad(`credentials.${key}`, `is required when credentials are given as keys (leave credentials out to use the SDK's chain: AWS_ACCESS_KEY_ID, AWS_PROFILE, an instance role)`)
+      bad(
+        `credentials.${key}`,
+        `is required when credentials are given as keys (leave credentials out to use the SDK's chain: AWS_ACCESS_KEY_ID, AWS_PROFILE, an instance role)`,
+      )
     }
   }
 }

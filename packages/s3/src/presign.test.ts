@@ -63,7 +63,10 @@ describe('presign: the same URL as the SDK', () => {
   const dates = [new Date('2026-11-29T23:59:59.999Z'), new Date('2026-11-30T00:00:00.000Z'), new Date('2027-02-28T12:34:56.789Z')]
 
   for (const [label, config] of Object.entries(CONFIGS)) {
-    for (const [credLabel, credentials] of [['keys', KEYS], ['session token', WITH_TOKEN]] as const) {
+    for (const [credLabel, credentials] of [
+      ['keys', KEYS],
+      ['session token', WITH_TOKEN],
+    ] as const) {
       it(`${label}, ${credLabel}: every name, with and without a response override, across a day boundary`, async () => {
         const c = client(config, credentials)
         const presigner = await createGetPresigner(c, 'my-bucket')
@@ -85,12 +88,18 @@ describe('presign: the same URL as the SDK', () => {
     const presigner = (await createGetPresigner(c, 'bucket.with.dots'))!
     const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.includes('/'))
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { minLength: 1, maxLength: 4 }), segment, fc.integer({ min: 1, max: 604800 }), fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), async (parts, download, expiresIn, signingDate) => {
-        const key = parts.join('/')
-        const disposition = contentDisposition('attachment', download)
-        const ours = presigner.presign(key, { credentials: WITH_TOKEN, expiresIn, signingDate, responseContentDisposition: disposition })
-        expect(ours).toBe(await sdkUrl(c, 'bucket.with.dots', key, { expiresIn, signingDate, disposition }))
-      }),
+      fc.asyncProperty(
+        fc.array(segment, { minLength: 1, maxLength: 4 }),
+        segment,
+        fc.integer({ min: 1, max: 604800 }),
+        fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }),
+        async (parts, download, expiresIn, signingDate) => {
+          const key = parts.join('/')
+          const disposition = contentDisposition('attachment', download)
+          const ours = presigner.presign(key, { credentials: WITH_TOKEN, expiresIn, signingDate, responseContentDisposition: disposition })
+          expect(ours).toBe(await sdkUrl(c, 'bucket.with.dots', key, { expiresIn, signingDate, disposition }))
+        },
+      ),
       { numRuns: 100 },
     )
   })
@@ -100,7 +109,11 @@ describe('presign: the same URL as the SDK', () => {
     const presigner = (await createGetPresigner(c, 'my-bucket'))!
     const rotated = { accessKeyId: 'AKIAROTATED0000000000', secretAccessKey: 'another-secret-key-entirely' }
     const rotatedClient = client(CONFIGS['virtual-hosted, AWS eu-west-1']!, rotated)
-    for (const [creds, cl] of [[KEYS, c], [rotated, rotatedClient], [KEYS, c]] as const) {
+    for (const [creds, cl] of [
+      [KEYS, c],
+      [rotated, rotatedClient],
+      [KEYS, c],
+    ] as const) {
       for (const signingDate of [new Date('2026-01-01T10:00:00Z'), new Date('2026-01-02T10:00:00Z'), new Date('2026-01-01T11:00:00Z')]) {
         const ours = presigner.presign('a.txt', { credentials: creds, expiresIn: 60, signingDate })
         expect(ours).toBe(await sdkUrl(cl, 'my-bucket', 'a.txt', { expiresIn: 60, signingDate }))
@@ -138,9 +151,17 @@ describe('S3Storage.url(): the SDK presigner output, signed directly', () => {
   const signingDate = new Date('2026-11-29T17:30:12.345Z')
   // (storage options, the SDK client those URLs must match)
   const setups: [string, S3StorageOptions, S3ClientConfig][] = [
-    ['path-style custom endpoint', { bucket: 'media', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', credentials: KEYS, location: 'site/uploads' }, { endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', forcePathStyle: true }],
+    [
+      'path-style custom endpoint',
+      { bucket: 'media', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', credentials: KEYS, location: 'site/uploads' },
+      { endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', forcePathStyle: true },
+    ],
     ['AWS virtual-hosted with a session token', { bucket: 'media-bucket', region: 'eu-central-1', credentials: WITH_TOKEN }, { region: 'eu-central-1' }],
-    ['AWS path-style', { bucket: 'media-bucket', region: 'us-west-2', forcePathStyle: true, credentials: KEYS, location: 'p' }, { region: 'us-west-2', forcePathStyle: true }],
+    [
+      'AWS path-style',
+      { bucket: 'media-bucket', region: 'us-west-2', forcePathStyle: true, credentials: KEYS, location: 'p' },
+      { region: 'us-west-2', forcePathStyle: true },
+    ],
   ]
 
   for (const [label, options, config] of setups) {
@@ -177,16 +198,32 @@ describe('S3Storage.url(): the SDK presigner output, signed directly', () => {
   })
 
   it('a client that adds a checksum-mode parameter keeps the SDK path and its URL', async () => {
-    const options: S3StorageOptions = { bucket: 'b', region: 'eu-west-1', credentials: KEYS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_SUPPORTED', now: () => signingDate }
+    const options: S3StorageOptions = {
+      bucket: 'b',
+      region: 'eu-west-1',
+      credentials: KEYS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_SUPPORTED',
+      now: () => signingDate,
+    }
     const s = storage(options)
-    const sdk = new S3Client({ region: 'eu-west-1', credentials: KEYS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_SUPPORTED' })
+    const sdk = new S3Client({
+      region: 'eu-west-1',
+      credentials: KEYS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_SUPPORTED',
+    })
     clients.push(sdk)
     expect(await s.url('a.png')).toBe(await sdkUrl(sdk, 'b', 'a.png', { expiresIn: 3600, signingDate }))
   })
 
   it('customDomain and querystringAuth: false still give plain URLs', async () => {
-    expect(await storage({ bucket: 'b', region: 'eu-west-1', credentials: KEYS, customDomain: 'cdn.example.com' }).url('a b.png')).toBe('https://cdn.example.com/a%20b.png')
-    expect(await storage({ bucket: 'b', region: 'eu-west-1', credentials: KEYS, querystringAuth: false }).url('a b.png')).toBe('https://b.s3.eu-west-1.amazonaws.com/a%20b.png')
+    expect(await storage({ bucket: 'b', region: 'eu-west-1', credentials: KEYS, customDomain: 'cdn.example.com' }).url('a b.png')).toBe(
+      'https://cdn.example.com/a%20b.png',
+    )
+    expect(await storage({ bucket: 'b', region: 'eu-west-1', credentials: KEYS, querystringAuth: false }).url('a b.png')).toBe(
+      'https://b.s3.eu-west-1.amazonaws.com/a%20b.png',
+    )
   })
 })
 

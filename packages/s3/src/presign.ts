@@ -85,7 +85,10 @@ export class GetPresigner {
   presign(key: string, options: PresignGetOptions): string {
     const { origin, host, pathPrefix, region, service } = this.target
     const { credentials, responseContentDisposition } = options
-    const longDate = options.signingDate.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+    const longDate = options.signingDate
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z')
+      .replace(/[-:]/g, '')
     const day = longDate.slice(0, 8)
     const scope = `${day}/${region}/${service}/aws4_request`
     const path = pathPrefix + escapeKey(key)
@@ -131,7 +134,10 @@ export async function createGetPresigner(client: S3Client, bucket: string): Prom
   const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000)
   const expiresIn = 60
   const credentials = await client.config.credentials()
-  const expected = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY, ResponseContentDisposition: PROBE_DISPOSITION }), { expiresIn, signingDate })
+  const expected = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY, ResponseContentDisposition: PROBE_DISPOSITION }), {
+    expiresIn,
+    signingDate,
+  })
   const target = targetOf(expected)
   if (!target) return undefined
   const presigner = new GetPresigner(target)

@@ -23,7 +23,16 @@ export async function readUpTo(reader: PartReader, limit: number): Promise<{ byt
     if (!part) return { bytes: Buffer.alloc(0) }
     parts.push(part)
     total += part.data.length
-    if (part.last && total <= limit) return { bytes: parts.length === 1 ? part.data : Buffer.concat(parts.map((p) => p.data), total) }
+    if (part.last && total <= limit)
+      return {
+        bytes:
+          parts.length === 1
+            ? part.data
+            : Buffer.concat(
+                parts.map((p) => p.data),
+                total,
+              ),
+      }
     if (part.last || total >= limit) break
   }
   reader.unshift(parts)

@@ -3,14 +3,7 @@
  * branch on `code` and never on an SDK exception name. The SDK error is kept
  * as `cause`.
  */
-import {
-  AbortedError,
-  ConfigurationError,
-  envName,
-  FileNotFoundError,
-  PermissionDeniedError,
-  StorageError,
-} from '@stowage/core'
+import { AbortedError, ConfigurationError, envName, FileNotFoundError, PermissionDeniedError, StorageError } from '@stowage/core'
 
 /** The fields of an SDK service exception we look at. */
 interface SdkErrorLike {
@@ -36,7 +29,12 @@ const DENIED = new Set([
  * alone, or, for a storage built from configuration (`alias`), by
  * `storages.<alias>.options.<option>` and its `STOWAGE_*` variable.
  */
-export function optionError(message: string, option: string, alias: string | undefined, extra: { cause?: unknown; context?: Record<string, unknown> } = {}): ConfigurationError {
+export function optionError(
+  message: string,
+  option: string,
+  alias: string | undefined,
+  extra: { cause?: unknown; context?: Record<string, unknown> } = {},
+): ConfigurationError {
   if (alias === undefined) return new ConfigurationError(message, { key: option, ...extra })
   return new ConfigurationError(message, { key: `storages.${alias}.options.${option}`, env: envName(alias, option), ...extra })
 }

@@ -40,12 +40,15 @@ describe('S3Storage: URLs', () => {
   })
 
   const noAcls = ['minio', 'r2'].includes(s3TestEnv().provider)
-  it.skipIf(noAcls)(`a public-read object is served at its plain URL${noAcls ? ' (skipped: this server ignores object ACLs; public access is a bucket policy there)' : ''}`, async () => {
-    const pub = storageWith({ querystringAuth: false, defaultAcl: 'public-read' })
-    const res = await fetch(await pub.url(await pub.save('pub.txt', 'public')))
-    expect(res.status).toBe(200)
-    expect(await res.text()).toBe('public')
-  })
+  it.skipIf(noAcls)(
+    `a public-read object is served at its plain URL${noAcls ? ' (skipped: this server ignores object ACLs; public access is a bucket policy there)' : ''}`,
+    async () => {
+      const pub = storageWith({ querystringAuth: false, defaultAcl: 'public-read' })
+      const res = await fetch(await pub.url(await pub.save('pub.txt', 'public')))
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('public')
+    },
+  )
 
   it('forces a download with a unicode file name, and serves unicode keys', async () => {
     const storage = storageWith()

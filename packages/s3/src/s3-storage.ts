@@ -114,7 +114,12 @@ export class S3Storage extends BaseStorage {
     // Bounded by default: the SDK alone waits forever on a stalled socket.
     const transport = {
       maxAttempts: opts.maxAttempts,
-      requestHandler: { connectionTimeout: opts.connectionTimeout, socketTimeout: opts.socketTimeout, httpsAgent: { maxSockets: opts.maxSockets }, httpAgent: { maxSockets: opts.maxSockets } },
+      requestHandler: {
+        connectionTimeout: opts.connectionTimeout,
+        socketTimeout: opts.socketTimeout,
+        httpsAgent: { maxSockets: opts.maxSockets },
+        httpAgent: { maxSockets: opts.maxSockets },
+      },
     }
     this.client =
       options.client ??
@@ -148,7 +153,6 @@ export class S3Storage extends BaseStorage {
   key(name: string): string {
     return this.options.location ? `${this.options.location}/${name}` : name
   }
-
 
   /**
    * Headers of every stored object: ACL, object parameters, content type
@@ -339,10 +343,12 @@ export class S3Storage extends BaseStorage {
         if (s3Code(err) !== 'InvalidRequest') throw err
       }
     }
-    const source = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal)).catch(async (err: unknown) => {
-      if (isNotFound(err)) await this.assertBucket(err)
-      throw this.mapError(err, 'copy', from) // names the missing source, not the target
-    })
+    const source = await this.client
+      .send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal))
+      .catch(async (err: unknown) => {
+        if (isNotFound(err)) await this.assertBucket(err)
+        throw this.mapError(err, 'copy', from) // names the missing source, not the target
+      })
     const size = source.ContentLength ?? 0
     const contentType = req.contentType ?? source.ContentType
     const target = { ...this.target(), ...this.copyLimits }
@@ -454,7 +460,9 @@ export class S3Storage extends BaseStorage {
     const files: string[] = []
     let token: string | undefined
     do {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token, MaxKeys: this.options.listPageSize }))
+      const res = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token, MaxKeys: this.options.listPageSize }),
+      )
       for (const o of res.Contents ?? []) {
         const rest = o.Key?.slice(prefix.length)
         // `prefix` itself is a "folder" marker some consoles create, not a file.
@@ -552,7 +560,8 @@ export class S3Storage extends BaseStorage {
    */
   async supportsConditionalWrites(): Promise<boolean> {
     const name = `.stowage-probe-${randomUUID()}`
-    const put = () => this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }))
+    const put = () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: this.key(name), Body: Buffer.alloc(0), ContentLength: 0, IfNoneMatch: '*' }))
     try {
       await put()
       try {

@@ -29,7 +29,11 @@ const fileConfig: StowageConfig = {
 describe("configuration with backend: 's3'", () => {
   it('a switch by environment keeps the file’s location as the key prefix and says baseUrl was dropped', async () => {
     const warnings: string[] = []
-    const config = await applyEnvOverrides(fileConfig, { STOWAGE_DEFAULT_BACKEND: 's3', STOWAGE_DEFAULT_BUCKET: 'media-bucket', STOWAGE_DEFAULT_REGION: 'eu-west-1' }, { warn: (m) => warnings.push(m) })
+    const config = await applyEnvOverrides(
+      fileConfig,
+      { STOWAGE_DEFAULT_BACKEND: 's3', STOWAGE_DEFAULT_BUCKET: 'media-bucket', STOWAGE_DEFAULT_REGION: 'eu-west-1' },
+      { warn: (m) => warnings.push(m) },
+    )
     expect(config.storages.default).toEqual({ backend: 's3', options: { location: './media', bucket: 'media-bucket', region: 'eu-west-1' } })
     expect(warnings).toEqual(["STOWAGE_DEFAULT_BACKEND=s3 replaces 'local' of storages.default: kept location; dropped baseUrl (not S3Storage options)."])
     const registry = new StorageRegistry()
@@ -85,7 +89,12 @@ describe("configuration with backend: 's3'", () => {
 })
 
 describe('S3Storage.describe()', () => {
-  const base = { bucket: 'assets', endpoint: 'http://127.0.0.1:9000', location: 'static', credentials: { accessKeyId: 'AKIA0000', secretAccessKey: '0123456789abcdef' } }
+  const base = {
+    bucket: 'assets',
+    endpoint: 'http://127.0.0.1:9000',
+    location: 'static',
+    credentials: { accessKeyId: 'AKIA0000', secretAccessKey: '0123456789abcdef' },
+  }
 
   it('gives the plain URL prefix of a public bucket, a CDN’s, and none when every URL is presigned', async () => {
     expect((await keep(new S3Storage({ ...base, querystringAuth: false })).describe()).baseUrl).toBe('http://127.0.0.1:9000/assets/static/')
@@ -135,7 +144,9 @@ describe('errors before anything is sent', () => {
     const storage = keep(new S3Storage({ bucket: 'b', endpoint: 'http://127.0.0.1:9', maxAttempts: 1 }))
     const err = await errorOf(storage.exists('a.txt'))
     expect(err.key).toBe('credentials')
-    expect(err.message).toMatch(/^credentials: no credentials found, so nothing was sent to S3 \(exists 'a.txt'\)\. The SDK looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE/)
+    expect(err.message).toMatch(
+      /^credentials: no credentials found, so nothing was sent to S3 \(exists 'a.txt'\)\. The SDK looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE/,
+    )
     expect(err.message).not.toMatch(/refused/)
 
     const registry = new StorageRegistry()

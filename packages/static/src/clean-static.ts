@@ -61,8 +61,10 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
   const { storage, signal } = options
   const dryRun = options.dryRun ?? false
   const keep = options.keep ?? DEFAULT_KEEP_DEPLOYS
-  if (!isManifestStorage(storage)) throw new InvalidArgumentError('cleanStatic needs the ManifestStaticStorage that collectstatic filled', { argument: 'storage' })
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new InvalidArgumentError(`keep must be a positive integer, got ${JSON.stringify(keep)}`, { argument: 'keep' })
+  if (!isManifestStorage(storage))
+    throw new InvalidArgumentError('cleanStatic needs the ManifestStaticStorage that collectstatic filled', { argument: 'storage' })
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new InvalidArgumentError(`keep must be a positive integer, got ${JSON.stringify(keep)}`, { argument: 'keep' })
   const checkAbort = () => {
     if (signal?.aborted) throw new AbortedError('cleanStatic aborted', { cause: signal.reason })
   }
@@ -90,7 +92,10 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
   summary.pruned = pruned
   if (!dryRun && candidates.length) await forgetInRecord(store, new Set(candidates))
 
-  const jobs = [...candidates.map((name) => ({ where: store, name, file: true })), ...pruned.map((name) => ({ where: storage.manifestStorage, name, file: false }))]
+  const jobs = [
+    ...candidates.map((name) => ({ where: store, name, file: true })),
+    ...pruned.map((name) => ({ where: storage.manifestStorage, name, file: false })),
+  ]
   await Promise.all(
     jobs.map(({ where, name, file }) =>
       limit(async () => {

@@ -59,41 +59,41 @@ export async function writeVariants(
   let done = 0
   const pool = new CompressPool()
   try {
-  await mapLimit(todo, o.concurrency, async (w) => {
-    o.checkAbort()
-    try {
-      const bytes = await hashedBytes(store, w)
-      const variants = await pool.compress(bytes, o.compress)
-      for (const v of variants) {
-        const name = variantName(w.target, v.encoding)
-        const hints: StaticSaveOptions = {
-          overwrite: true,
-          signal: o.signal,
-          ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
-          ...(o.compress.contentEncoding
-            ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
-            : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
-        }
-        written.push(name)
-        try {
-          if (!o.dryRun) await store.save(name, v.bytes, hints)
-          o.known[name] = md5Hex(v.bytes)
-        } catch (err) {
-          o.checkAbort()
-          o.failed.add(name)
-          failed = true
-          o.errors.push(toCollectError(name, err))
-        }
-      }
-      if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
-    } catch (err) {
+    await mapLimit(todo, o.concurrency, async (w) => {
       o.checkAbort()
-      o.failed.add(w.target)
-      failed = true
-      o.errors.push(toCollectError(w.target, err))
-    }
-    o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
-  })
+      try {
+        const bytes = await hashedBytes(store, w)
+        const variants = await pool.compress(bytes, o.compress)
+        for (const v of variants) {
+          const name = variantName(w.target, v.encoding)
+          const hints: StaticSaveOptions = {
+            overwrite: true,
+            signal: o.signal,
+            ...(o.cacheControl.hashed !== undefined && { cacheControl: o.cacheControl.hashed }),
+            ...(o.compress.contentEncoding
+              ? { contentType: contentTypeFor(w.target), contentEncoding: v.encoding }
+              : { contentType: v.encoding === 'gzip' ? 'application/gzip' : 'application/octet-stream' }),
+          }
+          written.push(name)
+          try {
+            if (!o.dryRun) await store.save(name, v.bytes, hints)
+            o.known[name] = md5Hex(v.bytes)
+          } catch (err) {
+            o.checkAbort()
+            o.failed.add(name)
+            failed = true
+            o.errors.push(toCollectError(name, err))
+          }
+        }
+        if (variants.every((v) => !o.failed.has(variantName(w.target, v.encoding)))) compressed[w.target] = variants.map((v) => v.encoding)
+      } catch (err) {
+        o.checkAbort()
+        o.failed.add(w.target)
+        failed = true
+        o.errors.push(toCollectError(w.target, err))
+      }
+      o.onProgress?.({ phase: 'compress', done: ++done, total: todo.length })
+    })
   } finally {
     await pool.close()
   }

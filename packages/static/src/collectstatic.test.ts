@@ -27,7 +27,7 @@ runCollectstaticSuite(local)
 runStaticExtrasSuite(memory)
 runStaticExtrasSuite(local)
 
-it('on local disk, a hashed copy with the original\'s bytes is a hard link to the stored original; a rewritten one is a file of its own; a changed original later leaves the old hashed copy intact', async () => {
+it("on local disk, a hashed copy with the original's bytes is a hard link to the stored original; a rewritten one is a file of its own; a changed original later leaves the old hashed copy intact", async () => {
   const src = await mkdtemp(path.join(tmpdir(), 'stowage-link-src-'))
   roots.push(src)
   await mkdir(path.join(src, 'css'))
@@ -45,7 +45,10 @@ it('on local disk, a hashed copy with the original\'s bytes is a hard link to th
   expect(await ino(css)).not.toBe(await ino('css/app.css'))
   // The original changes: its new hashed copy links to the new original, the old one keeps its bytes.
   await writeFile(path.join(src, 'logo.png'), 'new png bytes')
-  await collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), finders: createFinders({ root: src, dirs: [src], packages: false }) })
+  await collectstatic({
+    storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }),
+    finders: createFinders({ root: src, dirs: [src], packages: false }),
+  })
   expect(Buffer.from(await inner.read(logo)).toString()).toBe('png bytes')
   expect(Buffer.from(await inner.read('logo.png')).toString()).toBe('new png bytes')
 })
@@ -60,7 +63,11 @@ describe('a re-run plans again only what a change reaches', () => {
     }
     const inner = new MemoryStorage({ baseUrl: '/static/' })
     const run = (o: { strict?: boolean } = {}) =>
-      collectstatic({ storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }), finders: createFinders({ root: src, dirs: [src], packages: false }), ...o })
+      collectstatic({
+        storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }),
+        finders: createFinders({ root: src, dirs: [src], packages: false }),
+        ...o,
+      })
     const hashed = (name: string) => new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }).storedName(name)
     return { src, inner, run, hashed }
   }

@@ -337,7 +337,11 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
 /** Phase 4: with `clear`, empty the storage; otherwise read the manifest now in place (to skip rewriting an identical one). */
 async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previousManifest: string | null }> {
   const { options, store, limit, checkAbort, errors, dryRun } = run
-  if (options.clear) return { deleted: await clearStorage(store, { dryRun, limit, concurrency: run.concurrency, checkAbort, onProgress: options.onProgress, errors }), previousManifest: null }
+  if (options.clear)
+    return {
+      deleted: await clearStorage(store, { dryRun, limit, concurrency: run.concurrency, checkAbort, onProgress: options.onProgress, errors }),
+      previousManifest: null,
+    }
   return { deleted: [], previousManifest: run.hashing ? await run.manifestStorage!.readManifestText() : null }
 }
 
@@ -348,7 +352,11 @@ async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previ
  * sources would then skip restoring it).
  * @returns the targets written, those that failed (in `run.errors`), and the md5 of every target in place.
  */
-async function writeChanged(run: Run, writes: Write[], state: CollectRecord): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
+async function writeChanged(
+  run: Run,
+  writes: Write[],
+  state: CollectRecord,
+): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
   const { options, store, limit, concurrency, checkAbort, dryRun } = run
   const replacing = writes.filter((w) => state.files[w.target] !== undefined && state.files[w.target] !== w.md5)
   if (!dryRun && !options.clear && replacing.length) {
@@ -695,7 +703,12 @@ function saveHints(w: Write, cacheControl: ResolvedCacheControl): StaticSaveOpti
  * deploy itself is complete.
  * @returns the manifest hash to record as the newest deploy.
  */
-async function recordInHistory(manifestStorage: ManifestStaticStorage, manifest: ReturnType<typeof createManifest>, deployed: string | undefined, errors: CollectError[]): Promise<string | undefined> {
+async function recordInHistory(
+  manifestStorage: ManifestStaticStorage,
+  manifest: ReturnType<typeof createManifest>,
+  deployed: string | undefined,
+  errors: CollectError[],
+): Promise<string | undefined> {
   if (deployed === manifest.hash) return deployed
   try {
     await recordDeploy(manifestStorage.manifestStorage, manifest)
@@ -707,7 +720,12 @@ async function recordInHistory(manifestStorage: ManifestStaticStorage, manifest:
 }
 
 /** Sorts what happened to each source's writes into the summary's lists. */
-function tally(sources: Source[], writes: Write[], written: Set<string>, failed: Set<string>): { copied: string[]; unmodified: string[]; postProcessed: string[] } {
+function tally(
+  sources: Source[],
+  writes: Write[],
+  written: Set<string>,
+  failed: Set<string>,
+): { copied: string[]; unmodified: string[]; postProcessed: string[] } {
   const copied: string[] = []
   const unmodified: string[] = []
   const postProcessed: string[] = []
@@ -743,7 +761,11 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
 }
 
 async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
-  const body = w.content ?? w.rewrite?.() ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
+  const body =
+    w.content ??
+    w.rewrite?.() ??
+    w.source.bytes ??
+    (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
   const stored = await store.save(w.target, body, options)
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {

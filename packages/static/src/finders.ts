@@ -258,11 +258,14 @@ async function workspaceStaticDirs(root: string, folder: string): Promise<Locati
   } catch {
     return []
   }
-  const patterns = Array.isArray(manifest.workspaces) ? manifest.workspaces : manifest.workspaces?.packages ?? []
+  const patterns = Array.isArray(manifest.workspaces) ? manifest.workspaces : (manifest.workspaces?.packages ?? [])
   const seen = new Set<string>()
   const out: Location[] = []
   for (const pattern of patterns) {
-    for (const dir of await expand(root, pattern.split('/').filter((s) => s && s !== '.'))) {
+    for (const dir of await expand(
+      root,
+      pattern.split('/').filter((s) => s && s !== '.'),
+    )) {
       if (seen.has(dir)) continue
       seen.add(dir)
       const staticDir = path.join(dir, folder)
@@ -279,7 +282,12 @@ async function expand(base: string, segments: string[]): Promise<string[]> {
   const [head, ...rest] = segments as [string, ...string[]]
   if (!head.includes('*')) return expand(path.join(base, head), rest)
   const entries = await readdir(base, { withFileTypes: true }).catch(() => [])
-  const re = new RegExp(`^${head.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`)
+  const re = new RegExp(
+    `^${head
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  )
   const matches = entries.filter((e) => e.isDirectory() && re.test(e.name) && !e.name.startsWith('.') && e.name !== 'node_modules')
   matches.sort((a, b) => (a.name < b.name ? -1 : 1))
   const out: string[] = []

@@ -6,9 +6,26 @@ export { DirectoriesFinder, PackagesFinder, Finders, createFinders, findersFromC
 export type { Finder, StaticSource, DuplicateSource, FinderListing, StaticDir, FindersOptions } from './finders.js'
 export { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
 export { HASH_LENGTH, md5Hex, md5File, hashFile, integrityOf, hashedName, splitExt, looksHashed } from './hashing.js'
-export { MANIFEST_NAME, MANIFEST_VERSION, createManifest, manifestHash, parseManifest, serializeManifest, pythonJson, type Manifest, type ManifestVersion } from './manifest.js'
+export {
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  createManifest,
+  manifestHash,
+  parseManifest,
+  serializeManifest,
+  pythonJson,
+  type Manifest,
+  type ManifestVersion,
+} from './manifest.js'
 export { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference, type Resolution } from './references.js'
-export { postProcess, type PostProcessInput, type PostProcessOptions, type PostProcessedFile, type PostProcessPlan, type ReferenceProblem } from './post-process.js'
+export {
+  postProcess,
+  type PostProcessInput,
+  type PostProcessOptions,
+  type PostProcessedFile,
+  type PostProcessPlan,
+  type ReferenceProblem,
+} from './post-process.js'
 export { manifestWrapper } from './manifest-wrapper.js'
 export { ManifestStaticStorage, isManifestStorage, isDirectoryPath, splitSuffix, type ManifestStaticStorageOptions } from './manifest-static-storage.js'
 export {
@@ -37,11 +54,7 @@ export {
   type CompressOptions,
   type Variant,
 } from './precompress.js'
-export {
-  SHORT_CACHE_CONTROL,
-  type CacheControlOptions,
-  type StaticSaveOptions,
-} from './save-hints.js'
+export { SHORT_CACHE_CONTROL, type CacheControlOptions, type StaticSaveOptions } from './save-hints.js'
 export {
   StaticUrls,
   loadStaticUrls,

@@ -241,7 +241,10 @@ export class ManifestStaticStorage implements Storage {
   }
   /** The wrapped storage's `copy()`. @throws UnsupportedOperationError when it has none. */
   copy(from: string, to: string, options?: CopyOptions): Promise<string> {
-    if (!this.storage.copy) return Promise.reject(new UnsupportedOperationError(`${this.storage.constructor.name} has no copy()`, { context: { backend: this.storage.constructor.name } }))
+    if (!this.storage.copy)
+      return Promise.reject(
+        new UnsupportedOperationError(`${this.storage.constructor.name} has no copy()`, { context: { backend: this.storage.constructor.name } }),
+      )
     return this.storage.copy(from, to, options)
   }
   open(name: string, options?: ByteRange): Promise<Readable> {

@@ -17,7 +17,14 @@ describe('manifest', () => {
   })
 
   it('writes the same bytes whatever the order of the paths, integer-like names included', () => {
-    const entries: [string, string][] = [['b.css', 'b.1.css'], ['10', '10.2'], ['a.css', 'a.3.css'], ['9', '9.4'], ['\u{1F600}.png', 'x.5.png'], ['\uFFFD.png', 'y.6.png']]
+    const entries: [string, string][] = [
+      ['b.css', 'b.1.css'],
+      ['10', '10.2'],
+      ['a.css', 'a.3.css'],
+      ['9', '9.4'],
+      ['\u{1F600}.png', 'x.5.png'],
+      ['\uFFFD.png', 'y.6.png'],
+    ]
     const forward = serializeManifest(createManifest(Object.fromEntries(entries)))
     const backward = serializeManifest(createManifest(Object.fromEntries([...entries].reverse())))
     expect(backward).toBe(forward)
@@ -30,7 +37,9 @@ describe('manifest', () => {
 
   it('records integrity after hash, as an extra key Django ignores, and reads it back', () => {
     const m = createManifest({ 'b.css': 'b.1.css', 'a.css': 'a.2.css' }, '1.0', { 'b.css': 'sha384-B', 'a.css': 'sha384-A' })
-    expect(serializeManifest(m)).toBe('{"paths": {"a.css": "a.2.css", "b.css": "b.1.css"}, "version": "1.0", "integrity": {"a.css": "sha384-A", "b.css": "sha384-B"}}')
+    expect(serializeManifest(m)).toBe(
+      '{"paths": {"a.css": "a.2.css", "b.css": "b.1.css"}, "version": "1.0", "integrity": {"a.css": "sha384-A", "b.css": "sha384-B"}}',
+    )
     expect(parseManifest(serializeManifest(m)).integrity).toEqual({ 'a.css': 'sha384-A', 'b.css': 'sha384-B' })
     expect(parseManifest('{"paths": {}, "version": "1.1", "hash": "x"}').integrity).toBeUndefined()
   })

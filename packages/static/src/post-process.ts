@@ -165,7 +165,14 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
         if (res.type === 'outside' || !inputs.has(res.target)) {
           if (res.type !== 'outside') missing.push(res.target)
           const where = res.type === 'outside' ? 'a path outside the static root' : `'${res.target}', which was not found`
-          const problem = { file: name, line: ref.line, url: ref.url, target: res.target, kind: ref.kind, message: `${name}:${ref.line}: '${ref.url}' points to ${where}` }
+          const problem = {
+            file: name,
+            line: ref.line,
+            url: ref.url,
+            target: res.target,
+            kind: ref.kind,
+            message: `${name}:${ref.line}: '${ref.url}' points to ${where}`,
+          }
           if (ref.kind === 'sourcemap' && dropMaps) {
             warnings.push({ ...problem, message: `${problem.message}; the sourceMappingURL comment was dropped from the hashed copy` })
             node.refs.push({ ref, drop: true })
@@ -190,7 +197,10 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     const cyclic = scc.length > 1 || nodes.get(scc[0]!)!.deps.has(scc[0]!)
     if (!cyclic) {
       const node = nodes.get(scc[0]!)!
-      files.set(node.name, finish(node, (t) => hashOf(t)))
+      files.set(
+        node.name,
+        finish(node, (t) => hashOf(t)),
+      )
       node.text = undefined
       continue
     }

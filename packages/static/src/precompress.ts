@@ -64,7 +64,9 @@ export function resolveCompressOptions(option: boolean | CompressOptions | undef
   const o = option === true ? {} : option
   const encodings = o.encodings ?? ENCODINGS
   if (!Array.isArray(encodings) || encodings.length === 0 || encodings.some((e) => !ENCODINGS.includes(e))) {
-    throw new ConfigurationError(`must list one or more of ${ENCODINGS.map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(encodings)}`, { key: 'compress.encodings' })
+    throw new ConfigurationError(`must list one or more of ${ENCODINGS.map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(encodings)}`, {
+      key: 'compress.encodings',
+    })
   }
   const brotliQuality = o.brotliQuality ?? DEFAULT_BROTLI_QUALITY
   if (!Number.isInteger(brotliQuality) || brotliQuality < 0 || brotliQuality > 11) {

@@ -29,17 +29,18 @@ async function assetRoot(): Promise<string> {
 }
 
 async function serve(mw: StaticMiddleware, options: { next?: boolean } = {}): Promise<string> {
-  const server = createServer((req, res) =>
-    void mw(
-      req,
-      res,
-      options.next === false
-        ? undefined
-        : () => {
-            res.statusCode = 418
-            res.end('next')
-          },
-    ),
+  const server = createServer(
+    (req, res) =>
+      void mw(
+        req,
+        res,
+        options.next === false
+          ? undefined
+          : () => {
+              res.statusCode = 418
+              res.end('next')
+            },
+      ),
   )
   servers.push(server)
   server.listen(0, '127.0.0.1')
@@ -146,11 +147,14 @@ describe('serveStatic and names holding percent escapes (Django’s test/%2F.txt
     bases.prod = await serve(serveStatic({ storage }), { next: false })
   })
 
-  it.each(['dev', 'prod'] as const)('%s: serves test/%%2F.txt from /static/test/%%252F.txt, and 404 for /static/test/%%2F.txt (that is test/.txt)', async (mode) => {
-    expect(await rawGet(bases[mode], '/static/test/%252F.txt')).toEqual({ status: 200, body: '%2F content' })
-    expect((await rawGet(bases[mode], '/static/test/%2F.txt')).status).toBe(404)
-    expect((await rawGet(bases[mode], '/static/test/%25252F.txt')).status).toBe(404)
-  })
+  it.each(['dev', 'prod'] as const)(
+    '%s: serves test/%%2F.txt from /static/test/%%252F.txt, and 404 for /static/test/%%2F.txt (that is test/.txt)',
+    async (mode) => {
+      expect(await rawGet(bases[mode], '/static/test/%252F.txt')).toEqual({ status: 200, body: '%2F content' })
+      expect((await rawGet(bases[mode], '/static/test/%2F.txt')).status).toBe(404)
+      expect((await rawGet(bases[mode], '/static/test/%25252F.txt')).status).toBe(404)
+    },
+  )
 
   it('prod: serves the hashed copy from its encoded URL, immutable, and not from the single-encoded one', async () => {
     expect(hashed).toMatch(/^test\/%2F\.[0-9a-f]{12}\.txt$/)

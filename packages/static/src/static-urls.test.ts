@@ -77,7 +77,7 @@ describe('Nunjucks', () => {
 })
 
 describe('directories, as Django’s {% static %} renders them', () => {
-  it('static(\'path/\') and static(\'path/?query\') give the prefixed path, not ENOENT', async () => {
+  it("static('path/') and static('path/?query') give the prefixed path, not ENOENT", async () => {
     const urls = new StaticUrls({ manifest })
     expect(urls.url('path/')).toBe('/static/path/')
     expect(urls.url('path/?query')).toBe('/static/path/?query')
@@ -109,7 +109,9 @@ describe('Subresource Integrity', () => {
 
   it('builds script and stylesheet tags with integrity and crossorigin, escaping attribute values', () => {
     const urls = new StaticUrls({ manifest: withIntegrity })
-    expect(urls.stylesheetTag('css/app.css')).toBe('<link rel="stylesheet" href="/static/css/app.55e7cbb9ba48.css" integrity="sha384-AAA" crossorigin="anonymous">')
+    expect(urls.stylesheetTag('css/app.css')).toBe(
+      '<link rel="stylesheet" href="/static/css/app.55e7cbb9ba48.css" integrity="sha384-AAA" crossorigin="anonymous">',
+    )
     expect(urls.scriptTag('js/app.js', { type: 'module', defer: true, async: false, crossorigin: 'use-credentials' })).toBe(
       '<script src="/static/js/app.0123456789ab.js" integrity="sha384-B&quot;B" crossorigin="use-credentials" type="module" defer></script>',
     )
@@ -119,7 +121,10 @@ describe('Subresource Integrity', () => {
   })
 
   it('Nunjucks: {% static_script %} and {% static_stylesheet %} write whole tags, not escaped; static_integrity() the value', () => {
-    const e = addStaticToNunjucks(new nunjucks.Environment(new nunjucks.FileSystemLoader([]), { autoescape: true }), new StaticUrls({ manifest: withIntegrity }))
+    const e = addStaticToNunjucks(
+      new nunjucks.Environment(new nunjucks.FileSystemLoader([]), { autoescape: true }),
+      new StaticUrls({ manifest: withIntegrity }),
+    )
     expect(e.renderString(`{% static_stylesheet 'css/app.css' %}`, {})).toBe(
       '<link rel="stylesheet" href="/static/css/app.55e7cbb9ba48.css" integrity="sha384-AAA" crossorigin="anonymous">',
     )

@@ -118,10 +118,7 @@ function attrs(attributes: TagAttributes): string {
  * @param options.debug serve unhashed names, as Django does with `DEBUG = True`.
  * @throws StorageError (`EMANIFEST`) when the manifest cannot be read.
  */
-export async function loadStaticUrls(
-  storage: Storage | undefined,
-  options: { baseUrl?: string; debug?: boolean; strict?: boolean } = {},
-): Promise<StaticUrls> {
+export async function loadStaticUrls(storage: Storage | undefined, options: { baseUrl?: string; debug?: boolean; strict?: boolean } = {}): Promise<StaticUrls> {
   const manifestStorage = storage && isManifestStorage(storage) ? storage : undefined
   const manifest = !options.debug && manifestStorage ? await manifestStorage.loadManifest() : null
   // The storage says where its files are public (a bucket's URL, a CDN, `/static/`): asked through the contract.
@@ -141,13 +138,16 @@ let warned = false
  */
 function requireConfigured(): void {
   if (configured) return
-  const advice = 'call configureStatic(await loadStaticUrls(storages.get(\'staticfiles\'))) at start-up'
+  const advice = "call configureStatic(await loadStaticUrls(storages.get('staticfiles'))) at start-up"
   if (process.env.NODE_ENV === 'production') {
     throw new ConfigurationError(`staticUrl() was called before configureStatic(): in production its URLs would not be hashed; ${advice}`)
   }
   if (warned) return
   warned = true
-  process.emitWarning(`staticUrl() was called before configureStatic(): URLs are plain /static/<path> until then (fine in development; in production ${advice})`, 'StowageStaticWarning')
+  process.emitWarning(
+    `staticUrl() was called before configureStatic(): URLs are plain /static/<path> until then (fine in development; in production ${advice})`,
+    'StowageStaticWarning',
+  )
 }
 
 /** Sets what `staticUrl()` uses (call at start-up, e.g. with `await loadStaticUrls(...)`). @returns it. */

@@ -45,9 +45,9 @@ export const memoryBackend: BackendFactory = {
 }
 
 /** A `FileSystemStorage` rooted in `parent/root`, with a sentinel file beside the root so escapes are visible. */
-export async function createLocalBackend(options: { signingSecret?: string; now?: () => number; overwrite?: boolean } = {}): Promise<
-  BackendUnderTest & { parent: string; storage: FileSystemStorage }
-> {
+export async function createLocalBackend(
+  options: { signingSecret?: string; now?: () => number; overwrite?: boolean } = {},
+): Promise<BackendUnderTest & { parent: string; storage: FileSystemStorage }> {
   const parent = await mkdtemp(path.join(tmpdir(), 'stowage-rel-'))
   await writeFile(path.join(parent, 'sentinel.txt'), 'outside the root')
   const storage = new FileSystemStorage({ location: path.join(parent, 'root'), baseUrl: '/media/', ...options })

@@ -19,10 +19,7 @@ import net from 'node:net'
 
 /** What happens to a matched request. */
 export type Fault =
-  | { kind: 'reset'; after: number }
-  | { kind: 'status'; status: 500 | 503 }
-  | { kind: 'stall'; after: number }
-  | { kind: 'truncate'; after: number }
+  { kind: 'reset'; after: number } | { kind: 'status'; status: 500 | 503 } | { kind: 'stall'; after: number } | { kind: 'truncate'; after: number }
 
 /** Which requests a fault hits, in which direction, and how many times. */
 export interface FaultRule {
@@ -120,9 +117,7 @@ export class FaultProxy {
   }
 
   private take(method: string, target: string, direction: FaultRule['direction']): Fault | undefined {
-    const rule = this.rules.find(
-      (r) => r.left > 0 && r.direction === direction && (!r.method || r.method === method) && (!r.target || r.target.test(target)),
-    )
+    const rule = this.rules.find((r) => r.left > 0 && r.direction === direction && (!r.method || r.method === method) && (!r.target || r.target.test(target)))
     if (!rule) return undefined
     rule.left--
     return rule.fault

@@ -6,15 +6,7 @@
 import path from 'node:path'
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import {
-  MAX_NAME_BYTES,
-  StorageError,
-  SuspiciousFileOperationError,
-  encodeUrlPath,
-  safeDir,
-  safeName,
-  type Storage,
-} from '@stowage/core'
+import { MAX_NAME_BYTES, StorageError, SuspiciousFileOperationError, encodeUrlPath, safeDir, safeName, type Storage } from '@stowage/core'
 import type { BackendUnderTest } from './backends.js'
 import { anyName } from './hostile-name-arbitrary.js'
 
@@ -138,4 +130,3 @@ export async function exercise(backend: BackendUnderTest, names: string[]): Prom
   }
   return stored
 }
-

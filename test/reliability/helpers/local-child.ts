@@ -12,9 +12,7 @@ import { StorageError } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
 
 /** One storage call. `size` bytes of random content are saved, as one buffer or as a stream. */
-export type ChildOp =
-  | { op: 'save'; name: string; size: number; stream?: boolean; overwrite?: boolean }
-  | { op: 'read' | 'delete' | 'exists'; name: string }
+export type ChildOp = { op: 'save'; name: string; size: number; stream?: boolean; overwrite?: boolean } | { op: 'read' | 'delete' | 'exists'; name: string }
 
 /** What the child is asked to do. */
 export interface ChildJob {

@@ -86,4 +86,3 @@ export function raceSuite(factory: BackendFactory): void {
     })
   })
 }
-

@@ -16,7 +16,10 @@
 
   document.querySelectorAll('input[type="file"][data-preview]').forEach(function (input) {
     var img = document.getElementById(input.dataset.preview)
-    if (img) input.addEventListener('change', function () { previewImage(input, img) })
+    if (img)
+      input.addEventListener('change', function () {
+        previewImage(input, img)
+      })
   })
 
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {

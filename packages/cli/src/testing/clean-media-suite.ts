@@ -39,12 +39,22 @@ export function runCleanMediaSuite({ name, create }: CleanMediaSuiteOptions): vo
         yield '../outside.txt'
       }
       const dry = await cleanMedia({ storage, references, now: later })
-      expect(dry).toMatchObject({ scanned: 5, referenced: 2, orphans: ['avatars/2026/c.png', 'avatars/b.png', 'docs/e.pdf'], deleted: [], recent: [], errors: [], dryRun: true })
+      expect(dry).toMatchObject({
+        scanned: 5,
+        referenced: 2,
+        orphans: ['avatars/2026/c.png', 'avatars/b.png', 'docs/e.pdf'],
+        deleted: [],
+        recent: [],
+        errors: [],
+        dryRun: true,
+      })
       expect(Object.values(await exists(storage, dry.orphans)).every(Boolean)).toBe(true)
 
       const done = await cleanMedia({ storage, references, now: later, delete: true })
       expect(done.deleted).toEqual(dry.orphans)
-      expect(await exists(storage, ['avatars/a.png', 'docs/d.pdf', 'avatars/b.png', 'avatars/2026/c.png', 'docs/e.pdf', '.stowage-pending/upload.bin'])).toEqual({
+      expect(
+        await exists(storage, ['avatars/a.png', 'docs/d.pdf', 'avatars/b.png', 'avatars/2026/c.png', 'docs/e.pdf', '.stowage-pending/upload.bin']),
+      ).toEqual({
         'avatars/a.png': true,
         'docs/d.pdf': true,
         'avatars/b.png': false,
@@ -70,7 +80,9 @@ export function runCleanMediaSuite({ name, create }: CleanMediaSuiteOptions): vo
 
     it('deletes nothing when the resolver fails, and refuses bad arguments before any I/O', async () => {
       const storage = await seed()
-      await expect(cleanMedia({ storage, references: () => Promise.reject(new Error('database down')), delete: true, now: later })).rejects.toThrow('database down')
+      await expect(cleanMedia({ storage, references: () => Promise.reject(new Error('database down')), delete: true, now: later })).rejects.toThrow(
+        'database down',
+      )
       expect(await storage.exists('avatars/b.png')).toBe(true)
       await expect(cleanMedia({ storage, references: ['a'] as never })).rejects.toMatchObject({ code: 'EINVAL' })
       await expect(cleanMedia({ storage, references: () => [], minAge: -1 })).rejects.toMatchObject({ code: 'EINVAL' })

@@ -141,7 +141,12 @@ export class FieldFile<R extends object = Record<string, unknown>> {
    * subclasses that transform uploads (images) override it.
    * @returns the stored name and the facts to record.
    */
-  protected async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
+  protected async store(
+    storage: Storage,
+    target: string,
+    checker: ValidatingStream,
+    signal: AbortSignal | undefined,
+  ): Promise<{ name: string; facts: UploadFacts }> {
     const name = await storage.save(target, await checker.content(), {
       maxLength: this.field.maxLength,
       ...(checker.facts.type && { contentType: checker.facts.type.mime }),

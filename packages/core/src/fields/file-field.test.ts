@@ -72,7 +72,13 @@ describe('fileField bound to a plain row from better-sqlite3', () => {
 
 describe('fileField bound to a class property', () => {
   const storage = new MemoryStorage()
-  const avatarField = imageField<Profile>({ storage, uploadTo: 'avatars/', widthColumn: 'avatarWidth', heightColumn: 'avatarHeight', validators: [maxSize(100_000)] })
+  const avatarField = imageField<Profile>({
+    storage,
+    uploadTo: 'avatars/',
+    widthColumn: 'avatarWidth',
+    heightColumn: 'avatarHeight',
+    validators: [maxSize(100_000)],
+  })
   class Profile {
     avatarName: string | null = null
     avatarWidth: number | null = null
@@ -197,7 +203,10 @@ describe('FieldFile.save cancellation', () => {
       },
     })
     const record: Record<string, unknown> = {}
-    const err = await f.bind(record).save('big.txt', endless, { signal: controller.signal }).catch((e: unknown) => e)
+    const err = await f
+      .bind(record)
+      .save('big.txt', endless, { signal: controller.signal })
+      .catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'EABORTED' })
     expect(record.f).toBeUndefined()
     expect(storage.names()).toEqual([])
@@ -246,7 +255,9 @@ describe('FieldFile.save hands the backend what it knows of the content', () => 
 
   it('a Blob keeps its size, though its bytes stream', async () => {
     const storage = new SeeingStorage()
-    const name = await fileField({ storage, column: 'f' }).bind({}).save('b.bin', new Blob([Buffer.alloc(70_000, 7)]))
+    const name = await fileField({ storage, column: 'f' })
+      .bind({})
+      .save('b.bin', new Blob([Buffer.alloc(70_000, 7)]))
     expect(storage.seen).toEqual([{ size: 70_000, bytes: undefined }])
     expect((await storage.read(name)).byteLength).toBe(70_000)
   })
@@ -254,7 +265,10 @@ describe('FieldFile.save hands the backend what it knows of the content', () => 
   it('a refused Buffer (a size rule) never reaches the backend', async () => {
     const storage = new SeeingStorage()
     const record: Record<string, unknown> = {}
-    const err = await fileField({ storage, column: 'f', validators: [maxSize(4)] }).bind(record).save('big.txt', Buffer.alloc(10, 1)).catch((e: unknown) => e)
+    const err = await fileField({ storage, column: 'f', validators: [maxSize(4)] })
+      .bind(record)
+      .save('big.txt', Buffer.alloc(10, 1))
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ValidationError)
     expect(storage.seen).toEqual([])
     expect(record.f).toBeUndefined()
@@ -263,7 +277,10 @@ describe('FieldFile.save hands the backend what it knows of the content', () => 
   it('an abort through a field gives AbortedError and stores nothing, for bytes as for streams', async () => {
     const storage = new SeeingStorage()
     const record: Record<string, unknown> = {}
-    const err = await fileField({ storage, column: 'f' }).bind(record).save('x.txt', Buffer.from('x'), { signal: AbortSignal.abort() }).catch((e: unknown) => e)
+    const err = await fileField({ storage, column: 'f' })
+      .bind(record)
+      .save('x.txt', Buffer.from('x'), { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AbortedError)
     expect(record.f).toBeUndefined()
     expect(storage.names()).toEqual([])

@@ -24,9 +24,7 @@ export type UploadTo<R> = string | ((record: R, filename: string) => string)
  * `string | null`, optional strings); any name for an open record type
  * (`Record<string, unknown>`). `bind(user, 'id')` on a numeric id is a type error.
  */
-export type NameColumn<R> = string extends keyof R
-  ? string
-  : { [K in keyof R]-?: [R[K]] extends [string | null | undefined] ? K : never }[keyof R] & string
+export type NameColumn<R> = string extends keyof R ? string : { [K in keyof R]-?: [R[K]] extends [string | null | undefined] ? K : never }[keyof R] & string
 
 /**
  * Refuses, before anything is stored, a column holding something other than

@@ -127,7 +127,12 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
     return this.known
   }
 
-  protected override async store(storage: Storage, target: string, checker: ValidatingStream, signal: AbortSignal | undefined): Promise<{ name: string; facts: UploadFacts }> {
+  protected override async store(
+    storage: Storage,
+    target: string,
+    checker: ValidatingStream,
+    signal: AbortSignal | undefined,
+  ): Promise<{ name: string; facts: UploadFacts }> {
     const processor = this.field.processor
     if (!processor) return super.store(storage, target, checker, signal)
     // The processor reads the upload itself before any storage sees it: an

@@ -33,7 +33,9 @@ describe('bind(record, column)', () => {
   it('refuses at run time a column holding something other than a name, before anything is stored', async () => {
     const untyped = fileField({ storage })
     const row: Record<string, unknown> = { id: 7, avatar: null }
-    expect(() => untyped.bind(row, 'id')).toThrow(expect.objectContaining({ code: 'EINVAL', message: "the 'id' column holds a number, not a stored file name" }))
+    expect(() => untyped.bind(row, 'id')).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: "the 'id' column holds a number, not a stored file name" }),
+    )
     const fresh: Record<string, unknown> = {}
     await untyped.bind(fresh, 'avatar').save('a.txt', 'x')
     expect(fresh.avatar).toBe('a.txt')

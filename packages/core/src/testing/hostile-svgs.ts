@@ -43,48 +43,105 @@ function utf16le(text: string, bom: boolean): Buffer {
 const hostile: [marker: string, title: string, bytes: (m: string) => string | Buffer][] = [
   ['script', '<script> element', (m) => svg(`<script>${js(m)}</script>`)],
   ['cdata-script', '<script> whose code sits in a CDATA section', (m) => svg(`<script><![CDATA[${js(m)}]]></script>`)],
-  ['svg-prefixed-script', '<svg:script> with the SVG namespace on a prefix', (m) =>
-    `<svg:svg xmlns:svg="http://www.w3.org/2000/svg" width="120" height="120"><svg:script>${js(m)}</svg:script></svg:svg>`],
+  [
+    'svg-prefixed-script',
+    '<svg:script> with the SVG namespace on a prefix',
+    (m) => `<svg:svg xmlns:svg="http://www.w3.org/2000/svg" width="120" height="120"><svg:script>${js(m)}</svg:script></svg:svg>`,
+  ],
   ['xhtml-script', '<h:script> in the XHTML namespace', (m) => svg(`<h:script xmlns:h="${XHTML_NS}">${js(m)}</h:script>`)],
-  ['uppercase-script', '<SCRIPT> in the SVG namespace (XML is case sensitive: not a script, and not allowlisted either)', (m) => svg(`<SCRIPT>${js(m)}</SCRIPT>`)],
-  ['script-in-metadata', '<script> nested in Inkscape editor metadata', (m) =>
-    svg(`<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"><script>${js(m)}</script></sodipodi:namedview>`)],
-  ['padded-script', '<script> after 4100 bytes of padding comment (past any sniffing window)', (m) =>
-    svg(`<!-- ${'padding '.repeat(520)} --><script>${js(m)}</script>`)],
+  [
+    'uppercase-script',
+    '<SCRIPT> in the SVG namespace (XML is case sensitive: not a script, and not allowlisted either)',
+    (m) => svg(`<SCRIPT>${js(m)}</SCRIPT>`),
+  ],
+  [
+    'script-in-metadata',
+    '<script> nested in Inkscape editor metadata',
+    (m) => svg(`<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"><script>${js(m)}</script></sodipodi:namedview>`),
+  ],
+  [
+    'padded-script',
+    '<script> after 4100 bytes of padding comment (past any sniffing window)',
+    (m) => svg(`<!-- ${'padding '.repeat(520)} --><script>${js(m)}</script>`),
+  ],
   ['onload', 'onload on the <svg> root', (m) => `<svg ${SVG_NS} width="120" height="120" onload="${js(m)}"><rect width="120" height="120"/></svg>`],
-  ['entity-script', '<script> hidden in an internal DTD entity', (m) =>
-    `<!DOCTYPE svg [<!ENTITY s "&#60;script&#62;${js(m)}&#60;/script&#62;">]>${svg('&s;')}`],
-  ['entity-onerror', 'onerror attribute hidden in an internal DTD entity', (m) =>
-    `<!DOCTYPE svg [<!ENTITY i "&#60;image href='missing.png' width='10' height='10' onerror=&#34;${js(m)}&#34;/&#62;">]>${svg('&i;')}`],
-  ['utf16-bom', 'UTF-16 (with BOM) SVG with <script>', (m) =>
-    utf16le(`<?xml version="1.0" encoding="UTF-16"?>${svg(`<script>${js(m)}</script>`)}`, true)],
-  ['utf16-no-bom', 'UTF-16 SVG without BOM, declared UTF-16, with <script>', (m) =>
-    utf16le(`<?xml version="1.0" encoding="UTF-16"?>${svg(`<script>${js(m)}</script>`)}`, false)],
-  ['utf7', 'encoding="UTF-7" declaration with the script tags written in UTF-7', (m) =>
-    `<?xml version="1.0" encoding="UTF-7"?>${svg(`+ADw-script+AD4-${js(m)}+ADw-/script+AD4-`)}`],
-  ['latin1', 'encoding="ISO-8859-1" declaration (the bytes would be read differently than checked; no payload)', () =>
-    `<?xml version="1.0" encoding="ISO-8859-1"?>${svg('<text y="20">café</text>')}`],
-  ['char-ref-javascript', '<a xlink:href="jav&#x61;script:..."> (character reference in the scheme)', (m) =>
-    svg(`<a xlink:href="jav&#x61;script:${js(m)}"><text y="60">click</text></a>`)],
-  ['tab-javascript', '<a href> with a tab and a newline inside the javascript: scheme', (m) =>
-    svg(`<a href="jav&#9;ascr&#10;ipt:${js(m)}"><text y="60">click</text></a>`)],
-  ['foreign-object', '<foreignObject> holding an HTML body with <script>', (m) =>
-    svg(`<foreignObject width="120" height="120"><body xmlns="${XHTML_NS}"><script>${js(m)}</script></body></foreignObject>`)],
-  ['iframe', 'XHTML <iframe srcdoc> straight under the root', (m) =>
-    svg(`<iframe xmlns="${XHTML_NS}" srcdoc="&lt;script&gt;${js(m, 'top.')}&lt;/script&gt;"/>`)],
-  ['embed', 'XHTML <embed> in a <foreignObject>', (m) =>
-    svg(`<foreignObject width="120" height="120"><embed xmlns="${XHTML_NS}" type="text/html" src="/pwned?${m}"/></foreignObject>`)],
-  ['object', 'XHTML <object> in a <foreignObject>', (m) =>
-    svg(`<foreignObject width="120" height="120"><object xmlns="${XHTML_NS}" type="text/html" data="/pwned?${m}"/></foreignObject>`)],
+  [
+    'entity-script',
+    '<script> hidden in an internal DTD entity',
+    (m) => `<!DOCTYPE svg [<!ENTITY s "&#60;script&#62;${js(m)}&#60;/script&#62;">]>${svg('&s;')}`,
+  ],
+  [
+    'entity-onerror',
+    'onerror attribute hidden in an internal DTD entity',
+    (m) => `<!DOCTYPE svg [<!ENTITY i "&#60;image href='missing.png' width='10' height='10' onerror=&#34;${js(m)}&#34;/&#62;">]>${svg('&i;')}`,
+  ],
+  ['utf16-bom', 'UTF-16 (with BOM) SVG with <script>', (m) => utf16le(`<?xml version="1.0" encoding="UTF-16"?>${svg(`<script>${js(m)}</script>`)}`, true)],
+  [
+    'utf16-no-bom',
+    'UTF-16 SVG without BOM, declared UTF-16, with <script>',
+    (m) => utf16le(`<?xml version="1.0" encoding="UTF-16"?>${svg(`<script>${js(m)}</script>`)}`, false),
+  ],
+  [
+    'utf7',
+    'encoding="UTF-7" declaration with the script tags written in UTF-7',
+    (m) => `<?xml version="1.0" encoding="UTF-7"?>${svg(`+ADw-script+AD4-${js(m)}+ADw-/script+AD4-`)}`,
+  ],
+  [
+    'latin1',
+    'encoding="ISO-8859-1" declaration (the bytes would be read differently than checked; no payload)',
+    () => `<?xml version="1.0" encoding="ISO-8859-1"?>${svg('<text y="20">café</text>')}`,
+  ],
+  [
+    'char-ref-javascript',
+    '<a xlink:href="jav&#x61;script:..."> (character reference in the scheme)',
+    (m) => svg(`<a xlink:href="jav&#x61;script:${js(m)}"><text y="60">click</text></a>`),
+  ],
+  [
+    'tab-javascript',
+    '<a href> with a tab and a newline inside the javascript: scheme',
+    (m) => svg(`<a href="jav&#9;ascr&#10;ipt:${js(m)}"><text y="60">click</text></a>`),
+  ],
+  [
+    'foreign-object',
+    '<foreignObject> holding an HTML body with <script>',
+    (m) => svg(`<foreignObject width="120" height="120"><body xmlns="${XHTML_NS}"><script>${js(m)}</script></body></foreignObject>`),
+  ],
+  [
+    'iframe',
+    'XHTML <iframe srcdoc> straight under the root',
+    (m) => svg(`<iframe xmlns="${XHTML_NS}" srcdoc="&lt;script&gt;${js(m, 'top.')}&lt;/script&gt;"/>`),
+  ],
+  [
+    'embed',
+    'XHTML <embed> in a <foreignObject>',
+    (m) => svg(`<foreignObject width="120" height="120"><embed xmlns="${XHTML_NS}" type="text/html" src="/pwned?${m}"/></foreignObject>`),
+  ],
+  [
+    'object',
+    'XHTML <object> in a <foreignObject>',
+    (m) => svg(`<foreignObject width="120" height="120"><object xmlns="${XHTML_NS}" type="text/html" data="/pwned?${m}"/></foreignObject>`),
+  ],
   ['use-external', '<use href> to another document', (m) => svg(`<use href="http://evil.test/pwned?${m}#a"/>`)],
-  ['image-data', '<image href="data:..."> (an SVG with script, as a data: URL)', (m) =>
-    svg(`<image width="50" height="50" href="data:image/svg+xml;base64,${Buffer.from(svg(`<script>${js(m)}</script>`)).toString('base64')}"/>`)],
-  ['animate-href', '<animate attributeName="href" to="javascript:..."> on a link', (m) =>
-    svg(`<a><animate attributeName="href" to="javascript:${js(m)}" begin="0s" fill="freeze"/><text y="60">click</text></a>`)],
-  ['set-onmouseover', '<set attributeName="onmouseover">', (m) =>
-    svg(`<circle cx="60" cy="60" r="50"><set attributeName="onmouseover" to="${js(m)}"/></circle>`)],
-  ['xml-stylesheet', '<?xml-stylesheet?> processing instruction', (m) =>
-    `<?xml version="1.0"?><?xml-stylesheet type="text/css" href="/pwned?${m}"?>${svg('')}`],
+  [
+    'image-data',
+    '<image href="data:..."> (an SVG with script, as a data: URL)',
+    (m) => svg(`<image width="50" height="50" href="data:image/svg+xml;base64,${Buffer.from(svg(`<script>${js(m)}</script>`)).toString('base64')}"/>`),
+  ],
+  [
+    'animate-href',
+    '<animate attributeName="href" to="javascript:..."> on a link',
+    (m) => svg(`<a><animate attributeName="href" to="javascript:${js(m)}" begin="0s" fill="freeze"/><text y="60">click</text></a>`),
+  ],
+  [
+    'set-onmouseover',
+    '<set attributeName="onmouseover">',
+    (m) => svg(`<circle cx="60" cy="60" r="50"><set attributeName="onmouseover" to="${js(m)}"/></circle>`),
+  ],
+  [
+    'xml-stylesheet',
+    '<?xml-stylesheet?> processing instruction',
+    (m) => `<?xml version="1.0"?><?xml-stylesheet type="text/css" href="/pwned?${m}"?>${svg('')}`,
+  ],
   ['style-import', '<style>@import url(...)</style>', (m) => svg(`<style>@import url(/pwned?${m});</style>`)],
   ['style-escaped-import', '<style> with @import hidden behind a CSS escape', (m) => svg(`<style>@\\69mport '/pwned?${m}';</style>`)],
   ['external-fill', 'fill="url(...)" referencing another document', (m) => svg(`<circle cx="60" cy="60" r="50" fill="url(http://evil.test/pwned?${m}#g)"/>`)],
@@ -258,7 +315,11 @@ const EFFECTS = `<?xml version="1.0" encoding="utf-8"?>
  */
 export function benignSvgs(): SvgCase[] {
   const cases: [string, string, Buffer][] = [
-    ['inkscape', 'Inkscape drawing with sodipodi/inkscape/RDF metadata, gradients and text (UTF-8 with BOM)', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(INKSCAPE)])],
+    [
+      'inkscape',
+      'Inkscape drawing with sodipodi/inkscape/RDF metadata, gradients and text (UTF-8 with BOM)',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(INKSCAPE)]),
+    ],
     ['sprite', 'icon sprite: <style>, <symbol>, <use href="#id"> and xlink:href="#id", a same-document link', Buffer.from(SPRITE)],
     ['effects', 'Illustrator export: filter, clipPath, mask, pattern, marker, animation', Buffer.from(EFFECTS)],
   ]

@@ -23,7 +23,12 @@ const EXT_ALIASES: Record<string, string[]> = {
   mp4: ['mp4', 'm4v'],
   gz: ['gz', 'tgz'],
 }
-const MIME_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/x-png': 'image/png', 'text/xml': 'application/xml' }
+const MIME_ALIASES: Record<string, string> = {
+  'image/jpg': 'image/jpeg',
+  'image/pjpeg': 'image/jpeg',
+  'image/x-png': 'image/png',
+  'text/xml': 'application/xml',
+}
 // Declarations that say nothing, so they cannot lie.
 const VAGUE_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown'])
 // Formats a browser runs when served inline: never accepted as "unknown".
@@ -71,8 +76,7 @@ export function allowedTypes(types: readonly string[], options: AllowedTypesOpti
     else if (v.includes('/')) mimes.add(mimeEssence(v))
     else exts.add(v.replace(/^\./, ''))
   }
-  const allowed = (type: DetectedType) =>
-    mimes.has(type.mime) || wildcards.some((w) => type.mime.startsWith(w)) || [...exts].some((e) => extMatches(e, type))
+  const allowed = (type: DetectedType) => mimes.has(type.mime) || wildcards.some((w) => type.mime.startsWith(w)) || [...exts].some((e) => extMatches(e, type))
   const fail = (reason: string, message: string, params: Record<string, unknown> = {}): ValidationFailure => ({
     rule: 'allowedTypes',
     message,
@@ -103,20 +107,27 @@ export function allowedTypes(types: readonly string[], options: AllowedTypesOpti
         failures.push(fail('type', `File type '${detected.mime}' is not allowed`, { detected: detected.mime }))
       }
       if (ext && !extMatches(ext, detected)) {
-        failures.push(fail('extensionMismatch', `Extension '.${ext}' does not match the content ('${detected.mime}')`, { extension: ext, detected: detected.mime }))
+        failures.push(
+          fail('extensionMismatch', `Extension '.${ext}' does not match the content ('${detected.mime}')`, { extension: ext, detected: detected.mime }),
+        )
       }
       if (!VAGUE_TYPES.has(declared) && declared !== detected.mime) {
-        failures.push(fail('contentTypeMismatch', `Declared type '${declared}' does not match the content ('${detected.mime}')`, { declared, detected: detected.mime }))
+        failures.push(
+          fail('contentTypeMismatch', `Declared type '${declared}' does not match the content ('${detected.mime}')`, { declared, detected: detected.mime }),
+        )
       }
       if (!MARKUP_MIMES.has(detected.mime)) {
         const active = findActiveContent(ctx.head)
         if (active) failures.push(fail('polyglot', `'${detected.mime}' file also contains ${active}`, { detected: detected.mime }))
       } else if (detected.mime === SVG_MIME) {
         if (!ctx.complete) {
-          failures.push(fail('uncheckable', `SVG larger than ${MAX_HEAD_BYTES / 1024 / 1024} MiB cannot be checked`, { detected: detected.mime, limit: MAX_HEAD_BYTES }))
+          failures.push(
+            fail('uncheckable', `SVG larger than ${MAX_HEAD_BYTES / 1024 / 1024} MiB cannot be checked`, { detected: detected.mime, limit: MAX_HEAD_BYTES }),
+          )
         } else {
           const problems = inspectSvg(ctx.head).map((p) => p.message)
-          if (problems.length) failures.push(fail('activeContent', `SVG file is not safe to serve: ${problems.join('; ')}`, { detected: detected.mime, problems }))
+          if (problems.length)
+            failures.push(fail('activeContent', `SVG file is not safe to serve: ${problems.join('; ')}`, { detected: detected.mime, problems }))
         }
       }
       return { failures, facts: { type: detected } }

@@ -25,7 +25,10 @@ function text(head: Uint8Array, bytes = SNIFF_BYTES): string {
   // Skip a UTF-8 BOM and read UTF-16 as well, since browsers honour both.
   if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(b.subarray(2)).swap16().toString('utf16le')
   if (b[0] === 0xff && b[1] === 0xfe) return b.subarray(2).toString('utf16le')
-  return b.toString('latin1').replace(/^\xef\xbb\xbf/, '').replace(/\0/g, '')
+  return b
+    .toString('latin1')
+    .replace(/^\xef\xbb\xbf/, '')
+    .replace(/\0/g, '')
 }
 
 /**

@@ -30,7 +30,12 @@ export function hostileUploads(): HostileUpload[] {
     { title: 'PNG/HTML polyglot (script in a tEXt chunk)', filename: 'poly.png', contentType: 'image/png', bytes: samplePng(2, 2, { text: HTML }) },
     { title: 'GIF/HTML polyglot', filename: 'poly.gif', contentType: 'image/gif', bytes: sampleGif(2, 2, `<html><script>alert(1)</script></html>`) },
     { title: 'PNG declared as JPEG', filename: 'photo.jpg', contentType: 'image/jpeg', bytes: samplePng(2, 2) },
-    { title: 'decompression bomb: PNG claiming 100000 × 100000 pixels', filename: 'bomb.png', contentType: 'image/png', bytes: samplePng(100_000, 100_000, { pixels: false }) },
+    {
+      title: 'decompression bomb: PNG claiming 100000 × 100000 pixels',
+      filename: 'bomb.png',
+      contentType: 'image/png',
+      bytes: samplePng(100_000, 100_000, { pixels: false }),
+    },
     { title: 'PNG header cut short', filename: 'short.png', contentType: 'image/png', bytes: samplePng(2, 2).subarray(0, 20) },
     { title: 'empty file named .png', filename: 'empty.png', contentType: 'image/png', bytes: Buffer.alloc(0) },
   ]

@@ -26,7 +26,8 @@ export interface ImageDimensionsOptions {
 export function imageDimensions(options: ImageDimensionsOptions = {}): Validator {
   const limits = { maxPixels: DEFAULT_MAX_PIXELS, ...options }
   for (const [key, v] of Object.entries(limits)) {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new InvalidArgumentError(`imageDimensions ${key} must be a positive integer, got ${v}`, { argument: key })
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+      throw new InvalidArgumentError(`imageDimensions ${key} must be a positive integer, got ${v}`, { argument: key })
   }
   const fail = (reason: string, message: string, params: Record<string, unknown> = {}): ValidationFailure => ({
     rule: 'imageDimensions',
@@ -44,12 +45,21 @@ export function imageDimensions(options: ImageDimensionsOptions = {}): Validator
       const params = { width, height }
       const failures: ValidationFailure[] = []
       if (width === 0 || height === 0) failures.push(fail('empty', `Image has no pixels (${width}×${height})`, params))
-      if (limits.minWidth !== undefined && width < limits.minWidth) failures.push(fail('minWidth', `Image is ${width} pixels wide, less than ${limits.minWidth}`, { ...params, limit: limits.minWidth }))
-      if (limits.minHeight !== undefined && height < limits.minHeight) failures.push(fail('minHeight', `Image is ${height} pixels high, less than ${limits.minHeight}`, { ...params, limit: limits.minHeight }))
-      if (limits.maxWidth !== undefined && width > limits.maxWidth) failures.push(fail('maxWidth', `Image is ${width} pixels wide, more than ${limits.maxWidth}`, { ...params, limit: limits.maxWidth }))
-      if (limits.maxHeight !== undefined && height > limits.maxHeight) failures.push(fail('maxHeight', `Image is ${height} pixels high, more than ${limits.maxHeight}`, { ...params, limit: limits.maxHeight }))
+      if (limits.minWidth !== undefined && width < limits.minWidth)
+        failures.push(fail('minWidth', `Image is ${width} pixels wide, less than ${limits.minWidth}`, { ...params, limit: limits.minWidth }))
+      if (limits.minHeight !== undefined && height < limits.minHeight)
+        failures.push(fail('minHeight', `Image is ${height} pixels high, less than ${limits.minHeight}`, { ...params, limit: limits.minHeight }))
+      if (limits.maxWidth !== undefined && width > limits.maxWidth)
+        failures.push(fail('maxWidth', `Image is ${width} pixels wide, more than ${limits.maxWidth}`, { ...params, limit: limits.maxWidth }))
+      if (limits.maxHeight !== undefined && height > limits.maxHeight)
+        failures.push(fail('maxHeight', `Image is ${height} pixels high, more than ${limits.maxHeight}`, { ...params, limit: limits.maxHeight }))
       if (width * height > limits.maxPixels) {
-        failures.push(fail('maxPixels', `Image has ${width * height} pixels, more than ${limits.maxPixels} (possible decompression bomb)`, { ...params, limit: limits.maxPixels }))
+        failures.push(
+          fail('maxPixels', `Image has ${width * height} pixels, more than ${limits.maxPixels} (possible decompression bomb)`, {
+            ...params,
+            limit: limits.maxPixels,
+          }),
+        )
       }
       return { failures, facts: { width, height } }
     },

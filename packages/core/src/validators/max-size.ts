@@ -15,7 +15,10 @@ export interface MaxSizeOptions {
  */
 export function maxSize(bytes: number, options: MaxSizeOptions = {}): Validator {
   const min = options.min ?? 0
-  for (const [key, v] of [['maxSize', bytes], ['min', min]] as const) {
+  for (const [key, v] of [
+    ['maxSize', bytes],
+    ['min', min],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${key} must be a non-negative integer, got ${v}`, { argument: key })
   }
   return {

@@ -13,26 +13,26 @@ import type { Validator } from './validator.js'
 
 // The rule each hostile case must be caught by, so none passes by luck.
 const CAUGHT_BY: Record<string, SvgProblemKind> = {
-  'script': 'element',
+  script: 'element',
   'cdata-script': 'element',
   'svg-prefixed-script': 'element',
   'xhtml-script': 'element',
   'uppercase-script': 'element',
   'script-in-metadata': 'element',
   'padded-script': 'element',
-  'onload': 'attribute',
+  onload: 'attribute',
   'entity-script': 'doctype',
   'entity-onerror': 'doctype',
   'utf16-bom': 'encoding',
   'utf16-no-bom': 'encoding',
-  'utf7': 'encoding',
-  'latin1': 'encoding',
+  utf7: 'encoding',
+  latin1: 'encoding',
   'char-ref-javascript': 'reference',
   'tab-javascript': 'reference',
   'foreign-object': 'element',
-  'iframe': 'element',
-  'embed': 'element',
-  'object': 'element',
+  iframe: 'element',
+  embed: 'element',
+  object: 'element',
   'use-external': 'reference',
   'image-data': 'reference',
   'animate-href': 'animation',
@@ -95,13 +95,21 @@ describe('inspectSvg', () => {
     ['a prefix of a document', svg('<g><rect/>').slice(0, -6), 'malformed'],
     ['an HTML entity XML does not define', svg('<text>a&nbsp;b</text>'), 'malformed'],
     ['an unbound prefix', svg('<x:rect/>'), 'malformed'],
-    ['a DOCTYPE without internal subset', `<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">${svg('')}`, 'doctype'],
+    [
+      'a DOCTYPE without internal subset',
+      `<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">${svg('')}`,
+      'doctype',
+    ],
     ['a MathML element', svg('<math xmlns="http://www.w3.org/1998/Math/MathML"/>'), 'element'],
     ['an element in an unknown namespace', svg('<x:y xmlns:x="urn:x"/>'), 'element'],
     ['an element in no namespace', svg('<g xmlns=""><script>alert(1)</script></g>'), 'element'],
     ['a <handler> element', svg('<handler type="application/ecmascript">alert(1)</handler>'), 'element'],
     ['an event handler in another namespace', svg('<rect x:onclick="alert(1)" xmlns:x="urn:x"/>'), 'attribute'],
-    ['an event handler on inert metadata', svg('<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" onclick="alert(1)"/>'), 'attribute'],
+    [
+      'an event handler on inert metadata',
+      svg('<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" onclick="alert(1)"/>'),
+      'attribute',
+    ],
     ['an empty href', svg('<use href=""/>'), 'reference'],
     ['an href starting with a no-break space (a path to a browser)', svg('<use href="\u00a0#a"/>'), 'reference'],
     ['url() starting with a no-break space', svg('<rect fill="url(\u00a0#a)"/>'), 'reference'],
@@ -129,7 +137,12 @@ describe('inspectSvg', () => {
   })
 
   it.each([
-    ['fragment references in every spelling', svg('<rect fill="url( &quot;#g&quot; )" style="clip-path:url(#c);mask:url(\'#m\');filter:url(\\23 f)"/><use href=" #a "/><use href="&#9;#a"/><use xlink:href="#a"/>')],
+    [
+      'fragment references in every spelling',
+      svg(
+        '<rect fill="url( &quot;#g&quot; )" style="clip-path:url(#c);mask:url(\'#m\');filter:url(\\23 f)"/><use href=" #a "/><use href="&#9;#a"/><use xlink:href="#a"/>',
+      ),
+    ],
     ['a UTF-8 declaration in any case', `<?xml version="1.0" encoding="utf-8"?>${svg('')}`],
     ['comments that look like script', svg('<!-- <script>alert(1)</script> onload="x" -->')],
     ['text that mentions javascript: and onload', svg('<text>javascript:alert(1) onload=</text>')],
@@ -186,12 +199,16 @@ describe('allowedTypes on SVG', () => {
 
   it('refuses an SVG larger than MAX_HEAD_BYTES, which it cannot read whole', async () => {
     const err = await refusal(validate(chunked(padded(MAX_HEAD_BYTES + 10), 64 * 1024), svgPolicy(), upload('huge.svg')))
-    expect(err.failures).toEqual([expect.objectContaining({ message: 'SVG larger than 1 MiB cannot be checked', params: expect.objectContaining({ reason: 'uncheckable' }) })])
+    expect(err.failures).toEqual([
+      expect.objectContaining({ message: 'SVG larger than 1 MiB cannot be checked', params: expect.objectContaining({ reason: 'uncheckable' }) }),
+    ])
   })
 
   it('holds an SVG back only when SVG is what it is', async () => {
     const png = samplePng(3, 2)
-    await expect(validate(chunked(png, 7), [allowedTypes(['image/png', 'image/svg+xml'])], { filename: 'a.png' })).resolves.toMatchObject({ type: { mime: 'image/png' } })
+    await expect(validate(chunked(png, 7), [allowedTypes(['image/png', 'image/svg+xml'])], { filename: 'a.png' })).resolves.toMatchObject({
+      type: { mime: 'image/png' },
+    })
   })
 })
 

@@ -28,17 +28,75 @@ export const MAX_SVG_PROBLEMS = 20
 // Elements that draw, describe or style and cannot run or fetch anything
 // once their references are confined to the document itself.
 const SVG_ELEMENTS = new Set([
-  'svg', 'g', 'defs', 'symbol', 'use', 'switch', 'view', 'a', 'title', 'desc', 'metadata', 'style',
-  'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon', 'image',
-  'text', 'tspan', 'textPath',
-  'linearGradient', 'radialGradient', 'stop', 'pattern', 'clipPath', 'mask', 'marker',
-  'filter', 'feBlend', 'feColorMatrix', 'feComponentTransfer', 'feComposite', 'feConvolveMatrix',
-  'feDiffuseLighting', 'feDisplacementMap', 'feDistantLight', 'feDropShadow', 'feFlood', 'feFuncA',
-  'feFuncB', 'feFuncG', 'feFuncR', 'feGaussianBlur', 'feImage', 'feMerge', 'feMergeNode',
-  'feMorphology', 'feOffset', 'fePointLight', 'feSpecularLighting', 'feSpotLight', 'feTile', 'feTurbulence',
-  'animate', 'animateMotion', 'animateTransform', 'set', 'mpath', 'discard',
+  'svg',
+  'g',
+  'defs',
+  'symbol',
+  'use',
+  'switch',
+  'view',
+  'a',
+  'title',
+  'desc',
+  'metadata',
+  'style',
+  'path',
+  'rect',
+  'circle',
+  'ellipse',
+  'line',
+  'polyline',
+  'polygon',
+  'image',
+  'text',
+  'tspan',
+  'textPath',
+  'linearGradient',
+  'radialGradient',
+  'stop',
+  'pattern',
+  'clipPath',
+  'mask',
+  'marker',
+  'filter',
+  'feBlend',
+  'feColorMatrix',
+  'feComponentTransfer',
+  'feComposite',
+  'feConvolveMatrix',
+  'feDiffuseLighting',
+  'feDisplacementMap',
+  'feDistantLight',
+  'feDropShadow',
+  'feFlood',
+  'feFuncA',
+  'feFuncB',
+  'feFuncG',
+  'feFuncR',
+  'feGaussianBlur',
+  'feImage',
+  'feMerge',
+  'feMergeNode',
+  'feMorphology',
+  'feOffset',
+  'fePointLight',
+  'feSpecularLighting',
+  'feSpotLight',
+  'feTile',
+  'feTurbulence',
+  'animate',
+  'animateMotion',
+  'animateTransform',
+  'set',
+  'mpath',
+  'discard',
   // Inkscape's flowed text: SVG 1.2 drafts no browser renders, common in real files.
-  'flowRoot', 'flowRegion', 'flowPara', 'flowSpan', 'flowDiv', 'flowRegionBreak',
+  'flowRoot',
+  'flowRegion',
+  'flowPara',
+  'flowSpan',
+  'flowDiv',
+  'flowRegionBreak',
 ])
 // Animations can rewrite another element's attributes: checked for what they set.
 const ANIMATION_ELEMENTS = new Set(['animate', 'set', 'animateMotion', 'animateTransform', 'discard'])
@@ -184,11 +242,15 @@ function describe(tag: SaxesTagNS): string {
 function checkElement(tag: SaxesTagNS, problems: Problems): void {
   if (tag.uri === SVG_NAMESPACE ? SVG_ELEMENTS.has(tag.local) : INERT_NAMESPACES.has(tag.uri)) return
   const kind =
-    tag.local === 'script' ? 'script'
-    : tag.uri === SVG_NAMESPACE ? 'disallowed'
-    : tag.uri === XHTML_NAMESPACE ? 'HTML'
-    : tag.uri === MATHML_NAMESPACE ? 'MathML'
-    : 'unknown-namespace'
+    tag.local === 'script'
+      ? 'script'
+      : tag.uri === SVG_NAMESPACE
+        ? 'disallowed'
+        : tag.uri === XHTML_NAMESPACE
+          ? 'HTML'
+          : tag.uri === MATHML_NAMESPACE
+            ? 'MathML'
+            : 'unknown-namespace'
   problems.add('element', `${kind} element ${describe(tag)}`)
 }
 

@@ -33,7 +33,9 @@ describe('validate', () => {
   it('lists every failed rule in one error', async () => {
     const err = await refusal(validate(samplePng(6000, 10), [...imagePolicy(), maxSize(10)], { filename: 'a.gif', contentType: 'image/gif' }))
     const reasons = err.failures.map((f) => `${f.rule}:${(f.params?.reason as string | undefined) ?? ''}`)
-    expect(reasons).toEqual(expect.arrayContaining(['allowedTypes:extensionMismatch', 'allowedTypes:contentTypeMismatch', 'imageDimensions:maxWidth', 'maxSize:']))
+    expect(reasons).toEqual(
+      expect.arrayContaining(['allowedTypes:extensionMismatch', 'allowedTypes:contentTypeMismatch', 'imageDimensions:maxWidth', 'maxSize:']),
+    )
   })
 
   it.each(hostileUploads().map((h) => [h.title, h] as const))('refuses hostile upload: %s', async (_t, h) => {

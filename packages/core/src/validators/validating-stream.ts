@@ -249,7 +249,14 @@ export async function validateStored(head: Uint8Array, size: number, validators:
   const verdicts = new Map<Validator, ValidationFailure[]>()
   const headRules = validators.filter((v) => v.checkHead)
   await askHeadRules(headRules, head, { final: true, truncated: false, complete: head.byteLength >= size }, info, verdicts, facts)
-  const failures = [...headFailures(headRules, verdicts), ...sizeFailures(validators.filter((v) => v.checkSize), size, true)]
+  const failures = [
+    ...headFailures(headRules, verdicts),
+    ...sizeFailures(
+      validators.filter((v) => v.checkSize),
+      size,
+      true,
+    ),
+  ]
   if (failures.length) throw validationError(failures, info, size)
   return facts
 }

@@ -45,7 +45,11 @@ export const backends: Record<string, () => Promise<TestBackend>> = {
       signingSecret: SECRET,
       keepsContentType: false,
       // Raw directory listing: it shows the temporary files listdir() hides.
-      everything: async () => (await readdir(location, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(location, path.join(e.parentPath, e.name))).sort(),
+      everything: async () =>
+        (await readdir(location, { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => path.relative(location, path.join(e.parentPath, e.name)))
+          .sort(),
       destroy: () => rm(location, { recursive: true, force: true }),
     }
   },
@@ -69,10 +73,11 @@ export async function serve(handler: RequestListener): Promise<{ url: string; se
   return {
     url: `http://127.0.0.1:${port}`,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 

@@ -18,7 +18,11 @@ export async function phonePhoto(width = 40, height = 20): Promise<Buffer> {
   return sharp(raw, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 95 })
     .withMetadata({ orientation: 6 })
-    .withExif({ IFD0: { Make: 'Phone', Model: 'Camera 1' }, IFD2: { BodySerialNumber: 'SN-12345' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' } })
+    .withExif({
+      IFD0: { Make: 'Phone', Model: 'Camera 1' },
+      IFD2: { BodySerialNumber: 'SN-12345' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
+    })
     .toBuffer()
 }
 
@@ -28,7 +32,9 @@ export async function animatedGif(frames = 3): Promise<Buffer> {
   for (let f = 0; f < frames; f++) {
     for (let i = 0; i < 100; i++) raw.set([f % 3 === 0 ? 255 : 0, f % 3 === 1 ? 255 : 0, f % 3 === 2 ? 255 : 0, 255], (f * 100 + i) * 4)
   }
-  return sharp(raw, { raw: { width: 10, height: 10 * frames, channels: 4, pageHeight: 10 } }).gif().toBuffer()
+  return sharp(raw, { raw: { width: 10, height: 10 * frames, channels: 4, pageHeight: 10 } })
+    .gif()
+    .toBuffer()
 }
 
 /**

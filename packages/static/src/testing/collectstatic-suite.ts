@@ -110,7 +110,10 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       const { counting, storage } = await fresh()
       const first = await collectstatic({ storage, finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
       counting.reset()
-      const again = await collectstatic({ storage: new ManifestStaticStorage({ storage: counting, staticUrl: '/static/' }), finders: createFinders({ root, dirs: ASSET_TREE_DIRS }) })
+      const again = await collectstatic({
+        storage: new ManifestStaticStorage({ storage: counting, staticUrl: '/static/' }),
+        finders: createFinders({ root, dirs: ASSET_TREE_DIRS }),
+      })
       expect(counting.saves).toEqual([])
       expect(counting.deletes).toEqual([])
       expect(counting.stats).toBe(0)
@@ -132,7 +135,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         counting.reset()
         const summary = await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ASSET_TREE_DIRS }) })
         const after = parseManifest(await text(counting, 'staticfiles.json')).paths
-        const changed = Object.keys(after).filter((k) => after[k] !== before[k]).sort()
+        const changed = Object.keys(after)
+          .filter((k) => after[k] !== before[k])
+          .sort()
         expect(changed).toEqual(['css/app.css', 'css/base.css', 'img/logo.png', 'js/app.js', 'ui/widget.css'])
         expect(summary.copied).toBe(1)
         expect(summary.postProcessed).toBe(changed.length)
@@ -141,7 +146,14 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         // The new manifest also goes into the deploy history, for cleanStatic.
         const manifestHash = parseManifest(await text(counting, 'staticfiles.json')).hash
         expect(counting.saves.sort()).toEqual(
-          [COLLECT_STATE_NAME, COLLECT_STATE_NAME, `.stowage-deploys/00000002-${manifestHash}.json`, 'img/logo.png', 'staticfiles.json', ...changed.map((k) => after[k]!)].sort(),
+          [
+            COLLECT_STATE_NAME,
+            COLLECT_STATE_NAME,
+            `.stowage-deploys/00000002-${manifestHash}.json`,
+            'img/logo.png',
+            'staticfiles.json',
+            ...changed.map((k) => after[k]!),
+          ].sort(),
         )
         // The old hashed files stay, so pages cached with the old manifest keep working.
         expect(await counting.exists(before['img/logo.png']!)).toBe(true)
@@ -170,7 +182,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         const manifest = parseManifest(await text(counting, 'staticfiles.json'))
         expect(await text(counting, manifest.paths['css/a.css']!)).toContain('url(missing.png)')
         // A strict re-run with the same sources fails again (the recorded plan keeps its problems).
-        await expect(collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) })).rejects.toBeInstanceOf(CollectStaticError)
+        await expect(collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) })).rejects.toBeInstanceOf(
+          CollectStaticError,
+        )
       } finally {
         await rm(dir, { recursive: true, force: true })
       }

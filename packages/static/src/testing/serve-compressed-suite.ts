@@ -42,7 +42,15 @@ function get(base: string, urlPath: string, headers: Record<string, string> = {}
 }
 
 /** Registers the tests against the storage `create` returns. Call at the top level of a test file. */
-export function runServeCompressedSuite({ name, create, compress = true }: { name: string; create: () => Promise<Storage> | Storage; compress?: CompressOptions | true }): void {
+export function runServeCompressedSuite({
+  name,
+  create,
+  compress = true,
+}: {
+  name: string
+  create: () => Promise<Storage> | Storage
+  compress?: CompressOptions | true
+}): void {
   describe(`serveStatic with precompressed variants on ${name}`, () => {
     let root: string
     let server: Server

@@ -137,7 +137,11 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
         expect((err as CollectStaticError).problems.map((p) => `${p.file}:${p.line}`)).toEqual(['css/broken.css:1', 'js/broken.js:1'])
         expect(counting.saves).toEqual([])
         const lenient = await collect(storage, { strict: false }, dir)
-        expect(lenient.warnings.map((w) => `${w.file}:${w.kind}`).sort()).toEqual(['css/broken.css:url', 'js/broken.js:module', 'js/vendor/lib.min.js:sourcemap'])
+        expect(lenient.warnings.map((w) => `${w.file}:${w.kind}`).sort()).toEqual([
+          'css/broken.css:url',
+          'js/broken.js:module',
+          'js/vendor/lib.min.js:sourcemap',
+        ])
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
@@ -250,13 +254,15 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
         expect(counting.saves.filter((n) => !n.endsWith('.gz'))).toEqual([COLLECT_STATE_NAME])
         const manifest = parseManifest(await text(counting, 'staticfiles.json'))
         // The rewritten stylesheet's variant is made from the stored (rewritten) bytes.
-        expect(gunzipSync(Buffer.from(await counting.read(`${manifest.paths['css/app.css']}.gz`))).toString()).toBe(await text(counting, manifest.paths['css/app.css']!))
+        expect(gunzipSync(Buffer.from(await counting.read(`${manifest.paths['css/app.css']}.gz`))).toString()).toBe(
+          await text(counting, manifest.paths['css/app.css']!),
+        )
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
     })
 
-    it('gives directories their URL under the static prefix, unhashed, as Django’s {% static \'path/\' %} does', async () => {
+    it("gives directories their URL under the static prefix, unhashed, as Django’s {% static 'path/' %} does", async () => {
       const { storage } = await fresh()
       await collect(storage)
       expect(await storage.url('path/')).toBe('/static/path/')
@@ -267,7 +273,11 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
 
     it('writes the same manifest bytes whatever the order of the paths', async () => {
       const { counting, storage } = await fresh()
-      const entries: [string, string][] = [['z.css', 'z.1.css'], ['a.css', 'a.2.css'], ['m/10', 'm/10.3']]
+      const entries: [string, string][] = [
+        ['z.css', 'z.1.css'],
+        ['a.css', 'a.2.css'],
+        ['m/10', 'm/10.3'],
+      ]
       await storage.saveManifest(createManifest(Object.fromEntries(entries)))
       const first = await text(counting, 'staticfiles.json')
       await storage.saveManifest(createManifest(Object.fromEntries(entries.reverse())))
@@ -285,7 +295,9 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
         expect(await headers(inner, 'staticfiles.json')).toMatchObject({ cacheControl: 'no-cache' })
         expect(await headers(inner, COLLECT_STATE_NAME)).toMatchObject({ cacheControl: 'no-store' })
         // contentEncoding: the variant carries the original's type and its coding, for a CDN to pass through.
-        expect(await headers(inner, `${css}.br`)).toEqual(expect.objectContaining({ contentType: 'text/css; charset=utf-8', contentEncoding: 'br', cacheControl: IMMUTABLE_CACHE_CONTROL }))
+        expect(await headers(inner, `${css}.br`)).toEqual(
+          expect.objectContaining({ contentType: 'text/css; charset=utf-8', contentEncoding: 'br', cacheControl: IMMUTABLE_CACHE_CONTROL }),
+        )
 
         // Overridable per storage: the manifest storage's option, or false for none.
         const custom = await fresh({ cacheControl: { hashed: 'public, max-age=600', unhashed: false } })
@@ -315,7 +327,11 @@ export function runStaticExtrasSuite({ name, create, headers, fetchText }: Stati
         const v2 = await deploy(`.v2 {}\n${'.x { margin: 0 }\n'.repeat(50)}`)
         await collect(storage, {}, dir) // a no-op run adds no deploy
         const v3 = await deploy(`.v3 {}\n${'.x { margin: 0 }\n'.repeat(50)}`)
-        expect((await listDeploys(storage.manifestStorage)).map((n) => n.replace(/-[^/]*$/, ''))).toEqual(['.stowage-deploys/00000003', '.stowage-deploys/00000002', '.stowage-deploys/00000001'])
+        expect((await listDeploys(storage.manifestStorage)).map((n) => n.replace(/-[^/]*$/, ''))).toEqual([
+          '.stowage-deploys/00000003',
+          '.stowage-deploys/00000002',
+          '.stowage-deploys/00000001',
+        ])
 
         const only1 = [v1.paths['css/base.css']!, v1.paths['css/app.css']!]
         const dry = await cleanStatic({ storage, keep: 2, dryRun: true })
