@@ -225,11 +225,28 @@ export class FileSystemStorage extends BaseStorage {
     if (!this.knownDirs.has(dirPath)) await this.makeDirs(dirPath)
     const local = this.localFileSystem ?? (await this.detectFileSystem())
     const calls = local ? SYNC_CALLS : ASYNC_CALLS
+    try {
+      if (!(local ? statSync(source) : await stat(source)).isFile()) throw new FileNotFoundError(from)
+    } catch (err) {
+      throw this.mapError(err, 'copy', from)
+    }
+    if (req.link) {
+      // A link is complete the moment it exists, so a free target needs no
+      // temporary name: one call. A taken one goes the general way below.
+      req.signal?.throwIfAborted()
+      try {
+        await calls.link(source, this.path(req.name))
+        return req.name
+      } catch (err) {
+        const c = code(err) ?? ''
+        if (c === 'ENOENT') throw new FileNotFoundError(from, { cause: err }) // the target's directory exists: the source went
+        if (c !== 'EEXIST' && !NO_HARD_LINKS.has(c)) throw err
+      }
+    }
     const temp = path.join(dirPath, tempName())
     let tempGone = false
     try {
       try {
-        if (!(local ? statSync(source) : await stat(source)).isFile()) throw new FileNotFoundError(from)
         if (!req.link) await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
         else {
           try {

@@ -390,13 +390,16 @@ export function runStorageConformance(options: ConformanceOptions): void {
         expect(await text(storage, `${p}/b.txt`)).toBe('source')
       })
 
-      it('concurrent copies to one name all land, under distinct names', async () => {
-        const p = randomPrefix()
-        await storage.save(`${p}/a.txt`, 'x')
-        const names = await Promise.all(Array.from({ length: 10 }, () => copy(storage, `${p}/a.txt`, `${p}/c.txt`)))
-        expect(new Set(names).size).toBe(10)
-        for (const n of names) expect(await text(storage, n)).toBe('x')
-      })
+      for (const link of [false, true]) {
+        it(`concurrent copies to one name all land, under distinct names${link ? ' (link: true)' : ''}`, async () => {
+          const p = randomPrefix()
+          await storage.save(`${p}/a.txt`, 'x')
+          const names = await Promise.all(Array.from({ length: 10 }, () => copy(storage, `${p}/a.txt`, `${p}/c.txt`, { link })))
+          expect(new Set(names).size).toBe(10)
+          for (const n of names) expect(await text(storage, n)).toBe('x')
+          expect((await storage.listdir(p)).files.length).toBe(11)
+        })
+      }
 
       it('a missing source is FileNotFoundError naming it, and nothing is stored', async () => {
         const p = randomPrefix()
