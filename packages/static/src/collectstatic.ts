@@ -11,7 +11,7 @@
  * rather than a request per file, so a run with nothing changed writes
  * nothing at all.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Storage } from '@stowage/core'
@@ -43,6 +43,30 @@ export const STREAM_THRESHOLD = 8 * 1024 * 1024
  * the event loop never waits on one big read.
  */
 export const SYNC_READ_LIMIT = 1024 * 1024
+
+let scratch: Buffer | undefined
+
+/**
+ * Reads a small local file (at most `SYNC_READ_LIMIT`) into a buffer shared
+ * by every call, synchronously: the bytes are valid until the next call, so
+ * use them before any `await`.
+ * @returns a view of the file's bytes (what it holds now, if it changed size).
+ */
+function readInto(file: string, size: number): Buffer {
+  scratch ??= Buffer.allocUnsafe(SYNC_READ_LIMIT)
+  const fd = openSync(file, 'r')
+  try {
+    let done = 0
+    for (let n = 1; n > 0 && done < SYNC_READ_LIMIT; done += n) n = readSync(fd, scratch, done, SYNC_READ_LIMIT - done, done)
+    if (done === SYNC_READ_LIMIT && size < SYNC_READ_LIMIT) {
+      // It grew past the buffer since it was statted: read it whole instead.
+      return readFileSync(file)
+    }
+    return scratch.subarray(0, done)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** @returns the bytes of a local source file: synchronously when small (see `SYNC_READ_LIMIT`). */
 function readSource(file: string, size: number): Buffer | Promise<Buffer> {
@@ -529,7 +553,14 @@ async function hashSources(
     let integrity: string
     let bytes: Buffer | undefined
     if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
-    else if (size <= STREAM_THRESHOLD) {
+    else if (size <= SYNC_READ_LIMIT && !(adjustableKind(f.path) && retained + size <= RETAINED_BYTES)) {
+      // Hashed and dropped: read into one reused buffer, so hashing a tree
+      // allocates nothing per file (a fresh buffer per file is garbage V8
+      // collects late, and the run's peak memory with it).
+      const data = readInto(f.file, size)
+      md5 = md5Hex(data)
+      integrity = integrityOf(data)
+    } else if (size <= STREAM_THRESHOLD) {
       const data = await readSource(f.file, size)
       md5 = md5Hex(data)
       integrity = integrityOf(data)
