@@ -143,6 +143,26 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     expect(`${res.headers.get('content-type')} ${disposition}`).toBe(backend.keepsContentType ? recorded : byExtension)
   })
 
+  it("never serves Stowage's own names: a direct upload awaiting validation is 404 even to the uploader who knows its URL", async () => {
+    const pending = `.stowage-pending/${'a'.repeat(32)}/${dir}-evil.html`
+    await backend.storage.save(pending, '<script>alert(1)</script>', { contentType: 'text/html' })
+    await backend.storage.save(`.stowage-probe-${dir}`, 'x')
+    try {
+      for (const name of [pending, `.stowage-probe-${dir}`]) {
+        const res = await get(mediaPath(name))
+        expect(res.status, name).toBe(404)
+        expect(await res.text()).not.toContain('<script>')
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      }
+      // A name that only contains the word is the application's.
+      await backend.storage.save(`${dir}/.stowage-notes.txt`, 'mine')
+      expect((await get(mediaPath(`${dir}/.stowage-notes.txt`))).status).toBe(200)
+    } finally {
+      await backend.storage.delete(pending)
+      await backend.storage.delete(`.stowage-probe-${dir}`)
+    }
+  })
+
   it('sends HTML, SVG, XML and JS stored under honest names as attachments', async () => {
     for (const [name, body] of [
       ['x.html', '<html></html>'],

@@ -4,7 +4,8 @@
  * sandboxing Content-Security-Policy; anything a browser would execute
  * (HTML, SVG, XML, JS) is sent as an attachment. Supports Range, ETag,
  * Last-Modified and 304s, and checks HMAC-signed, expiring URLs for
- * private media.
+ * private media. Stowage's own names (first segment starting with
+ * `.stowage`: direct uploads awaiting validation, probes) are never served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
@@ -106,6 +107,11 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     res.setHeader('content-security-policy', csp)
     if (!isRead) return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
     if (!name) return plain(404, 'Not Found')
+    // Stowage's own names (direct uploads waiting for validation under
+    // `.stowage-pending/`, probes): never content of the application's.
+    // Served, a pending upload would be unvalidated bytes under the
+    // application's origin, at a URL its uploader knows.
+    if (isStowageName(name)) return plain(404, 'Not Found')
 
     let download: string | undefined
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
@@ -168,3 +174,10 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     })().catch(fail)
   }
 }
+
+/** Names under a first segment starting with `.stowage` belong to Stowage's bookkeeping, never to the application. */
+function isStowageName(name: string): boolean {
+  return name.startsWith(STOWAGE_NAMES)
+}
+
+const STOWAGE_NAMES = '.stowage'
