@@ -185,9 +185,25 @@ export class FileSystemStorage extends BaseStorage {
     // Streams keep the pool: their bytes arrive over time and may not fit in memory.
     const calls = !local || !bytes ? ASYNC_CALLS : bytes.byteLength <= SMALL_FILE ? SYNC_CALLS : LOCAL_LARGE_CALLS
     const [temp, fd] = await this.createTemp(dirPath, calls)
+    return this.publish(temp, req, calls, () => this.fill(fd, req, calls))
+  }
+
+  /**
+   * Runs `make` to complete the file at `temp`, then publishes it as a save
+   * is: renamed over `req.name` when overwriting, else linked under a name
+   * nobody else has (`claim`). Nothing is published when `make` fails or
+   * the signal fires, and the temporary name is gone whatever happens.
+   * @returns the name published.
+   */
+  private async publish(
+    temp: string,
+    req: Pick<WriteRequest, 'name' | 'nextName' | 'overwrite' | 'signal'>,
+    calls: FileCalls,
+    make: () => Promise<void>,
+  ): Promise<string> {
     let tempGone = false
     try {
-      await this.fill(fd, req, calls)
+      await make()
       // Aborted while writing: publish nothing.
       req.signal?.throwIfAborted()
       if (req.overwrite) {
@@ -198,13 +214,13 @@ export class FileSystemStorage extends BaseStorage {
       return await this.claim(temp, req, calls)
     } finally {
       // After a successful claim by link() the temp name is an extra link;
-      // after a failure it is the partial file. Either way it goes (a
-      // rename already took it, so skip the syscall then).
+      // after a failure it is the partial file (or was never made). Either
+      // way it goes (a rename already took it, so skip the syscall then).
       if (!tempGone) {
         try {
           await calls.unlink(temp)
         } catch {
-          // Gone already (claimWithoutLinks renamed it), or the disk refuses: nothing else to do.
+          // Never made, gone already (claimWithoutLinks renamed it), or the disk refuses: nothing else to do.
         }
       }
     }
@@ -244,38 +260,23 @@ export class FileSystemStorage extends BaseStorage {
       }
     }
     const temp = path.join(dirPath, tempName())
-    let tempGone = false
-    try {
+    const copyBytes = () => copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
+    return this.publish(temp, req, calls, async () => {
       try {
-        if (!req.link) await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
+        if (!req.link) await copyBytes()
         else {
           try {
             await calls.link(source, temp)
           } catch (err) {
             if (!NO_HARD_LINKS.has(code(err) ?? '')) throw err
-            await copyFile(source, temp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE)
+            await copyBytes()
           }
         }
       } catch (err) {
         // The target's directory exists (made above), so a missing file is the source.
         throw this.mapError(err, 'copy', from)
       }
-      req.signal?.throwIfAborted()
-      if (req.overwrite) {
-        await calls.rename(temp, this.path(req.name))
-        tempGone = true
-        return req.name
-      }
-      return await this.claim(temp, req, calls)
-    } finally {
-      if (!tempGone) {
-        try {
-          await calls.unlink(temp)
-        } catch {
-          // Never made (the source was missing), or gone already: nothing else to do.
-        }
-      }
-    }
+    })
   }
 
   /**
