@@ -14,11 +14,12 @@ import { mapLimit } from './map-limit.js'
 import { CompressPool, variantName, type Encoding, type ResolvedCompressOptions } from './precompress.js'
 import type { ResolvedCacheControl, StaticSaveOptions } from './save-hints.js'
 
-/** A hashed copy to make variants of: its name, the MD5 of what is stored, the rewritten bytes if any, and its source. */
+/** A hashed copy to make variants of: its name, the MD5 of what is stored, how to make its rewritten bytes, and its source. */
 export interface HashedWrite {
   target: string
   md5: string
-  content?: Buffer
+  /** The rewritten content (kept by the plan, or made again from the source); `undefined` when not rewritten or not planned this run. */
+  rewrite?: () => Buffer | undefined
   source: { md5: string; bytes?: Buffer; file: string }
 }
 
@@ -102,7 +103,8 @@ export async function writeVariants(
 
 /** @returns the bytes stored under a hashed name: the plan's rewritten content, the source's bytes, or (plan reused) what the storage holds. */
 async function hashedBytes(store: Storage, w: HashedWrite): Promise<Uint8Array> {
-  if (w.content) return w.content
+  const rewritten = w.rewrite?.()
+  if (rewritten) return rewritten
   if (w.md5 === w.source.md5) return w.source.bytes ?? readFile(w.source.file)
   return store.read(w.target)
 }

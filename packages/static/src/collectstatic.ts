@@ -193,8 +193,6 @@ interface Write {
   target: string
   md5: string
   source: Source
-  /** The rewritten content, when kept in memory. */
-  content?: Buffer
   /** Makes the rewritten content again when it was not kept; `undefined` when the copy is not rewritten. */
   rewrite?: () => Buffer | undefined
   hashed: boolean
@@ -233,7 +231,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const { sources, sourceCache } = await hashSources(found, previous, run.concurrency, run.checkAbort, options.onProgress)
   const plan = await planWrites(run, sources, previous, state)
   const { deleted, previousManifest } = await clearOrReadManifest(run)
-  const { written, failed, known } = await writeChanged(run, plan.writes, state)
+  const { written, failed, known } = await writeChanged(run, plan, state)
   const variants = await writeCompressed(run, plan.writes, state, failed, known)
   const { manifestWritten, deployed } = await writeManifest(run, plan, previousManifest, failed, variants.failed, state.deployed)
   await saveRecord(run, recordText, {
@@ -244,7 +242,7 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
     ...(variants.compressed && { compressed: variants.compressed }),
     ...(deployed && { deployed }),
   })
-  const { copied, unmodified, postProcessed } = tally(sources, plan.writes, written, failed)
+  const { copied, unmodified, postProcessed } = tally(sources, plan.bySource, written, failed)
   deleted.sort()
   run.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
   return {
@@ -317,6 +315,8 @@ async function findSources(options: CollectStaticOptions, run: Run): Promise<{ f
 /** What phase 3 decided: every write, and for a manifest storage the hashed plan. */
 interface WritePlan {
   writes: Write[]
+  /** The writes of each source (in `sources` order), its original before its hashed copy. */
+  bySource: Write[][]
   paths: Record<string, string>
   hashed: Plan | undefined
   warnings: ReferenceProblem[]
@@ -331,7 +331,7 @@ interface WritePlan {
  */
 async function planWrites(run: Run, sources: Source[], previous: CollectRecord, state: CollectRecord): Promise<WritePlan> {
   const { options, manifestStorage } = run
-  const writes: Write[] = []
+  const bySource: Write[][] = sources.map((s) => (run.keepOriginals ? [{ target: s.path, md5: s.md5, source: s, hashed: false }] : []))
   const paths: Record<string, string> = {}
   let hashed: Plan | undefined
   let warnings: ReferenceProblem[] = []
@@ -344,18 +344,17 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
       strictSourcemaps: options.strictSourcemaps ?? manifestStorage!.strictSourcemaps,
       limit: run.limit,
     })
-    for (const s of sources) {
-      const target = hashed.paths[s.path]!
+    const plan = hashed
+    sources.forEach((s, i) => {
+      const target = plan.paths[s.path]!
       paths[s.path] = target
-      const plan = hashed
-      writes.push({ target, md5: hashed.md5s[s.path]!, source: s, content: hashed.contents.get(s.path), rewrite: () => plan.content(s.path), hashed: true })
-    }
+      bySource[i]!.push({ target, md5: plan.md5s[s.path]!, source: s, rewrite: () => plan.content(s.path), hashed: true })
+    })
     if (hashed.problems.length && (options.strict ?? true)) throw new CollectStaticError(hashed.problems)
     warnings = [...(hashed.warnings ?? []), ...hashed.problems]
   }
-  if (run.keepOriginals) writes.unshift(...sources.map((s) => ({ target: s.path, md5: s.md5, source: s, hashed: false })))
   run.checkAbort()
-  return { writes, paths, hashed, warnings, cycles: hashed?.cycles ?? [] }
+  return { writes: bySource.flat(), bySource, paths, hashed, warnings, cycles: hashed?.cycles ?? [] }
 }
 
 /** Phase 4: with `clear`, empty the storage; otherwise read the manifest now in place (to skip rewriting an identical one). */
@@ -378,7 +377,7 @@ async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previ
  */
 async function writeChanged(
   run: Run,
-  writes: Write[],
+  { writes, bySource }: WritePlan,
   state: CollectRecord,
 ): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
   const { options, store, limit, concurrency, checkAbort, dryRun } = run
@@ -401,10 +400,8 @@ async function writeChanged(
   // with the original's bytes is then a copy of the stored original (a hard
   // link on local disk, a server-side copy where the backend has one)
   // instead of a second write of the same bytes.
-  const bySource = new Map<Source, Write[]>()
-  for (const w of writes) bySource.set(w.source, [...(bySource.get(w.source) ?? []), w])
   const copy = store.copy?.bind(store)
-  await mapLimit([...bySource.values()], concurrency, async (ws) => {
+  await mapLimit(bySource, concurrency, async (ws) => {
     let original: string | undefined
     for (const w of ws) {
       checkAbort()
@@ -553,21 +550,18 @@ async function hashSources(
     let integrity: string
     let bytes: Buffer | undefined
     if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
-    else if (size <= SYNC_READ_LIMIT && !(adjustableKind(f.path) && retained + size <= RETAINED_BYTES)) {
-      // Hashed and dropped: read into one reused buffer, so hashing a tree
-      // allocates nothing per file (a fresh buffer per file is garbage V8
-      // collects late, and the run's peak memory with it).
-      const data = readInto(f.file, size)
+    else if (size <= STREAM_THRESHOLD) {
+      // CSS/JS within the budget is kept for planning (reserved before any
+      // await, so concurrent reads cannot overshoot it). Anything else is
+      // hashed and dropped: small files through one reused buffer, so
+      // hashing a tree allocates nothing per file (a fresh buffer per file
+      // is garbage V8 collects late, and the run's peak memory with it).
+      const keep = adjustableKind(f.path) !== null && retained + size <= RETAINED_BYTES
+      if (keep) retained += size
+      const data = !keep && size <= SYNC_READ_LIMIT ? readInto(f.file, size) : await readSource(f.file, size)
       md5 = md5Hex(data)
       integrity = integrityOf(data)
-    } else if (size <= STREAM_THRESHOLD) {
-      const data = await readSource(f.file, size)
-      md5 = md5Hex(data)
-      integrity = integrityOf(data)
-      if (adjustableKind(f.path) && retained + data.length <= RETAINED_BYTES) {
-        bytes = data
-        retained += data.length
-      }
+      if (keep) bytes = data
     } else ({ md5, integrity } = await hashFile(f.file))
     sourceCache[f.path] = [size, mtimeMs, md5, integrity]
     onProgress?.({ phase: 'read', done: ++read, total: found.length })
@@ -580,8 +574,6 @@ async function hashSources(
 type Plan = NonNullable<CollectRecord['plan']> & {
   integrity: Record<string, string>
   md5s: Record<string, string>
-  /** Rewritten contents kept in memory (within `RETAINED_BYTES`). */
-  contents: Map<string, Buffer>
   /** @returns the rewritten content of a source's hashed copy (kept, or made again), `undefined` when not rewritten. @throws StorageError (`ECHANGED`). */
   content(path: string): Buffer | undefined
 }
@@ -605,13 +597,13 @@ async function planHashed(
   if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined && reusable.integrity![s.path])) {
     const md5s = Object.fromEntries(sources.map((s) => [s.path, o.state.files[reusable.paths[s.path]!]!]))
     // Every hashed copy is recorded as stored, so nothing will ask for contents.
-    return { ...reusable, integrity: reusable.integrity, md5s, contents: new Map(), content: () => undefined }
+    return { ...reusable, integrity: reusable.integrity, md5s, content: () => undefined }
   }
+  const previous = o.clear ? undefined : o.previous.plan
+  const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
   // CSS/JS sources not kept since hashing are read again, one at a time, as
   // the plan needs them (and checked against the MD5 they were hashed with):
   // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
-  const previous = o.clear ? undefined : o.previous.plan
-  const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
   const inputs = new Map<string, PostProcessInput>()
   for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     if (affected && !affected.has(s.path)) {
@@ -638,15 +630,13 @@ async function planHashed(
   const paths: Record<string, string> = {}
   const integrity: Record<string, string> = {}
   const md5s: Record<string, string> = {}
-  const contents = new Map<string, Buffer>()
   for (const s of sources) {
     const f = plan.files.get(s.path)!
     paths[s.path] = f.hashedName
     integrity[s.path] = f.integrity ?? s.integrity
     md5s[s.path] = f.md5
-    if (f.content) contents.set(s.path, f.content)
   }
-  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, contents, content: plan.content }
+  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content: plan.content }
 }
 
 /**
@@ -753,17 +743,15 @@ async function recordInHistory(
 /** Sorts what happened to each source's writes into the summary's lists. */
 function tally(
   sources: Source[],
-  writes: Write[],
+  bySource: Write[][],
   written: Set<string>,
   failed: Set<string>,
 ): { copied: string[]; unmodified: string[]; postProcessed: string[] } {
   const copied: string[] = []
   const unmodified: string[] = []
   const postProcessed: string[] = []
-  const bySource = new Map<string, Write[]>()
-  for (const w of writes) bySource.set(w.source.path, [...(bySource.get(w.source.path) ?? []), w])
-  for (const s of sources) {
-    const ws = bySource.get(s.path) ?? []
+  for (const [i, s] of sources.entries()) {
+    const ws = bySource[i]!
     for (const w of ws) {
       if (!written.has(w.target)) continue
       ;(w.hashed ? postProcessed : copied).push(w.hashed ? w.target : s.path)
@@ -793,7 +781,7 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
 
 async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
   const body =
-    w.content ??
+    w.rewrite?.() ??
     w.rewrite?.() ??
     w.source.bytes ??
     (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
