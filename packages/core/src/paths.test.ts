@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { encodeUrlPath, fullExtension, safeDir, safeName, splitExtension, truncateBytes, truncateUnits } from './paths.js'
+import { encodeUrlPath, fullExtension, safeDir, safeName, splitExtension, truncateBytes, truncateUnits, isStowageName } from './paths.js'
 import { ENCODED_NAMES, HOSTILE_NAMES, encodedNames, hostileNames, hostileRequestPaths } from './testing/hostile-names.js'
 
 describe('safeName', () => {
@@ -154,5 +154,14 @@ describe('encodeUrlPath', () => {
   it('encodes each segment and keeps separators', () => {
     expect(encodeUrlPath('a b/ü#?%.txt')).toBe('a%20b/%C3%BC%23%3F%25.txt')
     expect(encodeUrlPath("x~!*()'.txt")).toBe("x~!*()'.txt")
+  })
+})
+
+describe('isStowageName', () => {
+  it("recognises Stowage's own names in any spelling the storage normalises to them, and nothing else", () => {
+    for (const name of ['.stowage-pending/abc/x.html', './.stowage-pending/x', '.stowage-collectstatic.json', '.stowage-deploys//1.json', '.stowage']) {
+      expect(isStowageName(name), name).toBe(true)
+    }
+    for (const name of ['media/.stowage-pending/x', 'stowage-pending/x', '.stowag', '../.stowage-pending/x', '']) expect(isStowageName(name), name).toBe(false)
   })
 })

@@ -170,3 +170,23 @@ export function encodeUrlPath(name: string): string {
     .map((seg) => encodeURIComponent(seg))
     .join('/')
 }
+
+/**
+ * The first characters of every name Stowage keeps for its own
+ * bookkeeping (direct uploads awaiting validation, run records, deploy
+ * history, probes): never the application's content, never served.
+ */
+export const STOWAGE_PREFIX = '.stowage'
+
+/**
+ * @returns whether `name` is one of Stowage's own (see `STOWAGE_PREFIX`),
+ *   judged on its normalised form, so `./.stowage-x` and `a/../.stowage-x`
+ *   count too. A name `safeName` refuses is not one (the caller refuses it anyway).
+ */
+export function isStowageName(name: string): boolean {
+  try {
+    return safeName(name).startsWith(STOWAGE_PREFIX)
+  } catch {
+    return false
+  }
+}

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SuspiciousFileOperationError } from './errors.js'
-import { safeName } from './paths.js'
+import { safeName, STOWAGE_PREFIX } from './paths.js'
 
 /** Default storage-name prefix of pending uploads. */
-export const PENDING_PREFIX = '.stowage-pending'
+export const PENDING_PREFIX = `${STOWAGE_PREFIX}-pending`
 
 const ID = /^[0-9a-f]{32}$/
 

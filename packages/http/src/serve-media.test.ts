@@ -154,6 +154,12 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
         expect(await res.text()).not.toContain('<script>')
         expect(res.headers.get('x-content-type-options')).toBe('nosniff')
       }
+      // Spelt so the storage normalises it to the same file: still Stowage's (sent raw: fetch() would resolve `./`).
+      for (const raw of [`/media/./${encodeURI(pending)}`, `/media/%2e/${encodeURI(pending)}`, `/media/${dir}/../${encodeURI(pending)}`]) {
+        const res = await rawGet(server.url, raw)
+        expect(res.status, raw).toBe(404)
+        expect(res.body).not.toContain('<script>')
+      }
       // A name that only contains the word is the application's.
       await backend.storage.save(`${dir}/.stowage-notes.txt`, 'mine')
       expect((await get(mediaPath(`${dir}/.stowage-notes.txt`))).status).toBe(200)

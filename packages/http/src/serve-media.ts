@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { etagMatches, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { etagMatches, isStowageName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
 import { parseRange } from './parse-range.js'
@@ -111,7 +111,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     // `.stowage-pending/`, probes): never content of the application's.
     // Served, a pending upload would be unvalidated bytes under the
     // application's origin, at a URL its uploader knows.
-    if (isStowageName(name)) return plain(404, 'Not Found')
+    if (isStowageName(name)) return plain(404, 'Not Found') // judged normalised: `./.stowage-pending/…` is the same file
 
     let download: string | undefined
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
@@ -174,10 +174,3 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     })().catch(fail)
   }
 }
-
-/** Names under a first segment starting with `.stowage` belong to Stowage's bookkeeping, never to the application. */
-function isStowageName(name: string): boolean {
-  return name.startsWith(STOWAGE_NAMES)
-}
-
-const STOWAGE_NAMES = '.stowage'

@@ -10,8 +10,8 @@
  * and nothing is deleted while fewer deploys are known than asked to keep.
  */
 import pLimit from 'p-limit'
-import { AbortedError, FileNotFoundError, InvalidArgumentError, StorageError, isStorageError, type Storage } from '@stowage/core'
-import { PRIVATE_PREFIX, readRecord, saveRecordText, serializeRecord } from './collect-record.js'
+import { AbortedError, FileNotFoundError, InvalidArgumentError, StorageError, isStorageError, isStowageName, type Storage } from '@stowage/core'
+import { readRecord, saveRecordText, serializeRecord } from './collect-record.js'
 import { toCollectError, type CollectError } from './collect-error.js'
 import { listDeploys, readDeploy } from './deploy-history.js'
 import { looksHashed } from './hashing.js'
@@ -129,7 +129,7 @@ function namedFiles(manifests: Manifest[]): Set<string> {
 }
 
 function isCandidate(name: string, named: Set<string>, manifestName: string): boolean {
-  if (named.has(name) || name === manifestName || name.startsWith(PRIVATE_PREFIX)) return false
+  if (named.has(name) || name === manifestName || isStowageName(name)) return false
   return looksHashed(name) || looksHashed(variantOf(name)?.name ?? '')
 }
 

@@ -10,7 +10,7 @@
  * bucket made public by a bucket policy needs that policy to leave these
  * names out (see the README).
  */
-import { isStorageError, type Storage } from '@stowage/core'
+import { isStorageError, STOWAGE_PREFIX, type Storage } from '@stowage/core'
 import type { ReferenceProblem } from './post-process.js'
 import type { Encoding } from './precompress.js'
 import { PRIVATE_RECORD } from './save-hints.js'
@@ -18,8 +18,8 @@ import { PRIVATE_RECORD } from './save-hints.js'
 /** Name of the run record, in the static storage. */
 export const COLLECT_STATE_NAME = '.stowage-collectstatic.json'
 
-/** Names starting with this belong to Stowage's own bookkeeping: never served, never collected. */
-export const PRIVATE_PREFIX = '.stowage'
+/** Names starting with this belong to Stowage's own bookkeeping: never served, never collected. Core's `STOWAGE_PREFIX`, kept under this name. */
+export const PRIVATE_PREFIX = STOWAGE_PREFIX
 
 /** The record kept in the storage between runs. */
 export interface CollectRecord {

@@ -14,8 +14,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { ConfigurationError, etagMatches, isStorageError, safeName, withTrailingSlash, type Storage } from '@stowage/core'
-import { PRIVATE_PREFIX } from './collect-record.js'
+import { ConfigurationError, etagMatches, isStorageError, isStowageName, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import type { Finders } from './finders.js'
 import { looksHashed } from './hashing.js'
@@ -172,7 +171,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
         return notFound()
       }
       // The run record and deploy history: bookkeeping, not assets.
-      if (name.startsWith(PRIVATE_PREFIX)) return notFound()
+      if (isStowageName(name)) return notFound()
       let found = await lookup(name)
       if (!found) return notFound()
       res.setHeader('Content-Type', contentTypeFor(name))
