@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { randomPrefix } from '@stowage/core/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { s3Storages } from '../../../test/s3.js'
 import { multipartUpload, PartPool, PartReader } from './multipart.js'
 
@@ -33,6 +33,23 @@ function generated(size: number, onPull: (pulled: number) => void = () => undefi
 
 describe('streamed multipart saves hold a bounded number of parts', () => {
   const storageWith = s3Storages('s3-mem', { multipartThreshold: 5 * MIB, partSize: 5 * MIB, queueSize: 2 })
+
+  it('a stream known to be small (a Blob) is read at its own size: no part buffer is allocated for it', async () => {
+    const storage = storageWith()
+    const big: number[] = []
+    const allocate = Buffer.allocUnsafeSlow.bind(Buffer)
+    const spy = vi.spyOn(Buffer, 'allocUnsafeSlow').mockImplementation((n: number) => {
+      if (n >= MIB) big.push(n)
+      return allocate(n)
+    })
+    try {
+      const name = await storage.save(`${randomPrefix()}/small.txt`, new Blob(['x'.repeat(1024)]))
+      expect(await storage.size(name)).toBe(1024)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(big).toEqual([])
+  })
 
   it('allocates at most queueSize part buffers for a stream of many parts, and stores it intact', async () => {
     const storage = storageWith()

@@ -33,7 +33,7 @@ export async function readUpTo(reader: PartReader, limit: number): Promise<{ byt
                 total,
               ),
       }
-    if (part.last || total >= limit) break
+    if (total >= limit) break
   }
   reader.unshift(parts)
   return {}

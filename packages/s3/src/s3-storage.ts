@@ -28,6 +28,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   BaseStorage,
+  readAll,
   candidateNames,
   contentDisposition as dispositionHeader,
   encodeUrlPath,
@@ -195,6 +196,10 @@ export class S3Storage extends BaseStorage {
     } else if (source.bytes) {
       // Already in memory: the parts are slices of it, no copy and no pool.
       parts = bytesParts(source.bytes, choosePartSize(this.options.partSize, source.bytes.byteLength))
+    } else if (source.size !== undefined && source.size <= threshold) {
+      // A stream known to be small: read it whole, at its own size (a pooled
+      // part buffer would reserve `partSize` for a few kilobytes).
+      small = await readAll(source.stream)
     } else {
       // A stream is copied into a fixed pool of part buffers, reused from part
       // to part: memory stays at `capacity × partSize` whatever its length.
@@ -202,11 +207,11 @@ export class S3Storage extends BaseStorage {
       const partSize = choosePartSize(this.options.partSize, source.size)
       const capacity = Math.max(this.options.queueSize, Math.ceil(threshold / partSize))
       const reader = new PartReader(source.stream, new PartPool(partSize, capacity))
-      if (source.size !== undefined && source.size > threshold) {
+      if (source.size !== undefined) {
         parts = reader
       } else {
-        // Unknown (or small) length: read up to the threshold to decide. A body
-        // we hold whole can be resent under a new name after losing a claim.
+        // Unknown length: read up to the threshold to decide. A body we hold
+        // whole can be resent under a new name after losing a claim.
         const head = await readUpTo(reader, threshold)
         if (head.bytes) small = head.bytes
         else parts = reader
