@@ -333,51 +333,41 @@ export class S3Storage extends BaseStorage {
   protected override async _copy(from: string, req: CopyRequest): Promise<string> {
     const { signal } = req
     const sourceKey = this.key(from)
-    if ((req.overwrite || !this.options.conditionalWrites) && req.contentType !== undefined) {
-      // The type is given, so nothing needs a HEAD first: one CopyObject. A
-      // missing source is its 404; a source past CopyObject's 5 GiB its 400
-      // InvalidRequest, and the general path below copies that one in parts.
-      try {
-        await promote({ ...this.target(), ...this.copyLimits }, sourceKey, this.uploadParams(req.name, req.contentType, req), 0, undefined, signal)
-        return req.name
-      } catch (err) {
-        if (isNotFound(err)) {
-          await this.assertBucket(err)
-          throw this.mapError(err, 'copy', from)
-        }
-        if (s3Code(err) !== 'InvalidRequest') throw err
-      }
-    }
-    const source = await this.client
-      .send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal))
-      .catch(async (err: unknown) => {
-        if (isNotFound(err)) await this.assertBucket(err)
-        throw this.mapError(err, 'copy', from) // names the missing source, not the target
-      })
-    const size = source.ContentLength ?? 0
-    const contentType = req.contentType ?? source.ContentType
-    const target = { ...this.target(), ...this.copyLimits }
+    const target = this.target()
+    // Replacing is asked for, or (no conditional writes) the pipeline found the name free, as for save().
+    const replacing = req.overwrite || !this.options.conditionalWrites
+    const head = () => this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: sourceKey }), sendOptions(signal))
+    // The source's size, ETag and type come from one HeadObject, skipped when
+    // replacing with the type given: one CopyObject then. A source past
+    // CopyObject's 5 GiB answers 400 InvalidRequest, and is looked at after
+    // all, to be copied in parts.
+    let source = replacing && req.contentType !== undefined ? undefined : await head().catch((err: unknown) => this.copyError(err, from))
+    const name = replacing ? req.name : await this.claimPlaceholder(req.name, () => req.nextName(), randomUUID(), signal)
     const changed = (cause?: unknown) =>
       new StorageError(`'${from}' changed while it was being copied`, { code: 'ECHANGED', ...(cause !== undefined && { cause }), context: { name: from } })
-    if (req.overwrite || !this.options.conditionalWrites) {
-      // Replacing is asked for, or (no conditional writes) the pipeline found the name free, as for save().
-      await promote(target, sourceKey, this.uploadParams(req.name, contentType, req), size, source.ETag, signal).catch((err: unknown) => {
-        throw isPreconditionFailed(err) ? changed(err) : err
-      })
-      return req.name
-    }
-    const name = await this.claimPlaceholder(req.name, () => req.nextName(), randomUUID(), signal)
     try {
-      const params = this.uploadParams(name, contentType, req)
-      const copied = await promote(target, sourceKey, params, size, source.ETag, signal)
+      const params = () => this.uploadParams(name, req.contentType ?? source?.ContentType, req)
+      const copy = () => promote(target, sourceKey, params(), source?.ContentLength ?? 0, source?.ETag, signal)
+      const copied = await copy().catch(async (err: unknown) => {
+        if (source || s3Code(err) !== 'InvalidRequest') throw err
+        source = await head()
+        return copy()
+      })
       // Ceph ignores CopySourceIfMatch: a source replaced since the HEAD shows in the copy's ETag (or size).
-      if (!copyMatches(source.ETag, size, copied, params)) throw changed()
+      if (!replacing && !copyMatches(source!.ETag, source!.ContentLength ?? 0, copied, params())) throw changed()
       return name
     } catch (err) {
       // Ours: the placeholder, or the copy over it.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
-      throw isPreconditionFailed(err) ? changed(err) : err
+      if (!replacing) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+      if (isPreconditionFailed(err)) throw changed(err)
+      return this.copyError(err, from)
     }
+  }
+
+  /** @throws `err` as a copy's error: a missing source (or bucket) named as such, anything else mapped for `from`. */
+  private async copyError(err: unknown, from: string): Promise<never> {
+    if (isNotFound(err)) await this.assertBucket(err)
+    throw this.mapError(err, 'copy', from) // names the missing source, not the target
   }
 
   /** @returns whether the object under `name` carries our write id (our own write, answered 412 on a retry). */
@@ -601,6 +591,7 @@ export class S3Storage extends BaseStorage {
       defaultExpiresIn: this.options.uploadExpiresIn,
       now: this.options.now,
       claimFinalName: (name, maxLength) => this.claimFinalName(name, maxLength),
+      ...this.copyLimits,
     }
   }
 
