@@ -1,10 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileField, hostileUploads, InvalidArgumentError, MemoryStorage, samplePng, signUrl } from '@stowage/core'
-import { hostileRequestPaths, randomPrefix } from '@stowage/core/testing'
+import { hostileRequestPaths, rawGet, randomPrefix } from '@stowage/core/testing'
 import { FileSystemStorage } from '@stowage/local'
 import { MEDIA_CSP, serveMedia } from './serve-media.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
@@ -355,17 +354,3 @@ describe('serveMedia on local disk: hostile request paths', () => {
     else expect(res.status).toBe(404)
   })
 })
-
-/** A GET sent with the path exactly as given: fetch() would resolve `..` and re-encode before sending. */
-function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/`, { path: rawPath }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
