@@ -5,7 +5,7 @@
  * is recorded by a middleware, so the tests see exactly what went over the wire.
  */
 import { randomBytes } from 'node:crypto'
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { FileNotFoundError } from '@stowage/core'
 import { randomPrefix, rejection } from '@stowage/core/testing'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -131,6 +131,27 @@ describe('S3Storage.copy: server-side', () => {
     expect(sent.every((s) => !s.bodyBytes)).toBe(true)
     expect(await head(storage, stored)).toMatchObject({ ContentType: 'application/octet-stream', CacheControl: 'max-age=1', ContentLength: body.length })
     expect(Buffer.from(await storage.read(stored)).equals(body)).toBe(true)
+  })
+})
+
+describe('S3Storage.copy: aborted in parts', () => {
+  it('an abort while the parts are copied stops the copy: EABORTED, no object under the name, no multipart upload left', async () => {
+    const { storage } = recorded({}, SmallCopyLimit)
+    await storage.save('big.bin', randomBytes(6 * 1024 * 1024 + 17), { contentType: 'application/octet-stream' })
+    const controller = new AbortController()
+    const abortOnFirstPart = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+      if (context.commandName === 'UploadPartCopyCommand') controller.abort(new Error('user cancelled'))
+      return next(args)
+    }
+    storage.client.middlewareStack.add(abortOnFirstPart as never, { step: 'initialize', name: 'abortOnFirstPart' })
+    try {
+      await expect(storage.copy('big.bin', 'big-copy.bin', { overwrite: true, signal: controller.signal })).rejects.toMatchObject({ code: 'EABORTED' })
+    } finally {
+      storage.client.middlewareStack.remove('abortOnFirstPart')
+    }
+    expect(await storage.exists('big-copy.bin')).toBe(false)
+    const uploads = await storage.client.send(new ListMultipartUploadsCommand({ Bucket: storage.options.bucket, Prefix: storage.key('big-copy.bin') }))
+    expect(uploads.Uploads ?? []).toEqual([])
   })
 })
 

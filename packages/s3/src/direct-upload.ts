@@ -384,7 +384,7 @@ export async function promote(
 ): Promise<CopyResult> {
   const multipart = isMultipartEtag(etag)
   if (size > (target.maxCopySize ?? MAX_DIRECT_UPLOAD_SIZE)) {
-    const copied = await copyInParts(target, key, params, size, etag, target.copyPartSize ?? DEFAULT_COPY_PART_SIZE)
+    const copied = await copyInParts(target, key, params, size, etag, target.copyPartSize ?? DEFAULT_COPY_PART_SIZE, signal)
     return { etag: copied, size: await objectSize(target, params.Key), inParts: true }
   }
   const copy = await target.client.send(

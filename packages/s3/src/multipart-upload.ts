@@ -293,8 +293,9 @@ export function isMultipartEtag(etag: string | undefined): boolean {
  * Copies `sourceKey` (`size` bytes, ETag `etag`) over `params.Key` with
  * UploadPartCopy, for sources past CopyObject's 5 GiB. Each part copy is
  * conditional on the source ETag (servers that honour it refuse a replaced
- * source); the upload is aborted on any failure.
+ * source); the upload is aborted on any failure, `signal` included.
  * @returns the ETag of the copy.
+ * @throws the SDK's error (412 when a server honours the condition and the source changed; AbortError when `signal` fires).
  */
 export async function copyInParts(
   target: DirectUploadTarget,
@@ -303,9 +304,11 @@ export async function copyInParts(
   size: number,
   etag: string | undefined,
   partSize: number,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
   const { client } = target
-  const created = await client.send(new CreateMultipartUploadCommand(params as CreateMultipartUploadCommandInput))
+  const options = signal ? { abortSignal: signal } : undefined
+  const created = await client.send(new CreateMultipartUploadCommand(params as CreateMultipartUploadCommandInput), options)
   const UploadId = created.UploadId!
   const CopySource = `${target.bucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, '/')}`
   try {
@@ -329,13 +332,17 @@ export async function copyInParts(
                 CopySourceRange: `bytes=${start}-${end}`,
                 CopySourceIfMatch: etag,
               }),
+              options,
             )
             return { PartNumber, ETag: res.CopyPartResult?.ETag }
           }),
         )),
       )
     }
-    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, MultipartUpload: { Parts: parts } }))
+    const done = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, MultipartUpload: { Parts: parts } }),
+      options,
+    )
     return done.ETag
   } catch (err) {
     await client.send(new AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId })).catch(() => undefined)
