@@ -83,17 +83,20 @@ export const HOSTILE_REQUEST_PATHS: readonly string[] = [
   '%c0%ae%c0%ae/{x}.txt',
 ]
 
-/** `HOSTILE_NAMES` with `{x}` replaced by `token`. */
+/** @returns `list` with every `{x}` replaced by `token`. */
+const withToken = (list: readonly string[], token: string): string[] => list.map((n) => n.replaceAll('{x}', token))
+
+/** @returns `HOSTILE_NAMES` with `{x}` replaced by `token`. */
 export function hostileNames(token: string): string[] {
-  return HOSTILE_NAMES.map((n) => n.replaceAll('{x}', token))
+  return withToken(HOSTILE_NAMES, token)
 }
 
-/** `ENCODED_NAMES` with `{x}` replaced by `token`. */
+/** @returns `ENCODED_NAMES` with `{x}` replaced by `token`. */
 export function encodedNames(token: string): string[] {
-  return ENCODED_NAMES.map((n) => n.replaceAll('{x}', token))
+  return withToken(ENCODED_NAMES, token)
 }
 
-/** `HOSTILE_REQUEST_PATHS` with `{x}` replaced by `token`. */
+/** @returns `HOSTILE_REQUEST_PATHS` with `{x}` replaced by `token`. */
 export function hostileRequestPaths(token: string): string[] {
-  return HOSTILE_REQUEST_PATHS.map((n) => n.replaceAll('{x}', token))
+  return withToken(HOSTILE_REQUEST_PATHS, token)
 }
