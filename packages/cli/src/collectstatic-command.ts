@@ -3,9 +3,9 @@
  * configuration, asks for confirmation, shows progress and prints the
  * summary. The work is `collectstatic()` from `@stowage/static`.
  */
-import { ConfigurationError, StorageRegistry, isStorageError, loadConfig, type Storage } from '@stowage/core'
+import { isStorageError, type Storage } from '@stowage/core'
 import { collectstatic, CollectStaticError, findersFromConfig, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
-import { CONFIG_OPTION, JSON_OPTION, defineCommand, parseCommand } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, defineCommand, openConfigured, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
 
@@ -48,13 +48,12 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
   const dryRun = values['dry-run'] ?? false
 
   try {
-    const config = await loadConfig({ cwd: io.cwd, file: values.config, env: io.env })
-    const registry = new StorageRegistry()
-    await registry.configure(config)
-    if (!registry.has('staticfiles')) {
-      throw new ConfigurationError('is not configured: add a "staticfiles" storage to collect static files into', { key: 'storages.staticfiles' })
-    }
-    const storage = registry.get('staticfiles')
+    const { config, storage } = await openConfigured(
+      io,
+      'staticfiles',
+      values.config,
+      'is not configured: add a "staticfiles" storage to collect static files into',
+    )
     const where = describe(storage)
 
     if (!dryRun && !values['no-input']) {

@@ -5,7 +5,7 @@
  * printing a failure as text or JSON.
  */
 import { parseArgs } from 'node:util'
-import { ConfigurationError, StorageRegistry, closest, isStorageError, loadConfig, type Storage } from '@stowage/core'
+import { ConfigurationError, StorageRegistry, closest, isStorageError, loadConfig, type Storage, type StowageConfig } from '@stowage/core'
 import type { Io } from './io.js'
 
 /** One option a command takes, and its line in the help. */
@@ -147,9 +147,23 @@ export async function runCommand(io: Io, json: boolean, body: () => Promise<numb
 
 /** @returns the configured storage `alias`. @throws ConfigurationError naming the key when it is not configured. */
 export async function openStorage(io: Io, alias: string, file: string | undefined): Promise<Storage> {
+  return (await openConfigured(io, alias, file)).storage
+}
+
+/**
+ * Loads the configuration and opens the storage `alias` from it.
+ * @returns both (a command may need the rest of the configuration too).
+ * @throws ConfigurationError naming the key (with `missing` as its message) when `alias` is not configured.
+ */
+export async function openConfigured(
+  io: Io,
+  alias: string,
+  file: string | undefined,
+  missing = 'is not configured',
+): Promise<{ config: StowageConfig; storage: Storage }> {
   const config = await loadConfig({ cwd: io.cwd, file, env: io.env })
   const registry = new StorageRegistry()
   await registry.configure(config)
-  if (!registry.has(alias)) throw new ConfigurationError('is not configured', { key: `storages.${alias}` })
-  return registry.get(alias)
+  if (!registry.has(alias)) throw new ConfigurationError(missing, { key: `storages.${alias}` })
+  return { config, storage: registry.get(alias) }
 }
