@@ -101,8 +101,18 @@ describe('streamed multipart saves hold a bounded number of parts', () => {
   it('a body in memory over the threshold goes up in slices of itself', async () => {
     const storage = storageWith()
     const data = Buffer.alloc(11 * MIB, 7)
+    const bodies: Buffer[] = []
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') bodies.push((args.input as { Body: Buffer }).Body)
+        return next(args)
+      },
+      { step: 'initialize' },
+    )
     const name = await storage.save(`${randomPrefix()}/bytes.bin`, data)
     expect((await storage.stat(name)).etag).toMatch(/-3"?$/)
+    // Views of the caller's own memory, not copies.
+    expect(bodies.map((b) => b.buffer === data.buffer)).toEqual([true, true, true])
     expect(Buffer.from(await storage.read(name)).equals(data)).toBe(true)
   })
 })
