@@ -71,7 +71,7 @@ export class ValidatingStream extends Transform {
   /** The content's exact length when it was known up front (bytes, text, a Blob): these bytes pass through unchanged. */
   [KNOWN_SIZE]?: number
   /** The whole content, when it was given in memory (see `content()`). */
-  private inMemory: Uint8Array | undefined
+  private readonly inMemory: Uint8Array | undefined
   /** Facts gathered so far (size, detected type, dimensions); complete once the stream has ended. */
   readonly facts: UploadFacts = { size: 0 }
   /** The refusal, once the stream has failed validation. */
@@ -90,11 +90,19 @@ export class ValidatingStream extends Transform {
    */
   readonly ready: Promise<void>
 
+  /**
+   * @param source what is known of the content before it streams (as
+   *   `validateContent` normalised it): its length, and its bytes when in
+   *   memory, so that what is saved keeps them.
+   */
   constructor(
     private readonly validators: readonly Validator[],
     private readonly info: UploadInfo = {},
+    source: { size?: number; bytes?: Uint8Array } = {},
   ) {
     super()
+    if (source.size !== undefined) this[KNOWN_SIZE] = source.size
+    this.inMemory = source.bytes
     this.headRules = validators.filter((v) => v.checkHead)
     this.sizeRules = validators.filter((v) => v.checkSize)
     this.released = this.headRules.length === 0
@@ -155,12 +163,6 @@ export class ValidatingStream extends Transform {
     return bytes
   }
 
-  /** Records what `validateContent` knew of the content: its length and, when in memory, its bytes. */
-  declareSource(size: number | undefined, bytes: Uint8Array | undefined): void {
-    if (size !== undefined) this[KNOWN_SIZE] = size
-    this.inMemory = bytes
-  }
-
   private sizeFailures(final: boolean): ValidationFailure[] {
     return sizeFailures(this.sizeRules, this.facts.size, final)
   }
@@ -204,11 +206,10 @@ export class ValidatingStream extends Transform {
  * @throws TypeError when `content` is not a `Content`.
  */
 export function validateContent(content: Content, validators: readonly Validator[], info: UploadInfo = {}): ValidatingStream {
-  const checker = new ValidatingStream(validators, info)
   // Normalised once, here: what is known of the content (its size, its
   // bytes) stays with the checker, which is what a storage is handed.
   const source = toSource(content)
-  checker.declareSource(source.size, source.bytes)
+  const checker = new ValidatingStream(validators, info, source)
   // pipeline() propagates a truncated or failed source into the checker and
   // destroys the source when the checker refuses or the save is aborted.
   pipeline(source.stream, checker, () => {})
