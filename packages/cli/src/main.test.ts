@@ -271,6 +271,14 @@ describe('stowage findstatic', () => {
     expect(run.out()).toContain(path.join(project, 'packages', 'ui', 'static', 'css', 'base.css'))
     expect(run.err()).toContain("No matching file found for 'nope.css'")
   })
+
+  it('without a PATH is a usage error (exit 2) on stderr, with the help, and nothing on stdout', async () => {
+    const run = io()
+    expect(await main(['findstatic'], run)).toBe(2)
+    expect(run.err()).toContain('stowage findstatic: give at least one PATH to look up')
+    expect(run.err()).toContain('PATH')
+    expect(run.out()).toBe('')
+  })
 })
 
 describe('the stowage binary', () => {
