@@ -111,3 +111,15 @@ describe('a re-run plans again only what a change reaches', () => {
     expect((err as CollectStaticError).problems.map((p) => [p.file, p.target])).toEqual([['css/app.css', 'img/late.png']])
   })
 })
+
+it("ManifestStaticStorage.copy() is its storage's copy(), and UnsupportedOperationError when that storage has none", async () => {
+  const inner = new MemoryStorage({ baseUrl: '/static/' })
+  await inner.save('a.css', 'body{}')
+  const storage = new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' })
+  expect(await storage.copy('a.css', 'b.css')).toBe('b.css')
+  expect(Buffer.from(await inner.read('b.css')).toString()).toBe('body{}')
+  // A storage written before copy() was in the contract.
+  const bare = Object.create(inner, { copy: { value: undefined } }) as MemoryStorage
+  await expect(new ManifestStaticStorage({ storage: bare, staticUrl: '/static/' }).copy('a.css', 'c.css')).rejects.toMatchObject({ code: 'EUNSUPPORTED' })
+  expect(await inner.exists('c.css')).toBe(false)
+})
