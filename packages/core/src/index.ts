@@ -18,7 +18,18 @@ export type {
 } from './storage.js'
 export type { StorageDescription, UrlSigning } from './storage-description.js'
 export { toSource, readAll, type Content, type ContentSource } from './content.js'
-export { safeName, safeDir, splitName, joinName, fullExtension, encodeUrlPath, isStowageName, STOWAGE_PREFIX, MAX_NAME_BYTES, MAX_SEGMENT_BYTES } from './paths.js'
+export {
+  safeName,
+  safeDir,
+  splitName,
+  joinName,
+  fullExtension,
+  encodeUrlPath,
+  isStowageName,
+  STOWAGE_PREFIX,
+  MAX_NAME_BYTES,
+  MAX_SEGMENT_BYTES,
+} from './paths.js'
 export { getValidFilename, candidateNames, overwriteName, alternativeName, randomSuffix, SUFFIX_LENGTH, type RandomSuffix } from './naming.js'
 export { MemoryStorage, withTrailingSlash, type MemoryStorageOptions } from './memory-storage.js'
 export { signUrl, verifySignedUrl, MIN_SECRET_LENGTH, type UrlSigningOptions, type SignedUrlCheck, type SignedUrlFailure } from './signing.js'
