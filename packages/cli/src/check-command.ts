@@ -4,7 +4,7 @@
  * (warnings allowed unless `--fail-level warning`), 1 problems, 2 usage.
  */
 import { checkProject, type CheckReport, type StorageReport } from './check.js'
-import { CONFIG_OPTION, defineCommand, parseCommand } from './command-helpers.js'
+import { CONFIG_OPTION, defineCommand, oneOf, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 
 /** `stowage check`: its options, and the help made from them. */
@@ -18,7 +18,7 @@ signed URLs that cannot be signed, public objects behind presigned URLs, ...).`,
   options: {
     write: { type: 'boolean', help: 'Also save, read back and delete a small file in each storage\n(named .stowage-check-*), proving write access' },
     json: { type: 'boolean', help: 'Print one JSON report on stdout, nothing else' },
-    'fail-level': { type: 'string', arg: 'LEVEL', help: 'error (default) or warning: the lowest level that exits 1' },
+    'fail-level': { type: 'string', arg: 'LEVEL', help: 'error (default) or warning: the lowest level that exits 1', check: oneOf('error', 'warning') },
     ...CONFIG_OPTION,
   },
   footer: 'Exit codes: 0 no problem at the fail level, 1 problems found, 2 usage error.',
@@ -54,11 +54,7 @@ export async function checkCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(argv, io, CHECK_COMMAND)
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
-  const failLevel = values['fail-level'] ?? 'error'
-  if (failLevel !== 'error' && failLevel !== 'warning') {
-    io.stderr.write(`--fail-level must be 'error' or 'warning', got '${failLevel}'\n`)
-    return 2
-  }
+  const failLevel = (values['fail-level'] ?? 'error') as 'error' | 'warning'
   const report = await checkProject({ cwd: io.cwd, env: io.env, file: values.config, write: values.write ?? false, ...(io.now && { now: io.now }) })
   if (values.json) io.stdout.write(`${JSON.stringify(report)}\n`)
   else (report.ok ? io.stdout : io.stderr).write(formatReport(report))

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { ConfigurationError } from '@stowage/core'
 import { cleanMedia, DEFAULT_MIN_AGE, type ReferencesResolver } from './clean-media.js'
 import { describe } from './collectstatic-command.js'
-import { CONFIG_OPTION, JSON_OPTION, defineCommand, openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, SECONDS, defineCommand, openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
 import type { Io } from './io.js'
 
 /** `stowage clean-media`: its options, and the help made from them. */
@@ -26,7 +26,7 @@ reference, e.g. with better-sqlite3:
     references: { type: 'string', arg: 'MODULE', help: 'The resolver module (.js, .mjs, or .ts with tsx installed); required' },
     storage: { type: 'string', arg: 'ALIAS', help: 'Storage to scan (default: "default")' },
     prefix: { type: 'string', arg: 'DIR', help: 'Only files under this directory, e.g. avatars/' },
-    'min-age': { type: 'string', arg: 'SECONDS', help: `Keep files modified less than this long ago (default ${DEFAULT_MIN_AGE})` },
+    'min-age': { type: 'string', arg: 'SECONDS', help: `Keep files modified less than this long ago (default ${DEFAULT_MIN_AGE})`, check: SECONDS },
     'include-hidden': { type: 'boolean', help: 'Also scan names with a segment starting with "."' },
     delete: { type: 'boolean', help: 'Delete the orphans' },
     ...JSON_OPTION,
@@ -44,10 +44,7 @@ export async function cleanMediaCommand(argv: string[], io: Io): Promise<number>
   const { values } = parsed
   const references = values.references
   if (!references) return usage(io, '--references MODULE is required: a module returning the names your records reference', CLEAN_MEDIA_HELP)
-  const minAgeText = values['min-age']
-  const minAge = minAgeText === undefined ? undefined : Number(minAgeText)
-  if (minAge !== undefined && !(Number.isFinite(minAge) && minAge >= 0))
-    return usage(io, `--min-age must be a number of seconds, got '${minAgeText}'`, CLEAN_MEDIA_HELP)
+  const minAge = values['min-age'] === undefined ? undefined : Number(values['min-age'])
   const json = values.json ?? false
   const prefix = values.prefix
   return runCommand(io, json, async () => {

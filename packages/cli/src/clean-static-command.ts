@@ -5,7 +5,7 @@
  */
 import { cleanStatic, DEFAULT_KEEP_DEPLOYS } from '@stowage/static'
 import { describe } from './collectstatic-command.js'
-import { CONFIG_OPTION, JSON_OPTION, defineCommand, openStorage, parseCommand, runCommand, usage } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, POSITIVE_INTEGER, defineCommand, openStorage, parseCommand, runCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 
 /** `stowage clean-static`: its options, and the help made from them. */
@@ -17,7 +17,12 @@ of the last N deploys names: collectstatic keeps old hashed files so cached
 pages keep working, and they pile up. Lists only, unless --delete is given.
 Originals, the manifest and the deploy history's newest entries are kept.`,
   options: {
-    keep: { type: 'string', arg: 'N', help: `Deploys whose files to keep, the current one included (default ${DEFAULT_KEEP_DEPLOYS})` },
+    keep: {
+      type: 'string',
+      arg: 'N',
+      help: `Deploys whose files to keep, the current one included (default ${DEFAULT_KEEP_DEPLOYS})`,
+      check: POSITIVE_INTEGER,
+    },
     delete: { type: 'boolean', help: 'Delete them (and history entries older than the kept ones)' },
     ...JSON_OPTION,
     ...CONFIG_OPTION,
@@ -32,9 +37,7 @@ export async function cleanStaticCommand(argv: string[], io: Io): Promise<number
   const parsed = parseCommand(argv, io, CLEAN_STATIC_COMMAND)
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
-  const keepText = values.keep
-  const keep = keepText === undefined ? undefined : Number(keepText)
-  if (keep !== undefined && !(Number.isInteger(keep) && keep > 0)) return usage(io, `--keep must be a positive integer, got '${keepText}'`, CLEAN_STATIC_HELP)
+  const keep = values.keep === undefined ? undefined : Number(values.keep)
   const json = values.json ?? false
   return runCommand(io, json, async () => {
     const storage = await openStorage(io, 'staticfiles', values.config)

@@ -5,7 +5,7 @@
  */
 import { isStorageError, type Storage } from '@stowage/core'
 import { collectstatic, CollectStaticError, findersFromConfig, isManifestStorage, type CollectStaticSummary } from '@stowage/static'
-import { CONFIG_OPTION, JSON_OPTION, defineCommand, openConfigured, parseCommand } from './command-helpers.js'
+import { CONFIG_OPTION, JSON_OPTION, POSITIVE_INTEGER, defineCommand, openConfigured, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
 
@@ -27,7 +27,7 @@ package's static/ folder into the "staticfiles" storage.`,
     ...JSON_OPTION,
     verbose: { type: 'boolean', short: 'v', help: 'List every file copied, post-processed or deleted' },
     ...CONFIG_OPTION,
-    concurrency: { type: 'string', arg: 'N', help: 'Parallel reads and writes (default 32)' },
+    concurrency: { type: 'string', arg: 'N', help: 'Parallel reads and writes (default 32)', check: POSITIVE_INTEGER },
   },
 })
 
@@ -40,10 +40,6 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-    io.stderr.write(`--concurrency must be a positive integer, got '${values.concurrency}'\n`)
-    return 2
-  }
   const json = values.json ?? false
   const dryRun = values['dry-run'] ?? false
 

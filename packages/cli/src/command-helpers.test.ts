@@ -49,6 +49,22 @@ describe('stowage <command> option parsing', () => {
     expect(failLevel.err()).toContain("stowage check: unknown option '--faillevel' (did you mean '--fail-level'?)")
   })
 
+  it.each([
+    ['collectstatic', '--no-input', '--concurrency', '0', "--concurrency must be a positive integer, got '0'"],
+    ['clean-static', '--keep', '1.5', "--keep must be a positive integer, got '1.5'"],
+    ['clean-media', '--references', 'x.mjs', '--min-age=-1', "--min-age must be a number of seconds, got '-1'"],
+    ['clean-media', '--references', 'x.mjs', '--min-age', '', "--min-age must be a number of seconds, got ''"],
+    ['check', '--fail-level', 'fatal', "--fail-level must be 'error' or 'warning', got 'fatal'"],
+  ])('refuses a bad value the same way in every command: stowage %s %s …', async (...args) => {
+    const message = args.pop()!
+    const run = io()
+    expect(await main(args, run)).toBe(2)
+    expect(run.err().split('\n')[0]).toBe(`stowage ${args[0]}: ${message}`)
+    expect(run.err()).toContain(`Usage: stowage ${args[0]}`)
+    expect(run.out()).toBe('')
+    await expect(access(path.join(project, 'staticfiles'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('suggests nothing when no option is near, or for an unknown short option', async () => {
     const far = io()
     expect(await main(['check', '--bogus'], far)).toBe(2)

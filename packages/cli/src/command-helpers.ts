@@ -19,6 +19,24 @@ export interface CommandOption {
   arg?: string
   /** The help text; a second line, if any, is indented under the first. */
   help: string
+  /**
+   * Checks each value given (string options): returns what the value must
+   * be (`'a positive integer'`) when it is not, for `parseCommand` to report
+   * as a usage error. See `POSITIVE_INTEGER`, `SECONDS`, `oneOf`.
+   */
+  check?: (value: string) => string | undefined
+}
+
+/** A `check` for counts: whole numbers above zero. */
+export const POSITIVE_INTEGER = (value: string): string | undefined => (Number.isInteger(Number(value)) && Number(value) > 0 ? undefined : 'a positive integer')
+
+/** A `check` for durations: a number of seconds, zero or more. */
+export const SECONDS = (value: string): string | undefined =>
+  value.trim() !== '' && Number.isFinite(Number(value)) && Number(value) >= 0 ? undefined : 'a number of seconds'
+
+/** @returns a `check` accepting only `choices`. */
+export function oneOf(...choices: string[]): (value: string) => string | undefined {
+  return (value) => (choices.includes(value) ? undefined : choices.map((c) => `'${c}'`).join(' or '))
 }
 
 /** A command's options by long name (`dry-run` for `--dry-run`). */
@@ -109,6 +127,14 @@ export function parseCommand<O extends CommandOptions>(argv: string[], io: Io, c
   if (parsed.values.help) {
     io.stdout.write(command.help)
     return 0
+  }
+  for (const [name, option] of Object.entries(command.options)) {
+    const given = parsed.values[name]
+    const values: unknown[] = Array.isArray(given) ? given : [given]
+    for (const value of values.filter((v): v is string => typeof v === 'string')) {
+      const expected = option.check?.(value)
+      if (expected !== undefined) return usage(io, `stowage ${command.name}: --${name} must be ${expected}, got '${value}'`, command.help)
+    }
   }
   return { values: parsed.values as OptionValues<O>, positionals: parsed.positionals }
 }
