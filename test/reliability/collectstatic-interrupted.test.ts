@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -48,16 +48,24 @@ async function expectConsistentManifest(storage: Storage): Promise<void> {
 }
 
 type Make = () => Promise<{ storage: Storage; destroy(): Promise<void> }>
-const BACKENDS: [string, Make][] = [
-  ['MemoryStorage', async () => ({ storage: new MemoryStorage({ baseUrl: '/static/' }), destroy: async () => {} })],
+/** Each backend, and whether a first run into it is staged (`Storage.stage()`: nothing appears before the run completes). */
+const BACKENDS: [string, Make, boolean][] = [
+  ['MemoryStorage', async () => ({ storage: new MemoryStorage({ baseUrl: '/static/' }), destroy: async () => {} }), false],
   [
     'FileSystemStorage',
     async () => {
       const location = await mkdtemp(path.join(tmpdir(), 'stowage-static-'))
       return { storage: new FileSystemStorage({ location, baseUrl: '/static/' }), destroy: () => rm(location, { recursive: true, force: true }) }
     },
+    true,
   ],
 ]
+
+/** Hidden stage directories (`FileSystemStorage.stage()`) left beside `location`. */
+async function stagesBeside(location: string): Promise<string[]> {
+  const names = await readdir(path.dirname(location))
+  return names.filter((n) => n.startsWith(`.${path.basename(location)}.stowage-stage-`))
+}
 
 const manifestOver = (storage: Storage) => new ManifestStaticStorage({ storage, staticUrl: '/static/' })
 
@@ -70,6 +78,17 @@ class FailingAfter {
   ) {
     return new Proxy(this.inner, {
       get: (target, prop, receiver) => {
+        if (prop === 'stage') {
+          // A staged run writes to the stage's storage: it fails the same way.
+          const stage = Reflect.get(target, prop, receiver) as Storage['stage']
+          return (
+            stage &&
+            (async () => {
+              const staged = await stage.call(target)
+              return staged && { storage: new FailingAfter(staged.storage, this.healthy), publish: () => staged.publish(), discard: () => staged.discard() }
+            })
+          )
+        }
         if (prop !== 'save') return Reflect.get(target, prop, receiver) as unknown
         return (name: string, content: Content, options?: SaveOptions) => {
           if (++this.saves > this.healthy) return Promise.reject(new StorageError(`injected failure saving '${name}'`, { code: 'EIO' }))
@@ -104,8 +123,8 @@ beforeAll(async () => {
 })
 afterAll(() => rm(project, { recursive: true, force: true }))
 
-describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make) => {
-  it('aborted half-way: rejects with AbortedError, writes no manifest; the re-run completes identical to a clean run', async () => {
+describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make, staged) => {
+  it('aborted half-way: rejects with AbortedError, writes no manifest (a staged first run: nothing); the re-run completes identical to a clean run', async () => {
     const { storage, destroy } = await make()
     try {
       const controller = new AbortController()
@@ -124,8 +143,13 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
       expect(err).toBeInstanceOf(AbortedError)
       expect(await storage.exists('staticfiles.json')).toBe(false)
       const written = (await listAll(storage)).length
-      expect(written).toBeGreaterThan(0)
-      expect(written).toBeLessThan(Object.keys(cleanSnapshot).length)
+      if (staged) {
+        expect(written).toBe(0)
+        expect(await stagesBeside((storage as FileSystemStorage).location)).toEqual([])
+      } else {
+        expect(written).toBeGreaterThan(0)
+        expect(written).toBeLessThan(Object.keys(cleanSnapshot).length)
+      }
 
       const summary = await collectstatic({ storage: manifestOver(storage), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
@@ -158,8 +182,15 @@ describe.each(BACKENDS)('collectstatic interrupted on %s, then re-run', (_, make
 })
 
 describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-run', { timeout: 60_000 }, () => {
-  it('the re-run completes identical to a clean run, with a consistent manifest', async () => {
+  // A first run into an empty directory is staged; one into a directory
+  // holding anything (here one unrelated file) writes in place.
+  it.each([
+    ['a first run (staged): the directory stays empty', false],
+    ['a run into a directory holding files (in place)', true],
+  ])('%s; the re-run completes identical to a clean run, with a consistent manifest', async (_, seeded) => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-static-kill-'))
+    const seed = { 'seed.txt': sha(Buffer.from('seed')) }
+    if (seeded) await writeFile(path.join(location, 'seed.txt'), 'seed')
     try {
       const args = [
         '--conditions=stowage-source',
@@ -175,17 +206,23 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
       expect(killed?.signal).toBe('SIGKILL')
       const storage = new FileSystemStorage({ location, baseUrl: '/static/' })
       expect(await storage.exists('staticfiles.json')).toBe(false)
-      expect((await listAll(storage)).length).toBeGreaterThan(0)
+      if (seeded) expect((await listAll(storage)).length).toBeGreaterThan(1)
+      else {
+        expect(await listAll(storage)).toEqual([])
+        // The killed run's stage is left beside the directory, never inside it.
+        expect(await stagesBeside(location)).toHaveLength(1)
+      }
 
       const summary = await collectstatic({ storage: manifestOver(storage), finders: createFinders({ root: project, dirs: ASSET_TREE_DIRS }) })
       expect(summary.errors).toEqual([])
-      expect(await snapshot(storage)).toEqual(cleanSnapshot)
+      expect(await snapshot(storage)).toEqual(seeded ? { ...cleanSnapshot, ...seed } : cleanSnapshot)
       await expectConsistentManifest(storage)
       // Files being written at the moment of the kill leave hidden temporary files,
       // which listdir() never shows; count them so a change in that is noticed.
       const temps = (await walkFiles(location)).filter((n) => path.basename(n).startsWith('.~stowage-'))
       expect(temps.length).toBeLessThanOrEqual(4) // at most one per concurrent write
     } finally {
+      for (const stage of await stagesBeside(location)) await rm(path.join(path.dirname(location), stage), { recursive: true, force: true })
       await rm(location, { recursive: true, force: true })
     }
   })

@@ -15,6 +15,7 @@ export type {
   WriteRequest,
   CopyOptions,
   CopyRequest,
+  Stage,
 } from './storage.js'
 export type { StorageDescription, UrlSigning } from './storage-description.js'
 export { toSource, readAll, type Content, type ContentSource } from './content.js'

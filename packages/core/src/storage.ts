@@ -141,6 +141,36 @@ export interface Storage {
    *   Optional for storages written before it; `BaseStorage` has it.
    */
   describe?(): Promise<StorageDescription>
+  /**
+   * Starts a staged fill of this storage while it holds no file: writes go
+   * to a private place and appear together, in one step, with
+   * `Stage.publish()`, or never (`Stage.discard()`, or a crash). Batch jobs
+   * (`collectstatic` into an empty static root) use it to make a first
+   * deploy all-or-nothing, and so that each file in a place nobody reads
+   * needs no temporary name of its own. Optional: backends that cannot swap
+   * a whole tree in one step leave it out (so do S3 and memory).
+   * @returns a stage, or `undefined` when this storage already holds files or
+   *   cannot be staged here (write in place then).
+   */
+  stage?(): Promise<Stage | undefined>
+}
+
+/** A staged fill of an empty storage (`Storage.stage()`). */
+export interface Stage {
+  /**
+   * Where to write: a storage like the staged one, whose files nobody else
+   * sees until `publish()`. Files written to it may appear under their
+   * names while partial, so a failed write must not be published: discard.
+   */
+  readonly storage: Storage
+  /**
+   * Makes everything written to `storage` the staged storage's content, in one step.
+   * @throws StorageError when the staged storage stopped being empty meanwhile (the stage is discarded, nothing of it
+   *   appears) or the file system refuses; the staged storage is unchanged then.
+   */
+  publish(): Promise<void>
+  /** Deletes everything written to `storage`; the staged storage is unchanged. Never throws. */
+  discard(): Promise<void>
 }
 
 /** Options every backend accepts. */

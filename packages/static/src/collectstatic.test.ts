@@ -1,3 +1,4 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -123,3 +124,78 @@ it("ManifestStaticStorage.copy() is its storage's copy(), and UnsupportedOperati
   await expect(new ManifestStaticStorage({ storage: bare, staticUrl: '/static/' }).copy('a.css', 'c.css')).rejects.toMatchObject({ code: 'EUNSUPPORTED' })
   expect(await inner.exists('c.css')).toBe(false)
 })
+
+describe('a first collect into an empty local directory is staged (FileSystemStorage.stage())', () => {
+  async function tree(files: Record<string, string>): Promise<string> {
+    const src = await mkdtemp(path.join(tmpdir(), 'stowage-stage-src-'))
+    roots.push(src)
+    for (const [name, body] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(src, name)), { recursive: true })
+      await writeFile(path.join(src, name), body)
+    }
+    return src
+  }
+  const parentOf = async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'stowage-stage-parent-'))
+    roots.push(dir)
+    return dir
+  }
+
+  it('the directory gets everything (files, hashed copies, manifest, record) in one step: during the run it stays empty', async () => {
+    const src = await tree({ 'css/app.css': 'body { background: url(../logo.png) }', 'logo.png': 'png' })
+    const location = path.join(await parentOf(), 'static')
+    const storage = new ManifestStaticStorage({ storage: new FileSystemStorage({ location, baseUrl: '/static/' }), staticUrl: '/static/' })
+    const seen: string[][] = []
+    const summary = await collectstatic({
+      storage,
+      finders: createFinders({ root: src, dirs: [src], packages: false }),
+      onProgress: (e) => {
+        if (e.phase === 'write') seen.push(readdirIfAny(location))
+      },
+    })
+    expect(summary.errors).toEqual([])
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((names) => names.length === 0)).toBe(true)
+    const names = readdirIfAny(location)
+    expect(names).toEqual(expect.arrayContaining(['.stowage-collectstatic.json', 'css', 'logo.png', 'staticfiles.json']))
+    expect(await storage.url('css/app.css')).toMatch(/^\/static\/css\/app\.[0-9a-f]{12}\.css$/)
+    expect(readdirIfAny(path.dirname(location))).toEqual(['static'])
+  })
+
+  it('broken references (strict) or someone filling the directory meanwhile: the run fails, their files stay, nothing of the run appears or is left', async () => {
+    const location = path.join(await parentOf(), 'static')
+    const storage = () => new ManifestStaticStorage({ storage: new FileSystemStorage({ location, baseUrl: '/static/' }), staticUrl: '/static/' })
+    const broken = await tree({ 'app.css': 'body { background: url(missing.png) }' })
+    await expect(collectstatic({ storage: storage(), finders: createFinders({ root: broken, dirs: [broken], packages: false }) })).rejects.toBeInstanceOf(
+      CollectStaticError,
+    )
+    expect(readdirIfAny(path.dirname(location))).toEqual([])
+
+    const src = await tree({ 'a.txt': 'a', 'b.txt': 'b' })
+    let filled = false
+    const err = await collectstatic({
+      storage: storage(),
+      finders: createFinders({ root: src, dirs: [src], packages: false }),
+      onProgress: (e) => {
+        if (e.phase !== 'write' || filled) return
+        filled = true
+        mkdirSync(location)
+        writeFileSync(path.join(location, 'theirs.txt'), 'theirs')
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(err).toMatchObject({ code: 'ECHANGED' })
+    expect(readdirIfAny(location)).toEqual(['theirs.txt'])
+    expect(readdirIfAny(path.dirname(location))).toEqual(['static'])
+  })
+})
+
+function readdirIfAny(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort()
+  } catch {
+    return []
+  }
+}

@@ -13,8 +13,9 @@
  */
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
 import pLimit from 'p-limit'
-import { AbortedError, StorageError, isStorageError, safeName, type Storage } from '@stowage/core'
+import { AbortedError, StorageError, isStorageError, safeName, type Stage, type Storage } from '@stowage/core'
 import { toCollectError, type CollectError } from './collect-error.js'
 import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeRecord, type CollectRecord } from './collect-record.js'
 import { writeVariants } from './collect-variants.js'
@@ -26,7 +27,7 @@ import { hashFile, integrityOf, md5Hex } from './hashing.js'
 import { listFiles } from './list-files.js'
 import { mapLimit } from './map-limit.js'
 import { createManifest, serializeManifest } from './manifest.js'
-import { isManifestStorage, type ManifestStaticStorage } from './manifest-static-storage.js'
+import { isManifestStorage, MANIFEST_SAVE_OPTIONS, type ManifestStaticStorage } from './manifest-static-storage.js'
 import { postProcess, type PostProcessInput, type ReferenceProblem } from './post-process.js'
 import { adjustableKind } from './references.js'
 import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
@@ -228,20 +229,16 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   // What earlier runs stored, and what they learnt about the sources.
   const { record: previous, text: recordText } = await readRecord(run.store)
   const state: CollectRecord = options.clear ? emptyRecord() : previous
-  const { sources, sourceCache } = await hashSources(found, previous, run.concurrency, run.checkAbort, options.onProgress)
-  const plan = await planWrites(run, sources, previous, state)
-  const { deleted, previousManifest } = await clearOrReadManifest(run)
-  const { written, failed, known } = await writeChanged(run, plan, state)
-  const variants = await writeCompressed(run, plan.writes, state, failed, known)
-  const { manifestWritten, deployed } = await writeManifest(run, plan, previousManifest, failed, variants.failed, state.deployed)
-  await saveRecord(run, recordText, {
-    version: 1,
-    files: known,
-    sources: sourceCache,
-    ...(plan.hashed && { plan: recordablePlan(plan.hashed) }),
-    ...(variants.compressed && { compressed: variants.compressed }),
-    ...(deployed && { deployed }),
-  })
+  const stage = await startStage(run, recordText)
+  let done: Awaited<ReturnType<typeof collectInto>>
+  try {
+    done = await collectInto(run, found, previous, recordText, state)
+    await stage?.publish()
+  } catch (err) {
+    await stage?.discard()
+    throw err
+  }
+  const { sources, plan, deleted, written, failed, variants, manifestWritten } = done
   const { copied, unmodified, postProcessed } = tally(sources, plan.bySource, written, failed)
   deleted.sort()
   run.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
@@ -262,12 +259,33 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   }
 }
 
+/** Phases 2 to 8, into `run.store` (the storage, or its stage). */
+async function collectInto(run: Run, found: StaticSource[], previous: CollectRecord, recordText: string | null, state: CollectRecord) {
+  const { sources, sourceCache } = await hashSources(found, previous, run)
+  const plan = await planWrites(run, sources, previous, state)
+  const { deleted, previousManifest } = await clearOrReadManifest(run)
+  const { written, failed, known } = await writeChanged(run, plan, state)
+  const variants = await writeCompressed(run, plan.writes, state, failed, known)
+  const { manifestWritten, deployed } = await writeManifest(run, plan, previousManifest, failed, variants.failed, state.deployed)
+  await saveRecord(run, recordText, {
+    version: 1,
+    files: known,
+    sources: sourceCache,
+    ...(plan.hashed && { plan: recordablePlan(plan.hashed) }),
+    ...(variants.compressed && { compressed: variants.compressed }),
+    ...(deployed && { deployed }),
+  })
+  return { sources, plan, deleted, written, failed, variants, manifestWritten }
+}
+
 /** What every phase of one run shares: where it writes, how, and the errors it collects. */
 interface Run {
   options: CollectStaticOptions
-  /** The storage the files land in (the manifest storage's inner one when hashing). */
+  /** The storage the files land in (the manifest storage's inner one when hashing, or a stage of it: `startStage`). */
   store: Storage
   manifestStorage: ManifestStaticStorage | undefined
+  /** Where the manifest and the deploy history are written: the manifest storage's, or the stage. */
+  manifestTarget: Storage | undefined
   /** Hashed names and a manifest are written. */
   hashing: boolean
   keepOriginals: boolean
@@ -290,6 +308,7 @@ function startRun(options: CollectStaticOptions): Run {
     options,
     store: manifestStorage ? manifestStorage.storage : options.storage,
     manifestStorage,
+    manifestTarget: manifestStorage?.manifestStorage,
     hashing,
     keepOriginals: !hashing || manifestStorage!.keepOriginals,
     dryRun: options.dryRun ?? false,
@@ -369,6 +388,24 @@ async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previ
 }
 
 /**
+ * A first run into an empty storage that can stage (`Storage.stage()`, a
+ * local directory) writes everything into the stage, which is published
+ * after the run record: the run appears whole, in one step, or (after an
+ * error or an abort) not at all. Only when the record, the manifest and
+ * the files share one storage: they must appear together.
+ * @returns the stage, with `run` writing to it; `undefined` to write in place.
+ */
+async function startStage(run: Run, recordText: string | null): Promise<Stage | undefined> {
+  const { store } = run
+  if (run.dryRun || recordText !== null || !store.stage || (run.manifestStorage && run.manifestStorage.manifestStorage !== store)) return undefined
+  const stage = await store.stage()
+  if (!stage) return undefined
+  run.store = stage.storage
+  if (run.manifestStorage) run.manifestTarget = stage.storage
+  return stage
+}
+
+/**
  * Phase 5: write what changed. First forget, in the stored record, every
  * file about to be replaced: a run interrupted after replacing one must not
  * leave a record vouching for the old content (a later run on the old
@@ -407,7 +444,7 @@ async function writeChanged(
       checkAbort()
       try {
         if (options.clear || !(await unchanged(store, w, state, existing))) {
-          const hints = { ...saveHints(w, run.cacheControl), overwrite: true, contentType: contentTypeFor(w.target), signal: options.signal }
+          const hints = writeHints(run, w.target, w.hashed)
           if (dryRun) {
             // Nothing is written.
           } else if (w.hashed && original !== undefined && copy && w.md5 === w.source.md5) {
@@ -482,7 +519,7 @@ async function writeManifest(
   let manifestWritten = false
   if (!unchangedManifest) {
     try {
-      if (!dryRun) await manifestStorage!.saveManifest(manifest)
+      if (!dryRun) await run.manifestTarget!.save(manifestStorage!.manifestName, serializeManifest(manifest), MANIFEST_SAVE_OPTIONS)
       manifestWritten = true
     } catch (err) {
       run.checkAbort()
@@ -491,7 +528,7 @@ async function writeManifest(
   }
   if (!dryRun && (manifestWritten || unchangedManifest)) {
     manifestStorage!.setManifest(manifest)
-    deployed = await recordInHistory(manifestStorage!, manifest, deployed, run.errors)
+    deployed = await recordInHistory(run.manifestTarget!, manifest, deployed, run.errors)
   }
   return { manifestWritten, deployed }
 }
@@ -535,10 +572,10 @@ function refuseUnstorable(found: StaticSource[], errors: CollectError[]): Static
 async function hashSources(
   found: StaticSource[],
   previous: CollectRecord,
-  concurrency: number,
-  checkAbort: () => void,
-  onProgress: CollectStaticOptions['onProgress'],
+  run: Run,
 ): Promise<{ sources: Source[]; sourceCache: NonNullable<CollectRecord['sources']> }> {
+  const { concurrency, checkAbort } = run
+  const { onProgress } = run.options
   let read = 0
   let retained = 0
   const sourceCache: NonNullable<CollectRecord['sources']> = {}
@@ -712,10 +749,10 @@ async function clearStorage(
   return deleted
 }
 
-/** The cache lifetime to store with a write: forever for hashed names, short for originals. */
-function saveHints(w: Write, cacheControl: ResolvedCacheControl): StaticSaveOptions {
-  const value = w.hashed ? cacheControl.hashed : cacheControl.unhashed
-  return value === undefined ? {} : { cacheControl: value }
+/** How a file is saved: replacing what is there, its type, and the cache lifetime (forever for hashed names, short for originals). */
+function writeHints(run: Run, target: string, hashed: boolean): StaticSaveOptions {
+  const cacheControl = hashed ? run.cacheControl.hashed : run.cacheControl.unhashed
+  return { ...(cacheControl !== undefined && { cacheControl }), overwrite: true, contentType: contentTypeFor(target), signal: run.options.signal }
 }
 
 /**
@@ -725,14 +762,14 @@ function saveHints(w: Write, cacheControl: ResolvedCacheControl): StaticSaveOpti
  * @returns the manifest hash to record as the newest deploy.
  */
 async function recordInHistory(
-  manifestStorage: ManifestStaticStorage,
+  storage: Storage,
   manifest: ReturnType<typeof createManifest>,
   deployed: string | undefined,
   errors: CollectError[],
 ): Promise<string | undefined> {
   if (deployed === manifest.hash) return deployed
   try {
-    await recordDeploy(manifestStorage.manifestStorage, manifest)
+    await recordDeploy(storage, manifest)
     return manifest.hash
   } catch (err) {
     errors.push(toCollectError('.stowage-deploys', err))
@@ -781,14 +818,16 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
 
 async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
   const body =
-    w.rewrite?.() ??
-    w.rewrite?.() ??
-    w.source.bytes ??
-    (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
-  const stored = await store.save(w.target, body, options)
-  if (stored !== w.target) {
-    throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
-      context: { name: w.target, stored },
+    w.rewrite?.() ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
+  await saveExact(store, w.target, body, options)
+}
+
+/** Saves under exactly `target`. @throws StorageError when the storage chose another name (it does not overwrite). */
+async function saveExact(store: Storage, target: string, body: Buffer | Readable, options: StaticSaveOptions): Promise<void> {
+  const stored = await store.save(target, body, options)
+  if (stored !== target) {
+    throw new StorageError(`The storage stored '${target}' as '${stored}'; static storages must allow overwriting`, {
+      context: { name: target, stored },
     })
   }
 }

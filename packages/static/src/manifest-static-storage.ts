@@ -78,6 +78,9 @@ export interface ManifestStaticStorageOptions {
   strictSourcemaps?: boolean
 }
 
+/** How a manifest is saved. It changes with every deploy: a cache must not keep an old one. */
+export const MANIFEST_SAVE_OPTIONS: Readonly<StaticSaveOptions> = { overwrite: true, contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
+
 /**
  * A storage whose `url()` gives content-hashed names from a manifest.
  * Every other method acts on the wrapped storage unchanged.
@@ -153,9 +156,7 @@ export class ManifestStaticStorage implements Storage {
    * always gives the same bytes) and uses it from now on.
    */
   async saveManifest(manifest: Manifest): Promise<void> {
-    // It changes with every deploy: a cache must not keep an old one.
-    const options: StaticSaveOptions = { overwrite: true, contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
-    await this.manifestStorage.save(this.manifestName, serializeManifest(manifest), options)
+    await this.manifestStorage.save(this.manifestName, serializeManifest(manifest), MANIFEST_SAVE_OPTIONS)
     this.manifest = manifest
   }
 

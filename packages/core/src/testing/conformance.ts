@@ -421,6 +421,32 @@ export function runStorageConformance(options: ConformanceOptions): void {
       })
     })
 
+    describe('stage (optional)', () => {
+      // Run on a fresh storage of its own: a storage holding files is not staged.
+      it('stage(), where the backend has one: nothing is seen before publish(), everything after; discard() leaves the storage as it was; a storage holding files is not staged', async (ctx) => {
+        await withStorage({}, async (s) => {
+          if (!s.stage) return ctx.skip('no stage(): the backend writes in place (it is optional)')
+          const p = randomPrefix()
+          const dropped = await s.stage()
+          if (!dropped) return ctx.skip('stage() declined a fresh storage: it stages only where it can publish in one step')
+          await dropped.storage.save(`${p}/dropped.txt`, 'x', { overwrite: true })
+          await dropped.discard()
+          expect(await s.exists(`${p}/dropped.txt`)).toBe(false)
+
+          const stage = (await s.stage())!
+          expect(stage, 'a discarded stage leaves the storage empty, so it can be staged again').toBeDefined()
+          await stage.storage.save(`${p}/a.txt`, 'a', { overwrite: true })
+          await stage.storage.save(`${p}/sub/b.bin`, randomBytes(70 * 1024), { overwrite: true })
+          expect(await s.exists(`${p}/a.txt`)).toBe(false)
+          expect(await s.listdir(p)).toEqual({ dirs: [], files: [] })
+          await stage.publish()
+          expect(await text(s, `${p}/a.txt`)).toBe('a')
+          expect(await s.size(`${p}/sub/b.bin`)).toBe(70 * 1024)
+          expect(await s.stage()).toBeUndefined()
+        })
+      })
+    })
+
     describe('hostile names', () => {
       it('refuses every hostile name in every method with SuspiciousFileOperationError and writes nothing', async () => {
         const token = randomPrefix('escape')

@@ -1,0 +1,110 @@
+/**
+ * `FileSystemStorage.stage()`: a first fill of an empty location is written
+ * beside it and appears in one rename, or not at all.
+ */
+import { Readable } from 'node:stream'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileSystemStorage } from './file-system-storage.js'
+
+const parents: string[] = []
+/** A fresh parent directory; the location under test is `<parent>/static`. */
+async function parent(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-stage-'))
+  parents.push(dir)
+  return dir
+}
+afterEach(async () => {
+  await Promise.all(parents.splice(0).map((p) => rm(p, { recursive: true, force: true })))
+})
+
+const list = (dir: string) => readdir(dir).then((names) => names.sort())
+
+describe('FileSystemStorage.stage()', () => {
+  it('a missing location: nothing appears until publish(), then every file at once; no stage is left', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    const storage = new FileSystemStorage({ location })
+    const stage = (await storage.stage())!
+    expect(stage).toBeDefined()
+    expect(await stage.storage.save('css/app.css', 'body{}', { overwrite: true })).toBe('css/app.css')
+    expect(await stage.storage.save('robots.txt', 'User-agent: *', { overwrite: true })).toBe('robots.txt')
+    expect(await storage.exists('css/app.css')).toBe(false)
+    expect(await list(dir)).toHaveLength(1) // the stage, hidden, beside the location
+    expect((await list(dir))[0]).toMatch(/^\.static\.stowage-stage-[0-9a-f]+$/)
+
+    await stage.publish()
+    expect(await list(dir)).toEqual(['static'])
+    expect(await readFile(path.join(location, 'css/app.css'), 'utf8')).toBe('body{}')
+    expect(Buffer.from(await storage.read('robots.txt')).toString()).toBe('User-agent: *')
+  })
+
+  it('an empty location keeps its permissions when the stage replaces it', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    await mkdir(location)
+    await chmod(location, 0o750)
+    const storage = new FileSystemStorage({ location })
+    const stage = (await storage.stage())!
+    await stage.storage.save('a.txt', 'a', { overwrite: true })
+    await stage.publish()
+    expect((await stat(location)).mode & 0o7777).toBe(0o750)
+    expect(await list(location)).toEqual(['a.txt'])
+  })
+
+  it('a location holding anything, or not a directory, is not staged (undefined: write in place)', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    await mkdir(location)
+    await writeFile(path.join(location, '.keep'), '')
+    expect(await new FileSystemStorage({ location }).stage()).toBeUndefined()
+    await writeFile(path.join(dir, 'file'), 'x')
+    expect(await new FileSystemStorage({ location: path.join(dir, 'file') }).stage()).toBeUndefined()
+    expect(await list(dir)).toEqual(['file', 'static']) // no stage made
+  })
+
+  it('discard() deletes the stage and leaves the location as it was', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    await mkdir(location)
+    const stage = (await new FileSystemStorage({ location }).stage())!
+    await stage.storage.save('a/b.txt', 'b', { overwrite: true })
+    await stage.discard()
+    expect(await list(dir)).toEqual(['static'])
+    expect(await list(location)).toEqual([])
+  })
+
+  it('publish() after someone filled the location: ECHANGED, their file stays, nothing of the stage appears or is left', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    const stage = (await new FileSystemStorage({ location }).stage())!
+    await stage.storage.save('mine.txt', 'mine', { overwrite: true })
+    await mkdir(location)
+    await writeFile(path.join(location, 'theirs.txt'), 'theirs')
+    await expect(stage.publish()).rejects.toMatchObject({ code: 'ECHANGED' })
+    expect(await list(location)).toEqual(['theirs.txt'])
+    expect(await list(dir)).toEqual(['static'])
+    await expect(stage.publish()).rejects.toMatchObject({ code: 'EINVAL' })
+  })
+
+  it("a stage's failed write leaves no partial file under its name; an overwrite in the stage replaces the file", async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    const stage = (await new FileSystemStorage({ location }).stage())!
+    const failing = new Readable({
+      read() {
+        this.push(Buffer.alloc(1024, 1))
+        this.destroy(new Error('disk went away'))
+      },
+    })
+    await expect(stage.storage.save('big.bin', failing, { overwrite: true })).rejects.toThrow('disk went away')
+    expect(await stage.storage.exists('big.bin')).toBe(false)
+    await stage.storage.save('a.txt', 'one', { overwrite: true })
+    await stage.storage.save('a.txt', 'two', { overwrite: true })
+    await stage.publish()
+    expect(await list(location)).toEqual(['a.txt'])
+    expect(await readFile(path.join(location, 'a.txt'), 'utf8')).toBe('two')
+  })
+})
