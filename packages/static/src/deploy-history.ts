@@ -26,12 +26,12 @@ export function deployName(sequence: number, hash: string): string {
  * unless the newest entry already is this manifest.
  * @returns its name.
  */
-export async function recordDeploy(storage: Storage, manifest: Manifest): Promise<string> {
+export async function recordDeploy(storage: Storage, manifest: Manifest, text = serializeManifest(manifest)): Promise<string> {
   const [newest] = await listDeploys(storage)
   if (newest?.endsWith(`-${manifest.hash}.json`)) return newest
   const sequence = newest ? Number(ENTRY.exec(newest.slice(DEPLOYS_DIR.length + 1))![1]) + 1 : 1
   const name = deployName(sequence, manifest.hash)
-  await storage.save(name, serializeManifest(manifest), { ...PRIVATE_RECORD })
+  await storage.save(name, text, { ...PRIVATE_RECORD })
   return name
 }
 
