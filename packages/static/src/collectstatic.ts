@@ -17,7 +17,17 @@ import type { Readable } from 'node:stream'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Stage, type Storage } from '@stowage/core'
 import { toCollectError, type CollectError } from './collect-error.js'
-import { COLLECT_STATE_NAME, emptyRecord, readRecord, saveRecordText, serializeRecord, type CollectRecord } from './collect-record.js'
+import {
+  clearReplacing,
+  COLLECT_STATE_NAME,
+  emptyRecord,
+  readRecord,
+  REPLACING_NAME,
+  saveRecordText,
+  saveReplacing,
+  serializeRecord,
+  type CollectRecord,
+} from './collect-record.js'
 import { writeVariants } from './collect-variants.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import { recordDeploy } from './deploy-history.js'
@@ -32,7 +42,7 @@ import { postProcess, type PostProcessInput, type ReferenceProblem } from './pos
 import { adjustableKind } from './references.js'
 import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
-export { COLLECT_STATE_NAME }
+export { COLLECT_STATE_NAME, REPLACING_NAME }
 /** Files up to this size are read whole (one request body with a known length); larger ones are streamed. */
 export const STREAM_THRESHOLD = 8 * 1024 * 1024
 /**
@@ -227,7 +237,8 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const run = startRun(options)
   const { found, duplicates } = await findSources(options, run)
   // What earlier runs stored, and what they learnt about the sources.
-  const { record: previous, text: recordText } = await readRecord(run.store)
+  const { record: previous, text: recordText, replacing } = await readRecord(run.store)
+  run.replacing = replacing
   const state: CollectRecord = options.clear ? emptyRecord() : previous
   const stage = await startStage(run, recordText)
   let done: Awaited<ReturnType<typeof collectInto>>
@@ -271,7 +282,7 @@ async function collectInto(run: Run, found: StaticSource[], previous: CollectRec
     version: 1,
     files: known,
     sources: sourceCache,
-    ...(plan.hashed && { plan: recordablePlan(plan.hashed) }),
+    ...(plan.hashed && { plan: recordablePlan(plan.hashed, sources) }),
     ...(variants.compressed && { compressed: variants.compressed }),
     ...(deployed && { deployed }),
   })
@@ -298,6 +309,8 @@ interface Run {
   checkAbort(): void
   /** Files that could not be collected; the run goes on without them. */
   errors: CollectError[]
+  /** A list of names being replaced (`REPLACING_NAME`) is in the storage: the record must be saved, then the list deleted. */
+  replacing: boolean
 }
 
 function startRun(options: CollectStaticOptions): Run {
@@ -320,6 +333,7 @@ function startRun(options: CollectStaticOptions): Run {
       if (signal?.aborted) throw new AbortedError('collectstatic aborted', { cause: signal.reason })
     },
     errors: [],
+    replacing: false,
   }
 }
 
@@ -406,10 +420,10 @@ async function startStage(run: Run, recordText: string | null): Promise<Stage | 
 }
 
 /**
- * Phase 5: write what changed. First forget, in the stored record, every
- * file about to be replaced: a run interrupted after replacing one must not
- * leave a record vouching for the old content (a later run on the old
- * sources would then skip restoring it).
+ * Phase 5: write what changed. First list, beside the record, every file
+ * about to be replaced (`saveReplacing`): a run interrupted after replacing
+ * one must not leave a record vouching for the old content (a later run on
+ * the old sources would then skip restoring it).
  * @returns the targets written, those that failed (in `run.errors`), and the md5 of every target in place.
  */
 async function writeChanged(
@@ -420,9 +434,11 @@ async function writeChanged(
   const { options, store, limit, concurrency, checkAbort, dryRun } = run
   const replacing = writes.filter((w) => state.files[w.target] !== undefined && state.files[w.target] !== w.md5)
   if (!dryRun && !options.clear && replacing.length) {
-    const files = { ...state.files }
-    for (const w of replacing) delete files[w.target]
-    await saveRecordText(store, serializeRecord({ ...state, files }))
+    await saveReplacing(
+      store,
+      replacing.map((w) => w.target),
+    )
+    run.replacing = true
   }
   // Targets the record knows nothing about are compared with the storage.
   // With no record at all (a first run, or a lost record) one listing says
@@ -438,7 +454,20 @@ async function writeChanged(
   // link on local disk, a server-side copy where the backend has one)
   // instead of a second write of the same bytes.
   const copy = store.copy?.bind(store)
-  await mapLimit(bySource, concurrency, async (ws) => {
+  // Sources whose every copy the record says is in place need no task: on a
+  // re-run that is nearly all of them.
+  const todo: Write[][] = []
+  for (const ws of bySource) {
+    if (options.clear || !ws.every((w) => state.files[w.target] === w.md5)) {
+      todo.push(ws)
+      continue
+    }
+    for (const w of ws) {
+      known[w.target] = w.md5
+      options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
+    }
+  }
+  await mapLimit(todo, concurrency, async (ws) => {
     let original: string | undefined
     for (const w of ws) {
       checkAbort()
@@ -515,11 +544,12 @@ async function writeManifest(
   const { manifestStorage, dryRun } = run
   if (!run.hashing || plan.writes.some((w) => w.hashed && failed.has(w.target)) || variantsFailed) return { manifestWritten: false, deployed }
   const manifest = createManifest(plan.paths, manifestStorage!.manifestVersion, plan.hashed!.integrity)
-  const unchangedManifest = serializeManifest(manifest) === previousManifest
+  const text = serializeManifest(manifest)
+  const unchangedManifest = text === previousManifest
   let manifestWritten = false
   if (!unchangedManifest) {
     try {
-      if (!dryRun) await run.manifestTarget!.save(manifestStorage!.manifestName, serializeManifest(manifest), MANIFEST_SAVE_OPTIONS)
+      if (!dryRun) await run.manifestTarget!.save(manifestStorage!.manifestName, text, MANIFEST_SAVE_OPTIONS)
       manifestWritten = true
     } catch (err) {
       run.checkAbort()
@@ -528,19 +558,28 @@ async function writeManifest(
   }
   if (!dryRun && (manifestWritten || unchangedManifest)) {
     manifestStorage!.setManifest(manifest)
-    deployed = await recordInHistory(run.manifestTarget!, manifest, deployed, run.errors)
+    deployed = await recordInHistory(run.manifestTarget!, manifest, text, deployed, run.errors)
   }
   return { manifestWritten, deployed }
 }
 
 /** Phase 8: the run record, when it changed (a failure to write it is reported, not thrown). */
 async function saveRecord(run: Run, previousText: string | null, record: CollectRecord): Promise<void> {
+  if (run.dryRun) return
   const text = serializeRecord(record)
-  if (run.dryRun || text === previousText) return
   try {
-    await saveRecordText(run.store, text)
+    if (text !== previousText || run.replacing) await saveRecordText(run.store, text)
   } catch (err) {
     run.errors.push(toCollectError(COLLECT_STATE_NAME, err))
+    return
+  }
+  // The record now says what is stored under every name the list named.
+  if (run.replacing) {
+    try {
+      await clearReplacing(run.store)
+    } catch (err) {
+      run.errors.push(toCollectError(REPLACING_NAME, err))
+    }
   }
 }
 
@@ -579,15 +618,34 @@ async function hashSources(
   let read = 0
   let retained = 0
   const sourceCache: NonNullable<CollectRecord['sources']> = {}
-  const sources: Source[] = await mapLimit(found, concurrency, async (f) => {
+  const sources = new Array<Source>(found.length)
+  // Sources the record vouches for (same size and mtime) are taken in one
+  // synchronous pass: on a re-run that is nearly every file, and a task per
+  // file would cost more than its stat().
+  const toHash: number[] = []
+  const stats: [size: number, mtimeMs: number][] = []
+  for (let i = 0; i < found.length; i++) {
     checkAbort()
+    const f = found[i]!
     const { size, mtimeMs } = statSync(f.file)
     const cached = previous.sources?.[f.path]
+    if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) {
+      sources[i] = { ...f, size, md5: cached[2], integrity: cached[3] }
+      sourceCache[f.path] = cached
+      onProgress?.({ phase: 'read', done: ++read, total: found.length })
+    } else {
+      toHash.push(i)
+      stats[i] = [size, mtimeMs]
+    }
+  }
+  await mapLimit(toHash, concurrency, async (i) => {
+    checkAbort()
+    const f = found[i]!
+    const [size, mtimeMs] = stats[i]!
     let md5: string
     let integrity: string
     let bytes: Buffer | undefined
-    if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) [, , md5, integrity] = cached as [number, number, string, string]
-    else if (size <= STREAM_THRESHOLD) {
+    if (size <= STREAM_THRESHOLD) {
       // CSS/JS within the budget is kept for planning (reserved before any
       // await, so concurrent reads cannot overshoot it). Anything else is
       // hashed and dropped: small files through one reused buffer, so
@@ -602,7 +660,7 @@ async function hashSources(
     } else ({ md5, integrity } = await hashFile(f.file))
     sourceCache[f.path] = [size, mtimeMs, md5, integrity]
     onProgress?.({ phase: 'read', done: ++read, total: found.length })
-    return { ...f, size, md5, integrity, bytes }
+    sources[i] = { ...f, size, md5, integrity, bytes }
   })
   return { sources, sourceCache }
 }
@@ -631,10 +689,15 @@ async function planHashed(
   const settings = planSettings(o.manifestStorage.staticUrl, missingSourcemaps)
   const key = planKey(sources, settings)
   const reusable = o.previous.plan?.key === key && !o.clear ? o.previous.plan : undefined
-  if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined && reusable.integrity![s.path])) {
-    const md5s = Object.fromEntries(sources.map((s) => [s.path, o.state.files[reusable.paths[s.path]!]!]))
+  if (reusable?.integrity && sources.every((s) => o.state.files[reusable.paths[s.path] ?? ''] !== undefined)) {
+    const md5s: Record<string, string> = {}
+    const integrity: Record<string, string> = {}
+    for (const s of sources) {
+      md5s[s.path] = o.state.files[reusable.paths[s.path]!]!
+      integrity[s.path] = reusable.integrity[s.path] ?? s.integrity
+    }
     // Every hashed copy is recorded as stored, so nothing will ask for contents.
-    return { ...reusable, integrity: reusable.integrity, md5s, content: () => undefined }
+    return { ...reusable, integrity, md5s, content: () => undefined }
   }
   const previous = o.clear ? undefined : o.previous.plan
   const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
@@ -645,7 +708,7 @@ async function planHashed(
   for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     if (affected && !affected.has(s.path)) {
       const hashed = previous!.paths[s.path]!
-      inputs.set(s.path, { md5: s.md5, planned: { hashedName: hashed, md5: o.state.files[hashed]!, integrity: previous!.integrity![s.path]! } })
+      inputs.set(s.path, { md5: s.md5, planned: { hashedName: hashed, md5: o.state.files[hashed]!, integrity: previous!.integrity![s.path] ?? s.integrity } })
       continue
     }
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
@@ -717,14 +780,20 @@ function affectedSources(sources: Source[], previous: CollectRecord, state: Coll
   for (const s of sources) {
     if (affected.has(s.path)) continue
     const hashed = plan.paths[s.path]!
-    if (state.files[hashed] === undefined || plan.integrity[s.path] === undefined) return undefined
+    if (state.files[hashed] === undefined) return undefined
   }
   return affected
 }
 
-/** @returns the part of a plan kept in the record. */
-function recordablePlan(plan: Plan): NonNullable<CollectRecord['plan']> {
-  const { key, settings, paths, problems, warnings, cycles, integrity, deps } = plan
+/**
+ * @returns the part of a plan kept in the record. A hashed copy's integrity
+ * is kept only where it differs from its source's (a rewritten copy): the
+ * record has the source's, and most copies are not rewritten.
+ */
+function recordablePlan(plan: Plan, sources: Source[]): NonNullable<CollectRecord['plan']> {
+  const { key, settings, paths, problems, warnings, cycles, deps } = plan
+  const integrity: Record<string, string> = {}
+  for (const s of sources) if (plan.integrity[s.path] !== s.integrity) integrity[s.path] = plan.integrity[s.path]!
   return { key, settings, paths, problems, cycles, integrity, deps, ...(warnings?.length && { warnings }) }
 }
 
@@ -764,12 +833,13 @@ function writeHints(run: Run, target: string, hashed: boolean): StaticSaveOption
 async function recordInHistory(
   storage: Storage,
   manifest: ReturnType<typeof createManifest>,
+  text: string,
   deployed: string | undefined,
   errors: CollectError[],
 ): Promise<string | undefined> {
   if (deployed === manifest.hash) return deployed
   try {
-    await recordDeploy(storage, manifest)
+    await recordDeploy(storage, manifest, text)
     return manifest.hash
   } catch (err) {
     errors.push(toCollectError('.stowage-deploys', err))

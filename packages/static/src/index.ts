@@ -32,6 +32,7 @@ export {
   collectstatic,
   CollectStaticError,
   COLLECT_STATE_NAME,
+  REPLACING_NAME,
   DEFAULT_CONCURRENCY,
   STREAM_THRESHOLD,
   type CollectStaticOptions,

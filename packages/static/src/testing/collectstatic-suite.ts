@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Storage } from '@stowage/core'
-import { collectstatic, COLLECT_STATE_NAME, CollectStaticError } from '../collectstatic.js'
+import { collectstatic, COLLECT_STATE_NAME, CollectStaticError, REPLACING_NAME } from '../collectstatic.js'
 import { createFinders } from '../finders.js'
 import { md5Hex } from '../hashing.js'
 import { parseManifest } from '../manifest.js'
@@ -117,8 +117,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       expect(counting.saves).toEqual([])
       expect(counting.deletes).toEqual([])
       expect(counting.stats).toBe(0)
-      // Two reads whatever the number of files: the run record and the manifest; no listing.
-      expect(counting.readNames.sort()).toEqual([COLLECT_STATE_NAME, 'staticfiles.json'].sort())
+      // Three reads whatever the number of files: the run record, the list of names a stopped
+      // run was replacing (there is none) and the manifest; no listing.
+      expect(counting.readNames.sort()).toEqual([COLLECT_STATE_NAME, REPLACING_NAME, 'staticfiles.json'].sort())
       expect(counting.listings).toEqual([])
       expect(again).toMatchObject({ copied: 0, postProcessed: 0, manifestWritten: false, errors: [] })
       expect(again.unmodified).toBe(first.copied)
@@ -141,13 +142,15 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         expect(changed).toEqual(['css/app.css', 'css/base.css', 'img/logo.png', 'js/app.js', 'ui/widget.css'])
         expect(summary.copied).toBe(1)
         expect(summary.postProcessed).toBe(changed.length)
-        // The record is saved twice: once forgetting img/logo.png before it is
-        // replaced (so an interrupted run cannot vouch for the old bytes), once at the end.
+        // Before img/logo.png is replaced, its name is listed beside the record (so an
+        // interrupted run cannot vouch for the old bytes: the next run does not take the
+        // record's word for it); the record is saved once, at the end, and the list deleted.
         // The new manifest also goes into the deploy history, for cleanStatic.
         const manifestHash = parseManifest(await text(counting, 'staticfiles.json')).hash
+        expect(counting.deletes).toEqual([REPLACING_NAME])
         expect(counting.saves.sort()).toEqual(
           [
-            COLLECT_STATE_NAME,
+            REPLACING_NAME,
             COLLECT_STATE_NAME,
             `.stowage-deploys/00000002-${manifestHash}.json`,
             'img/logo.png',
