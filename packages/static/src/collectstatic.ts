@@ -55,21 +55,22 @@ export const STREAM_THRESHOLD = 8 * 1024 * 1024
  */
 export const SYNC_READ_LIMIT = 1024 * 1024
 
-let scratch: Buffer | undefined
+let shared: Buffer | undefined
 
 /**
- * Reads a small local file (at most `SYNC_READ_LIMIT`) into a buffer shared
- * by every call, synchronously: the bytes are valid until the next call, so
- * use them before any `await`.
+ * Reads a small local file (smaller than `scratch`, at most `SYNC_READ_LIMIT`) into `scratch`
+ * (default: a buffer shared by every call), synchronously: the bytes are
+ * valid until the next read into it, so whoever shares it uses them before
+ * any `await`.
  * @returns a view of the file's bytes (what it holds now, if it changed size).
  */
-function readInto(file: string, size: number): Buffer {
-  scratch ??= Buffer.allocUnsafe(SYNC_READ_LIMIT)
+function readInto(file: string, size: number, scratch = (shared ??= Buffer.allocUnsafe(SYNC_READ_LIMIT))): Buffer {
   const fd = openSync(file, 'r')
   try {
+    const room = scratch.length
     let done = 0
-    for (let n = 1; n > 0 && done < SYNC_READ_LIMIT; done += n) n = readSync(fd, scratch, done, SYNC_READ_LIMIT - done, done)
-    if (done === SYNC_READ_LIMIT && size < SYNC_READ_LIMIT) {
+    for (let n = 1; n > 0 && done < room; done += n) n = readSync(fd, scratch, done, room - done, done)
+    if (done === room && size < room) {
       // It grew past the buffer since it was statted: read it whole instead.
       return readFileSync(file)
     }
@@ -467,7 +468,12 @@ async function writeChanged(
       options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
     }
   }
-  await mapLimit(todo, concurrency, async (ws) => {
+  // One read buffer per task, reused file after file: a fresh buffer per
+  // source read is garbage V8 collects late, and the run's peak memory with
+  // it. save() keeps no reference to the bytes it is given once it resolves
+  // (the conformance suite checks it), and each task awaits its save.
+  const scratch: Buffer[] = []
+  await mapLimit(todo, concurrency, async (ws, _, slot) => {
     let original: string | undefined
     for (const w of ws) {
       checkAbort()
@@ -479,7 +485,12 @@ async function writeChanged(
           } else if (w.hashed && original !== undefined && copy && w.md5 === w.source.md5) {
             await copy(original, w.target, { ...hints, link: true })
           } else {
-            await put(store, w, hints)
+            await put(store, w, hints, (size) => {
+              // As large as this task's largest source so far (within SYNC_READ_LIMIT).
+              const held = scratch[slot]
+              if (held && held.length >= size) return held
+              return (scratch[slot] = Buffer.allocUnsafe(Math.min(SYNC_READ_LIMIT, Math.max(size, 2 * (held?.length ?? 32 * 1024)))))
+            })
           }
           written.add(w.target)
         }
@@ -886,9 +897,13 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
   }
 }
 
-async function put(store: Storage, w: Write, options: StaticSaveOptions): Promise<void> {
+/** Saves a write's bytes: rewritten, kept, read into `scratch()` (small sources), read whole, or streamed (large ones). */
+async function put(store: Storage, w: Write, options: StaticSaveOptions, scratch: (size: number) => Buffer): Promise<void> {
+  const { size, file } = w.source
   const body =
-    w.rewrite?.() ?? w.source.bytes ?? (w.source.size <= STREAM_THRESHOLD ? await readSource(w.source.file, w.source.size) : createReadStream(w.source.file))
+    w.rewrite?.() ??
+    w.source.bytes ??
+    (size < SYNC_READ_LIMIT ? readInto(file, size, scratch(size + 1)) : size <= STREAM_THRESHOLD ? await readSource(file, size) : createReadStream(file))
   await saveExact(store, w.target, body, options)
 }
 

@@ -421,6 +421,19 @@ export function runStorageConformance(options: ConformanceOptions): void {
       })
     })
 
+    describe('ownership of bytes', () => {
+      it("keeps no reference to the caller's bytes: changing them after save() resolves changes nothing stored", async () => {
+        // Callers reuse one read buffer for file after file (collectstatic does).
+        const p = randomPrefix()
+        const buffer = Buffer.from('original bytes')
+        await storage.save(`${p}/a.bin`, buffer)
+        await storage.save(`${p}/b.bin`, new Uint8Array(buffer.buffer, buffer.byteOffset, 8))
+        buffer.fill(0x2a)
+        expect(await text(storage, `${p}/a.bin`)).toBe('original bytes')
+        expect(await text(storage, `${p}/b.bin`)).toBe('original')
+      })
+    })
+
     describe('stage (optional)', () => {
       // Run on a fresh storage of its own: a storage holding files is not staged.
       it('stage(), where the backend has one: nothing is seen before publish(), everything after; discard() leaves the storage as it was; a storage holding files is not staged', async (ctx) => {
