@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { defaultMaxListeners, getMaxListeners } from 'node:events'
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -199,3 +200,28 @@ function readdirIfAny(dir: string): string[] {
     return []
   }
 }
+
+it('a run given a signal adds its many listeners to a signal of its own: no leak warning, and the caller’s signal keeps its limit', async () => {
+  const src = await mkdtemp(path.join(tmpdir(), 'stowage-signal-src-'))
+  roots.push(src)
+  for (let i = 0; i < 40; i++) await writeFile(path.join(src, `f${i}.txt`), `file ${i}`)
+  const warnings: Error[] = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    const controller = new AbortController()
+    const summary = await collectstatic({
+      storage: await local.create(),
+      finders: createFinders({ root: src, dirs: [src], packages: false }),
+      concurrency: 32,
+      signal: controller.signal,
+    })
+    expect(summary.copied).toBe(40)
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    expect(getMaxListeners(controller.signal)).toBe(defaultMaxListeners)
+  } finally {
+    process.off('warning', onWarning)
+  }
+})

@@ -13,6 +13,7 @@
  */
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Stage, type Storage } from '@stowage/core'
@@ -293,6 +294,8 @@ async function collectInto(run: Run, found: StaticSource[], previous: CollectRec
 /** What every phase of one run shares: where it writes, how, and the errors it collects. */
 interface Run {
   options: CollectStaticOptions
+  /** Follows `options.signal`; what every write is given. */
+  signal: AbortSignal | undefined
   /** The storage the files land in (the manifest storage's inner one when hashing, or a stage of it: `startStage`). */
   store: Storage
   manifestStorage: ManifestStaticStorage | undefined
@@ -317,9 +320,14 @@ interface Run {
 function startRun(options: CollectStaticOptions): Run {
   const manifestStorage = isManifestStorage(options.storage) ? options.storage : undefined
   const hashing = !!manifestStorage && options.postProcess !== false
-  const { signal } = options
+  // Every write in flight listens to the signal: a signal of the run's own,
+  // following the caller's, so that many listeners are expected (Node warns
+  // of a leak past ten) without changing the caller's signal.
+  const signal = options.signal && AbortSignal.any([options.signal])
+  if (signal) setMaxListeners(0, signal)
   return {
     options,
+    signal,
     store: manifestStorage ? manifestStorage.storage : options.storage,
     manifestStorage,
     manifestTarget: manifestStorage?.manifestStorage,
@@ -527,7 +535,7 @@ async function writeCompressed(
       state: options.clear ? undefined : state,
       dryRun: run.dryRun,
       concurrency: run.concurrency,
-      signal: options.signal,
+      signal: run.signal,
       checkAbort: run.checkAbort,
       onProgress: options.onProgress,
       errors: run.errors,
@@ -832,7 +840,7 @@ async function clearStorage(
 /** How a file is saved: replacing what is there, its type, and the cache lifetime (forever for hashed names, short for originals). */
 function writeHints(run: Run, target: string, hashed: boolean): StaticSaveOptions {
   const cacheControl = hashed ? run.cacheControl.hashed : run.cacheControl.unhashed
-  return { ...(cacheControl !== undefined && { cacheControl }), overwrite: true, contentType: contentTypeFor(target), signal: run.options.signal }
+  return { ...(cacheControl !== undefined && { cacheControl }), overwrite: true, contentType: contentTypeFor(target), signal: run.signal }
 }
 
 /**
