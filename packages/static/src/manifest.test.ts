@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createManifest, manifestHash, parseManifest, pythonJson, serializeManifest } from './manifest.js'
 import { hashedName, splitExt } from './hashing.js'
@@ -33,6 +34,21 @@ describe('manifest', () => {
     const pathsText = forward.slice(forward.indexOf('{', 1), forward.indexOf('}'))
     const keys = [...pathsText.matchAll(/"([^"]+)": /g)].map((m) => JSON.parse(`"${m[1]}"`) as string)
     expect(keys).toEqual(['10', '9', 'a.css', 'b.css', '\uFFFD.png', '\u{1F600}.png'])
+  })
+
+  it('writes ordinary sorted ASCII names (native JSON, reshaped) exactly as entry-by-entry Python JSON, names with quotes, backslashes and separators included', () => {
+    const names = ['a","b.css', 'c\\",d.js', 'e":"f.png', 'g], [h.txt', 'i\n\tj.svg', 'k l.css']
+    const paths = Object.fromEntries(names.map((n, i) => [n, `${n}.${i}`]))
+    expect(Object.keys(paths)).toEqual([...names].sort()) // inserted in order: the native path is taken
+    const expected = `{"paths": {${names.map((n) => `${pythonJson(n)}: ${pythonJson(paths[n])}`).join(', ')}}, "version": "1.1", "hash": "h"}`
+    expect(serializeManifest({ paths, version: '1.1', hash: 'h' })).toBe(expected)
+    const md5 = createHash('md5')
+      .update(pythonJson(Object.entries(paths)))
+      .digest('hex')
+      .slice(0, 12)
+    expect(manifestHash(paths)).toBe(md5)
+    expect(manifestHash({})).toBe(createHash('md5').update('[]').digest('hex').slice(0, 12))
+    expect(serializeManifest({ paths: {}, version: '1.1', hash: 'h' })).toBe('{"paths": {}, "version": "1.1", "hash": "h"}')
   })
 
   it('records integrity after hash, as an extra key Django ignores, and reads it back', () => {

@@ -10,7 +10,7 @@
  */
 import { StorageError } from '@stowage/core'
 import { createHash } from 'node:crypto'
-import { HASH_LENGTH } from './hashing.js'
+import { HASH_LENGTH, md5Hex } from './hashing.js'
 
 /** Django's manifest format version (Django 4.2 and later; they also read 1.0). */
 export const MANIFEST_VERSION = '1.1'
@@ -74,8 +74,36 @@ function byCodePoint(a: string, b: string): number {
   return a.length - b.length
 }
 
+/** Keys an object orders before all others (integers below 2^32 - 1, written canonically). */
+const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/
+
+/**
+ * Whether `record`'s keys are already in Python's order and none looks like
+ * an array index: then `JSON.stringify` writes its entries in that order (a
+ * run inserts them so), and native JSON is the text Python writes but for
+ * its separators. Otherwise entries are sorted and written one by one.
+ */
+function inPythonOrder(record: Record<string, string>): boolean {
+  let previous: string | undefined
+  for (const k in record) {
+    if (INDEX_LIKE.test(k) || (previous !== undefined && byCodePoint(previous, k) > 0)) return false
+    previous = k
+  }
+  return true
+}
+
 /** @returns Django's manifest hash: 12 hex of MD5 over `json.dumps(sorted(paths.items()))`. */
 export function manifestHash(paths: Record<string, string>): string {
+  if (inPythonOrder(paths)) {
+    // Native JSON, then Python's list-of-pairs shape and separators. A quote
+    // inside a JSON string is always escaped, so '":"' and '","' occur only
+    // between strings: each is a structural separator.
+    const json = JSON.stringify(paths)
+    if (!NON_ASCII.test(json)) {
+      const items = json === '{}' ? '[]' : `[[${json.slice(1, -1).replaceAll('":"', '", "').replaceAll('","', '"], ["')}]]`
+      return md5Hex(items).slice(0, HASH_LENGTH)
+    }
+  }
   const items = Object.entries(paths).sort((a, b) => byCodePoint(a[0], b[0]) || byCodePoint(a[1], b[1]))
   // The MD5 of `pythonJson(items)`, fed an item at a time: the whole text of a
   // 20,000-file mapping would be a megabyte string made only to be hashed.
@@ -91,6 +119,13 @@ export function createManifest(paths: Record<string, string>, version: ManifestV
 
 /** A JSON object of string values, keys sorted as Python's `sorted()` sorts them (objects would put integer-like keys first). */
 function sortedObject(record: Record<string, string>): string {
+  if (inPythonOrder(record)) {
+    // Native JSON with a one-space indent has Python's ': ' already; its line
+    // breaks (never inside a string: JSON escapes them) become ', '.
+    const json = JSON.stringify(record, null, 1)
+    if (json === '{}') return json
+    if (!NON_ASCII.test(json)) return `{${json.slice(3, -2).replaceAll(',\n ', ', ')}}`
+  }
   const items = Object.entries(record).sort((a, b) => byCodePoint(a[0], b[0]))
   return `{${items.map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`
 }
