@@ -16,6 +16,7 @@ export type {
   CopyOptions,
   CopyRequest,
   Stage,
+  StageOptions,
 } from './storage.js'
 export type { StorageDescription, UrlSigning } from './storage-description.js'
 export { toSource, readAll, type Content, type ContentSource } from './content.js'

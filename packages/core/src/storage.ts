@@ -149,10 +149,18 @@ export interface Storage {
    * deploy all-or-nothing, and so that each file in a place nobody reads
    * needs no temporary name of its own. Optional: backends that cannot swap
    * a whole tree in one step leave it out (so do S3 and memory).
-   * @returns a stage, or `undefined` when this storage already holds files or
-   *   cannot be staged here (write in place then).
+   * With `replace: true` the storage may hold files: `publish()` then
+   * replaces all of them with the stage's (`collectstatic --clear`).
+   * @returns a stage, or `undefined` when this storage already holds files (and
+   *   `replace` is not set) or cannot be staged here (write in place then).
    */
-  stage?(): Promise<Stage | undefined>
+  stage?(options?: StageOptions): Promise<Stage | undefined>
+}
+
+/** Options for `Storage.stage()`. */
+export interface StageOptions {
+  /** Stage even when the storage holds files: publishing replaces everything in it. Default false. */
+  replace?: boolean
 }
 
 /** A staged fill of an empty storage (`Storage.stage()`). */
@@ -164,9 +172,10 @@ export interface Stage {
    */
   readonly storage: Storage
   /**
-   * Makes everything written to `storage` the staged storage's content, in one step.
-   * @throws StorageError when the staged storage stopped being empty meanwhile (the stage is discarded, nothing of it
-   *   appears) or the file system refuses; the staged storage is unchanged then.
+   * Makes everything written to `storage` the staged storage's content, in one step
+   * (with `replace`, what it held before is gone).
+   * @throws StorageError when the staged storage stopped being empty meanwhile (without `replace`: the stage is
+   *   discarded, nothing of it appears) or the file system refuses; the staged storage is unchanged then.
    */
   publish(): Promise<void>
   /** Deletes everything written to `storage`; the staged storage is unchanged. Never throws. */

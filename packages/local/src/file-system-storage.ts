@@ -26,6 +26,7 @@ import {
   type FileStat,
   type OptionKind,
   type Stage,
+  type StageOptions,
   type StorageDescription,
   type UrlOptions,
   type WriteRequest,
@@ -87,6 +88,8 @@ const UNNORMAL = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/
 // A stage (`stage()`) is a sibling of the location, hidden, and named after
 // it, so a leftover from a killed run is easy to recognise and delete.
 const STAGE_MARK = '.stowage-stage-'
+// Where a replaced location goes while its stage takes its place (stage({ replace: true })).
+const OLD_MARK = '.stowage-old-'
 
 // Temporary names need only be unique: a counter within the process, and a
 // random stem drawn once so processes sharing a directory never meet (and
@@ -233,36 +236,46 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   /**
-   * Stages a first fill of an empty location (see `Storage.stage()`): the
-   * files are written into a hidden sibling directory
-   * (`.<name>.stowage-stage-<random>`), and `publish()` renames it onto the
-   * location, replacing the empty directory (or taking the name when there
-   * is none) in one system call. Until then the location is untouched, and
-   * after a failure, an abort or `discard()` it still is: a first deploy is
-   * all-or-nothing. Files in the stage are written under their own names,
-   * without the temporary name and rename each save otherwise needs.
-   * A crash leaves the sibling behind; it can be deleted.
+   * Stages a fill of the location (see `Storage.stage()`): the files are
+   * written into a hidden sibling directory (`.<name>.stowage-stage-<random>`),
+   * and `publish()` renames it onto the location, replacing the empty
+   * directory (or taking the name when there is none) in one system call.
+   * Until then the location is untouched, and after a failure, an abort or
+   * `discard()` it still is: a first deploy is all-or-nothing. Files in the
+   * stage are written under their own names, without the temporary name and
+   * rename each save otherwise needs. A crash leaves the sibling behind; it
+   * can be deleted.
+   *
+   * With `replace`, a location holding files is staged too, and `publish()`
+   * moves it aside (`.<name>.stowage-old-<random>`), renames the stage into
+   * its place and deletes it: two renames, so for a moment between them the
+   * location does not exist (Node has no `renameat2(RENAME_EXCHANGE)`), where
+   * deleting and rewriting in place leaves it empty or half-filled for the
+   * whole run. Should the second rename fail, the old directory is put back.
    * @returns the stage, or `undefined` (write in place) when the location
-   *   holds anything, is not a directory, is a mount point or is owned by
-   *   another user (a rename would change what the administrator set up), or
-   *   its parent does not let this process make a directory.
+   *   holds anything (without `replace`), is not a directory, is a mount point
+   *   or is owned by another user (a rename would change what the
+   *   administrator set up), or its parent does not let this process make a directory.
    */
-  async stage(): Promise<Stage | undefined> {
+  async stage(options: StageOptions = {}): Promise<Stage | undefined> {
+    const replace = options.replace ?? false
     const location = this.location
     const parent = path.dirname(location)
+    const base = path.basename(location)
     if (parent === location) return undefined
     let mode = this.options.directoryMode
     try {
       const [st, up] = await Promise.all([stat(location), stat(parent)])
       const uid = process.getuid?.()
       if (!st.isDirectory() || st.dev !== up.dev || (uid !== undefined && st.uid !== uid)) return undefined
-      if ((await readdir(location)).length > 0) return undefined
+      if (!replace && (await readdir(location)).length > 0) return undefined
       // The directory that replaces it keeps its permissions.
       mode = st.mode & 0o7777
     } catch (err) {
       if (code(err) !== 'ENOENT') return undefined
     }
-    const dir = path.join(parent, `.${path.basename(location)}${STAGE_MARK}${randomBytes(6).toString('hex')}`)
+    const sibling = (mark: string) => path.join(parent, `.${base}${mark}${randomBytes(6).toString('hex')}`)
+    const dir = sibling(STAGE_MARK)
     try {
       if (!this.knownDirs.has(parent)) await this.makeDirs(parent)
       await mkdir(dir, mode === undefined ? {} : { mode })
@@ -279,13 +292,32 @@ export class FileSystemStorage extends BaseStorage {
       ended = true
       await rm(dir, { recursive: true, force: true }).catch(() => {})
     }
+    /** Puts the stage in the location's place. @returns the old location, moved aside (`replace`), to delete. */
+    const swap = async (): Promise<string | undefined> => {
+      try {
+        // rename() replaces an empty directory, and fails when it holds anything.
+        await rename(dir, location)
+        return undefined
+      } catch (err) {
+        if (!replace || (code(err) !== 'ENOTEMPTY' && code(err) !== 'EEXIST')) throw err
+      }
+      const old = sibling(OLD_MARK)
+      await rename(location, old)
+      try {
+        await rename(dir, location)
+      } catch (err) {
+        await rename(old, location).catch(() => {})
+        throw err
+      }
+      return old
+    }
     return {
       storage,
       publish: async () => {
         if (ended) throw new StorageError(`The stage of '${location}' was already published or discarded`, { code: 'EINVAL', context: { path: dir } })
+        let old: string | undefined
         try {
-          // rename() replaces an empty directory, and fails when it holds anything.
-          await rename(dir, location)
+          old = await swap()
           ended = true
         } catch (err) {
           await discard()
@@ -298,6 +330,7 @@ export class FileSystemStorage extends BaseStorage {
           )
         }
         this.knownDirs.clear()
+        if (old) await rm(old, { recursive: true, force: true }).catch(() => {})
       },
       discard,
     }

@@ -107,4 +107,36 @@ describe('FileSystemStorage.stage()', () => {
     expect(await list(location)).toEqual(['a.txt'])
     expect(await readFile(path.join(location, 'a.txt'), 'utf8')).toBe('two')
   })
+
+  it("replace: a location holding files is staged; they stay until publish(), then only the stage's files are there, in the same place, nothing left beside", async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    const storage = new FileSystemStorage({ location })
+    await storage.save('old.txt', 'old')
+    await storage.save('keep/also-old.txt', 'old')
+    expect(await storage.stage()).toBeUndefined()
+    const stage = (await storage.stage({ replace: true }))!
+    await stage.storage.save('keep/new.txt', 'new', { overwrite: true })
+    expect(await storage.exists('old.txt')).toBe(true)
+    expect(await storage.exists('keep/new.txt')).toBe(false)
+    await stage.publish()
+    expect(await list(location)).toEqual(['keep'])
+    expect(await list(path.join(location, 'keep'))).toEqual(['new.txt'])
+    expect(await list(dir)).toEqual(['static'])
+    // The storage object goes on working on the new directory.
+    await storage.save('keep/later.txt', 'later')
+    expect(await list(path.join(location, 'keep'))).toEqual(['later.txt', 'new.txt'])
+  })
+
+  it('replace, discarded: the location keeps every file it had', async () => {
+    const dir = await parent()
+    const location = path.join(dir, 'static')
+    const storage = new FileSystemStorage({ location })
+    await storage.save('old.txt', 'old')
+    const stage = (await storage.stage({ replace: true }))!
+    await stage.storage.save('new.txt', 'new', { overwrite: true })
+    await stage.discard()
+    expect(await list(location)).toEqual(['old.txt'])
+    expect(await list(dir)).toEqual(['static'])
+  })
 })

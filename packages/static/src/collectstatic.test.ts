@@ -225,3 +225,52 @@ it('a run given a signal adds its many listeners to a signal of its own: no leak
     process.off('warning', onWarning)
   }
 })
+
+describe('collectstatic --clear on a local directory is staged too: the old files are served until the new ones replace them all', () => {
+  it('during the run every old file is still there; after it only the new run; an aborted run leaves the old directory as it was', async () => {
+    const src = await mkdtemp(path.join(tmpdir(), 'stowage-clear-src-'))
+    roots.push(src)
+    await writeFile(path.join(src, 'app.css'), 'body { color: red }')
+    await writeFile(path.join(src, 'b.txt'), 'b')
+    const parent = await mkdtemp(path.join(tmpdir(), 'stowage-clear-parent-'))
+    roots.push(parent)
+    const location = path.join(parent, 'static')
+    const storage = () => new ManifestStaticStorage({ storage: new FileSystemStorage({ location, baseUrl: '/static/' }), staticUrl: '/static/' })
+    const finders = createFinders({ root: src, dirs: [src], packages: false })
+    expect((await collectstatic({ storage: storage(), finders })).errors).toEqual([])
+    await writeFile(path.join(location, 'stale.txt'), 'left by an old deploy')
+    const before = readdirIfAny(location)
+
+    const controller = new AbortController()
+    await expect(
+      collectstatic({
+        storage: storage(),
+        finders,
+        clear: true,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'write') controller.abort()
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'EABORTED' })
+    expect(readdirIfAny(location)).toEqual(before)
+    expect(readdirIfAny(parent)).toEqual(['static'])
+
+    const seen: string[][] = []
+    const cleared = await collectstatic({
+      storage: storage(),
+      finders,
+      clear: true,
+      onProgress: (e) => {
+        if (e.phase === 'write') seen.push(readdirIfAny(location))
+      },
+    })
+    expect(cleared.errors).toEqual([])
+    expect(cleared.files.deleted).toContain('stale.txt')
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((names) => names.includes('stale.txt') && names.includes('staticfiles.json'))).toBe(true)
+    expect(readdirIfAny(location)).not.toContain('stale.txt')
+    expect(readdirIfAny(location)).toEqual(expect.arrayContaining(['app.css', 'b.txt', 'staticfiles.json', '.stowage-collectstatic.json']))
+    expect(readdirIfAny(parent)).toEqual(['static'])
+  })
+})

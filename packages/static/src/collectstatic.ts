@@ -245,7 +245,8 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const stage = await startStage(run, recordText)
   let done: Awaited<ReturnType<typeof collectInto>>
   try {
-    done = await collectInto(run, found, previous, recordText, state)
+    // A stage replacing the storage starts empty: the record is written to it whatever the old one says.
+    done = await collectInto(run, found, previous, run.replaced ? null : recordText, state)
     await stage?.publish()
   } catch (err) {
     await stage?.discard()
@@ -301,6 +302,8 @@ interface Run {
   manifestStorage: ManifestStaticStorage | undefined
   /** Where the manifest and the deploy history are written: the manifest storage's, or the stage. */
   manifestTarget: Storage | undefined
+  /** A `clear` run's storage when staged with `replace` (`startStage`): its files go when the stage is published. */
+  replaced: Storage | undefined
   /** Hashed names and a manifest are written. */
   hashing: boolean
   keepOriginals: boolean
@@ -331,6 +334,7 @@ function startRun(options: CollectStaticOptions): Run {
     store: manifestStorage ? manifestStorage.storage : options.storage,
     manifestStorage,
     manifestTarget: manifestStorage?.manifestStorage,
+    replaced: undefined,
     hashing,
     keepOriginals: !hashing || manifestStorage!.keepOriginals,
     dryRun: options.dryRun ?? false,
@@ -402,11 +406,14 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
 /** Phase 4: with `clear`, empty the storage; otherwise read the manifest now in place (to skip rewriting an identical one). */
 async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previousManifest: string | null }> {
   const { options, store, limit, checkAbort, errors, dryRun } = run
-  if (options.clear)
+  if (options.clear) {
+    // Staged: what the storage holds goes when the stage replaces it.
+    if (run.replaced) return { deleted: await listFiles(run.replaced, limit), previousManifest: null }
     return {
       deleted: await clearStorage(store, { dryRun, limit, concurrency: run.concurrency, checkAbort, onProgress: options.onProgress, errors }),
       previousManifest: null,
     }
+  }
   return { deleted: [], previousManifest: run.hashing ? await run.manifestStorage!.readManifestText() : null }
 }
 
@@ -414,15 +421,22 @@ async function clearOrReadManifest(run: Run): Promise<{ deleted: string[]; previ
  * A first run into an empty storage that can stage (`Storage.stage()`, a
  * local directory) writes everything into the stage, which is published
  * after the run record: the run appears whole, in one step, or (after an
- * error or an abort) not at all. Only when the record, the manifest and
- * the files share one storage: they must appear together.
+ * error or an abort) not at all. So does a `clear` run into one holding
+ * files (`replace`): instead of deleting everything, then writing it again
+ * while the site serves an empty or half-filled directory, it writes the
+ * stage and swaps it in. Only when the record, the manifest and the files
+ * share one storage: they must appear together.
  * @returns the stage, with `run` writing to it; `undefined` to write in place.
  */
 async function startStage(run: Run, recordText: string | null): Promise<Stage | undefined> {
   const { store } = run
-  if (run.dryRun || recordText !== null || !store.stage || (run.manifestStorage && run.manifestStorage.manifestStorage !== store)) return undefined
-  const stage = await store.stage()
+  const clear = !!run.options.clear
+  if (run.dryRun || (recordText !== null && !clear) || !store.stage || (run.manifestStorage && run.manifestStorage.manifestStorage !== store)) {
+    return undefined
+  }
+  const stage = await store.stage(clear ? { replace: true } : undefined)
   if (!stage) return undefined
+  if (clear) run.replaced = store
   run.store = stage.storage
   if (run.manifestStorage) run.manifestTarget = stage.storage
   return stage
