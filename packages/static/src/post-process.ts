@@ -10,7 +10,7 @@
  * hash derived from the whole cycle's content: any change in it renames
  * every member, which is what cache-busting needs.
  */
-import { StorageError } from '@stowage/core'
+import { isStorageError, StorageError } from '@stowage/core'
 import { HASH_LENGTH, hashedName, hashIn, integrityOf, md5Hex } from './hashing.js'
 import { adjustableKind, findReferences, resolveReference, rewriteReferences, type Reference } from './references.js'
 
@@ -153,13 +153,24 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
         files.set(name, plain(name, input))
         continue
       }
+      let found: Reference[]
+      try {
+        found = findReferences(kind, content)
+      } catch (err) {
+        // A script the lexer cannot read: its references cannot be told from its text, so it is copied as it is.
+        if (!isStorageError(err, 'ESYNTAX')) throw err
+        const line = Number(err.context.line) || 0
+        problems.push({ file: name, line, url: '', target: '', message: `${name}:${line}: ${err.message}; its references were not rewritten` })
+        files.set(name, plain(name, input))
+        continue
+      }
       // Twice its size: the original while planning, the rewritten copy after.
       const keep = kept + 2 * bytes.byteLength <= retain
       if (keep) kept += 2 * bytes.byteLength
       const node: Node = { name, input, text: keep ? content : undefined, keep, refs: [], deps: new Set() }
       // Targets not found: a later run that adds one must plan this file again.
       const missing: string[] = []
-      for (const ref of findReferences(kind, content)) {
+      for (const ref of found) {
         const res = resolveReference(name, ref, options.staticUrl)
         if (res.type === 'ignore') continue
         if (res.type === 'outside' || !inputs.has(res.target)) {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { md5Hex } from './hashing.js'
+import { postProcess } from './post-process.js'
 import { findReferences, resolveReference, rewriteReferences, hashUrl } from './references.js'
 
 const urls = (kind: 'css' | 'js', s: string) => findReferences(kind, s).map((r) => r.url)
@@ -34,6 +36,35 @@ describe('CSS references', () => {
   it('reports line numbers', () => {
     const refs = findReferences('css', 'a{}\n\n.x{background:url(a.png)}')
     expect(refs[0]?.line).toBe(3)
+  })
+
+  it('reads the stylesheet as CSS tokens: no url() inside strings or comments, any spacing and case, unquoted URLs as written', () => {
+    const css = [
+      '.a { content: "see url(in-string.png) and @import \'x.css\'" }',
+      "/* .old { background: url('in-comment.png') } */",
+      '.b { background: url(\n  img/spaced.png\n) }',
+      '.c { background: url(/* note */ "img/no.png") }', // a comment makes this a bad URL token: browsers drop it
+      ".c2 { background: URL( 'img/upper.png' /* note */ ) }",
+      '.d { background: url(img/a%20b.png?v=1#x) }',
+      '@IMPORT/* c */"upper.css";',
+      '.e { grid-template-areas: "url(no.png)"; }',
+      '.f { background: url(a b.png) }', // a bad URL token: browsers drop it, and so do we
+    ].join('\n')
+    const refs = findReferences('css', css)
+    expect(refs.map((r) => [r.url, r.kind, r.line])).toEqual([
+      ['img/spaced.png', 'url', 3],
+      ['img/upper.png', 'url', 7],
+      ['img/a%20b.png?v=1#x', 'url', 8],
+      ['upper.css', 'import', 9],
+    ])
+    for (const r of refs) expect(css.slice(r.start, r.end)).toBe(r.url)
+  })
+
+  it('takes a sourceMappingURL only from a real comment, and its statement is the comment', () => {
+    const css = '.a { content: "/*# sourceMappingURL=no.map */" }\n/*# sourceMappingURL=yes.css.map */  \n/*# sourceMappingURL=two words.map */'
+    const refs = findReferences('css', css)
+    expect(refs.map((r) => r.url)).toEqual(['yes.css.map'])
+    expect(css.slice(refs[0]!.statement!.start, refs[0]!.statement!.end)).toBe('/*# sourceMappingURL=yes.css.map */  ')
   })
 })
 
@@ -72,6 +103,76 @@ describe('JS references', () => {
       './img/logo.png',
       'app.js.map',
     ])
+  })
+
+  it('reads the script as JS: imports inside templates, regular expressions and comments are text, unusual spacing is not', () => {
+    const js = [
+      'const tpl = `',
+      "import fake from './in-template.js'",
+      '`',
+      'const re = /import\\([\'"]\\.\\/in-regex\\.js[\'"]\\)/',
+      "/* import('./in-block-comment.js') */",
+      'const div = a / 2 / b // not a regex, so what follows is code',
+      'import {',
+      '  x,',
+      '  y as z,',
+      '} from',
+      "  './spread.js'",
+      "export*from'./tight.js'",
+      "const n = await import(/* webpackChunkName: 'x' */ './chunk.js')",
+      'const inner = `${await import("./in-substitution.js")}`',
+      'const asset = new URL(`./img/tpl.png`, import.meta.url)',
+      "const spaced = new URL(\n  './img/spaced.png',\n  import.meta.url,\n)",
+      "const notUrl = new URL('./img/no.png', import.meta.href)",
+      "const notNew = URL('./img/no2.png', import.meta.url)",
+      "const word = new URL('./renew/new.png', import.meta.url)",
+    ].join('\n')
+    const refs = findReferences('js', js)
+    expect(refs.map((r) => [r.url, r.kind, r.line])).toEqual([
+      ['./spread.js', 'module', 7],
+      ['./tight.js', 'module', 12],
+      ['./chunk.js', 'dynamic-import', 13],
+      ['./in-substitution.js', 'dynamic-import', 14],
+      ['./img/tpl.png', 'dynamic-import', 15],
+      ['./img/spaced.png', 'dynamic-import', 16],
+      ['./renew/new.png', 'dynamic-import', 22],
+    ])
+    for (const r of refs) expect(js.slice(r.start, r.end)).toBe(r.url)
+  })
+
+  it('takes a sourceMappingURL only from a real comment, wherever it is, however many there are', () => {
+    const inString = 'const s = `\n//# sourceMappingURL=in-template.map\n`\n'
+    expect(findReferences('js', `${inString}//# sourceMappingURL=app.js.map`).map((r) => [r.url, r.line])).toEqual([['app.js.map', 4]])
+    // Inside a block: the lexer cannot tell from the text before it alone, the tokenizer does.
+    expect(findReferences('js', 'function f() {\n//# sourceMappingURL=inner.map\n}').map((r) => r.url)).toEqual(['inner.map'])
+    // Many comments (a concatenated bundle) are read from the tokenizer's comments in one pass.
+    const bundle = [
+      'a()',
+      '//# sourceMappingURL=a.map',
+      inString,
+      'b()',
+      '//@ sourceMappingURL=b.map',
+      'c() /*# sourceMappingURL=c.map */',
+      'd()',
+      '// # sourceMappingURL=not-a-map',
+    ].join('\n')
+    const refs = findReferences('js', bundle)
+    expect(refs.map((r) => [r.url, r.line])).toEqual([
+      ['a.map', 2],
+      ['b.map', 8],
+      ['c.map', 9],
+    ])
+    expect(bundle.slice(refs[2]!.statement!.start, refs[2]!.statement!.end)).toBe('/*# sourceMappingURL=c.map */')
+  })
+
+  it('a script that does not lex is ESYNTAX with its line, and postProcess copies it unrewritten with a problem', () => {
+    const broken = "import a from './a.js'\nconst s = 'unterminated\n"
+    expect(() => findReferences('js', broken)).toThrow(expect.objectContaining({ code: 'ESYNTAX', context: expect.objectContaining({ line: 2 }) }))
+    const bytes = Buffer.from(broken)
+    const plan = postProcess(new Map([['js/broken.js', { md5: md5Hex(bytes), bytes }]]))
+    expect(plan.problems.map((p) => [p.file, p.line])).toEqual([['js/broken.js', 2]])
+    expect(plan.problems[0]!.message).toMatch(/not valid JavaScript.*not rewritten/)
+    expect(plan.files.get('js/broken.js')).toMatchObject({ hashedName: `js/broken.${md5Hex(bytes).slice(0, 12)}.js`, rewritten: false })
   })
 })
 
