@@ -46,6 +46,27 @@ export function choosePartSize(partSize: number, size?: number): number {
   return chosen
 }
 
+/**
+ * Parts of a stream of unknown length stay at `first` bytes for the first
+ * 1,000 parts; then a part is always at least 1/`GROWTH_PARTS` of the bytes
+ * sent before it, in doublings of `first`. So a short stream holds small
+ * buffers (memory is `capacity × part size`), while 10,000 parts still reach
+ * S3's 5 TiB object: from 5 MiB, 1,000 parts and then 500 per doubling, about
+ * 6,000 parts in all.
+ */
+export const GROWTH_PARTS = 1000
+
+/**
+ * The size of the next part of a stream of unknown length, `sent` bytes into it.
+ * @returns `first` × 2^k bytes for the smallest k that makes it at least
+ *   `sent / GROWTH_PARTS`, capped at S3's 5 GiB part.
+ */
+export function growingPartSize(first: number, sent: number): number {
+  let size = first
+  while (size * GROWTH_PARTS < sent && size < MAX_PART_SIZE) size *= 2
+  return Math.min(size, MAX_PART_SIZE)
+}
+
 /** One part of a body: `data` is what to upload. */
 export interface Part {
   data: Buffer
@@ -65,19 +86,22 @@ export interface PartSource {
 
 /**
  * A fixed number of part buffers, allocated on first need and then reused:
- * whatever the size of the body, no more than `capacity × size` bytes of parts
- * ever exist. `acquire` waits while every buffer is out, which is what holds
- * back a source faster than the uploads.
+ * no more than `capacity` buffers ever exist at once, each the size of the
+ * part it was made for. `acquire` waits while every buffer is out, which is
+ * what holds back a source faster than the uploads. Parts only grow, so a
+ * buffer too small for the size asked is dropped and replaced by one of that
+ * size (the pool then holds at most `capacity × the current part size`).
  */
 export class PartPool {
   private readonly free: Buffer[] = []
-  private readonly waiting: ((buffer: Buffer) => void)[] = []
+  private readonly waiting: { size: number; resolve: (buffer: Buffer) => void }[] = []
   private count = 0
+  private held = 0
 
   /**
-   * @param size bytes per buffer (the part size).
-   * @param capacity the most buffers that will ever be allocated.
-   * @param allocate makes one buffer of `size` bytes; injectable so tests can count.
+   * @param size bytes per buffer when `acquire` is given no size (the first part size).
+   * @param capacity the most buffers that will ever exist at once.
+   * @param allocate makes one buffer of n bytes; injectable so tests can count.
    */
   constructor(
     readonly size: number,
@@ -85,27 +109,46 @@ export class PartPool {
     private readonly allocate: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n),
   ) {}
 
-  /** @returns how many buffers were allocated so far (never above `capacity`). */
+  /** @returns how many buffers exist (never above `capacity`). */
   get allocated(): number {
     return this.count
   }
 
-  /** @returns a buffer of `size` bytes, reused or new; waits for a `release` when all `capacity` are out. */
-  acquire(): Promise<Buffer> {
-    const buffer = this.free.pop()
-    if (buffer) return Promise.resolve(buffer)
+  /** @returns the bytes of every buffer that exists (free or out): at most `capacity ×` the largest size asked. */
+  get bytes(): number {
+    return this.held
+  }
+
+  /** @returns a buffer of at least `size` bytes, reused or new; waits for a `release` when all `capacity` are out. */
+  acquire(size: number = this.size): Promise<Buffer> {
+    for (let buffer = this.free.pop(); buffer; buffer = this.free.pop()) {
+      if (buffer.length >= size) return Promise.resolve(buffer)
+      this.count-- // outgrown: let it go
+      this.held -= buffer.length
+    }
     if (this.count < this.capacity) {
       this.count++
-      return Promise.resolve(this.allocate(this.size))
+      return Promise.resolve(this.make(size))
     }
-    return new Promise((resolve) => this.waiting.push(resolve))
+    return new Promise((resolve) => this.waiting.push({ size, resolve }))
   }
 
   /** Gives a buffer back (the whole buffer `acquire` returned, not a slice of it). */
   release(buffer: Buffer): void {
     const waiter = this.waiting.shift()
-    if (waiter) waiter(buffer)
-    else this.free.push(buffer)
+    if (!waiter) this.free.push(buffer)
+    // An outgrown buffer is replaced one for one: the count stays.
+    else if (buffer.length >= waiter.size) waiter.resolve(buffer)
+    else {
+      this.held -= buffer.length
+      waiter.resolve(this.make(waiter.size))
+    }
+  }
+
+  private make(size: number): Buffer {
+    const buffer = this.allocate(size)
+    this.held += buffer.length
+    return buffer
   }
 }
 
@@ -113,11 +156,17 @@ export class PartPool {
 const poolBuffers = new WeakMap<Part, Buffer>()
 
 /**
- * Cuts a stream of chunks of any size into parts of exactly `pool.size` bytes
- * (the last may be shorter; none for an empty body), copying each chunk once,
- * straight into a buffer of `pool`. Nothing is read from the stream while no
- * buffer is free, and at most one chunk is held beyond the parts (read ahead
- * to know whether a full part is the last).
+ * Cuts a stream of chunks of any size into parts of exactly `partSize(sent)`
+ * bytes (`pool.size` by default; the last may be shorter; none for an empty
+ * body), copying each chunk once, straight into a buffer of `pool`. Nothing
+ * is read from the stream while no buffer is free, and at most one chunk is
+ * held beyond the parts (read ahead to know whether a full part is the last).
+ *
+ * Copying is deliberate: sending the source's own chunks would keep each of
+ * them alive until its part is acknowledged, long enough for V8 to move them
+ * to the old generation, whose garbage is only collected once external
+ * memory has grown by 64 MB. Copied, a chunk dies young and the pooled
+ * buffers are reused.
  */
 export class PartReader implements PartSource {
   private readonly it: AsyncIterator<Uint8Array | string>
@@ -125,9 +174,16 @@ export class PartReader implements PartSource {
   private ended = false
   private readonly unread: Part[] = []
 
+  /** Bytes cut into parts so far (before any `unshift`). */
+  private sent = 0
+
+  /**
+   * @param partSize the size of the next part, given the bytes already cut (default: always `pool.size`).
+   */
   constructor(
     body: AsyncIterable<Uint8Array | string>,
     readonly pool: PartPool,
+    private readonly partSize: (sent: number) => number = () => pool.size,
   ) {
     this.it = body[Symbol.asyncIterator]()
   }
@@ -137,8 +193,8 @@ export class PartReader implements PartSource {
     if (again) return again
     this.pending ??= await this.pull()
     if (!this.pending) return undefined
-    const buffer = await this.pool.acquire()
-    const size = this.pool.size
+    const size = this.partSize(this.sent)
+    const buffer = await this.pool.acquire(size)
     let filled = 0
     while (this.pending && filled < size) {
       const n = Math.min(size - filled, this.pending.byteLength)
@@ -146,6 +202,7 @@ export class PartReader implements PartSource {
       filled += n
       this.pending = n < this.pending.byteLength ? this.pending.subarray(n) : await this.pull()
     }
+    this.sent += filled
     const part = { data: buffer.subarray(0, filled), last: this.pending === undefined }
     poolBuffers.set(part, buffer)
     return part

@@ -69,7 +69,12 @@ export interface S3StorageOptions extends BaseStorageOptions {
   objectParameters?: ObjectParameters | ((name: string) => ObjectParameters)
   /** Bodies larger than this (bytes) go through multipart upload. Default 8 MiB; at least 5 MiB. */
   multipartThreshold?: number
-  /** Multipart part size in bytes. Default 8 MiB; at least 5 MiB (S3's minimum); raised as needed to fit 10,000 parts. */
+  /**
+   * Multipart part size in bytes. Default 5 MiB (S3's minimum, and the least
+   * memory for streams); at least 5 MiB; raised as needed to fit 10,000
+   * parts, and for streams of unknown length doubled after the first 1,000
+   * parts as the stream grows (so they reach 5 TiB).
+   */
   partSize?: number
   /** Parts uploaded at once per multipart upload. Default 4. Memory used ≈ `queueSize × partSize`. */
   queueSize?: number
@@ -276,7 +281,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     throw new ConfigurationError(`is not a safe key prefix: '${options.location}'`, { key: 'location', cause: err })
   }
   const multipartThreshold = positiveInt('multipartThreshold', options.multipartThreshold, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
-  const partSize = positiveInt('partSize', options.partSize, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
+  const partSize = positiveInt('partSize', options.partSize, MIN_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE)
   const params = options.objectParameters
   let pendingPrefix = PENDING_PREFIX
   if (options.pendingPrefix !== undefined) {

@@ -67,7 +67,7 @@ import {
   type PresignedPutOptions,
   type UploadParams,
 } from './direct-upload.js'
-import { bytesParts, choosePartSize, multipartUpload, PartPool, PartReader, type PartSource } from './multipart.js'
+import { bytesParts, choosePartSize, growingPartSize, multipartUpload, PartPool, PartReader, type PartSource } from './multipart.js'
 import { createGetPresigner, type GetPresigner } from './presign.js'
 import {
   abortUpload,
@@ -206,7 +206,11 @@ export class S3Storage extends BaseStorage {
       // The read-ahead that decides PUT vs multipart fills the same buffers.
       const partSize = choosePartSize(this.options.partSize, source.size)
       const capacity = Math.max(this.options.queueSize, Math.ceil(threshold / partSize))
-      const reader = new PartReader(source.stream, new PartPool(partSize, capacity))
+      // Unknown length: `partSize` parts first, growing as the stream proves
+      // long, so a short stream holds small buffers and a long one still
+      // fits S3's 10,000 parts (up to 5 TiB).
+      const sizing = source.size === undefined ? (sent: number) => growingPartSize(partSize, sent) : undefined
+      const reader = new PartReader(source.stream, new PartPool(partSize, capacity), sizing)
       if (source.size !== undefined) {
         parts = reader
       } else {
