@@ -15,7 +15,7 @@ const TIB = 1024 ** 4
 /** The part sizes `growingPartSize(first, ·)` cuts a stream of `total` bytes into. */
 function schedule(first: number, total: number): number[] {
   const sizes: number[] = []
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const size = Math.min(growingPartSize(first, sent), total - sent)
     sizes.push(size)
     sent += size
