@@ -14,6 +14,8 @@
  * `import.meta` or a `sourceMappingURL` to place, acorn's tokenizer for the
  * tokens around it and for comments.
  */
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- css-tree ships no types: its declaration is an ambient one, which a program compiling these sources (the README snippets type-check) must be pointed to
+/// <reference path="./css-tree-tokenizer.d.ts" />
 import { posix } from 'node:path'
 import { StorageError } from '@stowage/core'
 import { tokenizer as jsTokenizer, tokTypes, type Token } from 'acorn'
