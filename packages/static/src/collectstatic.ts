@@ -187,7 +187,7 @@ export class CollectStaticError extends StorageError {
 interface Source extends StaticSource {
   size: number
   md5: string
-  /** Subresource Integrity of the source's bytes. */
+  /** Subresource Integrity of the source's bytes; `''` when no manifest is written (a plain storage). */
   integrity: string
   /** The bytes that were hashed, kept (within `RETAINED_BYTES`) so planning and writing do not read the file again. */
   bytes?: Buffer
@@ -638,7 +638,8 @@ function refuseUnstorable(found: StaticSource[], errors: CollectError[]): Static
 }
 
 /**
- * Hashes every source once (MD5 for its name, SHA-384 for its integrity); a
+ * Hashes every source once (MD5 for its name and the record; SHA-384 for its
+ * integrity when a manifest is written: a plain storage has no use for it); a
  * source whose size and mtime match the record is not read again.
  */
 async function hashSources(
@@ -646,7 +647,7 @@ async function hashSources(
   previous: CollectRecord,
   run: Run,
 ): Promise<{ sources: Source[]; sourceCache: NonNullable<CollectRecord['sources']> }> {
-  const { concurrency, checkAbort } = run
+  const { concurrency, checkAbort, hashing } = run
   const { onProgress } = run.options
   let read = 0
   let retained = 0
@@ -662,8 +663,8 @@ async function hashSources(
     const f = found[i]!
     const { size, mtimeMs } = statSync(f.file)
     const cached = previous.sources?.[f.path]
-    if (cached && cached[0] === size && cached[1] === mtimeMs && cached[3]) {
-      sources[i] = { ...f, size, md5: cached[2], integrity: cached[3] }
+    if (cached && cached[0] === size && cached[1] === mtimeMs && (cached[3] || !hashing)) {
+      sources[i] = { ...f, size, md5: cached[2], integrity: cached[3] ?? '' }
       sourceCache[f.path] = cached
       onProgress?.({ phase: 'read', done: ++read, total: found.length })
     } else {
@@ -688,10 +689,10 @@ async function hashSources(
       if (keep) retained += size
       const data = !keep && size <= SYNC_READ_LIMIT ? readInto(f.file, size) : await readSource(f.file, size)
       md5 = md5Hex(data)
-      integrity = integrityOf(data)
+      integrity = hashing ? integrityOf(data) : ''
       if (keep) bytes = data
     } else ({ md5, integrity } = await hashFile(f.file))
-    sourceCache[f.path] = [size, mtimeMs, md5, integrity]
+    sourceCache[f.path] = integrity ? [size, mtimeMs, md5, integrity] : [size, mtimeMs, md5]
     onProgress?.({ phase: 'read', done: ++read, total: found.length })
     sources[i] = { ...f, size, md5, integrity, bytes }
   })
