@@ -254,7 +254,8 @@ export class FileSystemStorage extends BaseStorage {
    * deleting and rewriting in place leaves it empty or half-filled for the
    * whole run. Should the second rename fail, the old directory is put back.
    * @returns the stage, or `undefined` (write in place) when the location
-   *   holds anything (without `replace`), is not a directory, is a mount point
+   *   holds anything (without `replace`), is not a directory (a symbolic link
+   *   to one included), is a mount point
    *   or is owned by another user (a rename would change what the
    *   administrator set up), or its parent does not let this process make a directory.
    */
@@ -266,7 +267,9 @@ export class FileSystemStorage extends BaseStorage {
     if (parent === location) return undefined
     let mode = this.options.directoryMode
     try {
-      const [st, up] = await Promise.all([stat(location), stat(parent)])
+      // lstat: a location that is a symbolic link (a deploy's `static -> releases/42/static`)
+      // is written in place; renaming a directory onto the link would replace the link.
+      const [st, up] = await Promise.all([lstat(location), stat(parent)])
       const uid = process.getuid?.()
       if (!st.isDirectory() || st.dev !== up.dev || (uid !== undefined && st.uid !== uid)) return undefined
       if (!replace && (await readdir(location)).length > 0) return undefined

@@ -3,7 +3,7 @@
  * beside it and appears in one rename, or not at all.
  */
 import { Readable } from 'node:stream'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -63,6 +63,18 @@ describe('FileSystemStorage.stage()', () => {
     await writeFile(path.join(dir, 'file'), 'x')
     expect(await new FileSystemStorage({ location: path.join(dir, 'file') }).stage()).toBeUndefined()
     expect(await list(dir)).toEqual(['file', 'static']) // no stage made
+  })
+
+  it('a location that is a symbolic link to a directory is not staged: publishing would replace the link', async () => {
+    const dir = await parent()
+    await mkdir(path.join(dir, 'release-1'))
+    await symlink(path.join(dir, 'release-1'), path.join(dir, 'static'))
+    const storage = new FileSystemStorage({ location: path.join(dir, 'static') })
+    expect(await storage.stage()).toBeUndefined()
+    expect(await storage.stage({ replace: true })).toBeUndefined()
+    await storage.save('a.txt', 'a')
+    expect(await list(path.join(dir, 'release-1'))).toEqual(['a.txt'])
+    expect(await list(dir)).toEqual(['release-1', 'static'])
   })
 
   it('discard() deletes the stage and leaves the location as it was', async () => {
