@@ -76,6 +76,16 @@ export interface S3StorageOptions extends BaseStorageOptions {
    * parts as the stream grows (so they reach 5 TiB).
    */
   partSize?: number
+  /**
+   * Every part of a multipart upload but the last has the same size. R2 and
+   * some other S3-compatible servers refuse parts of different sizes
+   * (`InvalidPart: All non-trailing parts must have the same length`), so a
+   * stream of unknown length then keeps `partSize` parts throughout and can
+   * be at most 10,000 × `partSize` long. Default: true for `provider: 'r2'`
+   * and `'generic'` (whose partSize default is 8 MiB, a 78 GiB stream), false
+   * for `aws`, `minio` and `ceph`, which accept growing parts.
+   */
+  uniformParts?: boolean
   /** Parts uploaded at once per multipart upload. Default 4. Memory used ≈ `queueSize × partSize`. */
   queueSize?: number
   /**
@@ -148,6 +158,7 @@ export interface ResolvedS3Options {
   objectParameters: (name: string) => ObjectParameters
   multipartThreshold: number
   partSize: number
+  uniformParts: boolean
   queueSize: number
   conditionalWrites: boolean
   listPageSize: number
@@ -174,12 +185,15 @@ export const MAX_PARTS = 10_000
 export const MAX_EXPIRES_IN = 7 * 24 * 3600
 const MIB = 1024 * 1024
 
-const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: ChecksumMode; region: string }> = {
-  aws: { forcePathStyle: false, checksums: 'WHEN_SUPPORTED', region: 'us-east-1' },
-  minio: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
-  ceph: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
-  r2: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'auto' },
-  generic: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1' },
+// `uniformParts`: whether the server needs every non-trailing part the same
+// size (R2 does; an unknown server may); such servers keep 8 MiB parts, so a
+// stream of unknown length may still be 78 GiB long.
+const PROFILES: Record<S3Provider, { forcePathStyle: boolean; checksums: ChecksumMode; region: string; uniformParts: boolean }> = {
+  aws: { forcePathStyle: false, checksums: 'WHEN_SUPPORTED', region: 'us-east-1', uniformParts: false },
+  minio: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1', uniformParts: false },
+  ceph: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1', uniformParts: false },
+  r2: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'auto', uniformParts: true },
+  generic: { forcePathStyle: true, checksums: 'WHEN_REQUIRED', region: 'us-east-1', uniformParts: true },
 }
 
 /** S3's canned ACLs. */
@@ -214,6 +228,7 @@ export const S3_STORAGE_OPTIONS: { readonly [K in Exclude<keyof S3StorageOptions
   objectParameters: 'object',
   multipartThreshold: 'integer',
   partSize: 'integer',
+  uniformParts: 'boolean',
   queueSize: 'integer',
   conditionalWrites: 'boolean',
   requestChecksumCalculation: ['WHEN_SUPPORTED', 'WHEN_REQUIRED'],
@@ -281,7 +296,8 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     throw new ConfigurationError(`is not a safe key prefix: '${options.location}'`, { key: 'location', cause: err })
   }
   const multipartThreshold = positiveInt('multipartThreshold', options.multipartThreshold, 8 * MIB, MIN_PART_SIZE, MAX_PART_SIZE)
-  const partSize = positiveInt('partSize', options.partSize, MIN_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE)
+  const uniformParts = options.uniformParts ?? profile.uniformParts
+  const partSize = positiveInt('partSize', options.partSize, uniformParts ? 8 * MIB : MIN_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE)
   const params = options.objectParameters
   let pendingPrefix = PENDING_PREFIX
   if (options.pendingPrefix !== undefined) {
@@ -312,6 +328,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     objectParameters: typeof params === 'function' ? params : () => ({ ...params }),
     multipartThreshold,
     partSize,
+    uniformParts,
     queueSize: positiveInt('queueSize', options.queueSize, 4, 1, 64),
     conditionalWrites: options.conditionalWrites ?? true,
     listPageSize: positiveInt('listPageSize', options.listPageSize, 1000, 1, 1000),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { GROWTH_PARTS, growingPartSize, PartPool, PartReader } from './multipart.js'
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, resolveS3Options, type S3StorageOptions } from './options.js'
 
 const MIB = 1024 * 1024
 const TIB = 1024 ** 4
@@ -93,5 +93,28 @@ describe('PartPool with growing parts', () => {
     expect(big.length).toBe(40)
     expect(pool.allocated).toBe(1)
     expect(pool.bytes).toBe(40)
+  })
+})
+
+describe('uniformParts: servers that need every non-trailing part the same size', () => {
+  const base = { bucket: 'b', credentials: { accessKeyId: 'k', secretAccessKey: 's' } }
+  it('is the default for r2 and unknown servers (with 8 MiB parts, so a stream may reach 78 GiB), not for aws, minio and ceph (5 MiB parts that grow)', () => {
+    const resolved = (o: Partial<S3StorageOptions>) => {
+      const { uniformParts, partSize } = resolveS3Options({ ...base, ...o })
+      return { uniformParts, partSize }
+    }
+    expect(resolved({ provider: 'r2', endpoint: 'https://a.r2.cloudflarestorage.com' })).toEqual({ uniformParts: true, partSize: 8 * 1024 * 1024 })
+    expect(resolved({ endpoint: 'http://127.0.0.1:9000' })).toEqual({ uniformParts: true, partSize: 8 * 1024 * 1024 })
+    for (const provider of ['aws', 'minio', 'ceph'] as const) {
+      expect(resolved({ provider, ...(provider !== 'aws' && { endpoint: 'http://127.0.0.1:9000' }) })).toEqual({
+        uniformParts: false,
+        partSize: 5 * 1024 * 1024,
+      })
+    }
+    expect(resolved({ provider: 'minio', endpoint: 'http://127.0.0.1:9000', uniformParts: true, partSize: 16 * 1024 * 1024 })).toEqual({
+      uniformParts: true,
+      partSize: 16 * 1024 * 1024,
+    })
+    expect(() => resolveS3Options({ ...base, uniformParts: 'yes' as never })).toThrow(expect.objectContaining({ key: 'uniformParts' }))
   })
 })

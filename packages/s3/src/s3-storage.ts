@@ -208,8 +208,9 @@ export class S3Storage extends BaseStorage {
       const capacity = Math.max(this.options.queueSize, Math.ceil(threshold / partSize))
       // Unknown length: `partSize` parts first, growing as the stream proves
       // long, so a short stream holds small buffers and a long one still
-      // fits S3's 10,000 parts (up to 5 TiB).
-      const sizing = source.size === undefined ? (sent: number) => growingPartSize(partSize, sent) : undefined
+      // fits S3's 10,000 parts (up to 5 TiB); not where the server needs
+      // parts of one size (`uniformParts`: R2).
+      const sizing = source.size === undefined && !this.options.uniformParts ? (sent: number) => growingPartSize(partSize, sent) : undefined
       const reader = new PartReader(source.stream, new PartPool(partSize, capacity), sizing)
       if (source.size !== undefined) {
         parts = reader
