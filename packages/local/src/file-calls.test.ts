@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { FileNotFoundError } from '@stowage/core'
 import { runStorageConformance } from '@stowage/core/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { isLocalFileSystem, SMALL_FILE } from './file-calls.js'
 import { FileSystemStorage, type FileSystemStorageOptions } from './file-system-storage.js'
+import { tempDirs } from '../../../test/temp-dirs.js'
 
 /** The same storage with every call forced through the thread pool, as on NFS or FUSE. */
 class PooledFileSystemStorage extends FileSystemStorage {
@@ -46,15 +47,7 @@ runStorageConformance({
   capabilities: { skip: { contentType: 'a plain file system records no content type', etag: 'a plain file system records no etag' } },
 })
 
-const roots: string[] = []
-async function root(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-calls-'))
-  roots.push(dir)
-  return dir
-}
-afterEach(async () => {
-  await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })))
-})
+const root = tempDirs('stowage-calls-')
 
 describe('path()', () => {
   it.skipIf(path.sep !== '/')("gives path.join's answer for every name, normal or not", () => {

@@ -1,20 +1,12 @@
 import type { Stats } from 'node:fs'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { verifySignedUrl } from '@stowage/core'
 import { FileSystemStorage } from './file-system-storage.js'
+import { tempDirs } from '../../../test/temp-dirs.js'
 
-const roots: string[] = []
-async function root(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-local-'))
-  roots.push(dir)
-  return dir
-}
-afterEach(async () => {
-  await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })))
-})
+const root = tempDirs('stowage-local-')
 
 describe('FileSystemStorage specifics', () => {
   it('refuses a missing location with a ConfigurationError naming the key', () => {

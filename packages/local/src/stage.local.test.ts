@@ -3,22 +3,14 @@
  * beside it and appears in one rename, or not at all.
  */
 import { Readable } from 'node:stream'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { FileSystemStorage } from './file-system-storage.js'
+import { tempDirs } from '../../../test/temp-dirs.js'
 
-const parents: string[] = []
 /** A fresh parent directory; the location under test is `<parent>/static`. */
-async function parent(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stowage-stage-'))
-  parents.push(dir)
-  return dir
-}
-afterEach(async () => {
-  await Promise.all(parents.splice(0).map((p) => rm(p, { recursive: true, force: true })))
-})
+const parent = tempDirs('stowage-stage-')
 
 const list = (dir: string) => readdir(dir).then((names) => names.sort())
 
