@@ -96,7 +96,6 @@ export class PartPool {
   private readonly free: Buffer[] = []
   private readonly waiting: { size: number; resolve: (buffer: Buffer) => void }[] = []
   private count = 0
-  private held = 0
 
   /**
    * @param size bytes per buffer when `acquire` is given no size (the first part size).
@@ -114,21 +113,15 @@ export class PartPool {
     return this.count
   }
 
-  /** @returns the bytes of every buffer that exists (free or out): at most `capacity ×` the largest size asked. */
-  get bytes(): number {
-    return this.held
-  }
-
   /** @returns a buffer of at least `size` bytes, reused or new; waits for a `release` when all `capacity` are out. */
   acquire(size: number = this.size): Promise<Buffer> {
     for (let buffer = this.free.pop(); buffer; buffer = this.free.pop()) {
       if (buffer.length >= size) return Promise.resolve(buffer)
       this.count-- // outgrown: let it go
-      this.held -= buffer.length
     }
     if (this.count < this.capacity) {
       this.count++
-      return Promise.resolve(this.make(size))
+      return Promise.resolve(this.allocate(size))
     }
     return new Promise((resolve) => this.waiting.push({ size, resolve }))
   }
@@ -139,16 +132,7 @@ export class PartPool {
     if (!waiter) this.free.push(buffer)
     // An outgrown buffer is replaced one for one: the count stays.
     else if (buffer.length >= waiter.size) waiter.resolve(buffer)
-    else {
-      this.held -= buffer.length
-      waiter.resolve(this.make(waiter.size))
-    }
-  }
-
-  private make(size: number): Buffer {
-    const buffer = this.allocate(size)
-    this.held += buffer.length
-    return buffer
+    else waiter.resolve(this.allocate(waiter.size))
   }
 }
 
