@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, constants as fsConstants, statSync } from 'node:fs'
+import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
@@ -393,11 +393,10 @@ export class FileSystemStorage extends BaseStorage {
     if (!this.knownDirs.has(dirPath)) await this.makeDirs(dirPath)
     const local = this.localFileSystem ?? (await this.detectFileSystem())
     const calls = local ? SYNC_CALLS : ASYNC_CALLS
-    try {
-      if (!(local ? statSync(source) : await stat(source)).isFile()) throw new FileNotFoundError(from)
-    } catch (err) {
-      throw this.mapError(err, 'copy', from)
-    }
+    // No stat of the source first (one call per copy, on collectstatic's hot
+    // path): link() and copyFile() report a missing source (ENOENT) and a
+    // directory (EPERM for link, then EISDIR from the copy), both mapped to
+    // FileNotFoundError naming it.
     if (req.link) {
       // A link is complete the moment it exists, so a free target needs no
       // temporary name: one call. A taken one goes the general way below.
