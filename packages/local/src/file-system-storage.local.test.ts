@@ -22,6 +22,15 @@ describe('FileSystemStorage specifics', () => {
     expect((await stat(storage.path('a'))).mode & 0o777).toBe(0o750)
   })
 
+  it('copy() of a directory is FileNotFoundError naming it, with or without link, and stores nothing', async () => {
+    const storage = new FileSystemStorage({ location: await root() })
+    await storage.save('adir/inside.txt', 'x')
+    for (const link of [false, true]) {
+      await expect(storage.copy('adir', 'out/copy.txt', { link })).rejects.toMatchObject({ code: 'ENOENT', context: expect.objectContaining({ name: 'adir' }) })
+    }
+    expect(await storage.listdir('out')).toEqual({ dirs: [], files: [] })
+  })
+
   it('copy() with link: true shares the inode (no bytes written); without it the copy is a file of its own; no temporary file is left', async () => {
     const storage = new FileSystemStorage({ location: await root() })
     await storage.save('a/src.css', 'body{}')
