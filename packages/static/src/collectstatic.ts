@@ -14,7 +14,6 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { setMaxListeners } from 'node:events'
-import type { Readable } from 'node:stream'
 import pLimit from 'p-limit'
 import { AbortedError, StorageError, isStorageError, safeName, type Stage, type Storage } from '@stowage/core'
 import { toCollectError, type CollectError } from './collect-error.js'
@@ -388,7 +387,6 @@ async function planWrites(run: Run, sources: Source[], previous: CollectRecord, 
       state,
       clear: !!options.clear,
       strictSourcemaps: options.strictSourcemaps ?? manifestStorage!.strictSourcemaps,
-      limit: run.limit,
     })
     const plan = hashed
     sources.forEach((s, i) => {
@@ -717,7 +715,7 @@ type Plan = NonNullable<CollectRecord['plan']> & {
  */
 async function planHashed(
   sources: Source[],
-  o: { manifestStorage: ManifestStaticStorage; previous: CollectRecord; state: CollectRecord; clear: boolean; strictSourcemaps: boolean; limit: Limit },
+  o: { manifestStorage: ManifestStaticStorage; previous: CollectRecord; state: CollectRecord; clear: boolean; strictSourcemaps: boolean },
 ): Promise<Plan> {
   const missingSourcemaps = o.strictSourcemaps ? 'error' : 'drop'
   const settings = planSettings(o.manifestStorage.staticUrl, missingSourcemaps)
@@ -920,22 +918,21 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
   }
 }
 
-/** Saves a write's bytes: rewritten, kept, read into `scratch()` (small sources), read whole, or streamed (large ones). */
+/**
+ * Saves a write's bytes under exactly its target: rewritten, kept, read into `scratch()` (small sources), read whole,
+ * or streamed (large ones).
+ * @throws StorageError when the storage chose another name (it does not overwrite).
+ */
 async function put(store: Storage, w: Write, options: StaticSaveOptions, scratch: (size: number) => Buffer): Promise<void> {
   const { size, file } = w.source
   const body =
     w.rewrite?.() ??
     w.source.bytes ??
     (size < SYNC_READ_LIMIT ? readInto(file, size, scratch(size + 1)) : size <= STREAM_THRESHOLD ? await readSource(file, size) : createReadStream(file))
-  await saveExact(store, w.target, body, options)
-}
-
-/** Saves under exactly `target`. @throws StorageError when the storage chose another name (it does not overwrite). */
-async function saveExact(store: Storage, target: string, body: Buffer | Readable, options: StaticSaveOptions): Promise<void> {
-  const stored = await store.save(target, body, options)
-  if (stored !== target) {
-    throw new StorageError(`The storage stored '${target}' as '${stored}'; static storages must allow overwriting`, {
-      context: { name: target, stored },
+  const stored = await store.save(w.target, body, options)
+  if (stored !== w.target) {
+    throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
+      context: { name: w.target, stored },
     })
   }
 }
