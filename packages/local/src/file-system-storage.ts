@@ -11,6 +11,7 @@ import {
   checkOptionValues,
   ConfigurationError,
   FileNotFoundError,
+  InvalidArgumentError,
   MIN_SECRET_LENGTH,
   PermissionDeniedError,
   StorageError,
@@ -258,8 +259,12 @@ export class FileSystemStorage extends BaseStorage {
    *   to one included), is a mount point
    *   or is owned by another user (a rename would change what the
    *   administrator set up), or its parent does not let this process make a directory.
+   * @throws InvalidArgumentError (`EINVAL`) when `replace` is not a boolean, before any I/O.
    */
   async stage(options: StageOptions = {}): Promise<Stage | undefined> {
+    if (options.replace !== undefined && typeof options.replace !== 'boolean') {
+      throw new InvalidArgumentError(`replace must be true or false, got ${JSON.stringify(options.replace)}`, { argument: 'replace' })
+    }
     const replace = options.replace ?? false
     const location = this.location
     const parent = path.dirname(location)

@@ -69,6 +69,13 @@ describe('FileSystemStorage.stage()', () => {
     expect(await list(dir)).toEqual(['release-1', 'static'])
   })
 
+  it('refuses a replace option that is not a boolean, before any I/O', async () => {
+    const dir = await parent()
+    const storage = new FileSystemStorage({ location: path.join(dir, 'static') })
+    await expect(storage.stage({ replace: 'yes' as never })).rejects.toMatchObject({ code: 'EINVAL', context: { argument: 'replace' } })
+    expect(await list(dir)).toEqual([])
+  })
+
   it('discard() deletes the stage and leaves the location as it was', async () => {
     const dir = await parent()
     const location = path.join(dir, 'static')
