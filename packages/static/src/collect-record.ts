@@ -11,6 +11,7 @@
  * names out (see the README).
  */
 import { isStorageError, STOWAGE_PREFIX, type Storage } from '@stowage/core'
+import { INDEX_LIKE } from './manifest.js'
 import type { ReferenceProblem } from './post-process.js'
 import type { Encoding } from './precompress.js'
 import { PRIVATE_RECORD } from './save-hints.js'
@@ -124,9 +125,6 @@ function sortedJson(record: Record<string, unknown>): string {
   for (const k of keys) copy[k] = record[k]
   return JSON.stringify(copy)
 }
-
-/** Keys an object orders before all others (integers below 2^32 - 1, written canonically). */
-const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/
 
 function entryByEntry(record: Record<string, unknown>, keys: string[]): string {
   keys.sort()

@@ -74,8 +74,13 @@ function byCodePoint(a: string, b: string): number {
   return a.length - b.length
 }
 
-/** Keys an object orders before all others (integers below 2^32 - 1, written canonically). */
-const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/
+/**
+ * Keys an object may order before all others, whatever the order they were
+ * inserted in: array indices (integers below 2^32 - 1, written canonically).
+ * It also takes the larger ten-digit integers, which only sends a record down
+ * the slower, sorting path. Shared with the run record (collect-record.ts).
+ */
+export const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/
 
 /**
  * Whether `record`'s keys are already in Python's order and none looks like
