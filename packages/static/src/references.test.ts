@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { md5Hex } from './hashing.js'
 import { postProcess } from './post-process.js'
-import { findReferences, resolveReference, rewriteReferences, hashUrl } from './references.js'
+import { findReferences, resolveReference, rewriteReferences, hashUrl, type Reference } from './references.js'
 
 const urls = (kind: 'css' | 'js', s: string) => findReferences(kind, s).map((r) => r.url)
+
+/** Asserts the references found in `text` as `[url, kind, line]`, in order, and that each one's offsets hold exactly its URL. */
+function expectReferences(kind: 'css' | 'js', text: string, expected: [url: string, kind: Reference['kind'], line: number][]): void {
+  const refs = findReferences(kind, text)
+  expect(refs.map((r) => [r.url, r.kind, r.line])).toEqual(expected)
+  for (const r of refs) expect(text.slice(r.start, r.end)).toBe(r.url)
+}
 
 describe('CSS references', () => {
   it('finds url() in every quoting style, @import and sourceMappingURL', () => {
@@ -50,14 +57,12 @@ describe('CSS references', () => {
       '.e { grid-template-areas: "url(no.png)"; }',
       '.f { background: url(a b.png) }', // a bad URL token: browsers drop it, and so do we
     ].join('\n')
-    const refs = findReferences('css', css)
-    expect(refs.map((r) => [r.url, r.kind, r.line])).toEqual([
+    expectReferences('css', css, [
       ['img/spaced.png', 'url', 3],
       ['img/upper.png', 'url', 7],
       ['img/a%20b.png?v=1#x', 'url', 8],
       ['upper.css', 'import', 9],
     ])
-    for (const r of refs) expect(css.slice(r.start, r.end)).toBe(r.url)
   })
 
   it('takes a sourceMappingURL only from a real comment, and its statement is the comment', () => {
@@ -127,8 +132,7 @@ describe('JS references', () => {
       "const notNew = URL('./img/no2.png', import.meta.url)",
       "const word = new URL('./renew/new.png', import.meta.url)",
     ].join('\n')
-    const refs = findReferences('js', js)
-    expect(refs.map((r) => [r.url, r.kind, r.line])).toEqual([
+    expectReferences('js', js, [
       ['./spread.js', 'module', 7],
       ['./tight.js', 'module', 12],
       ['./chunk.js', 'dynamic-import', 13],
@@ -137,7 +141,6 @@ describe('JS references', () => {
       ['./img/spaced.png', 'dynamic-import', 16],
       ['./renew/new.png', 'dynamic-import', 22],
     ])
-    for (const r of refs) expect(js.slice(r.start, r.end)).toBe(r.url)
   })
 
   it('takes a sourceMappingURL only from a real comment, wherever it is, however many there are', () => {
