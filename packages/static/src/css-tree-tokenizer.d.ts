@@ -6,13 +6,10 @@ declare module 'css-tree/tokenizer' {
   export function tokenize(source: string, onToken: (type: number, start: number, end: number) => void): void
   /** Token type numbers passed to `tokenize`'s callback. */
   export const tokenTypes: {
-    readonly Ident: number
     readonly Function: number
     readonly AtKeyword: number
     readonly String: number
-    readonly BadString: number
     readonly Url: number
-    readonly BadUrl: number
     readonly WhiteSpace: number
     readonly Comment: number
   }
