@@ -24,7 +24,9 @@ export function deployName(sequence: number, hash: string): string {
 /**
  * Adds `manifest` to the history in `storage` (private, never cached),
  * unless the newest entry already is this manifest.
+ * @param text the manifest as serialised, when the caller has it already (it is a megabyte on a large tree).
  * @returns its name.
+ * @throws StorageError when the history cannot be listed or the entry saved.
  */
 export async function recordDeploy(storage: Storage, manifest: Manifest, text = serializeManifest(manifest)): Promise<string> {
   const [newest] = await listDeploys(storage)
