@@ -351,15 +351,16 @@ export class S3Storage extends BaseStorage {
     const changed = (cause?: unknown) =>
       new StorageError(`'${from}' changed while it was being copied`, { code: 'ECHANGED', ...(cause !== undefined && { cause }), context: { name: from } })
     try {
-      const params = () => this.uploadParams(name, req.contentType ?? source?.ContentType, req)
-      const copy = () => promote(target, sourceKey, params(), source?.ContentLength ?? 0, source?.ETag, signal)
+      // Once: the HEAD is skipped only when the type is given, so a late HEAD never changes these.
+      const params = this.uploadParams(name, req.contentType ?? source?.ContentType, req)
+      const copy = () => promote(target, sourceKey, params, source?.ContentLength ?? 0, source?.ETag, signal)
       const copied = await copy().catch(async (err: unknown) => {
         if (source || s3Code(err) !== 'InvalidRequest') throw err
         source = await head()
         return copy()
       })
       // Ceph ignores CopySourceIfMatch: a source replaced since the HEAD shows in the copy's ETag (or size).
-      if (!replacing && !copyMatches(source!.ETag, source!.ContentLength ?? 0, copied, params())) throw changed()
+      if (!replacing && !copyMatches(source!.ETag, source!.ContentLength ?? 0, copied, params)) throw changed()
       return name
     } catch (err) {
       // Ours: the placeholder, or the copy over it.
