@@ -34,7 +34,6 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   allowedTypes as allowedTypesRule,
@@ -247,6 +246,10 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
     if (guessed) fields['Content-Type'] = guessed
   }
   const expiresAt = new Date(Date.now() + expiresIn * 1000) // createPresignedPost signs with the real clock
+  // Loaded on first use: the package pins a client-s3 of its own, a second
+  // copy of the SDK (~6 MB of RSS) that every process would otherwise load
+  // at import time whether or not it ever signs a POST.
+  const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post')
   // Fields become exact-match conditions of the policy, so the browser cannot change them.
   const post = await createPresignedPost(target.presignClient, {
     Bucket: target.bucket,
