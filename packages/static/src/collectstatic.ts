@@ -449,7 +449,7 @@ async function startStage(run: Run, recordText: string | null): Promise<Stage | 
  */
 async function writeChanged(
   run: Run,
-  { writes, bySource }: WritePlan,
+  { writes, bySource, hashed }: WritePlan,
   state: CollectRecord,
 ): Promise<{ written: Set<string>; failed: Set<string>; known: Record<string, string> }> {
   const { options, store, limit, concurrency, checkAbort, dryRun } = run
@@ -475,6 +475,16 @@ async function writeChanged(
   // link on local disk, a server-side copy where the backend has one)
   // instead of a second write of the same bytes.
   const copy = store.copy?.bind(store)
+  // Once a source's copies are written, the bytes kept for them (the source's
+  // and its rewritten copy's, up to RETAINED_BYTES each) are dropped: sources
+  // and the plan live until the run ends, and would hold them to the end.
+  // Compression reads them again after this phase, so they stay for it.
+  const release = (ws: Write[]) => {
+    const source = ws[0]?.source
+    if (!source || run.compress) return
+    source.bytes = undefined
+    hashed?.release(source.path)
+  }
   // Sources whose every copy the record says is in place need no task: on a
   // re-run that is nearly all of them.
   const todo: Write[][] = []
@@ -487,6 +497,7 @@ async function writeChanged(
       known[w.target] = w.md5
       options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
     }
+    release(ws)
   }
   // One read buffer per task, reused file after file: a fresh buffer per
   // source read is garbage V8 collects late, and the run's peak memory with
@@ -523,6 +534,7 @@ async function writeChanged(
       }
       options.onProgress?.({ phase: 'write', done: ++done, total: writes.length })
     }
+    release(ws)
   })
   checkAbort()
   return { written, failed, known }
@@ -697,12 +709,23 @@ async function hashSources(
   return { sources, sourceCache }
 }
 
+/**
+ * A synchronous reader of `file`. Made here, not inline in `planHashed`: a
+ * closure there would keep that function's scope, and with it every input's
+ * kept bytes, alive as long as the plan.
+ */
+function reader(file: string): () => Buffer {
+  return () => readFileSync(file)
+}
+
 /** A plan: the recorded part plus, for a fresh plan, the rewritten contents. */
 type Plan = NonNullable<CollectRecord['plan']> & {
   integrity: Record<string, string>
   md5s: Record<string, string>
   /** @returns the rewritten content of a source's hashed copy (kept, or made again), `undefined` when not rewritten. @throws StorageError (`ECHANGED`). */
   content(path: string): Buffer | undefined
+  /** Forgets the bytes kept for a source's hashed copy once it is stored (`PostProcessPlan.release`). */
+  release(path: string): void
 }
 
 /**
@@ -729,7 +752,7 @@ async function planHashed(
       integrity[s.path] = reusable.integrity[s.path] ?? s.integrity
     }
     // Every hashed copy is recorded as stored, so nothing will ask for contents.
-    return { ...reusable, integrity, md5s, content: () => undefined }
+    return { ...reusable, integrity, md5s, content: () => undefined, release: () => {} }
   }
   const previous = o.clear ? undefined : o.previous.plan
   const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
@@ -745,7 +768,8 @@ async function planHashed(
     }
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
     const bytes = rewritable ? s.bytes : undefined
-    inputs.set(s.path, { md5: s.md5, integrity: s.integrity, ...(bytes ? { bytes } : rewritable && { load: () => readFileSync(s.file) }) })
+    // Bytes kept since hashing, and a way to read them again once the plan releases them (after the write).
+    inputs.set(s.path, { md5: s.md5, integrity: s.integrity, ...(rewritable && { bytes, load: reader(s.file) }) })
   }
   const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES })
   // What the sources the plan took as planned had: their references, their problems, their cycles.
@@ -768,7 +792,7 @@ async function planHashed(
     integrity[s.path] = f.integrity ?? s.integrity
     md5s[s.path] = f.md5
   }
-  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content: plan.content }
+  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content: plan.content, release: plan.release }
 }
 
 /**

@@ -170,6 +170,32 @@ describe('postProcess', () => {
       expect([...plan.files.values()].filter((f) => f.rewritten).length).toBeGreaterThan(1)
     })
 
+    it('release() forgets kept contents and bytes; content() then makes the same bytes again with load()', () => {
+      const { map, loads } = loaded(cyclic)
+      // Given bytes too, as collectstatic gives the sources it kept since hashing.
+      for (const [name, input] of map) (input as PostProcessInput).bytes = Buffer.from(cyclic[name as keyof typeof cyclic])
+      const plan = postProcess(map)
+      const before = plan.content('css/cycle-b.css')!
+      expect(plan.files.get('css/cycle-b.css')!.content).toBe(before)
+      expect(loads.get('css/cycle-b.css')).toBeUndefined()
+      plan.release('css/cycle-b.css')
+      expect(plan.files.get('css/cycle-b.css')!.content).toBeUndefined()
+      expect(plan.files.get('css/cycle-b.css')!.hashedName).toMatch(/^css\/cycle-b\.[0-9a-f]{12}\.css$/)
+      const again = plan.content('css/cycle-b.css')!
+      expect(again.equals(before)).toBe(true)
+      expect(loads.get('css/cycle-b.css')).toBe(1)
+    })
+
+    it('release() keeps what it could not make again: an input given bytes and no load()', () => {
+      const plan = postProcess(inputs(cyclic))
+      const kept = plan.files.get('css/cycle-b.css')!.content!
+      plan.release('css/cycle-b.css')
+      expect(plan.files.get('css/cycle-b.css')!.content).toBe(kept)
+      expect(plan.content('css/cycle-b.css')).toBe(kept)
+      plan.release('img/logo.png') // not CSS/JS: nothing kept, nothing to do
+      plan.release('not/planned.css')
+    })
+
     it('a source that changed since it was hashed is ECHANGED, during planning or when its content is made again', () => {
       const { map } = loaded(tree, (name) => Buffer.from(name === 'css/base.css' ? '.x{}' : tree[name as keyof typeof tree]))
       expect(() => postProcess(map, { retainBytes: 0 })).toThrow(expect.objectContaining({ code: 'ECHANGED', context: { name: 'css/base.css' } }))

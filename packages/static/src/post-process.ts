@@ -85,11 +85,19 @@ export interface PostProcessPlan {
    * @throws StorageError (`ECHANGED`) when the source changed since it was planned.
    */
   content(name: string): Buffer | undefined
+  /**
+   * Forgets the bytes the plan keeps for `name` (its rewritten content and
+   * original), once its hashed copy is stored, so a long run does not hold
+   * them to the end. A later `content(name)` makes them again with `load`;
+   * an input given with `bytes` and no `load` keeps them, as it cannot.
+   */
+  release(name: string): void
 }
 
 interface Node {
   name: string
-  input: PostProcessInput
+  /** The plan's own copy of the input's fields (`release` forgets `bytes`), so the caller's inputs are not kept. */
+  input: Pick<PostProcessInput, 'md5' | 'bytes' | 'load'>
   /** The decoded original while it is kept (within `retainBytes`, until its component is planned). */
   text: string | undefined
   /** Whether the rewritten content is kept in the plan. */
@@ -131,10 +139,6 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
   const nodes = new Map<string, Node>()
   const retain = options.retainBytes ?? Infinity
   let kept = 0
-  const adjustable = (name: string) => {
-    const input = inputs.get(name)
-    return !!input && !!adjustableKind(name) && !!(input.bytes ?? input.load)
-  }
 
   const references = new Map<string, string[]>()
   for (const [name, input] of inputs) {
@@ -167,7 +171,14 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       // Twice its size: the original while planning, the rewritten copy after.
       const keep = kept + 2 * bytes.byteLength <= retain
       if (keep) kept += 2 * bytes.byteLength
-      const node: Node = { name, input, text: keep ? content : undefined, keep, refs: [], deps: new Set() }
+      const node: Node = {
+        name,
+        input: { md5: input.md5, bytes: input.bytes, load: input.load },
+        text: keep ? content : undefined,
+        keep,
+        refs: [],
+        deps: new Set(),
+      }
       // Targets not found: a later run that adds one must plan this file again.
       const missing: string[] = []
       for (const ref of found) {
@@ -193,7 +204,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
           continue
         }
         node.refs.push({ ref, target: res.target })
-        if (adjustable(res.target)) node.deps.add(res.target)
+        if (isAdjustable(inputs, res.target)) node.deps.add(res.target)
       }
       nodes.set(name, node)
       references.set(name, [...new Set(node.refs.flatMap((r) => (r.target ? [r.target] : [])).concat(missing))].sort())
@@ -240,7 +251,27 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     if (md5Hex(bytes) !== f.md5) throw changed(name)
     return bytes
   }
-  return { files, problems, warnings, cycles, references, content }
+  const release = (name: string): void => {
+    const node = nodes.get(name)
+    if (!node?.input.load) return
+    node.input.bytes = undefined
+    const f = files.get(name)
+    if (f?.content) {
+      const { content: _dropped, ...rest } = f
+      files.set(name, rest)
+    }
+  }
+  return { files, problems, warnings, cycles, references, content, release }
+}
+
+/**
+ * Whether the file `name` is CSS/JS the plan reads (its bytes or `load` given).
+ * Not a closure in `postProcess`: the plan's closures would keep `inputs`,
+ * and with it every input's bytes, alive as long as the plan.
+ */
+function isAdjustable(inputs: ReadonlyMap<string, PostProcessInput>, name: string): boolean {
+  const input = inputs.get(name)
+  return !!input && !!adjustableKind(name) && !!(input.bytes ?? input.load)
 }
 
 /** A file as an earlier plan made it (`PostProcessInput.planned`). */
