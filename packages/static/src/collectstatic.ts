@@ -199,7 +199,7 @@ interface Source extends StaticSource {
  * source (from the page cache) when needed, so a run's memory does not grow
  * with the tree. Other files are never kept: they are read when written.
  */
-export const RETAINED_BYTES = 16 * 1024 * 1024
+export const RETAINED_BYTES = 4 * 1024 * 1024
 
 interface Write {
   target: string
