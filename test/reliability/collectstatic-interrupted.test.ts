@@ -209,7 +209,7 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
       if (seeded) expect((await listAll(storage)).length).toBeGreaterThan(1)
       else {
         expect(await listAll(storage)).toEqual([])
-        // The killed run's stage is left beside the directory, never inside it.
+        // The killed run's stage is left beside the directory, never inside it, until the next run.
         expect(await stagesBeside(location)).toHaveLength(1)
       }
 
@@ -217,6 +217,8 @@ describe('collectstatic killed (SIGKILL) half-way on FileSystemStorage, then re-
       expect(summary.errors).toEqual([])
       expect(await snapshot(storage)).toEqual(seeded ? { ...cleanSnapshot, ...seed } : cleanSnapshot)
       await expectConsistentManifest(storage)
+      // The re-run's own stage() deleted the killed run's (its process is gone).
+      expect(await stagesBeside(location)).toEqual([])
       // Files being written at the moment of the kill leave hidden temporary files,
       // which listdir() never shows; count them so a change in that is noticed.
       const temps = (await walkFiles(location)).filter((n) => path.basename(n).startsWith('.~stowage-'))

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -91,6 +92,22 @@ const UNNORMAL = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/
 const STAGE_MARK = '.stowage-stage-'
 // Where a replaced location goes while its stage takes its place (stage({ replace: true })).
 const OLD_MARK = '.stowage-old-'
+// Both names carry who made them (a hash of the host name, and the process
+// id), so a later stage() can tell a leftover of a process that died on this
+// host from a run still going on, here or on another host sharing the volume.
+const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+const OWNER = `${HOST}-${process.pid}`
+
+/** Whether `pid` names no process on this host (a process of another user is alive: EPERM). */
+function isDead(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return code(err) === 'ESRCH'
+  }
+}
 
 // Temporary names need only be unique: a counter within the process, and a
 // random stem drawn once so processes sharing a directory never meet (and
@@ -239,17 +256,21 @@ export class FileSystemStorage extends BaseStorage {
 
   /**
    * Stages a fill of the location (see `Storage.stage()`): the files are
-   * written into a hidden sibling directory (`.<name>.stowage-stage-<random>`),
+   * written into a hidden sibling directory (`.<name>.stowage-stage-<host>-<pid>-<random>`),
    * and `publish()` renames it onto the location, replacing the empty
    * directory (or taking the name when there is none) in one system call.
    * Until then the location is untouched, and after a failure, an abort or
    * `discard()` it still is: a first deploy is all-or-nothing. Files in the
    * stage are written under their own names, without the temporary name and
-   * rename each save otherwise needs. A crash leaves the sibling behind; it
-   * can be deleted.
+   * rename each save otherwise needs. A crash leaves the sibling behind: the
+   * next `stage()` of the location deletes what a process that died on this
+   * host left (a stage, or a replaced location moved aside, which it puts
+   * back when a crash came between the two renames of `replace`). Leftovers
+   * of live processes and of other hosts sharing the volume are left alone;
+   * they can be deleted by hand once their run is known to be over.
    *
    * With `replace`, a location holding files is staged too, and `publish()`
-   * moves it aside (`.<name>.stowage-old-<random>`), renames the stage into
+   * moves it aside (`.<name>.stowage-old-<host>-<pid>-<random>`), renames the stage into
    * its place and deletes it: two renames, so for a moment between them the
    * location does not exist (Node has no `renameat2(RENAME_EXCHANGE)`), where
    * deleting and rewriting in place leaves it empty or half-filled for the
@@ -270,6 +291,8 @@ export class FileSystemStorage extends BaseStorage {
     const parent = path.dirname(location)
     const base = path.basename(location)
     if (parent === location) return undefined
+    // What a killed run left is dealt with first: it may put the location back.
+    await recoverStages(location)
     let mode = this.options.directoryMode
     try {
       // lstat: a location that is a symbolic link (a deploy's `static -> releases/42/static`)
@@ -283,7 +306,7 @@ export class FileSystemStorage extends BaseStorage {
     } catch (err) {
       if (code(err) !== 'ENOENT') return undefined
     }
-    const sibling = (mark: string) => path.join(parent, `.${base}${mark}${randomBytes(6).toString('hex')}`)
+    const sibling = (mark: string) => path.join(parent, `.${base}${mark}${OWNER}-${randomBytes(6).toString('hex')}`)
     const dir = sibling(STAGE_MARK)
     try {
       if (!this.knownDirs.has(parent)) await this.makeDirs(parent)
@@ -633,4 +656,49 @@ export class FileSystemStorage extends BaseStorage {
       ...(this.options.now && { now: this.options.now }),
     })
   }
+}
+
+/**
+ * Deletes the stages of `location` that a process which died on this host
+ * left (`stage()`: a run killed before publishing), and its old copies
+ * moved aside by `replace`; a location a crash left moved aside (killed
+ * between the two renames) is put back first. Errors are ignored: this is
+ * housekeeping, and a stage does not need it to work.
+ */
+async function recoverStages(location: string): Promise<void> {
+  const parent = path.dirname(location)
+  const base = path.basename(location)
+  let names: string[]
+  try {
+    names = await readdir(parent)
+  } catch {
+    return
+  }
+  const left = (mark: string) =>
+    names.filter((name) => {
+      const prefix = `.${base}${mark}`
+      if (!name.startsWith(prefix)) return false
+      // `<host>-<pid>-<random>`; names of earlier versions (`<random>` only) are not ours to judge.
+      const [host, pid, random] = name.slice(prefix.length).split('-')
+      return host === HOST && random !== undefined && isDead(Number(pid))
+    })
+  for (const name of left(OLD_MARK)) {
+    const old = path.join(parent, name)
+    // Killed between the renames: the location is missing, and this is it.
+    // Otherwise the stage took its place before the kill: the old copy is not needed.
+    const missing = await lstat(location).then(
+      () => false,
+      (err: unknown) => code(err) === 'ENOENT',
+    )
+    if (
+      missing &&
+      (await rename(old, location).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue
+    await rm(old, { recursive: true, force: true }).catch(() => {})
+  }
+  for (const name of left(STAGE_MARK)) await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => {})
 }

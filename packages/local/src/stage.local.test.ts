@@ -2,8 +2,9 @@
  * `FileSystemStorage.stage()`: a first fill of an empty location is written
  * beside it and appears in one rename, or not at all.
  */
+import { spawnSync } from 'node:child_process'
 import { Readable } from 'node:stream'
-import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FileSystemStorage } from './file-system-storage.js'
@@ -25,7 +26,8 @@ describe('FileSystemStorage.stage()', () => {
     expect(await stage.storage.save('robots.txt', 'User-agent: *', { overwrite: true })).toBe('robots.txt')
     expect(await storage.exists('css/app.css')).toBe(false)
     expect(await list(dir)).toHaveLength(1) // the stage, hidden, beside the location
-    expect((await list(dir))[0]).toMatch(/^\.static\.stowage-stage-[0-9a-f]+$/)
+    // Named after the location, the host (a hash) and this process, so a later run can tell whether its maker is gone.
+    expect((await list(dir))[0]).toMatch(new RegExp(`^\\.static\\.stowage-stage-[0-9a-f]{8}-${process.pid}-[0-9a-f]+$`))
 
     await stage.publish()
     expect(await list(dir)).toEqual(['static'])
@@ -149,5 +151,78 @@ describe('FileSystemStorage.stage()', () => {
     await stage.discard()
     expect(await list(location)).toEqual(['old.txt'])
     expect(await list(dir)).toEqual(['static'])
+  })
+
+  describe('what a killed run left', () => {
+    /** The pid of a process that has exited. */
+    const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!
+    /** A stage of `location` as a run of this process makes it, renamed to look like one of `pid`'s (and `host`'s, a hash). */
+    const leftover = async (storage: FileSystemStorage, file: string, pid: number, host?: string) => {
+      const stage = (await storage.stage({ replace: true }))!
+      await stage.storage.save(file, file, { overwrite: true })
+      const made = stage.storage.path('')
+      const [hostHash] = path.basename(made).split('stowage-stage-')[1]!.split('-')
+      const name = path.join(
+        path.dirname(made),
+        path
+          .basename(made)
+          .replace(`-${process.pid}-`, `-${pid}-`)
+          .replace(`${hostHash}-`, `${host ?? hostHash}-`),
+      )
+      await rename(made, name)
+      return path.basename(name)
+    }
+
+    it("a stage whose process died on this host is deleted by the next stage(); a live process's, another host's and one of an older version are kept", async () => {
+      const dir = await parent()
+      const storage = new FileSystemStorage({ location: path.join(dir, 'static') })
+      const live = await leftover(storage, 'live.txt', process.pid)
+      const elsewhere = await leftover(storage, 'elsewhere.txt', deadPid(), 'ffffffff')
+      const dead = await leftover(storage, 'dead.txt', deadPid()) // last: a stage() after it would delete it
+      await mkdir(path.join(dir, '.static.stowage-stage-0123456789ab'))
+      const unrelated = '.other.stowage-stage-x'
+      await mkdir(path.join(dir, unrelated))
+      expect(await list(dir)).toContain(dead)
+
+      const stage = (await storage.stage())!
+      const names = await list(dir)
+      expect(names).not.toContain(dead)
+      for (const kept of [live, elsewhere, '.static.stowage-stage-0123456789ab', unrelated]) expect(names).toContain(kept)
+      await stage.discard()
+    })
+
+    it('killed between the two renames of replace: the next stage() puts the old location back, and deletes the stage that never took its place', async () => {
+      const dir = await parent()
+      const location = path.join(dir, 'static')
+      await mkdir(location)
+      await writeFile(path.join(location, 'old.txt'), 'old')
+      const storage = new FileSystemStorage({ location })
+      const stage = await leftover(storage, 'new.txt', deadPid())
+      // What publish() had done when the process was killed: the location moved aside, the stage not yet in its place.
+      const old = stage.replace('stowage-stage-', 'stowage-old-')
+      await rename(location, path.join(dir, old))
+
+      const next = await storage.stage({ replace: true })
+      expect(await readFile(path.join(location, 'old.txt'), 'utf8')).toBe('old')
+      const names = await list(dir)
+      expect(names).not.toContain(old)
+      expect(names).not.toContain(stage)
+      await next!.discard()
+      expect(await list(dir)).toEqual(['static'])
+    })
+
+    it('killed after the stage took the place: the old copy moved aside is deleted, the published files stay', async () => {
+      const dir = await parent()
+      const location = path.join(dir, 'static')
+      await mkdir(location)
+      await writeFile(path.join(location, 'new.txt'), 'new')
+      const storage = new FileSystemStorage({ location })
+      const old = (await leftover(storage, 'old.txt', deadPid())).replace('stowage-stage-', 'stowage-old-')
+      await rename(path.join(dir, old.replace('stowage-old-', 'stowage-stage-')), path.join(dir, old))
+
+      expect(await storage.stage({ replace: true }).then((s) => s!.discard())).toBeUndefined()
+      expect(await list(dir)).toEqual(['static'])
+      expect(await list(location)).toEqual(['new.txt'])
+    })
   })
 })
