@@ -662,6 +662,10 @@ async function hashSources(
   let read = 0
   let retained = 0
   const sourceCache: NonNullable<CollectRecord['sources']> = {}
+  // Each source's cache entry, by index: the cache is filled in the sources'
+  // order (sorted) at the end, so the record writes it as it is, without the
+  // sorted copy a run that hashed anything would otherwise need.
+  const entries = new Array<NonNullable<CollectRecord['sources']>[string]>(found.length)
   const sources = new Array<Source>(found.length)
   // Sources the record vouches for (same size and mtime) are taken in one
   // synchronous pass: on a re-run that is nearly every file, and a task per
@@ -675,7 +679,7 @@ async function hashSources(
     const cached = previous.sources?.[f.path]
     if (cached && cached[0] === size && cached[1] === mtimeMs && (cached[3] || !hashing)) {
       sources[i] = { ...f, size, md5: cached[2], integrity: cached[3] ?? '' }
-      sourceCache[f.path] = cached
+      entries[i] = cached
       onProgress?.({ phase: 'read', done: ++read, total: found.length })
     } else {
       toHash.push(i)
@@ -702,10 +706,11 @@ async function hashSources(
       integrity = hashing ? integrityOf(data) : ''
       if (keep) bytes = data
     } else ({ md5, integrity } = await hashFile(f.file))
-    sourceCache[f.path] = integrity ? [size, mtimeMs, md5, integrity] : [size, mtimeMs, md5]
+    entries[i] = integrity ? [size, mtimeMs, md5, integrity] : [size, mtimeMs, md5]
     onProgress?.({ phase: 'read', done: ++read, total: found.length })
     sources[i] = { ...f, size, md5, integrity, bytes }
   })
+  for (let i = 0; i < found.length; i++) sourceCache[found[i]!.path] = entries[i]!
   return { sources, sourceCache }
 }
 
