@@ -11,7 +11,7 @@
  * names out (see the README).
  */
 import { isStorageError, STOWAGE_PREFIX, type Storage } from '@stowage/core'
-import { INDEX_LIKE } from './manifest.js'
+import { INDEX_LIKE, utf8 } from './manifest.js'
 import type { ReferenceProblem } from './post-process.js'
 import type { Encoding } from './precompress.js'
 import { PRIVATE_RECORD } from './save-hints.js'
@@ -58,7 +58,7 @@ export function emptyRecord(): CollectRecord {
 /** @returns the text of `name` in `store`, or `null` when it does not exist. @throws StorageError for other failures. */
 export async function readText(store: Storage, name: string): Promise<string | null> {
   try {
-    return Buffer.from(await store.read(name)).toString('utf8')
+    return utf8(await store.read(name))
   } catch (err) {
     if (isStorageError(err, 'ENOENT')) return null
     throw err

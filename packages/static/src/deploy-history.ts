@@ -8,7 +8,7 @@
  * after an interrupted one ends exactly where an uninterrupted run ends.
  */
 import type { Storage } from '@stowage/core'
-import { parseManifest, serializeManifest, type Manifest } from './manifest.js'
+import { parseManifest, serializeManifest, utf8, type Manifest } from './manifest.js'
 import { PRIVATE_RECORD } from './save-hints.js'
 
 /** Directory of the deploy history, beside the manifest. */
@@ -49,5 +49,5 @@ export async function listDeploys(storage: Storage): Promise<string[]> {
 
 /** @returns the manifest of one deploy. @throws StorageError (`EMANIFEST`) when it cannot be parsed. */
 export async function readDeploy(storage: Storage, name: string): Promise<Manifest> {
-  return parseManifest(Buffer.from(await storage.read(name)).toString('utf8'), name)
+  return parseManifest(utf8(await storage.read(name)), name)
 }

@@ -26,7 +26,7 @@ import {
   type UrlOptions,
 } from '@stowage/core'
 import { hashedName, md5Hex } from './hashing.js'
-import { MANIFEST_NAME, MANIFEST_VERSION, parseManifest, serializeManifest, type Manifest, type ManifestVersion } from './manifest.js'
+import { MANIFEST_NAME, MANIFEST_VERSION, parseManifest, serializeManifest, utf8, type Manifest, type ManifestVersion } from './manifest.js'
 import { resolveCompressOptions, type CompressOptions, type ResolvedCompressOptions } from './precompress.js'
 import { resolveCacheControl, type CacheControlOptions, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
@@ -139,7 +139,7 @@ export class ManifestStaticStorage implements Storage {
   /** @returns the manifest's text as stored, or `null` when there is none. */
   async readManifestText(): Promise<string | null> {
     try {
-      return Buffer.from(await this.manifestStorage.read(this.manifestName)).toString('utf8')
+      return utf8(await this.manifestStorage.read(this.manifestName))
     } catch (err) {
       if (isStorageError(err, 'ENOENT')) return null
       throw err

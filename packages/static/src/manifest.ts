@@ -12,6 +12,11 @@ import { StorageError } from '@stowage/core'
 import { createHash } from 'node:crypto'
 import { HASH_LENGTH, md5Hex } from './hashing.js'
 
+/** The bytes as UTF-8 text, decoded in place: `Buffer.from(bytes)` would copy them first (megabytes for a large tree's manifest or run record). */
+export function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+}
+
 /** Django's manifest format version (Django 4.2 and later; they also read 1.0). */
 export const MANIFEST_VERSION = '1.1'
 
