@@ -785,7 +785,7 @@ async function planHashed(
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
     const bytes = rewritable ? s.bytes : undefined
     // Bytes kept since hashing, and a way to read them again once the plan releases them (after the write).
-    inputs.set(s.path, { md5: s.md5, integrity: s.integrity, ...(rewritable && { bytes, load: reader(s.file) }) })
+    inputs.set(s.path, { md5: s.md5, integrity: s.integrity, bytes, load: rewritable ? reader(s.file) : undefined })
   }
   const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES })
   // What the sources the plan took as planned had: their references, their problems, their cycles.

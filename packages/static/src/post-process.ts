@@ -256,10 +256,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     if (!node?.input.load) return
     node.input.bytes = undefined
     const f = files.get(name)
-    if (f?.content) {
-      const { content: _dropped, ...rest } = f
-      files.set(name, rest)
-    }
+    if (f?.content) f.content = undefined
   }
   return { files, problems, warnings, cycles, references, content, release }
 }
@@ -334,7 +331,8 @@ function finish(node: Node, hashOf: (target: string) => string | undefined): Pos
     hash: md5.slice(0, HASH_LENGTH),
     md5,
     rewritten,
-    ...(rewritten && node.keep && { content }),
+    // Always present (undefined when not kept): a conditional spread gives each file a hidden class of its own.
+    content: rewritten && node.keep ? content : undefined,
     integrity: integrityOf(content),
   }
 }
