@@ -73,7 +73,8 @@ export class MemoryStorage extends BaseStorage {
     req.signal?.throwIfAborted()
     let name = req.name
     while (!req.overwrite && this.files.has(name)) name = await req.nextName()
-    this.files.set(name, { ...source, modified: this.now(), contentType: req.contentType ?? source.contentType })
+    // Written out, not spread: a spread entry would get a hidden class of its own, kept as long as the file.
+    this.files.set(name, { data: source.data, modified: this.now(), contentType: req.contentType ?? source.contentType, etag: source.etag })
     return name
   }
 
