@@ -281,7 +281,9 @@ export abstract class BaseStorage implements Storage {
     }
     if (req.signal) addAbortSignal(req.signal, stream)
     try {
-      return await this._write({ ...req, source: { stream } })
+      // Assigned, not spread: an object made by spreading gets a hidden class of
+      // its own (see save()); `req` is this copy's own, made fresh by claimAndWrite.
+      return await this._write(Object.assign(req, { source: { stream } }))
     } finally {
       stream.destroy()
     }
