@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { getMaxListeners } from 'node:events'
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
@@ -64,9 +65,9 @@ describe('a re-run plans again only what a change reaches', () => {
       await writeFile(path.join(src, name), text)
     }
     const inner = new MemoryStorage({ baseUrl: '/static/' })
-    const run = (o: { strict?: boolean } = {}) =>
+    const run = ({ compress, ...o }: { strict?: boolean; compress?: boolean } = {}) =>
       collectstatic({
-        storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' }),
+        storage: new ManifestStaticStorage({ storage: inner, staticUrl: '/static/', compress }),
         finders: createFinders({ root: src, dirs: [src], packages: false }),
         ...o,
       })
@@ -111,6 +112,23 @@ describe('a re-run plans again only what a change reaches', () => {
     const err = await run().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CollectStaticError)
     expect((err as CollectStaticError).problems.map((p) => [p.file, p.target])).toEqual([['css/app.css', 'img/late.png']])
+  })
+
+  it('compression turned on for a re-run compresses the rewritten copies the change does not reach too, from what is stored', async () => {
+    const { src, run, hashed, inner } = await project({
+      'img/logo.png': 'logo',
+      'css/app.css': '.a { background: url(../img/logo.png) }\n'.repeat(40),
+      'css/other.css': '.b { color: red }\n'.repeat(40),
+    })
+    expect((await run()).errors).toEqual([])
+    await writeFile(path.join(src, 'css/other.css'), '.b { color: blue }\n'.repeat(40))
+    // app.css is not reached by the change: its plan is the recorded one, and its rewritten copy is only in the storage.
+    const summary = await run({ compress: true })
+    expect(summary.errors).toEqual([])
+    const app = await hashed('css/app.css')
+    expect(summary.files.compressed).toContain(`${app}.gz`)
+    expect(gunzipSync(await inner.read(`${app}.gz`)).equals(Buffer.from(await inner.read(app)))).toBe(true)
+    expect(Buffer.from(await inner.read(app)).toString()).toContain((await hashed('img/logo.png')).slice(4))
   })
 })
 

@@ -808,7 +808,11 @@ async function planHashed(
     integrity[s.path] = f.integrity ?? s.integrity
     md5s[s.path] = f.md5
   }
-  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content: plan.content, release: plan.release }
+  // A source taken as planned was rewritten, if at all, by an earlier run:
+  // its hashed copy's bytes are only in the storage (compression reads them
+  // there), never made here.
+  const content = (path: string) => (inputs.get(path)?.planned ? undefined : plan.content(path))
+  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content, release: plan.release }
 }
 
 /**
@@ -966,8 +970,16 @@ async function unchanged(store: Storage, w: Write, state: CollectRecord, existin
  */
 async function put(store: Storage, w: Write, options: StaticSaveOptions, scratch: (size: number) => Buffer): Promise<void> {
   const { size, file } = w.source
+  const rewritten = w.rewrite?.()
+  // A hashed copy whose bytes are not the source's, and not in this plan: never write the source's under its name.
+  if (!rewritten && w.hashed && w.md5 !== w.source.md5) {
+    throw new StorageError(`The rewritten content of '${w.target}' is not in this plan; run collectstatic with --clear`, {
+      code: 'ECHANGED',
+      context: { name: w.target },
+    })
+  }
   const body =
-    w.rewrite?.() ??
+    rewritten ??
     w.source.bytes ??
     (size < SYNC_READ_LIMIT ? readInto(file, size, scratch(size + 1)) : size <= STREAM_THRESHOLD ? await readSource(file, size) : createReadStream(file))
   const stored = await store.save(w.target, body, options)
