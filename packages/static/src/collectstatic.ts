@@ -775,24 +775,26 @@ async function planHashed(
   // CSS/JS sources not kept since hashing are read again, one at a time, as
   // the plan needs them (and checked against the MD5 they were hashed with):
   // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
+  // Sources the change does not reach are no inputs: references to them
+  // resolve to their recorded names (`earlier`), so a re-run's plan costs
+  // what changed, not an input and a planned file per source.
+  const current = new Set<string>()
+  for (const s of sources) current.add(s.path)
+  const kept = (file: string) => affected !== undefined && !affected.has(file) && current.has(file)
+  const earlier = affected && ((name: string) => (kept(name) ? previous!.paths[name] : undefined))
   const inputs = new Map<string, PostProcessInput>()
   for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    if (affected && !affected.has(s.path)) {
-      const hashed = previous!.paths[s.path]!
-      inputs.set(s.path, { md5: s.md5, planned: { hashedName: hashed, md5: o.state.files[hashed]!, integrity: previous!.integrity![s.path] ?? s.integrity } })
-      continue
-    }
+    if (kept(s.path)) continue
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
     const bytes = rewritable ? s.bytes : undefined
     // Bytes kept since hashing, and a way to read them again once the plan releases them (after the write).
     inputs.set(s.path, { md5: s.md5, integrity: s.integrity, bytes, load: rewritable ? reader(s.file) : undefined })
   }
-  const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES })
+  const plan = postProcess(inputs, { staticUrl: o.manifestStorage.staticUrl, missingSourcemaps, retainBytes: RETAINED_BYTES, earlier })
   // What the sources the plan took as planned had: their references, their problems, their cycles.
   const deps: Record<string, string[]> = Object.fromEntries(plan.references)
   let { problems, warnings = [], cycles } = plan
   if (affected) {
-    const kept = (file: string) => inputs.get(file)?.planned !== undefined
     for (const [file, targets] of Object.entries(previous!.deps!)) if (kept(file)) deps[file] = targets
     const byPlace = (a: ReferenceProblem, b: ReferenceProblem) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line)
     problems = [...previous!.problems.filter((p) => kept(p.file)), ...problems].sort(byPlace)
@@ -803,15 +805,23 @@ async function planHashed(
   const integrity: Record<string, string> = {}
   const md5s: Record<string, string> = {}
   for (const s of sources) {
-    const f = plan.files.get(s.path)!
-    paths[s.path] = f.hashedName
-    integrity[s.path] = f.integrity ?? s.integrity
-    md5s[s.path] = f.md5
+    const f = plan.files.get(s.path)
+    if (f) {
+      paths[s.path] = f.hashedName
+      integrity[s.path] = f.integrity ?? s.integrity
+      md5s[s.path] = f.md5
+    } else {
+      // As the earlier plan made it: what is stored under its hashed name.
+      const hashed = previous!.paths[s.path]!
+      paths[s.path] = hashed
+      integrity[s.path] = previous!.integrity![s.path] ?? s.integrity
+      md5s[s.path] = o.state.files[hashed]!
+    }
   }
-  // A source taken as planned was rewritten, if at all, by an earlier run:
-  // its hashed copy's bytes are only in the storage (compression reads them
-  // there), never made here.
-  const content = (path: string) => (inputs.get(path)?.planned ? undefined : plan.content(path))
+  // A source the change does not reach was rewritten, if at all, by an
+  // earlier run: its hashed copy's bytes are only in the storage
+  // (compression reads them there), never made here.
+  const content = (path: string) => (kept(path) ? undefined : plan.content(path))
   return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content, release: plan.release }
 }
 

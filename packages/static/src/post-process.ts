@@ -124,6 +124,15 @@ export interface PostProcessOptions {
    * `load` when needed. Default: no limit.
    */
   retainBytes?: number
+  /**
+   * Files an earlier plan made that this one builds on without taking them
+   * as inputs: a reference to one resolves to the hashed name this returns
+   * for it (`undefined`: no such file). They are neither read nor scanned,
+   * and not in the plan's `files`. `collectstatic` passes the sources a
+   * change does not reach, so planning a re-run costs what changed, not
+   * an input and a planned file per source of the tree.
+   */
+  earlier?: (name: string) => string | undefined
 }
 
 /**
@@ -184,7 +193,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
       for (const ref of found) {
         const res = resolveReference(name, ref, options.staticUrl)
         if (res.type === 'ignore') continue
-        if (res.type === 'outside' || !inputs.has(res.target)) {
+        if (res.type === 'outside' || !(inputs.has(res.target) || options.earlier?.(res.target) !== undefined)) {
           if (res.type !== 'outside') missing.push(res.target)
           const where = res.type === 'outside' ? 'a path outside the static root' : `'${res.target}', which was not found`
           const problem = {
@@ -213,7 +222,7 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     }
   }
 
-  const hashOf = (target: string): string | undefined => files.get(target)?.hash
+  const hashOf = (target: string): string | undefined => files.get(target)?.hash ?? earlierHash(target, options.earlier)
   const cycles: string[][] = []
   for (const scc of stronglyConnected(nodes)) {
     const cyclic = scc.length > 1 || nodes.get(scc[0]!)!.deps.has(scc[0]!)
@@ -269,6 +278,15 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
 function isAdjustable(inputs: ReadonlyMap<string, PostProcessInput>, name: string): boolean {
   const input = inputs.get(name)
   return !!input && !!adjustableKind(name) && !!(input.bytes ?? input.load)
+}
+
+/** The hash in the hashed name `earlier` gives for `name`, if any. @throws TypeError when that name is not a hashed name of `name`. */
+function earlierHash(name: string, earlier: PostProcessOptions['earlier']): string | undefined {
+  const hashed = earlier?.(name)
+  if (hashed === undefined) return undefined
+  const hash = hashIn(name, hashed)
+  if (hash === undefined) throw new TypeError(`planned name '${hashed}' is not a hashed name of '${name}'`)
+  return hash
 }
 
 /** A file as an earlier plan made it (`PostProcessInput.planned`). */
