@@ -118,6 +118,17 @@ describe('postProcess', () => {
     expect(integrityOf('abc')).toBe('sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn')
   })
 
+  it('earlier: references to files an earlier plan made resolve to their recorded names; they are not read, and not in files', () => {
+    const earlierNames: Record<string, string> = { 'img/logo.png': 'img/logo.0123456789ab.png' }
+    const plan = postProcess(inputs({ 'css/base.css': tree['css/base.css'], 'css/missing.css': '.m{background:url(../img/gone.png)}' }), {
+      earlier: (name) => earlierNames[name],
+    })
+    expect(text(plan, 'css/base.css')).toBe('.x{background:url(../img/logo.0123456789ab.png)}')
+    expect(plan.files.has('img/logo.png')).toBe(false)
+    expect(plan.problems.map((p) => p.target)).toEqual(['img/gone.png'])
+    expect(() => postProcess(inputs({ 'css/base.css': tree['css/base.css'] }), { earlier: () => 'img/other.0123456789ab.png' })).toThrow(TypeError)
+  })
+
   describe('with a memory budget (retainBytes) and load()', () => {
     const cyclic = {
       ...tree,
