@@ -772,9 +772,6 @@ async function planHashed(
   }
   const previous = o.clear ? undefined : o.previous.plan
   const affected = previous ? affectedSources(sources, o.previous, o.state, settings) : undefined
-  // CSS/JS sources not kept since hashing are read again, one at a time, as
-  // the plan needs them (and checked against the MD5 they were hashed with):
-  // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
   // Sources the change does not reach are no inputs: references to them
   // resolve to their recorded names (`earlier`), so a re-run's plan costs
   // what changed, not an input and a planned file per source.
@@ -782,6 +779,9 @@ async function planHashed(
   for (const s of sources) current.add(s.path)
   const kept = (file: string) => affected !== undefined && !affected.has(file) && current.has(file)
   const earlier = affected && ((name: string) => (kept(name) ? previous!.paths[name] : undefined))
+  // CSS/JS sources not kept since hashing are read again, one at a time, as
+  // the plan needs them (and checked against the MD5 they were hashed with):
+  // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
   const inputs = new Map<string, PostProcessInput>()
   for (const s of [...sources].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     if (kept(s.path)) continue
