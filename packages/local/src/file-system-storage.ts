@@ -690,14 +690,14 @@ async function recoverStages(location: string): Promise<void> {
       () => false,
       (err: unknown) => code(err) === 'ENOENT',
     )
-    if (
-      missing &&
-      (await rename(old, location).then(
-        () => true,
-        () => false,
-      ))
-    )
-      continue
+    if (missing) {
+      try {
+        await rename(old, location)
+        continue
+      } catch {
+        // Someone made the location meanwhile: theirs stays, this copy goes.
+      }
+    }
     await rm(old, { recursive: true, force: true }).catch(() => {})
   }
   for (const name of left(STAGE_MARK)) await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => {})
