@@ -160,7 +160,7 @@ describe('FileSystemStorage.stage()', () => {
     const leftover = async (storage: FileSystemStorage, file: string, pid: number, host?: string) => {
       const stage = (await storage.stage({ replace: true }))!
       await stage.storage.save(file, file, { overwrite: true })
-      const made = stage.storage.path('')
+      const made = (stage.storage as FileSystemStorage).path('')
       const [hostHash] = path.basename(made).split('stowage-stage-')[1]!.split('-')
       const name = path.join(
         path.dirname(made),
