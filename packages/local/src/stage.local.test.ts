@@ -15,11 +15,16 @@ const parent = tempDirs('stowage-stage-')
 
 const list = (dir: string) => readdir(dir).then((names) => names.sort())
 
+/** A fresh parent, the location `<parent>/static` (not made), and a storage on it. */
+async function site(): Promise<{ dir: string; location: string; storage: FileSystemStorage }> {
+  const dir = await parent()
+  const location = path.join(dir, 'static')
+  return { dir, location, storage: new FileSystemStorage({ location }) }
+}
+
 describe('FileSystemStorage.stage()', () => {
   it('a missing location: nothing appears until publish(), then every file at once; no stage is left', async () => {
-    const dir = await parent()
-    const location = path.join(dir, 'static')
-    const storage = new FileSystemStorage({ location })
+    const { dir, location, storage } = await site()
     const stage = (await storage.stage())!
     expect(stage).toBeDefined()
     expect(await stage.storage.save('css/app.css', 'body{}', { overwrite: true })).toBe('css/app.css')
@@ -122,9 +127,7 @@ describe('FileSystemStorage.stage()', () => {
   })
 
   it("replace: a location holding files is staged; they stay until publish(), then only the stage's files are there, in the same place, nothing left beside", async () => {
-    const dir = await parent()
-    const location = path.join(dir, 'static')
-    const storage = new FileSystemStorage({ location })
+    const { dir, location, storage } = await site()
     await storage.save('old.txt', 'old')
     await storage.save('keep/also-old.txt', 'old')
     expect(await storage.stage()).toBeUndefined()
@@ -142,9 +145,7 @@ describe('FileSystemStorage.stage()', () => {
   })
 
   it('replace, discarded: the location keeps every file it had', async () => {
-    const dir = await parent()
-    const location = path.join(dir, 'static')
-    const storage = new FileSystemStorage({ location })
+    const { dir, location, storage } = await site()
     await storage.save('old.txt', 'old')
     const stage = (await storage.stage({ replace: true }))!
     await stage.storage.save('new.txt', 'new', { overwrite: true })
@@ -192,11 +193,8 @@ describe('FileSystemStorage.stage()', () => {
     })
 
     it('killed between the two renames of replace: the next stage() puts the old location back, and deletes the stage that never took its place', async () => {
-      const dir = await parent()
-      const location = path.join(dir, 'static')
-      await mkdir(location)
-      await writeFile(path.join(location, 'old.txt'), 'old')
-      const storage = new FileSystemStorage({ location })
+      const { dir, location, storage } = await site()
+      await storage.save('old.txt', 'old')
       const stage = await leftover(storage, 'new.txt', deadPid())
       // What publish() had done when the process was killed: the location moved aside, the stage not yet in its place.
       const old = stage.replace('stowage-stage-', 'stowage-old-')
@@ -212,11 +210,8 @@ describe('FileSystemStorage.stage()', () => {
     })
 
     it('killed after the stage took the place: the old copy moved aside is deleted, the published files stay', async () => {
-      const dir = await parent()
-      const location = path.join(dir, 'static')
-      await mkdir(location)
-      await writeFile(path.join(location, 'new.txt'), 'new')
-      const storage = new FileSystemStorage({ location })
+      const { dir, location, storage } = await site()
+      await storage.save('new.txt', 'new')
       const old = (await leftover(storage, 'old.txt', deadPid())).replace('stowage-stage-', 'stowage-old-')
       await rename(path.join(dir, old.replace('stowage-old-', 'stowage-stage-')), path.join(dir, old))
 
