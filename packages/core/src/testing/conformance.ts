@@ -458,6 +458,28 @@ export function runStorageConformance(options: ConformanceOptions): void {
           expect(await s.stage()).toBeUndefined()
         })
       })
+
+      it("stage({ replace: true }), where the backend has one: the files held stay until publish(), then only the stage's are there; discard() keeps them; a replace that is not a boolean is InvalidArgumentError", async (ctx) => {
+        await withStorage({}, async (s) => {
+          if (!s.stage) return ctx.skip('no stage(): the backend writes in place (it is optional)')
+          const p = randomPrefix()
+          await expectCode(s.stage({ replace: 'yes' as unknown as boolean }), 'EINVAL')
+          await s.save(`${p}/old.txt`, 'old')
+          const dropped = await s.stage({ replace: true })
+          if (!dropped) return ctx.skip('stage() declined a storage holding files: it stages only where it can publish in one step')
+          await dropped.storage.save(`${p}/dropped.txt`, 'x', { overwrite: true })
+          await dropped.discard()
+          expect(await s.listdir(p)).toEqual({ dirs: [], files: ['old.txt'] })
+
+          const stage = (await s.stage({ replace: true }))!
+          await stage.storage.save(`${p}/new.txt`, 'new', { overwrite: true })
+          expect(await text(s, `${p}/old.txt`)).toBe('old')
+          expect(await s.exists(`${p}/new.txt`)).toBe(false)
+          await stage.publish()
+          expect(await s.listdir(p)).toEqual({ dirs: [], files: ['new.txt'] })
+          expect(await text(s, `${p}/new.txt`)).toBe('new')
+        })
+      })
     })
 
     describe('hostile names', () => {
