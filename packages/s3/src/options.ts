@@ -71,9 +71,10 @@ export interface S3StorageOptions extends BaseStorageOptions {
   multipartThreshold?: number
   /**
    * Multipart part size in bytes. Default 5 MiB (S3's minimum, and the least
-   * memory for streams); at least 5 MiB; raised as needed to fit 10,000
-   * parts, and for streams of unknown length doubled after the first 1,000
-   * parts as the stream grows (so they reach 5 TiB).
+   * memory for streams), or 8 MiB where `uniformParts` is on (`r2`,
+   * `generic`); at least 5 MiB; raised as needed to fit 10,000 parts, and
+   * for streams of unknown length doubled after the first 1,000 parts as the
+   * stream grows (so they reach 5 TiB) unless `uniformParts` is on.
    */
   partSize?: number
   /**
