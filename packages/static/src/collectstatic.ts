@@ -818,11 +818,10 @@ async function planHashed(
       md5s[s.path] = o.state.files[hashed]!
     }
   }
-  // A source the change does not reach was rewritten, if at all, by an
-  // earlier run: its hashed copy's bytes are only in the storage
-  // (compression reads them there), never made here.
-  const content = (path: string) => (kept(path) ? undefined : plan.content(path))
-  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content, release: plan.release }
+  // A source the change does not reach is not in the plan, so content() has
+  // nothing for it: its hashed copy, rewritten by an earlier run if at all,
+  // is only in the storage (compression reads it there).
+  return { key, settings, paths, problems, warnings, cycles, deps, integrity, md5s, content: plan.content, release: plan.release }
 }
 
 /**

@@ -30,12 +30,6 @@ export interface PostProcessInput {
   load?: () => Uint8Array
   /** Subresource Integrity of the original content (`sha384-…`), passed on for files that are not rewritten. */
   integrity?: string
-  /**
-   * The file as an earlier plan made it, when neither it nor anything it
-   * references changed since: taken as is, neither read nor scanned
-   * (`collectstatic` re-plans only what a change reaches).
-   */
-  planned?: { hashedName: string; md5: string; integrity: string }
 }
 
 /** A post-processed file. */
@@ -151,10 +145,6 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
 
   const references = new Map<string, string[]>()
   for (const [name, input] of inputs) {
-    if (input.planned) {
-      files.set(name, fromPlan(name, input))
-      continue
-    }
     const kind = adjustableKind(name)
     const bytes = kind ? originalBytes(name, input) : undefined
     if (kind && bytes) {
@@ -253,10 +243,8 @@ export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, optio
     const f = files.get(name)
     if (!f?.rewritten) return undefined
     if (f.content) return f.content
-    const node = nodes.get(name)
-    // A file taken as planned was rewritten by an earlier run, which stored it.
-    if (!node) throw new StorageError(`'${name}' was planned by an earlier run; its content is not in this plan`, { code: 'ECHANGED', context: { name } })
-    const bytes = Buffer.from(rewriteNode(node, hashOf), 'utf8')
+    // Only a scanned file (a node) is ever rewritten.
+    const bytes = Buffer.from(rewriteNode(nodes.get(name)!, hashOf), 'utf8')
     if (md5Hex(bytes) !== f.md5) throw changed(name)
     return bytes
   }
@@ -287,14 +275,6 @@ function earlierHash(name: string, earlier: PostProcessOptions['earlier']): stri
   const hash = hashIn(name, hashed)
   if (hash === undefined) throw new TypeError(`planned name '${hashed}' is not a hashed name of '${name}'`)
   return hash
-}
-
-/** A file as an earlier plan made it (`PostProcessInput.planned`). */
-function fromPlan(name: string, input: PostProcessInput): PostProcessedFile {
-  const { hashedName: hashed, md5, integrity } = input.planned!
-  const hash = hashIn(name, hashed)
-  if (hash === undefined) throw new TypeError(`planned name '${hashed}' is not a hashed name of '${name}'`)
-  return { name, hashedName: hashed, hash, md5, integrity, rewritten: md5 !== input.md5 }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
