@@ -133,6 +133,7 @@ export interface PostProcessOptions {
  * Plans the hashed names and rewritten contents for `inputs`.
  * @returns the plan; reference problems are collected, never thrown.
  * @throws StorageError (`ECHANGED`) when a source read again with `load` is not what was hashed.
+ * @throws TypeError when `earlier` gives a name that is not a hashed name of the file asked for.
  */
 export function postProcess(inputs: ReadonlyMap<string, PostProcessInput>, options: PostProcessOptions = {}): PostProcessPlan {
   const files = new Map<string, PostProcessedFile>()
