@@ -42,6 +42,14 @@ describe('isInlineSafe', () => {
     'application/x-unknown',
     '',
     undefined,
+    // Read by a browser as another type: a list (the last member wins) or a malformed type it would sniff.
+    'video/mp4,text/html',
+    'image/png, text/html',
+    'image/png; x=a,text/html',
+    'font/',
+    'audio/',
+    'video/mp4/x',
+    'image/png x',
   ])('%s is active', (type) => {
     expect(isInlineSafe(type)).toBe(false)
   })

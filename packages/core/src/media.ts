@@ -8,6 +8,7 @@
  * Also the one extension → MIME table (the `mime` package's, from the IANA
  * and Apache registries) that storages, serving and collectstatic share.
  */
+import { MIMEType } from 'node:util'
 import mime from 'mime'
 
 // Where the registry's answer is not what a browser needs.
@@ -57,20 +58,36 @@ const PASSIVE = new Set([
 // Families that are passive as a whole (no script-capable member).
 const PASSIVE_FAMILIES = ['audio/', 'video/', 'font/']
 
-/** `'Image/PNG; charset=x'` → `'image/png'`. */
-function essence(type: string): string {
-  return (type.split(';')[0] ?? '').trim().toLowerCase()
+/**
+ * `'Image/PNG; charset=x'` → `'image/png'`, by the WHATWG MIME type parser
+ * browsers use, or undefined for a value a browser would not read as one
+ * type. A comma anywhere makes it a list to a browser, which takes the last
+ * valid member (Fetch's "extract a MIME type"): `video/mp4,text/html` is a
+ * page, and so is `image/png; x=a,text/html`, whose parameter the MIME parser
+ * alone would accept. An unparsable type (`font/`) gets sniffed where no
+ * `nosniff` is sent, as from a bucket.
+ */
+function essence(type: string): string | undefined {
+  if (type.includes(',')) return undefined
+  try {
+    return new MIMEType(type.trim()).essence
+  } catch {
+    return undefined
+  }
 }
 
 /**
- * @returns true when `type` is known to be passive (raster images, audio,
- *   video, fonts, PDF, plain text, CSV, JSON, archives): safe to show inline.
- *   False for HTML, SVG, XML, JavaScript, CSS and anything unrecognised or
- *   missing, which must be sent as attachments. Never throws.
+ * @returns true when `type` is one well-formed MIME type known to be passive
+ *   (raster images, audio, video, fonts, PDF, plain text, CSV, JSON,
+ *   archives): safe to show inline. False for HTML, SVG, XML, JavaScript,
+ *   CSS, anything unrecognised or missing, and any value a browser could read
+ *   as another type (a comma-separated list, a malformed type it would
+ *   sniff), which must be sent as attachments. Never throws.
  */
 export function isInlineSafe(type: string | undefined): boolean {
   if (!type) return false
   const t = essence(type)
+  if (t === undefined) return false
   return PASSIVE.has(t) || PASSIVE_FAMILIES.some((f) => t.startsWith(f))
 }
 

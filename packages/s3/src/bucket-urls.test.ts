@@ -48,6 +48,26 @@ describe('S3Storage: bucket URLs of active content', () => {
     expect(new URL(await storage.url(name)).searchParams.has('response-content-disposition')).toBe(false)
   })
 
+  // A caller's type is stored as given. A browser reads a comma-separated
+  // Content-Type as a list and takes its last member, and sniffs a malformed
+  // one (a bucket sends no nosniff): neither may pass as the passive type it starts with.
+  it.each(['video/mp4,text/html', 'image/png; x=a,text/html', 'video/', 'font/'])(
+    'a caller-given type %j that a browser could read as a page is stored as an attachment',
+    async (type) => {
+      const storage = storageWith()
+      const name = await storage.save('clip.mp4', '<script>alert(1)</script>', { contentType: type })
+      const head = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(name) }))
+      expect(head.ContentType).toBe(type)
+      expect(head.ContentDisposition).toBe('attachment')
+      const copy = await storage.copy(name, 'copy.mp4')
+      const copied = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(copy) }))
+      expect(copied.ContentDisposition).toBe('attachment')
+      // The name looks passive, so the URL adds no override: the stored header is what protects it.
+      const res = await fetch(await storage.url(name))
+      expect(res.headers.get('content-disposition')).toBe('attachment')
+    },
+  )
+
   it('inlineTypes opts a type into inline delivery; objectParameters still win', async () => {
     const site = storageWith({ inlineTypes: ['text/html'] })
     const page = await site.save('index.html', '<h1>hi</h1>')
