@@ -253,6 +253,17 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
       }
     })
 
+    // The predicate judges the stored name, not the request's spelling of it:
+    // `./private/x` and `%2e/private/x` are the file `private/x` to the storage.
+    it.each(['./private/', '%2e/private/', '%2E/private/', 'private/./', '.%2fprivate/', 'private//', './/./private/'])(
+      'refuses a private file requested as /media/%s<name> without a signature',
+      async (spelling) => {
+        const res = await rawGet(server.url, `/media/${spelling}${dir}.pdf`)
+        expect(res.status).toBe(403)
+        expect(res.body).not.toContain('secret')
+      },
+    )
+
     it('honours a signed download name with Content-Disposition: attachment', async () => {
       const url = await signed(`private/${dir}.pdf`, { expiresIn: 60, download: 'Année 2024.pdf' })
       const res = await get(url)

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { etagMatches, isStowageName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { etagMatches, isStowageName, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
 import { parseRange } from './parse-range.js'
@@ -75,6 +75,15 @@ function nameFrom(url: string, prefix: string): string | undefined {
   }
 }
 
+/** @returns `name` as the storage would hold it (`safeName`), or undefined for a name it refuses. */
+function normalised(name: string): string | undefined {
+  try {
+    return safeName(name)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Builds the media handler.
  * @returns a handler for `node:http` (`(req, res)`) and Express (`(req, res, next)`): unknown,
@@ -99,9 +108,13 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     }
     const isRead = req.method === 'GET' || req.method === 'HEAD'
     const url = req.url ?? '/'
-    const name = nameFrom(url, prefix.startsWith('/') ? prefix : `/${prefix}`)
+    const requested = nameFrom(url, prefix.startsWith('/') ? prefix : `/${prefix}`)
+    // The stored name the request means (`./private/x` and `%2e/private/x` are
+    // `private/x`), so the `private` predicate judges what would be served,
+    // not one of its spellings. A name the storage would refuse is a 404 anyway.
+    const name = requested && normalised(requested)
     // Decided before any header is set: a request handed on is answered by someone else, with their own policy.
-    if (!name && isRead && next) return next()
+    if (!requested && isRead && next) return next()
     // Set once, before any branch can answer: writeHead() merges these into every response, 304 and errors included.
     res.setHeader('x-content-type-options', 'nosniff')
     res.setHeader('content-security-policy', csp)
@@ -111,7 +124,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     // `.stowage-pending/`, probes): never content of the application's.
     // Served, a pending upload would be unvalidated bytes under the
     // application's origin, at a URL its uploader knows.
-    if (isStowageName(name)) return plain(404, 'Not Found') // judged normalised: `./.stowage-pending/…` is the same file
+    if (isStowageName(name)) return plain(404, 'Not Found')
 
     let download: string | undefined
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
