@@ -16,12 +16,34 @@
  */
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- css-tree ships no types: its declaration is an ambient one, which a program compiling these sources (the README snippets type-check) must be pointed to
 /// <reference path="./css-tree-tokenizer.d.ts" />
+import { createRequire } from 'node:module'
 import { posix } from 'node:path'
 import { StorageError } from '@stowage/core'
-import { tokenizer as jsTokenizer, tokTypes, type Token } from 'acorn'
-import { tokenize as tokenizeCss, tokenTypes as css } from 'css-tree/tokenizer'
-import { ImportType, initSync as initModuleLexer, parse as lexModule } from 'es-module-lexer'
+import type * as Acorn from 'acorn'
+import type * as CssTokenizer from 'css-tree/tokenizer'
+import type * as ModuleLexer from 'es-module-lexer'
 import { hashedName } from './hashing.js'
+
+// The lexers load on the first stylesheet or script a process reads, not
+// with @stowage/static: an application that imports it for `static()` or
+// `serveStatic`, and a plain collect, never lex anything, and the three
+// cost about 30 ms of start-up. Each ships a CommonJS build, so a
+// synchronous require keeps planning synchronous.
+const requireLexer = createRequire(import.meta.url)
+let cssLexer: typeof CssTokenizer | undefined
+let jsLexer: typeof Acorn | undefined
+let moduleLexer: typeof ModuleLexer | undefined
+const css = () => (cssLexer ??= requireLexer('css-tree/tokenizer') as typeof CssTokenizer)
+const acorn = () => (jsLexer ??= requireLexer('acorn') as typeof Acorn)
+function esModuleLexer(): typeof ModuleLexer {
+  if (!moduleLexer) {
+    const lexer = requireLexer('es-module-lexer') as typeof ModuleLexer
+    // Compiles the lexer's small WASM module once, synchronously (planning is synchronous).
+    lexer.initSync()
+    moduleLexer = lexer
+  }
+  return moduleLexer
+}
 
 /** A reference found in a file: where the URL text is, and on which line. */
 export interface Reference {
@@ -86,15 +108,15 @@ function detached(s: string): string {
 /** A reference before its line is known: `at` is where its statement starts (the line reported). */
 type Found = Omit<Reference, 'line'> & { at: number }
 
-/** The CSS tokens we act on (CSS Syntax Level 3 token types, as css-tree numbers them). */
-const { AtKeyword, Comment, Function: FunctionToken, String: StringToken, Url, WhiteSpace } = css
-
 function findCss(content: string): Found[] {
+  const { tokenize, tokenTypes } = css()
+  // The CSS tokens we act on (CSS Syntax Level 3 token types, as css-tree numbers them).
+  const { AtKeyword, Comment, Function: FunctionToken, String: StringToken, Url, WhiteSpace } = tokenTypes
   const found: Found[] = []
   // After `url(` or `@import`, the string token that follows (past white space and comments) is the URL.
   let awaiting: 'url' | 'import' | undefined
   let awaitingAt = 0
-  tokenizeCss(content, (type, start, end) => {
+  tokenize(content, (type, start, end) => {
     if (type === WhiteSpace) return
     if (type === Comment) {
       const map = sourceMapComment(content, start, end, true)
@@ -128,14 +150,8 @@ function findCss(content: string): Found[] {
   return found
 }
 
-let moduleLexerReady = false
-
 function findJs(content: string): Found[] {
-  if (!moduleLexerReady) {
-    // Compiles the lexer's small WASM module once, synchronously, on first use (planning is synchronous).
-    initModuleLexer()
-    moduleLexerReady = true
-  }
+  const { ImportType, parse: lexModule } = esModuleLexer()
   let imports: ReturnType<typeof lexModule>[0]
   let moduleSyntax: boolean
   try {
@@ -214,6 +230,7 @@ function sourceMapCandidates(content: string): number[] {
  *   literal left open), so the caller tokenizes the file instead.
  */
 function probeComment(content: string, p: number, found: Found[]): boolean {
+  const { ImportType, parse: lexModule } = esModuleLexer()
   let imports: ReturnType<typeof lexModule>[0]
   try {
     ;[imports] = lexModule(`${content.slice(0, p)} import(0)`)
@@ -246,6 +263,7 @@ function lineCommentEnd(content: string, p: number): number {
 /** `sourceMappingURL` comments, from acorn's comment tokens over the whole file. */
 function sourceMapsByTokens(content: string, isModule: boolean): Found[] {
   const found: Found[] = []
+  const { tokenizer: jsTokenizer, tokTypes } = acorn()
   try {
     const tokenizer = jsTokenizer(content, {
       ecmaVersion: 'latest',
@@ -285,10 +303,11 @@ function metaUrl(content: string, meta: number): Found | undefined {
   }
 }
 
-type TokenType = (typeof tokTypes)[keyof typeof tokTypes]
+type TokenType = (typeof Acorn.tokTypes)[keyof typeof Acorn.tokTypes]
 
 function newUrlFrom(content: string, q: number, meta: number): Found | undefined {
-  const tokens: Token[] = []
+  const { tokenizer: jsTokenizer, tokTypes } = acorn()
+  const tokens: Acorn.Token[] = []
   try {
     const tokenizer = jsTokenizer(content.slice(q), { ecmaVersion: 'latest', sourceType: 'module' })
     // new URL ( 'x' , import . meta . url [,] ) or new URL ( ` x ` , ...: at most 13 tokens.
