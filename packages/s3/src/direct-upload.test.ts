@@ -163,6 +163,15 @@ describe('S3Storage: names of direct uploads go through the save() gate', () => 
     await expect(offline.presignPut(name)).rejects.toBeInstanceOf(SuspiciousFileOperationError)
   })
 
+  it.each(['${filename}', 'avatars/${filename}', 'a${filename}b.png'])(
+    'a POST form refuses %j, which S3 would replace with a name the uploader picks',
+    async (name) => {
+      // With '${filename}' at the end the key condition becomes starts-with: the form's holder could
+      // write '<id>/x/evil.html' and confirm that token, choosing the final name.
+      await expect(offline.presignPost(name, { maxSize: 10 })).rejects.toBeInstanceOf(SuspiciousFileOperationError)
+    },
+  )
+
   it('keeps an ordinary name as save() does', async () => {
     const put = await offline.presignPut('my photo (1).png')
     expect(put.name).toBe('my photo (1).png')
@@ -185,7 +194,12 @@ describe('S3Storage: presigned PUT into quarantine', () => {
     const [a, b] = await Promise.all([storage.presignPut('photos/ü p.png', { expiresIn: 300 }), storage.presignPut('photos/ü p.png', { expiresIn: 300 })])
     expect(a.name).toBe('photos/ü p.png')
     expect(a.upload).not.toBe(b.upload)
-    expect(a.headers).toEqual({ 'Content-Type': 'image/png', 'Content-Disposition': 'attachment', 'If-None-Match': '*' })
+    expect(a.headers).toEqual({
+      'Content-Type': 'image/png',
+      'Content-Disposition': 'attachment',
+      'If-None-Match': '*',
+      ...(storage.options.provider === 'ceph' && { 'x-amz-acl': 'private' }),
+    })
     expect((await fetch(a.url, { method: 'PUT', headers: a.headers, body: PNG })).status).toBe(200)
     expect((await fetch(b.url, { method: 'PUT', headers: b.headers, body: OTHER_PNG })).status).toBe(200)
     expect((await fetch(a.url, { method: 'PUT', headers: a.headers, body: HTML })).status).toBe(412)
@@ -195,6 +209,38 @@ describe('S3Storage: presigned PUT into quarantine', () => {
     expect(cb.name).toMatch(/^photos\/ü p_[A-Za-z0-9]{7}\.png$/)
     expect((await rawRead(storage, ca.name)).bytes.equals(PNG)).toBe(true)
     expect((await rawRead(storage, cb.name)).bytes.equals(OTHER_PNG)).toBe(true)
+  })
+
+  it('with size, a body of any other length is refused and nothing is stored', async () => {
+    const storage = storageWith()
+    const put = await storage.presignPut('x.png', { size: PNG.length })
+    expect(new URL(put.url).searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length')
+    expect(put.headers['Content-Length']).toBeUndefined() // the browser sets it, and may not be told
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: Buffer.concat([PNG, Buffer.alloc(1 << 20)]) })).status).toBe(403)
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG.subarray(1) })).status).toBe(403)
+    expect(await rawKeys(storage)).toEqual([])
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    expect((await storage.confirmUpload(put.upload)).size).toBe(PNG.length)
+    await expect(storage.presignPut('x.png', { size: -1 })).rejects.toMatchObject({ code: 'EINVAL' })
+  })
+
+  it('on Ceph, an ACL or grant header added to the URL cannot make the pending object public', async () => {
+    // Ceph applies x-amz-* headers a presigned URL did not sign (AWS refuses them).
+    const storage = storageWith({ provider: 'ceph' })
+    const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+    const added: Record<string, string>[] = [{ 'x-amz-acl': 'public-read' }, { 'x-amz-grant-read': allUsers }, { 'x-amz-grant-full-control': allUsers }]
+    for (const extra of added) {
+      const put = await storage.presignPut('x.png')
+      const res = await fetch(put.url, { method: 'PUT', headers: { ...put.headers, ...extra }, body: PNG })
+      expect(res.status, JSON.stringify(extra)).toBeGreaterThanOrEqual(400)
+      const anonymous = await fetch(`${s3TestEnv().endpoint}/${storage.options.bucket}/${storage.key(put.upload).split('/').map(encodeURIComponent).join('/')}`)
+      expect(anonymous.status).not.toBe(200)
+    }
+    expect(await rawKeys(storage)).toEqual([])
+    const put = await storage.presignPut('x.png')
+    expect(put.headers['x-amz-acl']).toBe('private') // the bucket's CORS rules must allow it
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    expect((await storage.confirmUpload(put.upload)).name).toBe('x.png')
   })
 
   it('a different Content-Type or Content-Disposition than the signed ones is refused (403)', async () => {

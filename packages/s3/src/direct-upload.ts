@@ -44,6 +44,7 @@ import {
   MAX_NAME_BYTES,
   maxSize as maxSizeRule,
   StorageError,
+  SuspiciousFileOperationError,
   newPendingUpload,
   parsePendingUpload,
   pendingMarker,
@@ -75,6 +76,13 @@ export interface DirectUploadTarget {
   /** Parameters of a stored (final) object: type, disposition, ACL, object parameters. */
   uploadParams(name: string, contentType: string | undefined): UploadParams
   conditionalWrites: boolean
+  /**
+   * Whether PUT URLs sign `x-amz-acl: private` as a header. Ceph's gateway
+   * honours `x-amz-*` headers a presigned URL does not sign (AWS refuses
+   * them), so without it a URL holder could add `x-amz-acl: public-read` and
+   * publish the pending bytes on the bucket's origin.
+   */
+  pinPendingAcl?: boolean
   defaultExpiresIn: number
   now(): Date
   /**
@@ -122,6 +130,13 @@ export interface PresignedPost {
 export interface PresignedPutOptions {
   /** Content-Type the upload must send; default guessed from the name. */
   contentType?: string
+  /**
+   * The exact size of the body in bytes, signed as its `Content-Length`: the
+   * server then refuses any other body (a browser sets the header itself from
+   * the file). Without it a URL takes any body up to S3's 5 GiB, whatever
+   * size was declared and checked. At most 5 GiB.
+   */
+  size?: number
   /** Seconds the URL stays valid. Default: the storage's `uploadExpiresIn` (10 minutes). */
   expiresIn?: number
 }
@@ -223,8 +238,23 @@ export function parseToken(target: DirectUploadTarget, token: string): PendingUp
 export const PENDING_DISPOSITION = 'attachment'
 
 /**
+ * Refuses a POST-form name holding `${filename}`: S3 replaces that variable
+ * with the file name the form sends, and the SDK turns a key ending in it
+ * into a `starts-with` condition, so the form's holder could write any key
+ * under the upload's id and then confirm a token naming it (any final name).
+ * @throws SuspiciousFileOperationError for such a name.
+ */
+function refuseKeyVariables(name: string): void {
+  if (name.includes('${filename}')) {
+    throw new SuspiciousFileOperationError(`A POST form cannot name '\${filename}', which S3 would replace with the uploader's file name: '${name}'`, {
+      context: { name },
+    })
+  }
+}
+
+/**
  * Signs a POST form for a new pending upload of `name`.
- * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+ * @throws SuspiciousFileOperationError for an unsafe name or one holding `${filename}` (before any request);
  *   InvalidArgumentError (EINVAL) for bad size limits or expiry.
  */
 export async function presignPost(target: DirectUploadTarget, name: string, options: PresignedPostOptions): Promise<PresignedPost> {
@@ -236,6 +266,7 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
     throw new InvalidArgumentError(`Invalid size limits: minSize ${minSize}, maxSize ${maxSize} (at most ${MAX_DIRECT_UPLOAD_SIZE})`, { argument: 'maxSize' })
   }
   const expiresIn = expiry(target, options.expiresIn)
+  refuseKeyVariables(String(name))
   const { upload, name: clean } = pending(target, name)
   const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
   const conditions: (string[] | [string, number, number] | Record<string, string>)[] = [['content-length-range', minSize, maxSize]]
@@ -265,10 +296,14 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
  * Signs a PUT URL for a new pending upload of `name`. The URL requires
  * `If-None-Match: *` where the server honours it, so it cannot replace the
  * pending object it created.
- * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry.
+ * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry or size.
  */
 export async function presignPut(target: DirectUploadTarget, name: string, options: PresignedPutOptions = {}): Promise<PresignedPut> {
   const expiresIn = expiry(target, options.expiresIn)
+  const { size } = options
+  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= MAX_DIRECT_UPLOAD_SIZE)) {
+    throw new InvalidArgumentError(`size must be an integer between 0 and ${MAX_DIRECT_UPLOAD_SIZE}, got ${size}`, { argument: 'size' })
+  }
   const { upload, name: clean } = pending(target, name)
   const contentType = options.contentType ?? target.uploadParams(clean, undefined).ContentType
   const input: PutObjectCommandInput = {
@@ -276,18 +311,28 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
     Key: target.key(upload),
     ContentType: contentType,
     ContentDisposition: PENDING_DISPOSITION,
+    ContentLength: size,
+    ACL: target.pinPendingAcl ? 'private' : undefined,
     IfNoneMatch: target.conditionalWrites ? '*' : undefined,
   }
   const signingDate = target.now()
   // The presigner leaves Content-Type unsigned by default; signing it pins the type the browser may send.
+  // A signed Content-Length pins the size; a signed x-amz-acl header (kept out of the query, where Ceph
+  // lets a header of the same name win) makes an added ACL or grant header fail the signature or the request.
+  const signable = new Set(['content-type', 'content-disposition'])
+  if (size !== undefined) signable.add('content-length')
+  if (input.ACL) signable.add('x-amz-acl')
   const url = await getSignedUrl(target.presignClient, new PutObjectCommand(input), {
     expiresIn,
     signingDate,
-    signableHeaders: new Set(['content-type', 'content-disposition']),
+    signableHeaders: signable,
+    unhoistableHeaders: input.ACL ? new Set(['x-amz-acl']) : undefined,
   })
   // Headers left in the request (not hoisted into the query) are signed and must be sent as is.
+  // Content-Length is not among them: browsers set it from the body and refuse to be told.
   const headers: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
   if (contentType) headers['Content-Type'] = contentType
+  if (input.ACL) headers['x-amz-acl'] = input.ACL
   if (input.IfNoneMatch) headers['If-None-Match'] = input.IfNoneMatch
   return { upload, name: clean, url, method: 'PUT', headers, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
 }

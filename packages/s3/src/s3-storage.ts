@@ -598,6 +598,8 @@ export class S3Storage extends BaseStorage {
       pendingPrefix: this.options.pendingPrefix,
       uploadParams: (name, contentType) => this.uploadParams(name, contentType),
       conditionalWrites: this.options.conditionalWrites,
+      // Verified on Ceph; AWS refuses unsigned x-amz-* headers itself, MinIO and R2 have no object ACLs.
+      pinPendingAcl: this.options.provider === 'ceph',
       defaultExpiresIn: this.options.uploadExpiresIn,
       now: this.options.now,
       claimFinalName: (name, maxLength) => this.claimFinalName(name, maxLength),
@@ -610,7 +612,7 @@ export class S3Storage extends BaseStorage {
    * into a pending key of its own (see `confirmUpload`). The policy limits
    * size and content type; the server refuses anything else.
    * @returns the upload token, the validated name, the URL and the form fields.
-   * @throws SuspiciousFileOperationError for an unsafe name (before any request);
+   * @throws SuspiciousFileOperationError for an unsafe name or one holding `${filename}` (before any request);
    *   InvalidArgumentError (`EINVAL`) for bad limits or expiry.
    */
   async presignPost(name: string, options: PresignedPostOptions): Promise<PresignedPost> {
@@ -620,9 +622,11 @@ export class S3Storage extends BaseStorage {
   /**
    * A presigned PUT URL for a browser to upload straight to the bucket, into
    * a pending key of its own. With conditional writes the URL also requires
-   * `If-None-Match: *`, so it cannot replace what it uploaded.
+   * `If-None-Match: *`, so it cannot replace what it uploaded. Give `size` to
+   * sign the body's exact length; on Ceph (`provider: 'ceph'`) the URL also
+   * signs `x-amz-acl: private`, so no header added to it can publish the upload.
    * @returns the upload token, the validated name, the URL, and the headers the upload must send.
-   * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry.
+   * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry or size.
    */
   async presignPut(name: string, options: PresignedPutOptions = {}): Promise<PresignedPut> {
     return this.guard('presignPut', name, () => presignPut(this.target(), name, options))
