@@ -139,6 +139,33 @@ describe('directUploads on local disk (node:http)', () => {
     await expect(uploads.confirm(`.stowage-pending/../avatars/x.png`)).rejects.toMatchObject({ code: 'ESUSPICIOUS' })
   })
 
+  it('takes JSON only: a cross-site text/plain or form POST (no preflight, with cookies) cannot confirm, sign or abort', async () => {
+    const { storage, endpoint, uploads } = await setup()
+    const signed = await signRaw(endpoint, { filename: 'a.png', size: PNG.length })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    const simple: [string, string][] = [
+      ['text/plain', JSON.stringify({ upload: signed.upload })],
+      ['application/x-www-form-urlencoded', new URLSearchParams({ upload: signed.upload }).toString()],
+      ['', JSON.stringify({ upload: signed.upload })],
+    ]
+    for (const [type, body] of simple) {
+      for (const action of ['confirm', 'abort', 'sign']) {
+        const res = await fetch(`${endpoint}/${action}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body })
+        expect(res.status, `${action} as ${type || 'no type'}`).toBe(415)
+        expect(await res.json()).toMatchObject({ error: 'EVALIDATION' })
+      }
+    }
+    // Nothing happened: the upload is still there, unconfirmed, and its owner can confirm it.
+    expect(await files(storage)).toEqual([signed.upload])
+    const ok = await fetch(`${endpoint}/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'Application/JSON; charset=utf-8' },
+      body: JSON.stringify({ upload: signed.upload }),
+    })
+    expect(ok.status).toBe(200)
+    expect(await uploads.confirm(signed.upload).catch((e: { code: string }) => e.code)).toBe('EEXIST')
+  })
+
   it('cleanup deletes pending files older than the cutoff', async () => {
     let clock = Date.now()
     const { storage, endpoint, uploads } = await setup({ now: () => clock })

@@ -106,7 +106,7 @@ export interface DirectUploads<R extends object> {
 interface PresigningStorage extends Storage {
   presignPut(
     name: string,
-    options?: { contentType?: string; expiresIn?: number },
+    options?: { contentType?: string; size?: number; expiresIn?: number },
   ): Promise<{ upload: string; name: string; url: string; headers: Record<string, string> }>
   createMultipartUpload(
     name: string,
@@ -174,7 +174,8 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
           } = await storage.createMultipartUpload(name, { size, partSize: options.partSize, expiresIn })
           return { upload, name: planned, multipart: { uploadId, partSize, partCount, parts } }
         }
-        const put = await storage.presignPut(name, { expiresIn })
+        // The declared size, checked above, is signed: the URL takes no other body.
+        const put = await storage.presignPut(name, { expiresIn, size })
         return { upload: put.upload, name: put.name, method: 'PUT', url: put.url, headers: put.headers }
       }
       if (!options.secret) throw new InvalidArgumentError('directUploads needs a secret for a storage that cannot presign', { argument: 'secret' })
@@ -283,6 +284,11 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
         if (next) return next()
         return send(res, 404, { error: 'ENOENT', message: 'Not found' })
       }
+      // Another site's page can POST text/plain or a form here with no CORS preflight, and the
+      // user's cookies: only JSON, which needs a preflight, may sign, confirm or abort for them.
+      if (essence(req.headers['content-type']) !== 'application/json') {
+        return send(res, 415, { error: 'EVALIDATION', message: 'The request body must be JSON (Content-Type: application/json)' })
+      }
       const body = await readJson(req)
       const upload = String(body.upload ?? '')
       const uploadId = body.uploadId === undefined ? undefined : String(body.uploadId)
@@ -327,6 +333,11 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
 /** Outcomes the client caused and can act on (retry the missing parts, start again): 409, not 500. */
 function conflict(err: unknown): boolean {
   return err instanceof StorageError && ['EEXIST', 'EINCOMPLETE', 'ECHANGED'].includes(err.code)
+}
+
+/** @returns a Content-Type's type/subtype, lower-cased, without parameters ('' when absent). Never throws. */
+function essence(type: string | undefined): string {
+  return (type ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
 function numberOrUndefined(v: unknown): number | undefined {
