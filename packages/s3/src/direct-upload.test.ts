@@ -109,8 +109,8 @@ describe('S3Storage: presigned POST into quarantine', () => {
     const again = await storage.confirmUpload(post.upload, { allowedTypes: ['image/png'] }).catch((e: unknown) => e)
     expect(again).toBeInstanceOf(FileExistsError)
     expect((await rawRead(storage, confirmed.name)).bytes.equals(PNG)).toBe(true)
-    // The replayed bytes were removed by the refused confirmation; a replay nobody confirms stays until cleanup.
-    expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done') && PENDING.test(k))).toEqual([])
+    // A refused confirmation leaves the replayed bytes (the first one may still be reading them): cleanup removes them.
+    expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done') && PENDING.test(k))).toEqual([post.upload])
     await postForm(post.url, post.fields, HTML, { 'Content-Type': 'image/png' })
     expect(await storage.cleanupPendingUploads({ olderThan: 3600 })).toBe(0)
     clock += 2 * 3600 * 1000
@@ -296,6 +296,19 @@ describe('S3Storage: confirmUpload checks with the field rules', () => {
     await fetch(long.url, { method: 'PUT', headers: long.headers, body: PNG })
     // As save(): a name too long gets a random suffix on a root cut to fit.
     expect((await storage.confirmUpload(long.upload, { maxLength: 16 })).name).toMatch(/^a-ve_[A-Za-z0-9]{7}\.png$/)
+  })
+
+  it('confirmations of one upload at once (a double click) promote it exactly once; the others are EEXIST', async () => {
+    const storage = storageWith()
+    const put = await storage.presignPut('twice.png', { size: PNG.length })
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => storage.confirmUpload(put.upload, { allowedTypes: ['image/png'] })))
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'OK' : (r.reason as { code: string }).code))
+    // Before: the refused ones deleted the pending object under the first, which then failed (ENOENT) and nothing was kept.
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(1)
+    expect(codes.filter((c) => c !== 'OK').every((c) => c === 'EEXIST')).toBe(true)
+    expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done'))).toEqual(['twice.png'])
+    expect((await rawRead(storage, 'twice.png')).bytes.equals(PNG)).toBe(true)
   })
 
   it('an object replaced while it is being checked is not promoted (ECHANGED)', async () => {

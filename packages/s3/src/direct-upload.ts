@@ -18,7 +18,9 @@
  *    pending object over it inside the bucket, with the detected type and the
  *    storage's object parameters, and checks that the copy is the object it
  *    validated (a POST form can be re-posted while we check);
- * 4. deletes the pending object, whatever the outcome.
+ * 4. deletes the pending object, whatever the outcome of a confirmation
+ *    that claimed it (a refused second one leaves it: the first may still be
+ *    reading it, and cleanup removes what a replay put there).
  *
  * What a replay or an abandoned upload leaves is a pending object nobody
  * will confirm: `cleanupPendingUploads()` or a bucket lifecycle rule on the
@@ -348,7 +350,8 @@ function rules(options: ConfirmUploadOptions): Validator[] {
 
 /**
  * Checks a pending upload and promotes it to a free final name; the pending
- * object is deleted whatever happens.
+ * object is deleted whatever happens, except after `EEXIST` (the confirmation
+ * that claimed it deletes it; cleanup removes a later replay).
  * @returns the confirmed name (store it), size, stored and detected type.
  * @throws ValidationError listing every failed rule; FileNotFoundError (ENOENT)
  *   when nothing was uploaded (the token stays usable); FileExistsError (EEXIST)
@@ -363,8 +366,10 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
   const key = target.key(upload)
   // Nothing uploaded yet: say so without spending the token.
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+  // Claimed before the try: a confirmation refused as a second one must not delete the
+  // pending object, which the first (a double click, a retry) may still be reading.
+  await claimOnce(target, id, upload)
   try {
-    await claimOnce(target, id, upload)
     const size = head.ContentLength ?? 0
     const etag = head.ETag
     const bytes = size === 0 ? new Uint8Array(0) : await readHead(target, key, etag, Math.min(size, MAX_HEAD_BYTES))
