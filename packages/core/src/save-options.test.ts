@@ -33,6 +33,12 @@ describe('SaveOptions header fields (cacheControl, contentEncoding, private)', (
     ['contentEncoding', 'br\n'],
     ['contentEncoding', 'gzip\u0000'],
     ['private', 'yes'],
+    // Not one MIME type: a line break, a list, an empty type, non-ASCII (S3 signs headers as ASCII).
+    ['contentType', 'image/png\r\nContent-Disposition: inline'],
+    ['contentType', 'video/mp4,text/html'],
+    ['contentType', 'font/'],
+    ['contentType', ''],
+    ['contentType', 'image/png; name=é'],
   ] as const)('refuses %s %j before the backend is called, storing nothing', async (argument, value) => {
     const s = new HeaderSeeing()
     const err = await s.save('x.txt', 'x', { [argument]: value } as never).catch((e: unknown) => e)

@@ -7,6 +7,7 @@
  * and normalised, and never see a name that could escape the storage.
  */
 import { addAbortSignal, type Readable } from 'node:stream'
+import { MIMEType } from 'node:util'
 import { debug } from './debug.js'
 import { toSource, readAll, type Content, type ContentSource } from './content.js'
 import { AbortedError, FileExistsError, FileNotFoundError, InvalidArgumentError, StorageError, SuspiciousFileOperationError } from './errors.js'
@@ -40,7 +41,11 @@ export interface UrlOptions {
 export interface SaveOptions {
   /** Longest name allowed (a database column's length); the root is truncated to fit. */
   maxLength?: number
-  /** MIME type to record with the file (S3 `Content-Type`). */
+  /**
+   * MIME type to record with the file (S3 `Content-Type`): one type in
+   * printable ASCII as the WHATWG parser reads it (`text/css; charset=utf-8`),
+   * else `save()` and `copy()` throw InvalidArgumentError before any I/O.
+   */
   contentType?: string
   /** Replace an existing file of that name instead of picking a new name. Defaults to the storage's `overwrite` option (false). */
   overwrite?: boolean
@@ -88,7 +93,9 @@ export interface Storage {
   /**
    * Saves `content` under `name`, or under a free variant of it.
    * @returns the name actually stored, which may differ from `name`.
-   * @throws SuspiciousFileOperationError for unsafe names; AbortedError when `signal` fires;
+   * @throws SuspiciousFileOperationError for unsafe names; InvalidArgumentError (`EINVAL`)
+   *   for a bad option (a `contentType` that is not one ASCII MIME type, a header
+   *   hint with a line break), before any I/O; AbortedError when `signal` fires;
    *   StorageError for backend failures. A failed save leaves nothing behind.
    */
   save(name: string, content: Content, options?: SaveOptions): Promise<string>
@@ -561,6 +568,12 @@ function mapStreamErrors(stream: Readable, map: (err: unknown) => StorageError):
  */
 function objectHeaders(options: SaveOptions): ObjectHeaders {
   const headers: ObjectHeaders = {}
+  // Checked here, not by each backend: S3 failed on a control character with
+  // a bare ESTORAGE and on non-ASCII with a signature error blamed on the
+  // credentials, while memory stored the value and serveMedia then failed on it.
+  if (options.contentType !== undefined && !isMimeType(options.contentType)) {
+    throw new InvalidArgumentError(`contentType must be one MIME type in ASCII, got ${JSON.stringify(options.contentType)}`, { argument: 'contentType' })
+  }
   for (const argument of ['cacheControl', 'contentEncoding'] as const) {
     const value: unknown = options[argument]
     if (value === undefined) continue
@@ -575,6 +588,21 @@ function objectHeaders(options: SaveOptions): ObjectHeaders {
     headers.private = options.private
   }
   return headers
+}
+
+/** Whether `value` is one MIME type (WHATWG parser: no list, no empty type or subtype) in printable ASCII, as S3 signs and stores headers. */
+function isMimeType(value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if ((c < 0x20 && c !== 0x09) || c > 0x7e) return false
+  }
+  try {
+    new MIMEType(value)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Whether `value` is a non-blank HTTP field value: visible ASCII, spaces and tabs, no control characters. */

@@ -3,7 +3,7 @@
  * active content (HTML, SVG, XML, JavaScript, unknown types) must reach a
  * browser as a download, never as a page on the bucket's origin.
  */
-import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
 import { s3Storages } from '../../../test/s3.js'
 import { S3Storage } from './s3-storage.js'
@@ -48,25 +48,34 @@ describe('S3Storage: bucket URLs of active content', () => {
     expect(new URL(await storage.url(name)).searchParams.has('response-content-disposition')).toBe(false)
   })
 
-  // A caller's type is stored as given. A browser reads a comma-separated
-  // Content-Type as a list and takes its last member, and sniffs a malformed
-  // one (a bucket sends no nosniff): neither may pass as the passive type it starts with.
-  it.each(['video/mp4,text/html', 'image/png; x=a,text/html', 'video/', 'font/'])(
-    'a caller-given type %j that a browser could read as a page is stored as an attachment',
-    async (type) => {
-      const storage = storageWith()
-      const name = await storage.save('clip.mp4', '<script>alert(1)</script>', { contentType: type })
-      const head = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(name) }))
-      expect(head.ContentType).toBe(type)
-      expect(head.ContentDisposition).toBe('attachment')
-      const copy = await storage.copy(name, 'copy.mp4')
-      const copied = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(copy) }))
-      expect(copied.ContentDisposition).toBe('attachment')
-      // The name looks passive, so the URL adds no override: the stored header is what protects it.
-      const res = await fetch(await storage.url(name))
-      expect(res.headers.get('content-disposition')).toBe('attachment')
-    },
-  )
+  // A browser reads a comma-separated Content-Type as a list and takes its
+  // last member, and sniffs a malformed one (a bucket sends no nosniff):
+  // neither may pass as the passive type it starts with.
+  it('a caller-given type a browser reads as a page is stored as an attachment, copies included', async () => {
+    const storage = storageWith()
+    const type = 'image/png; x=a,text/html' // one MIME type to save(), two to a browser
+    const name = await storage.save('pic.png', '<script>alert(1)</script>', { contentType: type })
+    const head = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(name) }))
+    expect(head.ContentType).toBe(type)
+    expect(head.ContentDisposition).toBe('attachment')
+    // The name looks passive, so the URL adds no override: the stored header is what protects it.
+    expect((await fetch(await storage.url(name))).headers.get('content-disposition')).toBe('attachment')
+  })
+
+  it.each(['video/mp4,text/html', 'video/', 'font/'])('an object stored elsewhere as %j is copied as an attachment', async (type) => {
+    const storage = storageWith()
+    // Written by another client: save() refuses such a type (InvalidArgumentError), a copy keeps the source's.
+    await storage.client.send(
+      new PutObjectCommand({ Bucket: storage.options.bucket, Key: storage.key('outside.mp4'), Body: '<script>alert(1)</script>', ContentType: type }),
+    )
+    await expect(storage.save('clip.mp4', 'x', { contentType: type })).rejects.toMatchObject({ code: 'EINVAL', context: { argument: 'contentType' } })
+    expect(await storage.exists('clip.mp4')).toBe(false)
+    const copy = await storage.copy('outside.mp4', 'copy.mp4')
+    const copied = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(copy) }))
+    expect(copied.ContentType).toBe(type)
+    expect(copied.ContentDisposition).toBe('attachment')
+    expect((await fetch(await storage.url(copy))).headers.get('content-disposition')).toBe('attachment')
+  })
 
   it('inlineTypes opts a type into inline delivery; objectParameters still win', async () => {
     const site = storageWith({ inlineTypes: ['text/html'] })
