@@ -43,6 +43,44 @@ describe('FileSystemStorage specifics', () => {
     expect((await readdir(storage.location, { recursive: true })).sort()).toEqual(['a', 'a/linked.css', 'a/src.css', 'b', 'b/copied.css'])
   })
 
+  it('a save or copy where a file and a directory would share a name is FileExistsError naming the one in the way, and changes nothing', async () => {
+    const storage = new FileSystemStorage({ location: await root() })
+    await storage.save('a', 'file a')
+    await storage.save('d/x.txt', 'inside d')
+    const before = (await readdir(storage.location, { recursive: true })).sort()
+    // A file where a directory is needed, one level up or more.
+    for (const [name, blocker] of [
+      ['a/b', 'a'],
+      ['a/b/c', 'a'],
+    ] as const) {
+      for (const overwrite of [false, true]) {
+        await expect(storage.save(name, 'x', { overwrite })).rejects.toMatchObject({
+          name: 'FileExistsError',
+          code: 'EEXIST',
+          context: expect.objectContaining({ name: blocker }),
+        })
+        await expect(storage.copy('d/x.txt', name, { overwrite })).rejects.toMatchObject({
+          name: 'FileExistsError',
+          context: expect.objectContaining({ name: blocker }),
+        })
+      }
+    }
+    // A directory where an overwriting save or copy would put the file (without overwrite, the name moves on, as in Django).
+    await expect(storage.save('d', 'x', { overwrite: true })).rejects.toMatchObject({
+      name: 'FileExistsError',
+      code: 'EEXIST',
+      context: expect.objectContaining({ name: 'd' }),
+    })
+    await expect(storage.copy('a', 'd', { overwrite: true })).rejects.toMatchObject({
+      name: 'FileExistsError',
+      context: expect.objectContaining({ name: 'd' }),
+    })
+    // Nothing written, nothing lost, no temporary file left.
+    expect((await readdir(storage.location, { recursive: true })).sort()).toEqual(before)
+    expect(Buffer.from(await storage.read('a')).toString()).toBe('file a')
+    expect(Buffer.from(await storage.read('d/x.txt')).toString()).toBe('inside d')
+  })
+
   it('stores files at the named path under location and nowhere else', async () => {
     const location = await root()
     const storage = new FileSystemStorage({ location })

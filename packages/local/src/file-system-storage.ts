@@ -11,6 +11,7 @@ import {
   checkOptionNames,
   checkOptionValues,
   ConfigurationError,
+  FileExistsError,
   FileNotFoundError,
   InvalidArgumentError,
   MIN_SECRET_LENGTH,
@@ -84,6 +85,10 @@ const isTemp = (n: string) => n.startsWith(TEMP_PREFIX) && n.endsWith(TEMP_SUFFI
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'])
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
+
+/** A file and a directory would share `name` (a storage name): the typed error, saying which is in the way. */
+const inTheWay = (name: string, why: string, at: string, cause: unknown) =>
+  new FileExistsError(name, { cause, context: { reason: `'${name}' ${why}`, path: at } })
 // Names path.join would change: '.' or '..' segments, empty segments, a leading slash.
 const UNNORMAL = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$/
 
@@ -387,7 +392,14 @@ export class FileSystemStorage extends BaseStorage {
       // Aborted while writing: publish nothing.
       req.signal?.throwIfAborted()
       if (req.overwrite) {
-        await calls.rename(temp, this.path(req.name))
+        try {
+          await calls.rename(temp, this.path(req.name))
+        } catch (err) {
+          // A directory has the name: rename() cannot replace it with a file
+          // (EISDIR), which would otherwise read as "file not found".
+          if (code(err) === 'EISDIR') throw inTheWay(req.name, 'is a directory, which a file cannot replace', this.path(req.name), err)
+          throw err
+        }
         tempGone = true
         return req.name
       }
@@ -547,7 +559,36 @@ export class FileSystemStorage extends BaseStorage {
     }
   }
 
+  /**
+   * Makes `dirPath` and its missing parents.
+   * @throws FileExistsError naming the file (a storage name) that stands where one of them must be.
+   */
   private async makeDirs(dirPath: string): Promise<void> {
+    try {
+      await this.makeDirsOnce(dirPath)
+    } catch (err) {
+      // mkdir reports a file in the way as EEXIST, ENOTDIR or (recursive, deeper down) ENOENT,
+      // which would surface as a bare errno or as "file not found" from a save.
+      const c = code(err)
+      if (c !== 'EEXIST' && c !== 'ENOTDIR' && c !== 'ENOENT') throw err
+      const blocker = await this.fileAmong(dirPath)
+      if (blocker === undefined) throw err
+      throw inTheWay(blocker, 'is a file, so it cannot be a directory', this.path(blocker), err)
+    }
+  }
+
+  /** @returns the storage name of the first non-directory at `dirPath` or a parent of it under the root, if any. */
+  private async fileAmong(dirPath: string): Promise<string | undefined> {
+    // Bottom up: beneath a file nothing exists (ENOTDIR), so the first thing found is the one in the way.
+    for (let p = dirPath; p.startsWith(this.root); p = path.dirname(p)) {
+      // stat, not lstat: a link to a directory is a directory.
+      const st = await stat(p).catch(() => undefined)
+      if (st) return st.isDirectory() ? undefined : path.relative(this.location, p).split(path.sep).join('/')
+    }
+    return undefined
+  }
+
+  private async makeDirsOnce(dirPath: string): Promise<void> {
     const mode = this.options.directoryMode
     const options = { recursive: true, ...(mode !== undefined && { mode }) }
     const first = await mkdir(dirPath, options).catch(async (err: unknown) => {
