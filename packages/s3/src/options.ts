@@ -4,7 +4,16 @@
  * option fails at start with a `ConfigurationError` naming the key.
  */
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
-import { checkOptionNames, checkOptionValues, ConfigurationError, PENDING_PREFIX, safeDir, type BaseStorageOptions, type OptionKind } from '@stowage/core'
+import {
+  checkOptionNames,
+  checkOptionValues,
+  ConfigurationError,
+  didYouMean,
+  PENDING_PREFIX,
+  safeDir,
+  type BaseStorageOptions,
+  type OptionKind,
+} from '@stowage/core'
 
 /**
  * The kind of server behind the endpoint. Each profile sets defaults for the
@@ -57,7 +66,7 @@ export interface S3StorageOptions extends BaseStorageOptions {
    * AWS default since 2023) refuse any ACL but `bucket-owner-full-control`.
    */
   defaultAcl?: ObjectCannedACL
-  /** `url()` returns presigned, expiring URLs. Default true (private media). */
+  /** `url()` returns presigned, expiring URLs. Default true (private media). `customDomain` URLs are plain whatever this says, so `true` with it is refused. */
   querystringAuth?: boolean
   /** Default lifetime of presigned URLs, in seconds. Default 3600; at most 604800 (7 days, SigV4's limit). */
   expiresIn?: number
@@ -65,7 +74,7 @@ export interface S3StorageOptions extends BaseStorageOptions {
   customDomain?: string
   /** Scheme for `customDomain` URLs. Default `https:`. */
   urlProtocol?: 'https:' | 'http:'
-  /** Headers applied to every upload, or a function of the name giving them. */
+  /** Headers applied to every upload, or a function of the name giving them. A name `ObjectParameters` does not list, or a value of the wrong type, is refused. */
   objectParameters?: ObjectParameters | ((name: string) => ObjectParameters)
   /** Bodies larger than this (bytes) go through multipart upload. Default 8 MiB; at least 5 MiB. */
   multipartThreshold?: number
@@ -300,6 +309,15 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   const uniformParts = options.uniformParts ?? profile.uniformParts
   const partSize = positiveInt('partSize', options.partSize, uniformParts ? 8 * MIB : MIN_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE)
   const params = options.objectParameters
+  if (params !== undefined && typeof params !== 'function') checkObjectParameters(params)
+  if (options.customDomain && options.querystringAuth === true) {
+    // url() gives customDomain URLs unsigned: asking for both would hand out
+    // permanent public links to files the setting says are private.
+    bad(
+      'querystringAuth',
+      'cannot be true with customDomain: customDomain URLs are plain and never expire. Leave customDomain out for presigned bucket URLs, or querystringAuth out for a public CDN',
+    )
+  }
   let pendingPrefix = PENDING_PREFIX
   if (options.pendingPrefix !== undefined) {
     try {
@@ -313,7 +331,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   if (!Array.isArray(inline) || inline.some((t) => typeof t !== 'string' || !/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i.test(t.trim()))) {
     bad('inlineTypes', `must be a list of MIME types like 'text/html', got ${JSON.stringify(inline)}`)
   }
-  const customDomain = options.customDomain?.replace(/^https?:\/\//, '').replace(/\/+$/, '') || undefined
+  const customDomain = options.customDomain ? domainOf(options.customDomain) : undefined
   return {
     bucket: options.bucket,
     region: options.region || undefined,
@@ -345,6 +363,73 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     inlineTypes: new Set(inline.map((t) => t.trim().toLowerCase())),
     alias: options.alias,
   }
+}
+
+// How each `objectParameters` field is checked: the SDK sends whatever it is
+// given and drops names it does not know, so a misspelt `CacheControll` or a
+// lowercase `cacheControl` would be ignored on every upload.
+const OBJECT_PARAMETERS: Readonly<Record<keyof ObjectParameters, 'string' | 'date' | 'metadata'>> = {
+  CacheControl: 'string',
+  ContentDisposition: 'string',
+  ContentEncoding: 'string',
+  ContentLanguage: 'string',
+  Expires: 'date',
+  Metadata: 'metadata',
+  StorageClass: 'string',
+  ServerSideEncryption: 'string',
+  SSEKMSKeyId: 'string',
+  Tagging: 'string',
+}
+
+const PARAMETER_HINTS: Readonly<Record<string, string>> = {
+  ACL: "the canned ACL is the storage's 'defaultAcl' option",
+  ContentType: 'the content type is given per save (contentType) or guessed from the name',
+}
+
+/**
+ * Checks an `objectParameters` object: known names (`ObjectParameters`) only, each of its type.
+ * @throws ConfigurationError naming `objectParameters.<name>`.
+ */
+function checkObjectParameters(params: object): void {
+  const names = Object.keys(OBJECT_PARAMETERS)
+  for (const [name, value] of Object.entries(params)) {
+    const key = `objectParameters.${name}`
+    const kind = Object.hasOwn(OBJECT_PARAMETERS, name) ? OBJECT_PARAMETERS[name as keyof ObjectParameters] : undefined
+    if (kind === undefined) {
+      const hint = Object.hasOwn(PARAMETER_HINTS, name) ? `: ${PARAMETER_HINTS[name]}` : didYouMean(name, names)
+      bad(key, `is not an object parameter${hint} (known: ${names.join(', ')})`)
+    }
+    if (value === undefined) continue
+    if (kind === 'string' && (typeof value !== 'string' || value === '')) bad(key, `must be a non-empty string, got ${JSON.stringify(value)}`)
+    if (kind === 'date' && !(value instanceof Date ? !Number.isNaN(value.getTime()) : typeof value === 'string' && !Number.isNaN(Date.parse(value)))) {
+      bad(key, `must be a Date or a date string (e.g. 'Wed, 21 Oct 2026 07:28:00 GMT'), got ${JSON.stringify(value)}`)
+    }
+    if (kind === 'metadata') {
+      const plain = typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+      const bent = plain ? Object.entries(value as object).find(([k, v]) => k === '' || typeof v !== 'string') : undefined
+      if (!plain || bent) bad(bent ? `${key}.${bent[0]}` : key, 'must be an object of strings (S3 user metadata)')
+    }
+  }
+}
+
+/**
+ * `customDomain` as URLs are built from it: host and optional path, without
+ * scheme or trailing slash, parsed as a URL (`https://` assumed).
+ * @throws ConfigurationError (`customDomain`) for another scheme, credentials, a query or a fragment.
+ */
+function domainOf(value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value.includes('://') ? value : `https://${value}`)
+  } catch {
+    // Not a URL: reported below.
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname || url.username || url.password || url.search || url.hash) {
+    bad('customDomain', `must be a host with an optional path, such as 'cdn.example.com' or 'cdn.example.com/assets', got '${value}'`)
+  }
+  let path = url.pathname
+  while (path.endsWith('/')) path = path.slice(0, -1)
+  return url.host + path
 }
 
 /** Static keys must both be there and non-empty: a blank secret fails only at the first request, as "signature does not match". */
