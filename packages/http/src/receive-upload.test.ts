@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AbortedError, allowedTypes, fileField, hostileUploads, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
+import { AbortedError, allowedTypes, fileField, hostileUploads, imageField, maxSize, sampleGif, samplePng, ValidationError } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { receiveUpload, type ReceiveUploadOptions, type UploadResult } from './receive-upload.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
@@ -140,6 +140,22 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(json.error).toBe('EVALIDATION')
     expect([...new Set(json.failures.map((f: { rule: string }) => f.rule))]).toEqual(rules)
     expect(json.failures.every((f: { params: { field: string } }) => f.params.field === 'avatar')).toBe(true)
+    expect(up.record.avatar).toBeNull()
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('refuses a 40-byte GIF bomb whose first frame outgrows its 1 × 1 screen (decoders size it 65535 × 65535)', async () => {
+    const field = avatarField()
+    const up = receiver((r) => ({ files: { avatar: field.bind(r, 'avatar') } }), { id: 1, avatar: null })
+    const frame = Buffer.alloc(10)
+    frame[0] = 0x2c // image descriptor at 0,0, 65535 × 65535
+    frame.writeUInt16LE(65_535, 5)
+    frame.writeUInt16LE(65_535, 7)
+    const bomb = Buffer.concat([sampleGif(1, 1).subarray(0, 13), frame, Buffer.from([2, 1, 0x2c, 0, 0x3b])])
+    const { body, contentType } = multipart([{ name: 'avatar', filename: 'tiny.gif', type: 'image/gif', data: bomb }])
+    const { status, json } = await up.post(body, contentType)
+    expect(status).toBe(400)
+    expect(json.failures).toMatchObject([{ rule: 'imageDimensions', params: { reason: 'maxPixels', width: 65_535, height: 65_535, field: 'avatar' } }])
     expect(up.record.avatar).toBeNull()
     expect(await backend.everything()).toEqual([])
   })

@@ -11,6 +11,24 @@ function webpVp8x(w: number, h: number): Buffer {
   return b
 }
 
+/** A GIF with a 2-colour global table and one image descriptor, after `extensions` (comment blocks of these lengths). */
+function gifWithFrame(screen: [number, number], frame: { left?: number; top?: number; width: number; height: number }, extensions: number[] = []): Buffer {
+  const head = Buffer.alloc(13)
+  head.write('GIF89a', 0, 'latin1')
+  head.writeUInt16LE(screen[0], 6)
+  head.writeUInt16LE(screen[1], 8)
+  head[10] = 0x80 // global colour table of 2 entries
+  const ext = extensions.map((n) => Buffer.concat([Buffer.from([0x21, 0xfe]), ...(n ? [Buffer.from([n]), Buffer.alloc(n, 0x41)] : []), Buffer.from([0])]))
+  const desc = Buffer.alloc(10)
+  desc[0] = 0x2c
+  desc.writeUInt16LE(frame.left ?? 0, 1)
+  desc.writeUInt16LE(frame.top ?? 0, 3)
+  desc.writeUInt16LE(frame.width, 5)
+  desc.writeUInt16LE(frame.height, 7)
+  // LZW minimum code size 2; one sub-block holding clear and end codes.
+  return Buffer.concat([head, Buffer.from([0, 0, 0, 255, 255, 255]), ...ext, desc, Buffer.from([2, 1, 0x2c, 0, 0x3b])])
+}
+
 describe('readImageSize', () => {
   it.each([
     ['png', samplePng(3, 7), 3, 7],
@@ -32,6 +50,24 @@ describe('readImageSize', () => {
     const bad = samplePng(1, 1)
     bad.write('XXXX', 12, 'latin1')
     expect(readImageSize(bad)).toBeUndefined()
+  })
+
+  // Decoders (libvips, Pillow, browsers) grow the canvas to the first frame:
+  // this 40-byte file decodes as 65535 × 65535, so its size is not the screen's.
+  it.each([
+    ['a first frame larger than the screen', gifWithFrame([1, 1], { width: 65_535, height: 65_535 }), 65_535, 65_535],
+    ['a 1 × 1 first frame placed far outside the screen', gifWithFrame([1, 1], { left: 60_000, top: 50_000, width: 1, height: 1 }), 60_001, 50_001],
+    ['a frame behind comment extensions', gifWithFrame([1, 1], { width: 30_000, height: 20_000 }, [255, 3, 0]), 30_000, 20_000],
+    ['a frame inside the screen', gifWithFrame([640, 480], { left: 10, top: 10, width: 20, height: 20 }), 640, 480],
+  ])('reads a GIF as decoders size it: %s', (_t, bytes, width, height) => {
+    expect(readImageSize(bytes)).toEqual({ type: 'gif', width, height })
+  })
+
+  it('asks for more bytes until the first GIF frame is in, wherever the head is cut', () => {
+    const gif = gifWithFrame([1, 1], { width: 30_000, height: 20_000 }, [255, 7])
+    const descriptor = gif.length - 15
+    for (let cut = 2; cut < descriptor + 9; cut++) expect(readImageSize(gif.subarray(0, cut)), `cut at ${cut}`).toBe('more')
+    expect(readImageSize(gif.subarray(0, descriptor + 9))).toEqual({ type: 'gif', width: 30_000, height: 20_000 })
   })
 
   it('reads a bomb header without touching the pixels', () => {

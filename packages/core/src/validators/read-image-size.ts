@@ -32,10 +32,7 @@ export function readImageSize(head: Uint8Array): ImageSize | 'more' | undefined 
     if (!ascii(b, 12, 'IHDR')) return undefined
     return { type: 'png', width: b.readUInt32BE(16), height: b.readUInt32BE(20) }
   }
-  if (ascii(b, 0, 'GIF8') || (b.length < 4 && ascii(b, 0, 'GIF'.slice(0, b.length)))) {
-    if (need(10)) return 'more'
-    return { type: 'gif', width: b.readUInt16LE(6), height: b.readUInt16LE(8) }
-  }
+  if (ascii(b, 0, 'GIF8') || (b.length < 4 && ascii(b, 0, 'GIF'.slice(0, b.length)))) return gifSize(b)
   if (b[0] === 0xff && b[1] === 0xd8) return jpegSize(b)
   if (ascii(b, 0, 'RIFF') || (b.length < 4 && ascii(b, 0, 'RIFF'.slice(0, b.length)))) return webpSize(b)
   if (ascii(b, 0, 'BM')) {
@@ -43,6 +40,46 @@ export function readImageSize(head: Uint8Array): ImageSize | 'more' | undefined 
     return { type: 'bmp', width: Math.abs(b.readInt32LE(18)), height: Math.abs(b.readInt32LE(22)) }
   }
   return undefined
+}
+
+/**
+ * A GIF's logical screen may be smaller than its first frame: libvips,
+ * Pillow and browsers then grow the canvas to hold the frame, so a 40-byte
+ * file whose screen says 1 × 1 decodes as 65535 × 65535. The size is the
+ * screen joined with the first frame's rectangle. Later frames are clipped
+ * to that canvas by decoders, so they need not be read.
+ */
+function gifSize(b: Buffer): ImageSize | 'more' | undefined {
+  if (b.length < 13) return 'more'
+  let width = b.readUInt16LE(6)
+  let height = b.readUInt16LE(8)
+  const flags = b[10]!
+  // Global colour table: 2^(n+1) RGB entries.
+  let i = 13 + (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0)
+  for (;;) {
+    if (i >= b.length) return 'more'
+    const block = b[i]!
+    if (block === 0x2c) {
+      // Image descriptor: left, top, width, height (16-bit little-endian each).
+      if (i + 9 > b.length) return 'more'
+      width = Math.max(width, b.readUInt16LE(i + 1) + b.readUInt16LE(i + 5))
+      height = Math.max(height, b.readUInt16LE(i + 3) + b.readUInt16LE(i + 7))
+      return { type: 'gif', width, height }
+    }
+    if (block !== 0x21) {
+      // The trailer, or bytes that are no block (a GIF/JS polyglot): libvips and
+      // browsers stop there, so no frame grows the screen.
+      return { type: 'gif', width, height }
+    }
+    // Extension: introducer, label, then data sub-blocks (a length byte each) up to an empty one.
+    i += 2
+    for (;;) {
+      if (i >= b.length) return 'more'
+      const length = b[i]!
+      i += 1 + length
+      if (length === 0) break
+    }
+  }
 }
 
 function webpSize(b: Buffer): ImageSize | 'more' | undefined {
