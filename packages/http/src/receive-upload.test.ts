@@ -269,6 +269,35 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(await backend.everything()).toEqual([])
   })
 
+  // Both used to be stored: the record named the last, the first was an orphan nobody could delete.
+  it('refuses two files for one form field, storing neither and keeping the record', async () => {
+    const field = fileField({ storage: backend.storage, uploadTo: 'docs/' })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc'), other: field.bind(r, 'other') } }), { doc: 'old.txt' })
+    const { body, contentType } = multipart([
+      { name: 'doc', filename: 'one.txt', data: 'one' },
+      { name: 'doc', filename: 'two.txt', data: 'two' },
+    ])
+    const { status, json } = await up.post(body, contentType)
+    expect(status).toBe(400)
+    expect(json.failures).toMatchObject([{ rule: 'duplicateFile', params: { field: 'doc' } }])
+    expect(up.record).toEqual({ doc: 'old.txt' })
+    expect(await backend.everything()).toEqual([])
+  })
+
+  it('refuses two form fields whose files would land in one record column', async () => {
+    const field = fileField({ storage: backend.storage, uploadTo: 'docs/' })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc'), alias: () => field.bind(r, 'doc') } }), { doc: 'old.txt' })
+    const { body, contentType } = multipart([
+      { name: 'doc', filename: 'one.txt', data: 'one' },
+      { name: 'alias', filename: 'two.txt', data: 'two' },
+    ])
+    const { status, json } = await up.post(body, contentType)
+    expect(status).toBe(400)
+    expect(json.failures).toMatchObject([{ rule: 'duplicateFile', params: { field: 'alias' } }])
+    expect(up.record).toEqual({ doc: 'old.txt' })
+    expect(await backend.everything()).toEqual([])
+  })
+
   it('reports type refusals of every file at once, with the text fields for re-rendering the form', async () => {
     const strict = fileField({ storage: backend.storage, validators: [allowedTypes(['image/png'])] })
     const up = receiver((r) => ({ files: { a: strict.bind(r, 'a'), b: strict.bind(r, 'b'), c: strict.bind(r, 'c') } }))

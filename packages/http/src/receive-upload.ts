@@ -90,7 +90,8 @@ interface Saved {
  * Parses `req` (a `node:http` request; Express and Fastify's `request.raw`
  * are ones) and saves its files into the targets.
  * @returns the text fields and the stored files.
- * @throws ValidationError (rules `multipart`, `unexpectedFile`, `maxFiles`, `maxFields`, `maxParts`,
+ * @throws ValidationError (rules `multipart`, `unexpectedFile`, `duplicateFile` (a second file for one form
+ *   field or one record column), `maxFiles`, `maxFields`, `maxParts`,
  *   `fieldSize`, `totalSize`, plus each field's own validator rules, each failure's `params.field`
  *   naming the form field; `context.fields` holds the text fields received). Type and dimension
  *   refusals are collected across all files; size and protocol refusals stop the request at once.
@@ -118,6 +119,11 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
     const fields: Record<string, string> = {}
     const saves: Promise<Saved>[] = []
     const open = new Set<Readable>()
+    // One file per form field and per record column: a second one would be
+    // stored too, replace the first in the record and leave it orphaned (and
+    // a rollback would restore a snapshot naming the first, deleted file).
+    const filled = new Set<string>()
+    const columns = new Map<object, Set<string>>()
     let failure: unknown
     let finishing: Promise<void> | undefined
     let parser: busboy.Busboy
@@ -185,6 +191,11 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       const filename = info.filename ?? ''
       // A browser sends an empty, nameless part for a file input left blank: nothing to store.
       if (filename === '') return stream.resume()
+      if (filled.has(field)) {
+        stream.resume()
+        return fail(refusal('duplicateFile', `More than one file for field '${field}'`, { field }))
+      }
+      filled.add(field)
       // The save reads from a PassThrough, not from busboy's own stream: a
       // refused save destroys its source, and a destroyed busboy stream would
       // stall the whole form. This way the rest of the part can be drained.
@@ -196,6 +207,10 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
       const save = (async (): Promise<Saved> => {
         try {
           const file = typeof target === 'function' ? await target({ field, filename, mimeType: info.mimeType }) : target
+          const used = columns.get(file.record) ?? new Set<string>()
+          if (used.has(file.column))
+            throw refusal('duplicateFile', `Field '${field}' writes the '${file.column}' column another file of this form writes`, { field })
+          columns.set(file.record, used.add(file.column))
           const previous = file.name
           const restore = file.snapshot()
           const name = await file.save(filename, body, { contentType: info.mimeType, deleteOld: false, ...(options.signal && { signal: options.signal }) })
