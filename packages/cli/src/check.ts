@@ -17,6 +17,7 @@ import {
   type StowageConfig,
 } from '@stowage/core'
 import { isManifestStorage } from '@stowage/static'
+import { checkStaticOverlap } from './static-overlap.js'
 
 /**
  * Name prefix of probe files, at each storage's root (not in a directory of
@@ -181,6 +182,19 @@ async function deployWarnings(
       key: 'storages.staticfiles.manifest',
       env: 'STOWAGE_STATICFILES_MANIFEST',
     })
+  }
+  let staticStorage: Storage | undefined
+  try {
+    staticStorage = registry.get('staticfiles')
+  } catch {
+    // Its options are wrong: reported already (stowage.E002).
+  }
+  if (staticStorage) {
+    try {
+      await checkStaticOverlap(config, staticStorage)
+    } catch (err) {
+      out.push(configMessage(err, 'stowage.E006', 'staticfiles'))
+    }
   }
   const d = described.get('staticfiles')
   if (d && d.baseUrl === undefined) {

@@ -8,6 +8,7 @@ import { collectstatic, CollectStaticError, findersFromConfig, isManifestStorage
 import { CONFIG_OPTION, JSON_OPTION, POSITIVE_INTEGER, defineCommand, openConfigured, parseCommand } from './command-helpers.js'
 import type { Io } from './io.js'
 import { ProgressBar } from './progress.js'
+import { checkStaticOverlap } from './static-overlap.js'
 
 /** `stowage collectstatic`: its options, and the help made from them. */
 export const COLLECTSTATIC_COMMAND = defineCommand({
@@ -50,6 +51,8 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
       values.config,
       'is not configured: add a "staticfiles" storage to collect static files into',
     )
+    // Before the prompt: a run into (or over) its own sources is refused, not confirmed.
+    await checkStaticOverlap(config, storage)
     const where = describe(storage)
 
     if (!dryRun && !values['no-input']) {
