@@ -173,7 +173,7 @@ export class ManifestStaticStorage implements Storage {
   async storedName(name: string): Promise<string> {
     const { path, suffix } = splitSuffix(name)
     const manifest = await this.loadManifest()
-    const hit = manifest?.paths[path]
+    const hit = manifest ? ownEntry(manifest.paths, path) : undefined
     if (hit !== undefined) return hit + suffix
     if (this.strict) {
       throw new FileNotFoundError(path, { context: { reason: `Missing staticfiles manifest entry for '${path}'` } })
@@ -216,10 +216,10 @@ export class ManifestStaticStorage implements Storage {
   async integrity(name: string): Promise<string | undefined> {
     const { path } = splitSuffix(name)
     const manifest = await this.loadManifest()
-    if (manifest && manifest.paths[path] === undefined && this.strict) {
+    if (manifest && ownEntry(manifest.paths, path) === undefined && this.strict) {
       throw new FileNotFoundError(path, { context: { reason: `Missing staticfiles manifest entry for '${path}'` } })
     }
-    return manifest?.integrity?.[path]
+    return manifest?.integrity && ownEntry(manifest.integrity, path)
   }
 
   /**
@@ -278,6 +278,15 @@ export class ManifestStaticStorage implements Storage {
   generateFilename(filename: string): string {
     return this.storage.generateFilename(filename)
   }
+}
+
+/**
+ * @returns `record[key]` when `record` has that entry of its own, else
+ *   `undefined`: a manifest is a plain object, and `paths['constructor']`
+ *   would otherwise be `Object`, made into a URL or a TypeError.
+ */
+export function ownEntry(record: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined
 }
 
 /** @returns whether a static path names a directory (`''`, `'path/'`), which Django's `{% static %}` does not hash. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { safeName } from '@stowage/core'
 import { createManifest, manifestHash, parseManifest, pythonJson, serializeManifest } from './manifest.js'
 import { hashedName, splitExt } from './hashing.js'
 import { fnmatch, matchesPatterns, DEFAULT_IGNORE_PATTERNS } from './fnmatch.js'
@@ -78,6 +79,41 @@ describe('manifest', () => {
   it('refuses unknown versions and bad JSON with EMANIFEST', () => {
     expect(() => parseManifest('{"paths": {}, "version": "2"}')).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
     expect(() => parseManifest('{nope')).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+  })
+
+  it('refuses, with EMANIFEST, a manifest whose hashed names are not names inside the storage or not strings', () => {
+    const manifest = (paths: unknown, integrity?: unknown) => JSON.stringify({ paths, version: '1.1', hash: '', ...(integrity !== undefined && { integrity }) })
+    for (const hashed of ['../../evil.css', '/etc/passwd', 'a/../../b.css', 'a\\..\\b.css', 'x\u0000.css', '', 5, null, ['a.css'], { a: 1 }]) {
+      expect(() => parseManifest(manifest({ 'a.css': hashed })), JSON.stringify(hashed)).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+    }
+    for (const paths of [['a.css'], 'a.css', 3]) expect(() => parseManifest(manifest(paths))).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+    expect(() => parseManifest(manifest({ 'a.css': 'a.1.css' }, { 'a.css': 7 }))).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+    // Django's own shapes still load: no paths at all, odd but safe names.
+    expect(parseManifest('{"version": "1.0"}').paths).toEqual({})
+    expect(parseManifest(manifest({ 'test/%2F.txt': 'test/%2F.1.txt', 'a b.css': 'a b.2.css' })).paths['test/%2F.txt']).toBe('test/%2F.1.txt')
+  })
+
+  it('accepts exactly the hashed names safeName accepts (its one-pass shortcut for plain ASCII names included)', () => {
+    const names = ['a', '.', '..', 'a/..', '../a', 'a/./b', 'a//b', '/a', 'a/', 'C:/x', 'c:', '1:', 'a:b', './C:/x', '.a', '..a', 'a..', '...', 'a/.b/..c']
+    names.push('x'.repeat(255), 'x'.repeat(256), `${'é'.repeat(128)}.css`, 'a b', 'a%2F', 'a\\b', 'a\u0000', 'a\u007f', 'é', '\ud800', '~/x', 'a?b#c')
+    for (const name of names) {
+      let accepted = true
+      try {
+        safeName(name)
+      } catch {
+        accepted = false
+      }
+      const parse = () => parseManifest(JSON.stringify({ paths: { k: name }, version: '1.1' }))
+      if (accepted) expect(parse().paths.k, JSON.stringify(name)).toBe(name)
+      else expect(parse, JSON.stringify(name)).toThrow(expect.objectContaining({ code: 'EMANIFEST' }))
+    }
+  })
+
+  it("keeps a '__proto__' entry as an entry, and gives no entry for names every object has", () => {
+    const m = parseManifest('{"paths": {"__proto__": "p.1.css"}, "version": "1.1", "integrity": {"__proto__": "sha384-x"}}')
+    expect(Object.getPrototypeOf(m.paths)).toBe(Object.prototype)
+    expect(Object.entries(m.paths)).toEqual([['__proto__', 'p.1.css']])
+    expect(Object.entries(m.integrity!)).toEqual([['__proto__', 'sha384-x']])
   })
 })
 

@@ -27,6 +27,28 @@ describe('static()', () => {
     expect(new StaticUrls({ manifest, strict: false }).url('css/missing.css')).toBe('/static/css/missing.css')
   })
 
+  it("gives no URL for names every object has ('constructor', 'toString', '__proto__'), as for any name the manifest lacks", async () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(() => new StaticUrls({ manifest }).url(name), name).toThrow(expect.objectContaining({ code: 'ENOENT' }))
+      expect(() => new StaticUrls({ manifest }).integrity(name), name).toThrow(expect.objectContaining({ code: 'ENOENT' }))
+      expect(new StaticUrls({ manifest, strict: false }).url(name)).toBe(`/static/${name}`)
+    }
+    const inner = new MemoryStorage({ baseUrl: '/static/' })
+    const storage = new ManifestStaticStorage({ storage: inner })
+    await storage.saveManifest(manifest)
+    for (const name of ['constructor', 'toString']) {
+      await expect(storage.url(name), name).rejects.toMatchObject({ code: 'ENOENT' })
+      await expect(storage.integrity(name), name).rejects.toMatchObject({ code: 'ENOENT' })
+    }
+  })
+
+  it('refuses to load a manifest whose hashed names leave the static root (EMANIFEST), instead of building URLs from them', async () => {
+    const inner = new MemoryStorage({ baseUrl: '/static/' })
+    await inner.save('staticfiles.json', '{"paths": {"css/app.css": "../../evil.css"}, "version": "1.1", "hash": ""}')
+    await expect(loadStaticUrls(new ManifestStaticStorage({ storage: inner }))).rejects.toMatchObject({ code: 'EMANIFEST' })
+    await expect(new ManifestStaticStorage({ storage: inner }).url('css/app.css')).rejects.toMatchObject({ code: 'EMANIFEST' })
+  })
+
   it('refuses paths that escape the static root', () => {
     expect(() => new StaticUrls().url('../secret')).toThrow(expect.objectContaining({ code: 'ESUSPICIOUS' }))
   })

@@ -6,7 +6,7 @@
  */
 import { ConfigurationError, FileNotFoundError, InvalidArgumentError, encodeUrlPath, safeDir, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import type { Manifest } from './manifest.js'
-import { isDirectoryPath, isManifestStorage, splitSuffix } from './manifest-static-storage.js'
+import { isDirectoryPath, isManifestStorage, ownEntry, splitSuffix } from './manifest-static-storage.js'
 
 /** Options for `StaticUrls`. */
 export interface StaticUrlsOptions {
@@ -57,7 +57,7 @@ export class StaticUrls {
     if (isDirectoryPath(name) || !this.manifest) return undefined
     const clean = safeName(name)
     this.lookup(clean)
-    return this.manifest.integrity?.[clean]
+    return this.manifest.integrity && ownEntry(this.manifest.integrity, clean)
   }
 
   /**
@@ -90,7 +90,8 @@ export class StaticUrls {
   private lookup(path: string): string {
     const name = safeName(path)
     if (!this.manifest) return name
-    const hit = this.manifest.paths[name]
+    // Own entries only: `constructor` or `toString` is not in a manifest because every object has one.
+    const hit = ownEntry(this.manifest.paths, name)
     if (hit !== undefined) return hit
     if (this.strict) throw new FileNotFoundError(name, { context: { reason: `Missing staticfiles manifest entry for '${name}'` } })
     return name
