@@ -202,6 +202,38 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
     expect((err as ValidationError).failures[0]).toMatchObject({ rule: 'imageDimensions', params: { reason: 'maxPixels', limit: 799 } })
     expect(await backend.everything()).toEqual(before)
   })
+
+  // The variant URL never expires: a variant left behind would serve the deleted image for good.
+  it('a lazy variant generated while its image is deleted is not left behind', async () => {
+    const before = await backend.everything()
+    const processor = images({ variants: { thumb: { width: 8, lazy: true } }, lazy: { baseUrl: '/variants/', secret: 'variant-secret-0123456789' } })
+    const file = imageField<Row>({ storage: backend.storage, uploadTo: 'lazy/', column: 'avatar', processor }).bind({ avatar: null })
+    const name = await file.save('gone.jpg', photo)
+    const query = new URL(await file.variantUrl('thumb'), 'http://x').searchParams
+    const variant = processor.resolveVariant(name, query)
+    if ('refused' in variant) throw new Error(`refused: ${variant.refused}`)
+    // The variant's write waits until the image has been deleted, as a slow decode would.
+    let writing!: () => void
+    const reached = new Promise<void>((resolve) => (writing = resolve))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const slow = new Proxy(backend.storage, {
+      get(target, prop, receiver) {
+        if (prop !== 'save') return Reflect.get(target, prop, receiver)
+        return async (n: string, ...rest: Parameters<Storage['save']> extends [string, ...infer T] ? T : never) => {
+          writing()
+          await gate
+          return target.save(n, ...rest)
+        }
+      },
+    })
+    const ensured = variant.ensure(slow).catch((e: unknown) => e)
+    await reached
+    await file.delete()
+    release()
+    expect(await ensured).toMatchObject({ code: 'ENOENT' })
+    expect(await backend.everything()).toEqual(before)
+  })
 })
 
 describe('images() configuration', () => {

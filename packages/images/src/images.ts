@@ -9,6 +9,7 @@ import { Transform, pipeline } from 'node:stream'
 import {
   ConfigurationError,
   DEFAULT_MAX_PIXELS,
+  FileNotFoundError,
   encodeUrlPath,
   type ImageProcessor,
   type ImageStoreRequest,
@@ -312,6 +313,13 @@ export class Images implements ImageProcessor, VariantResolver {
     const stored = await this.writeOutput(storage, name, input, info, v, { overwrite: false })
     // Another process stored it between our check and our write: keep theirs, drop ours.
     if (stored.name !== name) await storage.delete(stored.name)
+    // The image may have been deleted while we decoded it: its deletion removed
+    // the variants it found, not this one, and a variant URL never expires, so
+    // the deleted image would be served from it for good.
+    if (!(await storage.exists(source))) {
+      await storage.delete(name)
+      throw new FileNotFoundError(source)
+    }
   }
 }
 
