@@ -330,6 +330,21 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(up.record.doc).toBe('kept.txt')
   })
 
+  // busboy reduces these names to '', the name of a file input left blank; the bytes say otherwise.
+  it.each(['..', '.', 'dir/', 'C:\\dir\\..'])('refuses a file named %j instead of dropping it with a success', async (filename) => {
+    const field = fileField({ storage: backend.storage })
+    const up = receiver((r) => ({ files: { doc: field.bind(r, 'doc'), other: field.bind(r, 'other') } }), { doc: 'kept.txt' })
+    const { body, contentType } = multipart([
+      { name: 'other', filename: 'fine.txt', data: 'fine' },
+      { name: 'doc', filename, data: 'the bytes of a real file' },
+    ])
+    const { status, json } = await up.post(body, contentType)
+    expect(status).toBe(400)
+    expect(json.failures).toMatchObject([{ rule: 'filename', params: { field: 'doc' } }])
+    expect(up.record).toEqual({ doc: 'kept.txt' })
+    expect(await backend.everything()).toEqual([])
+  })
+
   it('refuses a request that is not multipart', async () => {
     const up = receiver(() => ({ files: {} }))
     const { status, json } = await up.post(Buffer.from('{}'), 'application/json')

@@ -91,7 +91,7 @@ interface Saved {
  * are ones) and saves its files into the targets.
  * @returns the text fields and the stored files.
  * @throws ValidationError (rules `multipart`, `unexpectedFile`, `duplicateFile` (a second file for one form
- *   field or one record column), `maxFiles`, `maxFields`, `maxParts`,
+ *   field or one record column), `filename` (bytes under a name that is no file name, e.g. `..`), `maxFiles`, `maxFields`, `maxParts`,
  *   `fieldSize`, `totalSize`, plus each field's own validator rules, each failure's `params.field`
  *   naming the form field; `context.fields` holds the text fields received). Type and dimension
  *   refusals are collected across all files; size and protocol refusals stop the request at once.
@@ -118,6 +118,8 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
   return new Promise<UploadResult>((resolve, reject) => {
     const fields: Record<string, string> = {}
     const saves: Promise<Saved>[] = []
+    // Parts that carried bytes under no usable file name: refused once drained.
+    const nameless: Promise<void>[] = []
     const open = new Set<Readable>()
     // One file per form field and per record column: a second one would be
     // stored too, replace the first in the record and leave it orphaned (and
@@ -161,9 +163,10 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
 
     const finish = async () => {
       const settled = await Promise.allSettled(saves)
+      const refused = await Promise.allSettled(nameless)
       const done = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
       if (failure === undefined) {
-        const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []))
+        const errors = [...settled, ...refused].flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []))
         if (errors.length) failure = mergeErrors(errors)
       }
       if (failure !== undefined) {
@@ -189,8 +192,21 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
         return fail(refusal('unexpectedFile', `Unexpected file field '${field}'`, { field }))
       }
       const filename = info.filename ?? ''
-      // A browser sends an empty, nameless part for a file input left blank: nothing to store.
-      if (filename === '') return stream.resume()
+      // A browser sends an empty, nameless part for a file input left blank:
+      // nothing to store. busboy also reduces '..', '.' and 'dir/' to '': such
+      // a part with bytes is no blank input, and taking it with a 201 while
+      // storing nothing would lose the file silently.
+      if (filename === '') {
+        const blank = new Promise<void>((resolve, reject) => {
+          let bytes = 0
+          stream.on('data', (chunk: Buffer) => (bytes += chunk.length))
+          stream.on('error', reject)
+          stream.on('end', () => (bytes === 0 ? resolve() : reject(refusal('filename', `The file of field '${field}' has no usable file name`, { field }))))
+        })
+        blank.catch(() => {}) // settled in finish()
+        nameless.push(blank)
+        return
+      }
       if (filled.has(field)) {
         stream.resume()
         return fail(refusal('duplicateFile', `More than one file for field '${field}'`, { field }))
