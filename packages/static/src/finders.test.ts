@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -59,6 +59,49 @@ describe('finders', () => {
     expect(await finders.find('ui/button.css')).toBe(path.join(root, 'packages', 'ui', 'static', 'ui', 'button.css'))
     expect(await finders.find('../package.json')).toBeNull()
     expect((await finders.findAll('css/app.css')).length).toBe(2)
+  })
+
+  describe('links', () => {
+    // One loop per tree: without the check each is finite (every file listed
+    // again one level deeper, 40 times, until ELOOP), so a regression fails
+    // here; several loops in one tree multiply into a hang (2^40 names for two).
+    const tree = async (build: (at: (rel: string) => string) => Promise<void>): Promise<string[]> => {
+      const project = await mkdtemp(path.join(tmpdir(), 'stowage-finders-links-'))
+      try {
+        const at = (rel: string) => path.join(project, rel)
+        for (const dir of ['static/css', 'static/d', 'shared/img', 'outside']) await mkdir(at(dir), { recursive: true })
+        await writeFile(at('static/css/app.css'), 'css')
+        await writeFile(at('shared/img/logo.png'), 'png')
+        await writeFile(at('outside/secret.txt'), 'secret')
+        await build(at)
+        const { files } = await createFinders({ root: project, dirs: ['static'], packages: false }).collect([])
+        return files.map((f) => f.path)
+      } finally {
+        await rm(project, { recursive: true, force: true })
+      }
+    }
+
+    it('follows links to directories and files elsewhere, as Django does', async () => {
+      const listed = await tree(async (at) => {
+        await symlink(at('shared/img'), at('static/img'))
+        await symlink(at('outside/secret.txt'), at('static/linked.txt'))
+      })
+      expect(listed).toEqual(['css/app.css', 'img/logo.png', 'linked.txt'])
+    })
+
+    it.each([
+      ['to its own directory', 'static/self', '.'],
+      ['to its parent', 'static/d/up', '..'],
+      ['to its directory, absolute', 'static/css/again', 'static/css'],
+    ])('does not follow a link %s: a loop', async (_, link, target) => {
+      const listed = await tree(async (at) => symlink(target === 'static/css' ? at(target) : target, at(link)))
+      expect(listed).toEqual(['css/app.css'])
+    })
+
+    it('follows a link out of the source that leads back into it one pass, then stops', async () => {
+      const listed = await tree(async (at) => symlink(path.dirname(at('static')), at('static/d/project')))
+      expect(listed).toEqual(['css/app.css', 'd/project/outside/secret.txt', 'd/project/shared/img/logo.png', 'd/project/static/css/app.css'])
+    })
   })
 
   it('refuses a prefix ending in a slash with a ConfigurationError', () => {

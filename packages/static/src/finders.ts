@@ -5,7 +5,7 @@
  * package's) do. Sources are read straight from disk: the finders are what
  * the dev middleware serves and what `collectstatic` copies.
  */
-import { readdirSync, statSync, type Dirent } from 'node:fs'
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ConfigurationError, SuspiciousFileOperationError, safeName } from '@stowage/core'
@@ -275,13 +275,42 @@ function walk(root: string, rel: string, ignore: readonly string[], out: string[
       } catch {
         // A broken or unreadable link is neither.
       }
-      isDir = !!s?.isDirectory()
+      // A link to a directory is followed, as Django follows it, unless it
+      // leads back into the walk's own path (`static/x -> ..`): that is a
+      // loop, listing every file again one level deeper until the kernel
+      // gives up (40 links), and two such links listed 2^40 names.
+      isDir = !!s?.isDirectory() && !linksToAncestor(root, full)
       isFileEntry = !!s?.isFile()
     }
     if (isDir) dirs.push(full)
     else if (isFileEntry && !(rel && matchesPatterns(full, ignore))) out.push(full)
   }
   for (const d of dirs) walk(root, d, ignore, out)
+}
+
+/**
+ * @returns whether the directory link `rel` (under `root`) resolves to the
+ *   root or to one of the directories `rel` lies in: following it would walk
+ *   a tree that is already being walked. Only asked for links, so a tree
+ *   without directory links costs no extra call.
+ */
+function linksToAncestor(root: string, rel: string): boolean {
+  let target: string
+  try {
+    target = realpathSync(path.join(root, rel))
+  } catch {
+    return true // It was a directory a moment ago: not followed rather than half-walked.
+  }
+  const parts = rel.split('/')
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const ancestor = path.join(root, ...parts.slice(0, i))
+    try {
+      if (realpathSync(ancestor) === target) return true
+    } catch {
+      return true
+    }
+  }
+  return false
 }
 
 async function isFile(file: string): Promise<boolean> {
