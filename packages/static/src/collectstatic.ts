@@ -11,11 +11,24 @@
  * rather than a request per file, so a run with nothing changed writes
  * nothing at all.
  */
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { createHash, type Hash } from 'node:crypto'
+import { pipeline, Transform, type Readable } from 'node:stream'
 import { setMaxListeners } from 'node:events'
 import pLimit from 'p-limit'
-import { AbortedError, StorageError, isStorageError, safeName, type Stage, type Storage } from '@stowage/core'
+import {
+  AbortedError,
+  FileNotFoundError,
+  PermissionDeniedError,
+  StorageError,
+  SuspiciousFileOperationError,
+  isStorageError,
+  isStowageName,
+  safeName,
+  type Stage,
+  type Storage,
+} from '@stowage/core'
 import { toCollectError, type CollectError } from './collect-error.js'
 import {
   clearReplacing,
@@ -354,7 +367,7 @@ async function findSources(options: CollectStaticOptions, run: Run): Promise<{ f
   const finders = options.finders ?? findersFromConfig({ root: process.cwd() })
   const ignore = [...(options.useDefaultIgnorePatterns === false ? [] : DEFAULT_IGNORE_PATTERNS), ...(options.ignorePatterns ?? [])]
   const { files, duplicates } = await finders.collect(ignore)
-  return { found: refuseUnstorable(files, run.errors), duplicates }
+  return { found: refuseOwnNames(refuseUnstorable(files, run.errors), run), duplicates }
 }
 
 /** What phase 3 decided: every write, and for a manifest storage the hashed plan. */
@@ -649,6 +662,49 @@ function refuseUnstorable(found: StaticSource[], errors: CollectError[]): Static
 }
 
 /**
+ * Leaves out sources that would land on Stowage's own files (`.stowage*`: the
+ * run record, the deploy history; reachable with `useDefaultIgnorePatterns:
+ * false` or a `.stowage…` prefix) or on the manifest beside them: the run
+ * would overwrite them at its end, and until then (or for good, when the run
+ * failed before its manifest) the storage would hold the project's file as
+ * its record or its manifest, which `static()` reads. Each is reported in
+ * `errors`, as Django's collectstatic would silently overwrite it.
+ * @returns the other sources.
+ */
+function refuseOwnNames(found: StaticSource[], run: Run): StaticSource[] {
+  const ms = run.manifestStorage
+  const manifestName = ms && ms.manifestStorage === ms.storage ? safeName(ms.manifestName) : undefined
+  return found.filter((f) => {
+    const what = isStowageName(f.path) ? "Stowage's own records" : f.path === manifestName ? "the manifest's" : undefined
+    if (!what) return true
+    const err = new SuspiciousFileOperationError(
+      `'${f.path}' is ${what} name in the static storage: not collected (${f.file}); rename it, or leave it out with an ignore pattern`,
+      {
+        context: { name: f.path },
+      },
+    )
+    run.errors.push(toCollectError(f.path, err))
+    return false
+  })
+}
+
+/**
+ * A source that could not be read while hashing: the run stops there, before
+ * anything is written (a first or `clear` run's stage is discarded).
+ * @returns the typed error: FileNotFoundError for a source gone since the
+ *   finders listed it, PermissionDeniedError for one the process may not read,
+ *   StorageError (`ESOURCE`) otherwise.
+ */
+function sourceError(f: StaticSource, err: unknown): StorageError {
+  const code = (err as NodeJS.ErrnoException)?.code
+  const reason = `the source '${f.file}' could not be read (${code ?? String(err)}); nothing was written`
+  const context = { name: f.path, file: f.file, reason }
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new FileNotFoundError(f.path, { cause: err, context })
+  if (code === 'EACCES' || code === 'EPERM') return new PermissionDeniedError(`Cannot read '${f.path}': ${reason}`, { cause: err, context })
+  return new StorageError(`Cannot read '${f.path}': ${reason}`, { code: 'ESOURCE', cause: err, context })
+}
+
+/**
  * Hashes every source once (MD5 for its name and the record; SHA-384 for its
  * integrity when a manifest is written: a plain storage has no use for it); a
  * source whose size and mtime match the record is not read again.
@@ -676,7 +732,13 @@ async function hashSources(
   for (let i = 0; i < found.length; i++) {
     checkAbort()
     const f = found[i]!
-    const { size, mtimeMs } = statSync(f.file)
+    let stat: Stats
+    try {
+      stat = statSync(f.file)
+    } catch (err) {
+      throw sourceError(f, err)
+    }
+    const { size, mtimeMs } = stat
     const cached = previous.sources?.[f.path]
     if (cached && cached[0] === size && cached[1] === mtimeMs && (cached[3] || !hashing)) {
       sources[i] = source(f, size, cached[2], cached[3] ?? '', undefined)
@@ -694,19 +756,23 @@ async function hashSources(
     let md5: string
     let integrity: string
     let bytes: Buffer | undefined
-    if (size <= STREAM_THRESHOLD) {
-      // CSS/JS within the budget is kept for planning (reserved before any
-      // await, so concurrent reads cannot overshoot it). Anything else is
-      // hashed and dropped: small files through one reused buffer, so
-      // hashing a tree allocates nothing per file (a fresh buffer per file
-      // is garbage V8 collects late, and the run's peak memory with it).
-      const keep = adjustableKind(f.path) !== null && retained + size <= RETAINED_BYTES
-      if (keep) retained += size
-      const data = !keep && size <= SYNC_READ_LIMIT ? readInto(f.file, size) : await readSource(f.file, size)
-      md5 = md5Hex(data)
-      integrity = hashing ? integrityOf(data) : ''
-      if (keep) bytes = data
-    } else ({ md5, integrity } = await hashFile(f.file))
+    try {
+      if (size <= STREAM_THRESHOLD) {
+        // CSS/JS within the budget is kept for planning (reserved before any
+        // await, so concurrent reads cannot overshoot it). Anything else is
+        // hashed and dropped: small files through one reused buffer, so
+        // hashing a tree allocates nothing per file (a fresh buffer per file
+        // is garbage V8 collects late, and the run's peak memory with it).
+        const keep = adjustableKind(f.path) !== null && retained + size <= RETAINED_BYTES
+        if (keep) retained += size
+        const data = !keep && size <= SYNC_READ_LIMIT ? readInto(f.file, size) : await readSource(f.file, size)
+        md5 = md5Hex(data)
+        integrity = hashing ? integrityOf(data) : ''
+        if (keep) bytes = data
+      } else ({ md5, integrity } = await hashFile(f.file))
+    } catch (err) {
+      throw sourceError(f, err)
+    }
     entries[i] = integrity ? [size, mtimeMs, md5, integrity] : [size, mtimeMs, md5]
     onProgress?.({ phase: 'read', done: ++read, total: found.length })
     sources[i] = source(f, size, md5, integrity, bytes)
@@ -987,14 +1053,50 @@ async function put(store: Storage, w: Write, options: StaticSaveOptions, scratch
       context: { name: w.target },
     })
   }
-  const body =
-    rewritten ??
-    w.source.bytes ??
-    (size < SYNC_READ_LIMIT ? readInto(file, size, scratch(size + 1)) : size <= STREAM_THRESHOLD ? await readSource(file, size) : createReadStream(file))
+  const kept = rewritten ?? w.source.bytes
+  // The source is read again here, and it may have changed since it was
+  // hashed (an editor, a build still writing): its new bytes must not be
+  // stored under a hashed name, an integrity and a record entry made from the
+  // old ones, cached forever as they are. Checked before the save, or, for a
+  // streamed source, after it (the copy is then deleted when it is a hashed one).
+  const read = kept
+    ? undefined
+    : size < SYNC_READ_LIMIT
+      ? readInto(file, size, scratch(size + 1))
+      : size <= STREAM_THRESHOLD
+        ? await readSource(file, size)
+        : undefined
+  if (read && md5Hex(read) !== w.source.md5) throw sourceChanged(w)
+  const md5 = kept || read ? undefined : createHash('md5')
+  const body = kept ?? read ?? hashedStream(file, md5!)
   const stored = await store.save(w.target, body, options)
   if (stored !== w.target) {
     throw new StorageError(`The storage stored '${w.target}' as '${stored}'; static storages must allow overwriting`, {
       context: { name: w.target, stored },
     })
   }
+  if (md5 && md5.digest('hex') !== w.source.md5) {
+    // Not named by this run's manifest (the write failed) and overwritten by the next run: a failed delete changes neither.
+    if (w.hashed) await store.delete(w.target).catch(() => undefined)
+    throw sourceChanged(w)
+  }
+}
+
+/** @returns the error for a source whose bytes are no longer those it was hashed and planned with (`ECHANGED`). */
+function sourceChanged(w: Write): StorageError {
+  return new StorageError(`'${w.source.path}' changed while it was collected (${w.source.file}); '${w.target}' was not stored: run collectstatic again`, {
+    code: 'ECHANGED',
+    context: { name: w.target },
+  })
+}
+
+/** @returns a stream of `file`'s bytes that feeds `md5` as it is read; a read error reaches the stream. */
+function hashedStream(file: string, md5: Hash): Readable {
+  const through = new Transform({
+    transform(chunk: Buffer, _, done) {
+      md5.update(chunk)
+      done(null, chunk)
+    },
+  })
+  return pipeline(createReadStream(file), through, () => {})
 }
