@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
-import { collectstatic, CollectStaticError } from './collectstatic.js'
+import { collectstatic, CollectStaticError, COLLECT_STATE_NAME, RECORD_CHANGES_NAME } from './collectstatic.js'
 import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
@@ -142,6 +142,46 @@ it("ManifestStaticStorage.copy() is its storage's copy(), and UnsupportedOperati
   const bare = Object.create(inner, { copy: { value: undefined } }) as MemoryStorage
   await expect(new ManifestStaticStorage({ storage: bare, staticUrl: '/static/' }).copy('a.css', 'c.css')).rejects.toMatchObject({ code: 'EUNSUPPORTED' })
   expect(await inner.exists('c.css')).toBe(false)
+})
+
+describe('a re-run saves what changed in the run record, not the whole record', () => {
+  it('leaves the whole record as it was, and a later run that undoes the change restores the first bytes', async () => {
+    const src = await mkdtemp(path.join(tmpdir(), 'stowage-record-changes-'))
+    roots.push(src)
+    await mkdir(path.join(src, 'css'))
+    await mkdir(path.join(src, 'img'))
+    for (let i = 0; i < 40; i++) await writeFile(path.join(src, `img/i${i}.png`), `png ${i}`)
+    const v1 = '.a { background: url(../img/i1.png) }'
+    await writeFile(path.join(src, 'css/app.css'), v1)
+    const inner = (await local.create()) as FileSystemStorage
+    const storage = new ManifestStaticStorage({ storage: inner, staticUrl: '/static/' })
+    const run = () => collectstatic({ storage, finders: createFinders({ root: src, dirs: [src], packages: false }) })
+    const stored = async (name: string) => Buffer.from(await inner.read(name)).toString()
+    expect((await run()).errors).toEqual([])
+    const whole = await stored(COLLECT_STATE_NAME)
+    const first = await storage.storedName('css/app.css')
+    expect(await inner.exists(RECORD_CHANGES_NAME)).toBe(false)
+
+    await writeFile(path.join(src, 'css/app.css'), '.a { background: url(../img/i2.png) }')
+    expect((await run()).copied).toBe(1)
+    expect(await stored(COLLECT_STATE_NAME)).toBe(whole)
+    expect(await inner.exists(RECORD_CHANGES_NAME)).toBe(true)
+    expect(await stored('css/app.css')).toContain('i2.png')
+
+    // Back to the first bytes (a new mtime): the record must not vouch for what run 1 stored.
+    await writeFile(path.join(src, 'css/app.css'), v1)
+    await utimes(path.join(src, 'css/app.css'), new Date(), new Date(Date.now() + 5000))
+    const third = await run()
+    expect(third.errors).toEqual([])
+    expect(await stored('css/app.css')).toBe(v1)
+    expect(await storage.storedName('css/app.css')).toBe(first)
+    expect(await stored(first)).toContain((await storage.storedName('img/i1.png')).slice(4))
+    expect(await stored(COLLECT_STATE_NAME)).toBe(whole)
+    // A re-run with nothing changed writes neither.
+    const changes = await stored(RECORD_CHANGES_NAME)
+    expect((await run()).copied).toBe(0)
+    expect([await stored(COLLECT_STATE_NAME), await stored(RECORD_CHANGES_NAME)]).toEqual([whole, changes])
+  })
 })
 
 describe('a first collect into an empty local directory is staged (FileSystemStorage.stage())', () => {

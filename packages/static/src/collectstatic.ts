@@ -35,11 +35,12 @@ import {
   COLLECT_STATE_NAME,
   emptyRecord,
   readRecord,
+  RECORD_CHANGES_NAME,
   REPLACING_NAME,
-  saveRecordText,
   saveReplacing,
-  serializeRecord,
+  writeRecord,
   type CollectRecord,
+  type StoredRecord,
 } from './collect-record.js'
 import { writeVariants } from './collect-variants.js'
 import { contentTypeFor, isCompressible } from './content-types.js'
@@ -55,7 +56,7 @@ import { postProcess, type PostProcessInput, type ReferenceProblem } from './pos
 import { adjustableKind } from './references.js'
 import { resolveCacheControl, type ResolvedCacheControl, type StaticSaveOptions } from './save-hints.js'
 
-export { COLLECT_STATE_NAME, REPLACING_NAME }
+export { COLLECT_STATE_NAME, RECORD_CHANGES_NAME, REPLACING_NAME }
 /** Files up to this size are read whole (one request body with a known length); larger ones are streamed. */
 export const STREAM_THRESHOLD = 8 * 1024 * 1024
 /**
@@ -251,14 +252,16 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
   const run = startRun(options)
   const { found, duplicates } = await findSources(options, run)
   // What earlier runs stored, and what they learnt about the sources.
-  const { record: previous, text: recordText, replacing } = await readRecord(run.store)
+  const stored = await readRecord(run.store)
+  const { record: previous, text: recordText, replacing } = stored
   run.replacing = replacing
+  run.staleRecord = replacing
   const state: CollectRecord = options.clear ? emptyRecord() : previous
   const stage = await startStage(run, recordText)
   let done: Awaited<ReturnType<typeof collectInto>>
   try {
     // A stage replacing the storage starts empty: the record is written to it whatever the old one says.
-    done = await collectInto(run, found, previous, run.replaced ? null : recordText, state)
+    done = await collectInto(run, found, previous, run.replaced ? null : stored, state)
     await stage?.publish()
   } catch (err) {
     await stage?.discard()
@@ -286,14 +289,14 @@ export async function collectstatic(options: CollectStaticOptions): Promise<Coll
 }
 
 /** Phases 2 to 8, into `run.store` (the storage, or its stage). */
-async function collectInto(run: Run, found: StaticSource[], previous: CollectRecord, recordText: string | null, state: CollectRecord) {
+async function collectInto(run: Run, found: StaticSource[], previous: CollectRecord, stored: StoredRecord | null, state: CollectRecord) {
   const { sources, sourceCache } = await hashSources(found, previous, run)
   const plan = await planWrites(run, sources, previous, state)
   const { deleted, previousManifest } = await clearOrReadManifest(run)
   const { written, failed, known } = await writeChanged(run, plan, state)
   const variants = await writeCompressed(run, plan.writes, state, failed, known)
   const { manifestWritten, deployed } = await writeManifest(run, plan, previousManifest, failed, variants.failed, state.deployed)
-  await saveRecord(run, recordText, {
+  await saveRecord(run, stored, {
     version: 1,
     files: known,
     sources: sourceCache,
@@ -330,6 +333,8 @@ interface Run {
   errors: CollectError[]
   /** A list of names being replaced (`REPLACING_NAME`) is in the storage: the record must be saved, then the list deleted. */
   replacing: boolean
+  /** Such a list was there at the start: the stored record may vouch for what is no longer stored, so it is written whole. */
+  staleRecord: boolean
 }
 
 function startRun(options: CollectStaticOptions): Run {
@@ -359,6 +364,7 @@ function startRun(options: CollectStaticOptions): Run {
     },
     errors: [],
     replacing: false,
+    staleRecord: false,
   }
 }
 
@@ -621,11 +627,11 @@ async function writeManifest(
 }
 
 /** Phase 8: the run record, when it changed (a failure to write it is reported, not thrown). */
-async function saveRecord(run: Run, previousText: string | null, record: CollectRecord): Promise<void> {
+async function saveRecord(run: Run, stored: StoredRecord | null, record: CollectRecord): Promise<void> {
   if (run.dryRun) return
-  const text = serializeRecord(record)
   try {
-    if (text !== previousText || run.replacing) await saveRecordText(run.store, text)
+    // A cleared storage was emptied: its record is written whole, not as changes to one it no longer holds.
+    await writeRecord(run.store, stored, record, run.staleRecord || !!run.options.clear, run.replacing)
   } catch (err) {
     run.errors.push(toCollectError(COLLECT_STATE_NAME, err))
     return

@@ -33,6 +33,7 @@ export {
   CollectStaticError,
   COLLECT_STATE_NAME,
   REPLACING_NAME,
+  RECORD_CHANGES_NAME,
   DEFAULT_CONCURRENCY,
   STREAM_THRESHOLD,
   type CollectStaticOptions,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Storage } from '@stowage/core'
-import { collectstatic, COLLECT_STATE_NAME, CollectStaticError, REPLACING_NAME } from '../collectstatic.js'
+import { collectstatic, COLLECT_STATE_NAME, CollectStaticError, RECORD_CHANGES_NAME, REPLACING_NAME } from '../collectstatic.js'
 import { createFinders } from '../finders.js'
 import { md5Hex } from '../hashing.js'
 import { parseManifest } from '../manifest.js'
@@ -117,9 +117,9 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
       expect(counting.saves).toEqual([])
       expect(counting.deletes).toEqual([])
       expect(counting.stats).toBe(0)
-      // Three reads whatever the number of files: the run record, the list of names a stopped
-      // run was replacing (there is none) and the manifest; no listing.
-      expect(counting.readNames.sort()).toEqual([COLLECT_STATE_NAME, REPLACING_NAME, 'staticfiles.json'].sort())
+      // Four reads whatever the number of files: the run record, its changes and the list of
+      // names a stopped run was replacing (there are none) and the manifest; no listing.
+      expect(counting.readNames.sort()).toEqual([COLLECT_STATE_NAME, RECORD_CHANGES_NAME, REPLACING_NAME, 'staticfiles.json'].sort())
       expect(counting.listings).toEqual([])
       expect(again).toMatchObject({ copied: 0, postProcessed: 0, manifestWritten: false, errors: [] })
       expect(again.unmodified).toBe(first.copied)
@@ -144,14 +144,14 @@ export function runCollectstaticSuite({ name, create }: CollectSuiteOptions): vo
         expect(summary.postProcessed).toBe(changed.length)
         // Before img/logo.png is replaced, its name is listed beside the record (so an
         // interrupted run cannot vouch for the old bytes: the next run does not take the
-        // record's word for it); the record is saved once, at the end, and the list deleted.
-        // The new manifest also goes into the deploy history, for cleanStatic.
+        // record's word for it); the record's changes are saved once, at the end (not the whole
+        // record), and the list deleted. The new manifest also goes into the deploy history.
         const manifestHash = parseManifest(await text(counting, 'staticfiles.json')).hash
         expect(counting.deletes).toEqual([REPLACING_NAME])
         expect(counting.saves.sort()).toEqual(
           [
             REPLACING_NAME,
-            COLLECT_STATE_NAME,
+            RECORD_CHANGES_NAME,
             `.stowage-deploys/00000002-${manifestHash}.json`,
             'img/logo.png',
             'staticfiles.json',
