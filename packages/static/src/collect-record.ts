@@ -293,17 +293,29 @@ function compareRecords(previous: StoredRecord, record: CollectRecord): { unchan
     const entries: Record<string, unknown> = Object.create(null) as Record<string, unknown>
     for (const [k, v] of Object.entries(previous.changes?.changes[m] ?? {})) entries[k] = v
     let n = 0
-    for (const k of Object.keys(to)) {
-      total++
-      if (!Object.hasOwn(from, k) || !sameValue(from[k], to[k])) {
-        entries[k] = to[k]
-        n++
+    // One lookup per entry (these maps hold tens of thousands): an entry's
+    // value is a string or an array, so anything else `from[k]` gives is
+    // inherited (`constructor`), not an entry. When every entry of `from`
+    // is one of `to`'s, nothing left it.
+    let present = 0
+    const keys = Object.keys(to)
+    total += keys.length
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      const v = from[k]
+      if (v !== undefined && (typeof v === 'string' || Array.isArray(v))) {
+        present++
+        if (sameValue(v, to[k])) continue
       }
+      entries[k] = to[k]
+      n++
     }
-    for (const k of Object.keys(from)) {
-      if (!Object.hasOwn(to, k)) {
-        entries[k] = null
-        n++
+    if (present !== Object.keys(from).length) {
+      for (const k of Object.keys(from)) {
+        if (!Object.hasOwn(to, k)) {
+          entries[k] = null
+          n++
+        }
       }
     }
     if (n) unchanged = false
