@@ -8,7 +8,7 @@
  * file columns); everything under the prefix that is not named, and was not
  * modified in the last `minAge` seconds, is an orphan.
  */
-import { AbortedError, InvalidArgumentError, isStorageError, safeDir, safeName, type Storage } from '@stowage/core'
+import { AbortedError, InvalidArgumentError, isStorageError, safeDir, safeName, variantsDir, type Storage } from '@stowage/core'
 
 /** What the resolver is told. */
 export interface ReferencesContext {
@@ -109,7 +109,11 @@ export async function cleanMedia(options: CleanMediaOptions): Promise<CleanMedia
   checkAbort()
 
   const summary: CleanMediaSummary = { scanned: files.length, referenced: 0, orphans: [], recent: [], deleted: [], errors: [], dryRun }
-  const unreferenced = files.filter((n) => !referenced.has(n))
+  // An image's variants (`@stowage/images`: thumbnails made with the upload,
+  // sizes made on first view) live in a folder beside it that no record
+  // names: they belong to the image, and go only when it does.
+  const variantDirs = new Set([...referenced].map(variantsDir))
+  const unreferenced = files.filter((n) => !referenced.has(n) && !inFolderOf(n, variantDirs))
   summary.referenced = files.length - unreferenced.length
   const cutoff = (options.now?.() ?? new Date()).getTime() - minAge * 1000
   await eachLimit(unreferenced, concurrency, async (name) => {
@@ -132,6 +136,12 @@ export async function cleanMedia(options: CleanMediaOptions): Promise<CleanMedia
   for (const list of [summary.orphans, summary.recent, summary.deleted]) list.sort()
   summary.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
   return summary
+}
+
+/** @returns whether some folder `name` is in (at any depth) is one of `folders`. */
+function inFolderOf(name: string, folders: ReadonlySet<string>): boolean {
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) if (folders.has(name.slice(0, i))) return true
+  return false
 }
 
 /** @returns the resolver's names, normalised as the storage stores them; values no storage could hold are skipped. */

@@ -4,7 +4,7 @@
  * stored under, beside their original.
  */
 import { createHash } from 'node:crypto'
-import { ConfigurationError } from '@stowage/core'
+import { ConfigurationError, variantsDir } from '@stowage/core'
 
 /** Output formats a variant may be encoded in. */
 export const VARIANT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const
@@ -113,23 +113,8 @@ export function parseVariantQuery(query: URLSearchParams): NamedVariant | undefi
 
 const EXT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' }
 
-/** Longest file name segment any backend takes (`MAX_SEGMENT_BYTES`). */
-const MAX_SEGMENT = 255
-
-/**
- * The folder holding every variant of the stored image `source`:
- * `avatars/me.jpg` → `avatars/me.jpg.variants`. A name too long to take the
- * suffix is shortened and made unique again with a digest of the whole name.
- */
-export function variantsDir(source: string): string {
-  const dir = `${source}.variants`
-  const last = dir.slice(dir.lastIndexOf('/') + 1)
-  if (Buffer.byteLength(last) <= MAX_SEGMENT) return dir
-  const digest = createHash('sha256').update(source).digest('hex').slice(0, 12)
-  const head = source.slice(0, source.lastIndexOf('/') + 1)
-  // 50 characters are at most 200 bytes of UTF-8, which leaves room for the digest and suffix.
-  return `${head}${[...last].slice(0, 50).join('')}-${digest}.variants`
-}
+// Where variants live is core's (`variantsDir`): `cleanMedia` must know it too.
+export { variantsDir }
 
 function extensionFor(source: string, format: VariantFormat | undefined): string {
   if (format) return EXT[format]!

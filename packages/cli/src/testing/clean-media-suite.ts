@@ -3,7 +3,7 @@
  * through the public API.
  */
 import { describe, expect, it } from 'vitest'
-import type { Storage } from '@stowage/core'
+import { variantsDir, type Storage } from '@stowage/core'
 import { cleanMedia } from '../clean-media.js'
 
 /** How the suite gets a fresh, empty storage for one test (e.g. under a random prefix). */
@@ -27,6 +27,25 @@ export function runCleanMediaSuite({ name, create }: CleanMediaSuiteOptions): vo
       return storage
     }
     const exists = async (s: Storage, names: string[]) => Object.fromEntries(await Promise.all(names.map(async (n) => [n, await s.exists(n)] as const)))
+
+    it("keeps a referenced image's variants (made by @stowage/images beside it, named by no record) and deletes an orphan's", async () => {
+      const storage = await create()
+      const long = `avatars/${'n'.repeat(250)}.jpg`
+      const names = [
+        'avatars/me.jpg',
+        'avatars/me.jpg.variants/thumb.webp',
+        'avatars/me.jpg.variants/w800-3f2a1b.jpg',
+        long,
+        `${variantsDir(long)}/thumb.webp`,
+        'avatars/gone.jpg.variants/thumb.webp',
+        'avatars/me.jpg.variantsX/not-a-variant.webp',
+      ]
+      for (const n of names) await storage.save(n, `bytes of ${n}`, { overwrite: true })
+      const summary = await cleanMedia({ storage, references: () => ['avatars/me.jpg', long], now: later, delete: true })
+      expect(summary).toMatchObject({ scanned: 7, referenced: 5, errors: [] })
+      expect(summary.deleted).toEqual(['avatars/gone.jpg.variants/thumb.webp', 'avatars/me.jpg.variantsX/not-a-variant.webp'])
+      expect(await exists(storage, names.slice(0, 5))).toEqual(Object.fromEntries(names.slice(0, 5).map((n) => [n, true])))
+    })
 
     it('lists what no record references and deletes nothing unless asked; with delete, removes only those', async () => {
       const storage = await seed()
