@@ -11,7 +11,7 @@
  */
 import pLimit from 'p-limit'
 import { AbortedError, FileNotFoundError, InvalidArgumentError, StorageError, isStorageError, isStowageName, type Storage } from '@stowage/core'
-import { readRecord, saveRecordText, serializeRecord } from './collect-record.js'
+import { readRecord, writeRecord } from './collect-record.js'
 import { toCollectError, type CollectError } from './collect-error.js'
 import { listDeploys, readDeploy } from './deploy-history.js'
 import { looksHashed } from './hashing.js'
@@ -139,14 +139,17 @@ function isCandidate(name: string, named: Set<string>, manifestName: string): bo
  * writing it again (when a source goes back to old content).
  */
 async function forgetInRecord(store: Storage, names: Set<string>): Promise<void> {
-  const { record, text } = await readRecord(store)
-  if (text === null) return
+  const stored = await readRecord(store)
+  if (stored.text === null) return
+  const { record } = stored
   const files = Object.fromEntries(Object.entries(record.files).filter(([n]) => !names.has(n)))
   const compressed = record.compressed && Object.fromEntries(Object.entries(record.compressed).filter(([n]) => !names.has(n)))
-  const next = serializeRecord({ ...record, files, ...(compressed && { compressed }) })
-  if (next === text) return
   try {
-    await saveRecordText(store, next)
+    // Through writeRecord, as collectstatic saves it: the record and its
+    // changes (RECORD_CHANGES_NAME) stay one. A whole record written here
+    // under its old id would get the stored changes applied on top again,
+    // vouching anew for what is deleted next.
+    await writeRecord(store, stored, { ...record, files, ...(compressed && { compressed }) }, stored.replacing, false)
   } catch (err) {
     throw new StorageError('Could not update the collectstatic record; nothing was deleted', { code: isStorageError(err) ? err.code : 'ESTORAGE', cause: err })
   }
