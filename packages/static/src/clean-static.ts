@@ -23,6 +23,13 @@ import { ENCODINGS, variantName, variantOf } from './precompress.js'
 /** Deploys whose files `cleanStatic` keeps by default: the current one and the two before it. */
 export const DEFAULT_KEEP_DEPLOYS = 3
 
+/**
+ * Hashed files written more recently than this (seconds) are kept by
+ * default: a collectstatic running meanwhile writes its new hashed files
+ * before the manifest that names them.
+ */
+export const DEFAULT_CLEAN_MIN_AGE = 3600
+
 /** Options for `cleanStatic`. */
 export interface CleanStaticOptions {
   /** The static storage: a `ManifestStaticStorage`, as given to `collectstatic`. */
@@ -33,6 +40,14 @@ export interface CleanStaticOptions {
   dryRun?: boolean
   /** Concurrent deletes. Default 32. */
   concurrency?: number
+  /**
+   * Keep files modified less than this many seconds ago (default 3600): a
+   * collectstatic running meanwhile has written hashed files that no
+   * manifest names yet.
+   */
+  minAge?: number
+  /** The clock `minAge` is measured against; inject one in tests. */
+  now?: () => Date
   signal?: AbortSignal
 }
 
@@ -44,6 +59,8 @@ export interface CleanStaticSummary {
   pruned: string[]
   /** Hashed files and variants deleted (or that would be). */
   deleted: string[]
+  /** Unnamed hashed files younger than `minAge`: kept (a collectstatic may be writing them). */
+  recent: string[]
   /** Set when nothing was deleted because fewer deploys are known than `keep` asks for. */
   incomplete?: string
   errors: CollectError[]
@@ -53,7 +70,7 @@ export interface CleanStaticSummary {
 /**
  * Deletes hashed files no manifest of the last `keep` deploys names.
  * @returns a summary; files that could not be deleted are in `errors`.
- * @throws InvalidArgumentError (`EINVAL`) when `storage` is not a manifest storage or `keep` is not a positive integer;
+ * @throws InvalidArgumentError (`EINVAL`) when `storage` is not a manifest storage, `keep` is not a positive integer or `minAge` not a number of seconds;
  *   FileNotFoundError (`ENOENT`) when there is no manifest (nothing was collected);
  *   StorageError when the storage cannot be listed or the record cannot be saved (before any delete); AbortedError.
  */
@@ -65,6 +82,9 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
     throw new InvalidArgumentError('cleanStatic needs the ManifestStaticStorage that collectstatic filled', { argument: 'storage' })
   if (!Number.isSafeInteger(keep) || keep < 1)
     throw new InvalidArgumentError(`keep must be a positive integer, got ${JSON.stringify(keep)}`, { argument: 'keep' })
+  const minAge = options.minAge ?? DEFAULT_CLEAN_MIN_AGE
+  if (!Number.isFinite(minAge) || minAge < 0)
+    throw new InvalidArgumentError(`minAge must be a number of seconds, at least 0, got ${JSON.stringify(minAge)}`, { argument: 'minAge' })
   const checkAbort = () => {
     if (signal?.aborted) throw new AbortedError('cleanStatic aborted', { cause: signal.reason })
   }
@@ -76,7 +96,7 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
 
   const history = await listDeploys(storage.manifestStorage)
   const kept = history.slice(0, keep)
-  const summary: CleanStaticSummary = { kept, pruned: [], deleted: [], errors: [], dryRun }
+  const summary: CleanStaticSummary = { kept, pruned: [], deleted: [], recent: [], errors: [], dryRun }
   // Without the manifests of enough deploys, a file from one of the last
   // `keep` could look unused: keep everything rather than guess.
   if (history.length < keep) {
@@ -87,7 +107,8 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
   const named = namedFiles(manifests)
   checkAbort()
 
-  const candidates = (await listFiles(store, limit)).filter((name) => isCandidate(name, named, storage.manifestName))
+  const unnamed = (await listFiles(store, limit)).filter((name) => isCandidate(name, named, storage.manifestName))
+  const candidates = await oldEnough(store, unnamed, (options.now?.() ?? new Date()).getTime() - minAge * 1000, limit, summary, checkAbort)
   const pruned = history.slice(keep)
   summary.pruned = pruned
   if (!dryRun && candidates.length) await forgetInRecord(store, new Set(candidates))
@@ -113,6 +134,38 @@ export async function cleanStatic(options: CleanStaticOptions): Promise<CleanSta
   summary.deleted.sort()
   summary.errors.sort((a, b) => (a.path < b.path ? -1 : 1))
   return summary
+}
+
+/**
+ * @returns the names in `names` last modified before `cutoff` (ms); younger
+ *   ones go to `summary.recent`, ones gone meanwhile are dropped, and ones
+ *   that cannot be checked go to `summary.errors` (and are kept).
+ */
+async function oldEnough(
+  store: Storage,
+  names: string[],
+  cutoff: number,
+  limit: ReturnType<typeof pLimit>,
+  summary: CleanStaticSummary,
+  checkAbort: () => void,
+): Promise<string[]> {
+  const old: string[] = []
+  await Promise.all(
+    names.map((name) =>
+      limit(async () => {
+        checkAbort()
+        try {
+          const { modified } = await store.stat(name)
+          ;(modified.getTime() > cutoff ? summary.recent : old).push(name)
+        } catch (err) {
+          checkAbort()
+          if (!isStorageError(err, 'ENOENT')) summary.errors.push(toCollectError(name, err))
+        }
+      }),
+    ),
+  )
+  summary.recent.sort()
+  return old.sort()
 }
 
 /** Every name the manifests mention, originals and hashed names, with the variants of the hashed ones. */

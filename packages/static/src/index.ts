@@ -43,7 +43,7 @@ export {
 } from './collectstatic.js'
 export { PRIVATE_PREFIX } from './collect-record.js'
 export { DEPLOYS_DIR, listDeploys, readDeploy } from './deploy-history.js'
-export { cleanStatic, DEFAULT_KEEP_DEPLOYS, type CleanStaticOptions, type CleanStaticSummary } from './clean-static.js'
+export { cleanStatic, DEFAULT_KEEP_DEPLOYS, DEFAULT_CLEAN_MIN_AGE, type CleanStaticOptions, type CleanStaticSummary } from './clean-static.js'
 export { contentTypeFor, isCompressible } from './content-types.js'
 export {
   compressVariants,
