@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -7,7 +7,7 @@ import { randomPrefix } from '@stowage/core/testing'
 import { S3Storage } from '@stowage/s3'
 import { s3Storages, s3TestOptions } from '../../../test/s3.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
-import { collectstatic } from './collectstatic.js'
+import { collectstatic, RECORD_CHANGES_NAME } from './collectstatic.js'
 import { createFinders } from './finders.js'
 import { listDeploys } from './deploy-history.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
@@ -50,6 +50,12 @@ describe('collectstatic to a public-read bucket', () => {
       expect(await anonymous('css/app.css')).toBe(200)
       expect(await anonymous('.stowage-collectstatic.json')).toBe(403)
       expect(await anonymous((await listDeploys(inner))[0]!)).toBe(403)
+      // A re-run after a change saves the record's changes beside it: private too.
+      await writeFile(path.join(dir, 'static/css/app.css'), 'body { color: blue }\n')
+      expect((await collectstatic({ storage, finders: createFinders({ root: dir, dirs: ['static'], packages: false }) })).errors).toEqual([])
+      expect(await inner.exists(RECORD_CHANGES_NAME)).toBe(true)
+      expect(await anonymous(RECORD_CHANGES_NAME)).toBe(403)
+      expect(await anonymous((await storage.loadManifest())!.paths['css/app.css']!)).toBe(200)
     } finally {
       inner.client.destroy()
       await rm(dir, { recursive: true, force: true })
