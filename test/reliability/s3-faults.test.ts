@@ -99,6 +99,31 @@ async function saveUnderFaults(rules: FaultRule[], size: number, expected: Outco
   }
 }
 
+/**
+ * Saves `size` bytes with the answer to the object PUT (the whole small body,
+ * or a large save's name-claiming placeholder) held back by the proxy after
+ * the gateway stored it, aborts the save once the object is there, and checks
+ * that the save rejects with EABORTED and leaves no object and no upload.
+ */
+async function abortAfterStored(size: number): Promise<void> {
+  const storage = throughProxy(1, { socketTimeout: 30_000 })
+  proxy.reset()
+  proxy.add({ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'stall', after: 0 } })
+  const dir = randomPrefix('f')
+  const controller = new AbortController()
+  const saving = storage.save(`${dir}/file.bin`, randomBytes(size), { signal: controller.signal })
+  saving.catch(() => undefined)
+  // The gateway has stored it (the proxy holds only the answer): poll the gateway directly.
+  for (let i = 0; !(await direct.exists(`${dir}/file.bin`)); i++) {
+    if (i > 200) throw new Error('the object never appeared')
+  }
+  controller.abort()
+  const err = await rejection(saving, StorageError)
+  expect(err.code).toBe('EABORTED')
+  proxy.reset()
+  expect(await leftovers(dir)).toEqual({ objects: [], uploads: [] })
+}
+
 const PUT_OBJECT = /\/file\.bin(\?x-id=PutObject)?$/ // a plain PutObject, not a part
 const PART = (n: number) => new RegExp(`[?&]partNumber=${n}&`)
 const COMPLETE = /\?uploadId=/
@@ -136,6 +161,15 @@ describe('S3Storage saves through faults (single PUT, 200 KB)', { timeout: 60_00
   it('a truncated PUT response: one object, intact', async () => {
     await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'truncate', after: 20 } }], size, 'succeeds')
   })
+  // Every answer lost, retries included: the first attempt stored the object, each retry got a 412
+  // nobody heard. The object carries this save's write id, so it is this save's: the save succeeds
+  // with it (before the fix it failed and left the object under the name: a failure that stored).
+  it('the response lost on every attempt after the server stored the object: one object, intact', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'reset', after: 0 }, times: Infinity }], size, 'succeeds')
+  })
+  it('aborted while the stored PUT waits for its answer: EABORTED and nothing stored', async () => {
+    await abortAfterStored(size)
+  })
 })
 
 describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', { timeout: 60_000 }, () => {
@@ -154,6 +188,12 @@ describe('S3Storage saves through faults (multipart, 12 MiB in 5 MiB parts)', { 
   })
   it('the response to the name-claiming placeholder PUT lost: one object, intact, no placeholder left', async () => {
     await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'reset', after: 0 } }], size, 'succeeds')
+  })
+  it('the placeholder PUT answer lost on every attempt: one object, intact, no placeholder left', async () => {
+    await saveUnderFaults([{ method: 'PUT', target: PUT_OBJECT, direction: 'response', fault: { kind: 'reset', after: 0 }, times: Infinity }], size, 'succeeds')
+  })
+  it('aborted while the stored placeholder PUT waits for its answer: EABORTED, no placeholder left', async () => {
+    await abortAfterStored(size)
   })
   // The server completed the upload but the answer was lost; the SDK retries the Complete, and the
   // gateway answers the repeat for the upload it already finished with success: one object, intact.
