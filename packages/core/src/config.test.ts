@@ -94,6 +94,8 @@ describe('StorageRegistry', () => {
       [{ storages: { default: { backend: 'memory', option: {} } } }, 'storages.default.option', /did you mean 'options'/],
       [{ storages: {}, staticfiles: { dir: ['./static'] } }, 'staticfiles.dir', /did you mean 'dirs'/],
       [{ storages: {}, staticfiles: { dirs: './static' } }, 'staticfiles.dirs', /list of directories/],
+      [{ storages: {}, staticfiles: { dirs: ['./static', ''] } }, 'staticfiles.dirs[1]', /whole project root/],
+      [{ storages: {}, staticfiles: { dirs: [['vendor', ' ']] } }, 'staticfiles.dirs[0]', /whole project root/],
       [
         { storages: { default: { backend: 'memory', options: { baseURL: '/m/' } } } },
         'storages.default.options.baseURL',

@@ -150,6 +150,18 @@ export function checkConfigShape(config: unknown): asserts config is StowageConf
       key: 'staticfiles.dirs',
     })
   }
+  if (Array.isArray(s.dirs)) {
+    s.dirs.forEach((d, i) => {
+      const dir: unknown = Array.isArray(d) ? d[1] : d
+      // An empty directory resolves to the project root: .env, node_modules and the
+      // config itself would be collected into a storage that may be public.
+      if (typeof dir === 'string' && dir.trim() === '') {
+        throw new ConfigurationError("must name a directory: '' is the whole project root (write '.' if that is what you mean)", {
+          key: `staticfiles.dirs[${i}]`,
+        })
+      }
+    })
+  }
   if (s.ignore !== undefined && !(Array.isArray(s.ignore) && s.ignore.every((p) => typeof p === 'string'))) {
     throw new ConfigurationError('must be a list of glob patterns', { key: 'staticfiles.ignore' })
   }

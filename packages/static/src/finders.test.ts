@@ -107,4 +107,13 @@ describe('finders', () => {
   it('refuses a prefix ending in a slash with a ConfigurationError', () => {
     expect(() => new DirectoriesFinder([['lib/', 'vendor']], { cwd: root })).toThrow(expect.objectContaining({ code: 'ECONFIG' }))
   })
+
+  it('refuses an empty directory, which would be the whole project root (.env, node_modules), naming the entry', () => {
+    for (const dirs of [['static', ''], [['lib', '  ']]] as const) {
+      const i = dirs.length - 1
+      expect(() => createFinders({ root, dirs: dirs as never })).toThrow(
+        expect.objectContaining({ code: 'ECONFIG', key: `staticfiles.dirs[${i}]`, message: expect.stringMatching(/whole project root/) }),
+      )
+    }
+  })
 })

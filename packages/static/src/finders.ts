@@ -70,7 +70,7 @@ export class DirectoriesFinder implements Finder {
 
   /**
    * @param dirs directories, relative to `cwd`, optionally `[prefix, dir]`.
-   * @throws ConfigurationError for a prefix ending in `/` or an unsafe prefix.
+   * @throws ConfigurationError for a prefix ending in `/`, an unsafe prefix or an empty directory.
    */
   constructor(dirs: readonly StaticDir[], options: { cwd?: string } = {}) {
     const cwd = options.cwd ?? process.cwd()
@@ -78,6 +78,12 @@ export class DirectoriesFinder implements Finder {
       const [prefix, dir] = typeof entry === 'string' ? ['', entry] : entry
       if (prefix.endsWith('/')) {
         throw new ConfigurationError(`The prefix '${prefix}' must not end with a slash`, { key: `staticfiles.dirs[${i}]` })
+      }
+      if (dir.trim() === '') {
+        // It would resolve to `cwd`, the project root: .env, node_modules and all.
+        throw new ConfigurationError("must name a directory: '' is the whole project root (write '.' if that is what you mean)", {
+          key: `staticfiles.dirs[${i}]`,
+        })
       }
       let clean = ''
       try {
