@@ -210,6 +210,11 @@ describe('environment overrides', () => {
     expect(option.message).toMatch(/did you mean 'baseUrl'/)
     // Options only code can give have no variable.
     expect((await configError(apply({ STOWAGE_DEFAULT_NOW: '0' }))).env).toBe('STOWAGE_DEFAULT_NOW')
+    // Lower or mixed case: read by nothing, so refused rather than ignored.
+    const lower = await configError(apply({ stowage_default_backend: 's3' }))
+    expect(lower).toMatchObject({ env: 'stowage_default_backend' })
+    expect(lower.message).toMatch(/upper case \(did you mean STOWAGE_DEFAULT_BACKEND\?\)/)
+    expect((await configError(apply({ Stowage_Default_Location: '/srv' }))).env).toBe('Stowage_Default_Location')
   })
 
   it('reads single options of a class backend as JSON literals or strings', async () => {

@@ -62,13 +62,21 @@ const camel = (snake: string) => snake.toLowerCase().replace(/_([a-z0-9])/g, (_,
  * `<ALIAS>` is the alias in upper snake case (`staticFiles` → `STATIC_FILES`).
  * @returns a new configuration; the input is not modified.
  * @throws ConfigurationError naming the variable and the key it sets, for an unknown
- *   variable (with the nearest known one), a malformed value, or an unknown backend.
+ *   variable (with the nearest known one), one spelt in lower or mixed case
+ *   (`stowage_default_backend`), a malformed value, or an unknown backend.
  */
 export async function applyEnvOverrides(config: StowageConfig, env: NodeJS.ProcessEnv = process.env, options: EnvOverrideOptions = {}): Promise<StowageConfig> {
   const warn = options.warn ?? defaultWarn
   const root = config.root ?? process.cwd()
   const out: Record<string, StorageConfig> = {}
   for (const [alias, entry] of Object.entries(config.storages ?? {})) out[alias] = { ...entry, options: { ...(entry.options ?? {}) } }
+  // Names are case-sensitive on Linux: `stowage_default_backend=s3` would
+  // otherwise be ignored, and the application run on its default storage.
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && !k.startsWith('STOWAGE_') && k.toUpperCase().startsWith('STOWAGE_')) {
+      throw new ConfigurationError(`Stowage reads its variables in upper case (did you mean ${k.toUpperCase()}?)`, { env: k })
+    }
+  }
   const vars = (Object.entries(env).filter(([k, v]) => k.startsWith('STOWAGE_') && v !== undefined && !RESERVED_ENV.has(k)) as [string, string][]).sort(
     // OPTIONS first, so a single-option variable overrides the same key in it.
     ([a], [b]) => Number(!a.endsWith('_OPTIONS')) - Number(!b.endsWith('_OPTIONS')),
