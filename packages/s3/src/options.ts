@@ -286,6 +286,11 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   // A misspelt option would otherwise be ignored silently (e.g. `bucketName`, `acl`).
   checkOptionNames(options, KNOWN, 'S3Storage', { acl: "the canned ACL is 'defaultAcl'", bucketName: "the bucket is 'bucket'" })
   if (typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
+  // A bucket name is one path segment: white space, a slash or a control
+  // character would put every key in another bucket or path, or fail each request.
+  if ([...options.bucket].some((c) => c === '/' || c === '\\' || c.trim() === '' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    bad('bucket', `must be a bucket name (no spaces, slashes or control characters), got ${JSON.stringify(options.bucket)}`)
+  }
   checkOptionValues(options, S3_STORAGE_OPTIONS)
   checkCredentials(options.credentials)
   const endpoint = options.endpoint === undefined || options.endpoint === '' ? undefined : options.endpoint

@@ -167,6 +167,9 @@ describe('S3Storage: errors', () => {
   it('bad options fail at construction, naming the key', () => {
     const bad: [Partial<S3StorageOptions>, string][] = [
       [{ bucket: '' }, 'bucket'],
+      [{ bucket: '   ' }, 'bucket'],
+      [{ bucket: 'media/avatars' }, 'bucket'],
+      [{ bucket: 'media ' }, 'bucket'],
       [{ endpoint: 'ftp://x' }, 'endpoint'],
       [{ multipartThreshold: 1024 }, 'multipartThreshold'],
       [{ partSize: 6 * 1024 ** 3 }, 'partSize'],
