@@ -236,6 +236,57 @@ describe.each(['memory', 'local', 's3'])('images() on %s', (kind) => {
   })
 })
 
+describe('lazy variants under load', () => {
+  it('are made at most lazy.concurrency at a time, however many first views arrive at once; the rest wait their turn', async () => {
+    const backend = await backends.memory!()
+    const widths = [4, 5, 6, 7, 8, 9]
+    const processor = images({
+      variants: Object.fromEntries(widths.map((w) => [`w${w}`, { width: w, lazy: true }])),
+      lazy: { baseUrl: '/variants/', secret: 'variant-secret-0123456789', concurrency: 2 },
+    })
+    const file = imageField<Row>({ storage: backend.storage, uploadTo: 'busy/', column: 'avatar', processor }).bind({ avatar: null })
+    const name = await file.save(
+      'busy.png',
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: '#888' } })
+        .png()
+        .toBuffer(),
+    )
+    // Each generation reads its image first: hold every read until released, counting those under way.
+    let reading = 0
+    let most = 0
+    let twoReading!: () => void
+    const two = new Promise<void>((resolve) => (twoReading = resolve))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const held = new Proxy(backend.storage, {
+      get(target, prop, receiver) {
+        if (prop !== 'open') return Reflect.get(target, prop, receiver)
+        return async (...args: Parameters<Storage['open']>) => {
+          most = Math.max(most, ++reading)
+          if (reading === 2) twoReading()
+          await gate
+          reading--
+          return target.open(...args)
+        }
+      },
+    })
+    const jobs = await Promise.all(
+      widths.map(async (w) => {
+        const variant = processor.resolveVariant(name, new URL(await file.variantUrl(`w${w}`), 'http://x').searchParams)
+        if ('refused' in variant) throw new Error(`refused: ${variant.refused}`)
+        return { variant, done: variant.ensure(held) }
+      }),
+    )
+    await two
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(reading).toBe(2)
+    release()
+    await Promise.all(jobs.map((j) => j.done))
+    expect(most).toBe(2)
+    for (const { variant } of jobs) expect(await backend.storage.exists(variant.name)).toBe(true)
+  })
+})
+
 describe('images() configuration', () => {
   it.each([
     [{ variants: { thumb: {} } }, 'variants.thumb'],
@@ -247,6 +298,8 @@ describe('images() configuration', () => {
     [{ variants: { t: { width: 10, lazy: true } } }, 'lazy'],
     [{ lazy: { baseUrl: '/v/', secret: 'short' } }, 'lazy.secret'],
     [{ lazy: { baseUrl: '/v', secret: 'x'.repeat(16) } }, 'lazy.baseUrl'],
+    [{ lazy: { baseUrl: '/v/', secret: 'x'.repeat(16), concurrency: 0 } }, 'lazy.concurrency'],
+    [{ lazy: { baseUrl: '/v/', secret: 'x'.repeat(16), concurency: 2 } as never }, 'lazy.concurency'],
     [{ animated: 'loop' }, 'animated'],
     [{ maxPixels: -1 }, 'maxPixels'],
     [{ quality: 101 }, 'quality'],

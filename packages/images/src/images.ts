@@ -5,6 +5,7 @@
  * behind; variants are written beside it in the same save (eager) or on
  * first request through a signed URL (lazy, as Active Storage does).
  */
+import { availableParallelism } from 'node:os'
 import { Transform, pipeline } from 'node:stream'
 import {
   ConfigurationError,
@@ -51,6 +52,14 @@ export interface LazyVariantOptions {
   baseUrl: string
   /** HMAC key, at least 16 characters; keep it out of the repository. */
   secret: string
+  /**
+   * Most lazy variants made at once by this processor; more requests wait
+   * their turn. Each decode holds a whole image in memory (about 50 MB for
+   * 12 megapixels), so a burst of first views, or of requests for every
+   * variant a page links, would otherwise exhaust memory. Default: the
+   * number of CPUs (`os.availableParallelism()`).
+   */
+  concurrency?: number
 }
 
 /** Options for `images()`. */
@@ -93,6 +102,9 @@ export class Images implements ImageProcessor, VariantResolver {
   private readonly lazy: LazyVariantOptions | undefined
   /** Lazy generations in flight, per storage and variant name: one per variant however many ask. */
   private readonly inFlight = new WeakMap<Storage, Map<string, Promise<void>>>()
+  /** Lazy generations running, and those waiting for one of `lazy.concurrency` turns. */
+  private running = 0
+  private readonly waiting: (() => void)[] = []
 
   /** @throws ConfigurationError naming the bad key. */
   constructor(options: ImagesOptions = {}) {
@@ -117,6 +129,10 @@ export class Images implements ImageProcessor, VariantResolver {
       checkVariantSecret(options.lazy?.secret, 'lazy.secret')
       if (typeof options.lazy.baseUrl !== 'string' || !options.lazy.baseUrl.endsWith('/'))
         throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
+      if (options.lazy.concurrency !== undefined && !positiveInt(options.lazy.concurrency))
+        throw new ConfigurationError(`must be a positive integer, got ${JSON.stringify(options.lazy.concurrency)}`, { key: 'lazy.concurrency' })
+      const unknown = Object.keys(options.lazy).find((k) => !['baseUrl', 'secret', 'concurrency'].includes(k))
+      if (unknown) throw new ConfigurationError('unknown option (expected baseUrl, secret, concurrency)', { key: `lazy.${unknown}` })
     }
     const lazyOne = [...this.variants.values()].find((v) => v.lazy)
     if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
@@ -301,9 +317,24 @@ export class Images implements ImageProcessor, VariantResolver {
     if (!pending) this.inFlight.set(storage, (pending = new Map()))
     const running = pending.get(name)
     if (running) return running
-    const job = this.generate(storage, source, name, v).finally(() => pending.delete(name))
+    const job = this.inTurn(() => this.generate(storage, source, name, v)).finally(() => pending.delete(name))
     pending.set(name, job)
     return job
+  }
+
+  /** Runs `work` once fewer than `lazy.concurrency` generations are running. */
+  private async inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const limit = this.lazy?.concurrency ?? availableParallelism()
+    if (this.running >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.running++
+    try {
+      return await work()
+    } finally {
+      // The turn passes straight to the next one waiting (running stays the same), or is given back.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
   }
 
   private async generate(storage: Storage, source: string, name: string, v: NamedVariant): Promise<void> {
