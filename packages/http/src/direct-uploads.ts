@@ -123,7 +123,7 @@ interface PresigningStorage extends Storage {
   abortUpload(upload: string, uploadId?: string): Promise<void>
   confirmUpload(
     upload: string,
-    options: { validators?: readonly unknown[]; maxLength?: number },
+    options: { validators?: readonly unknown[]; maxLength?: number; name?: string },
   ): Promise<{ name: string; size: number; contentType?: string; width?: number; height?: number }>
 }
 
@@ -213,7 +213,11 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       const storage = field.storage
       let file: ConfirmedFile
       if (presigns(storage)) {
-        const done = await storage.confirmUpload(upload, { validators: field.validators, maxLength: field.maxLength })
+        // Stored where this field's uploadTo puts the file's name, as a local upload is: a token
+        // signed through another field's endpoint must not land in that field's folder.
+        const filename = String(upload).slice(String(upload).lastIndexOf('/') + 1)
+        const name = field.generateFilename(record ?? ({} as R), filename)
+        const done = await storage.confirmUpload(upload, { validators: field.validators, maxLength: field.maxLength, name })
         file = { name: done.name, size: done.size, contentType: done.contentType, width: done.width, height: done.height }
         // The promoted object holds the client's bytes, EXIF and all: an image
         // processor must see them as it sees a server upload.

@@ -50,6 +50,7 @@ import {
   newPendingUpload,
   parsePendingUpload,
   pendingMarker,
+  safeName,
   validateStored,
   ValidationError,
   type FileStat,
@@ -183,6 +184,14 @@ export interface ConfirmUploadOptions {
   validate?: (upload: UploadedObject) => string | undefined | void | Promise<string | undefined | void>
   /** Longest final name allowed (a database column); the root is truncated to fit, as `save()` does. */
   maxLength?: number
+  /**
+   * The name to store the upload under (or a free variant of it), instead
+   * of the one it was signed for. A field's endpoint passes the name its own
+   * `uploadTo` gives (`directUploads` in `@stowage/http` does), so a token
+   * signed through another field's endpoint cannot land in that field's
+   * folder. Checked as `save()` checks a name, before any request.
+   */
+  name?: string
 }
 
 /** What `confirmUpload` returns for an accepted upload. */
@@ -356,11 +365,12 @@ function rules(options: ConfirmUploadOptions): Validator[] {
  * @throws ValidationError listing every failed rule; FileNotFoundError (ENOENT)
  *   when nothing was uploaded (the token stays usable); FileExistsError (EEXIST)
  *   when the upload was already confirmed; SuspiciousFileOperationError for a
- *   token that is not a pending upload; StorageError when the object changed
+ *   token that is not a pending upload, or an unsafe `name`; StorageError when the object changed
  *   while it was checked.
  */
 export async function confirmUpload(target: DirectUploadTarget, token: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
-  const { upload, id, name } = parseToken(target, token)
+  const { upload, id, name: signed } = parseToken(target, token)
+  const name = options.name === undefined ? signed : safeName(options.name)
   const validators = rules(options)
   const { client, bucket } = target
   const key = target.key(upload)
