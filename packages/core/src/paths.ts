@@ -74,12 +74,40 @@ function segments(name: string): string[] {
  *   its URL with `encodeUrlPath`, never by pasting the name into a URL.
  */
 export function safeName(name: string): string {
+  if (plainName(name)) return name
   checkRaw(name, 'File name')
   if (name.endsWith('/')) refuse('No file name', name)
   const parts = segments(name)
   if (parts.length === 0) refuse('No file name', name)
   return parts.join('/')
 }
+
+/**
+ * @returns whether `name` is one `safeName` accepts unchanged, judged in one
+ *   pass: printable ASCII but a backslash, at most 255 characters (so within
+ *   every byte limit), no empty, `.` or `..` segment, no drive letter. A
+ *   strict subset of what `safeName` accepts, for speed only: most names are
+ *   like this, and the general checks (regular expressions, a split, byte
+ *   lengths) cost about three times `JSON.parse` on a 20,000-name manifest.
+ *   Other names take the general path, which decides.
+ */
+function plainName(name: string): boolean {
+  if (typeof name !== 'string') return false
+  const n = name.length
+  if (n === 0 || n > MAX_SEGMENT_BYTES || (name.charCodeAt(1) === 0x3a /* : */ && isLetter(name.charCodeAt(0)))) return false
+  let start = 0
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? name.charCodeAt(i) : 0x2f
+    if (c === 0x2f /* / */) {
+      const len = i - start
+      if (len === 0 || (len <= 2 && name.charCodeAt(start) === 0x2e && (len === 1 || name.charCodeAt(start + 1) === 0x2e))) return false
+      start = i + 1
+    } else if (c < 0x20 || c > 0x7e || c === 0x5c /* backslash */) return false
+  }
+  return true
+}
+
+const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
 
 /**
  * Validates and normalises a directory path; `''`, `'.'` and `'/'`-free
