@@ -193,9 +193,10 @@ export async function readRecord(store: Storage): Promise<StoredRecord> {
   let record = parseRecord(text)
   let changes: RecordChanges | undefined
   if (changesText !== null && record.id !== undefined) {
+    // Changes for another whole record are left over from before it was written: ignored.
     const parsed = parseChanges(changesText)
-    if (parsed === undefined || (parsed.base === record.id && !applyChanges(record, parsed))) record = emptyRecord()
-    else if (parsed.base === record.id) changes = parsed
+    if (parsed?.base === record.id && applyChanges(record, parsed)) changes = parsed
+    else if (parsed === undefined || parsed.base === record.id) record = emptyRecord()
   }
   const changesStored = changesText !== null
   if (list === null) return { record, text, replacing: false, changes, changesStored }
@@ -276,7 +277,8 @@ function compareRecords(previous: StoredRecord, record: CollectRecord): { unchan
   const before = previous.record
   const fields = planFields(record.plan)
   let unchanged = !before.plan === !record.plan && JSON.stringify(planFields(before.plan)) === JSON.stringify(fields) && before.deployed === record.deployed
-  const base = previous.text === null ? undefined : before.id
+  // A record read from nothing has no id: there is no whole record to write changes to.
+  const base = before.id
   let possible = base !== undefined
   const changes: RecordChanges['changes'] = {}
   let count = 0
@@ -336,7 +338,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** @returns the changes' text: each map's names in code unit order, so the same changes give the same bytes. */
-export function serializeChanges(changes: RecordChanges): string {
+function serializeChanges(changes: RecordChanges): string {
   const maps = RECORD_MAPS.filter((m) => changes.changes[m]).map((m) => `${JSON.stringify(m)}:${sortedJson(changes.changes[m]!)}`)
   const parts = ['"version":1', `"base":${JSON.stringify(changes.base)}`, `"changes":{${maps.join(',')}}`]
   if (changes.plan) parts.push(`"plan":${JSON.stringify(changes.plan)}`)
