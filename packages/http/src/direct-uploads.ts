@@ -37,6 +37,7 @@ import {
   type ValidationFailure,
 } from '@stowage/core'
 import { errorBody, errorStatus } from './http-errors.js'
+import { essence } from './media-types.js'
 
 /** Options for `directUploads`. */
 export interface DirectUploadsOptions<R extends object> {
@@ -337,11 +338,6 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
 /** Outcomes the client caused and can act on (retry the missing parts, start again): 409, not 500. */
 function conflict(err: unknown): boolean {
   return err instanceof StorageError && ['EEXIST', 'EINCOMPLETE', 'ECHANGED'].includes(err.code)
-}
-
-/** @returns a Content-Type's type/subtype, lower-cased, without parameters ('' when absent). Never throws. */
-function essence(type: string | undefined): string {
-  return (type ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
 function numberOrUndefined(v: unknown): number | undefined {

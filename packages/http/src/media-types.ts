@@ -7,7 +7,8 @@ import { contentDisposition, isInlineSafe, typeForName } from '@stowage/core'
 
 const VAGUE = new Set(['', 'application/octet-stream', 'binary/octet-stream'])
 
-function essence(type: string | undefined): string {
+/** @returns a Content-Type's type/subtype, lower-cased, without parameters ('' when absent). Never throws. */
+export function essence(type: string | undefined): string {
   return (type ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
