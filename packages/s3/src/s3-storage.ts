@@ -659,14 +659,16 @@ export class S3Storage extends BaseStorage {
 
   /**
    * Checks a browser's upload with a field's validators, then moves it to a
-   * free final name (never replacing an existing object) and deletes the
-   * pending object. Each upload can be confirmed once.
+   * free final name (`options.name` when given, else the signed one; never
+   * replacing an existing object) and deletes the pending object, except
+   * after `EEXIST` (the confirmation that claimed it deletes it). Each upload
+   * can be confirmed once.
    * @returns the stored name (keep it), size, stored and detected type, image dimensions.
    * @throws ValidationError (EVALIDATION) listing every failed rule (nothing is kept);
    *   FileNotFoundError (ENOENT) when nothing was uploaded yet; FileExistsError
    *   (EEXIST) when this upload was already confirmed; SuspiciousFileOperationError
-   *   for a token that is not a pending upload; StorageError (`ECHANGED`) when the
-   *   object was replaced while it was checked.
+   *   for a token that is not a pending upload or an unsafe `options.name` (before
+   *   any request); StorageError (`ECHANGED`) when the object was replaced while it was checked.
    */
   async confirmUpload(upload: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
     return this.guard('confirmUpload', upload, () => confirmUpload(this.target(), upload, options))
