@@ -59,6 +59,9 @@ describe('the run record, written as changes', () => {
     edit(r)
     return r
   }
+  /** Saves `record` as a run does, over what `store` holds now. */
+  const rewrite = async (store: MemoryStorage, record: CollectRecord, { whole = false, force = false } = {}) =>
+    writeRecord(store, await readRecord(store), record, whole, force)
   /** The record as a run sees it: what readRecord gives, without its id. */
   const seen = async (store: MemoryStorage) => {
     const { record } = await readRecord(store)
@@ -88,7 +91,7 @@ describe('the run record, written as changes', () => {
       r.plan!.problems = [{ file: 'a.css', line: 1, url: 'x', target: 'x', message: 'm' }]
       r.deployed = 'h2'
     })
-    await writeRecord(store, await readRecord(store), second, false, false)
+    await rewrite(store, second)
     expect(await text(store, COLLECT_STATE_NAME)).toBe(whole)
     const changes = JSON.parse(await text(store, RECORD_CHANGES_NAME)) as { base: string; changes: Record<string, Record<string, unknown>> }
     expect(changes.base).toBe((JSON.parse(whole) as { id: string }).id)
@@ -103,7 +106,7 @@ describe('the run record, written as changes', () => {
       r.sources!['css/f3.css'] = [7, 8, 'md5-new', 'sha384-new']
       r.deployed = 'h3'
     })
-    await writeRecord(store, await readRecord(store), third, false, false)
+    await rewrite(store, third)
     expect(await text(store, COLLECT_STATE_NAME)).toBe(whole)
     expect(await seen(store)).toEqual(plainly(third))
   })
@@ -119,12 +122,12 @@ describe('the run record, written as changes', () => {
     const store = new Counting()
     await writeRecord(store, null, recordOf(10), false, false)
     const withA = recordOf(10, (r) => (r.files['a.txt'] = 'x'))
-    await writeRecord(store, await readRecord(store), withA, false, false)
+    await rewrite(store, withA)
     expect(store.saves).toEqual([COLLECT_STATE_NAME, RECORD_CHANGES_NAME])
-    await writeRecord(store, await readRecord(store), withA, false, false)
+    await rewrite(store, withA)
     expect(store.saves).toHaveLength(2)
     // Forced (a list of names being replaced must be covered before it goes): written again.
-    await writeRecord(store, await readRecord(store), withA, false, true)
+    await rewrite(store, withA, { force: true })
     expect(store.saves).toEqual([COLLECT_STATE_NAME, RECORD_CHANGES_NAME, RECORD_CHANGES_NAME])
     expect(await seen(store)).toEqual(plainly(withA))
   })
@@ -133,12 +136,9 @@ describe('the run record, written as changes', () => {
     const store = new MemoryStorage()
     await writeRecord(store, null, recordOf(1000), false, false)
     const firstWhole = await text(store, COLLECT_STATE_NAME)
-    await writeRecord(
+    await rewrite(
       store,
-      await readRecord(store),
       recordOf(1000, (r) => (r.files['a.txt'] = 'x')),
-      false,
-      false,
     )
     expect(await store.exists(RECORD_CHANGES_NAME)).toBe(true)
 
@@ -146,7 +146,7 @@ describe('the run record, written as changes', () => {
     const many = recordOf(1000, (r) => {
       for (let i = 0; i < 600; i++) r.files[`css/f${i}.css`] = `changed-${i}`
     })
-    await writeRecord(store, await readRecord(store), many, false, false)
+    await rewrite(store, many)
     expect(await store.exists(RECORD_CHANGES_NAME)).toBe(false)
     expect(await text(store, COLLECT_STATE_NAME)).not.toBe(firstWhole)
     expect(await seen(store)).toEqual(plainly(many))
@@ -155,9 +155,9 @@ describe('the run record, written as changes', () => {
       for (let i = 0; i < 600; i++) r.files[`css/f${i}.css`] = `changed-${i}`
       r.files['b.txt'] = 'y'
     }
-    await writeRecord(store, await readRecord(store), recordOf(1000, manyAndB), false, false)
+    await rewrite(store, recordOf(1000, manyAndB))
     expect(await store.exists(RECORD_CHANGES_NAME)).toBe(true)
-    await writeRecord(store, await readRecord(store), recordOf(1000, manyAndB), true, false)
+    await rewrite(store, recordOf(1000, manyAndB), { whole: true })
     expect(await store.exists(RECORD_CHANGES_NAME)).toBe(false)
     expect(await seen(store)).toEqual(plainly(recordOf(1000, manyAndB)))
   })
@@ -165,21 +165,16 @@ describe('the run record, written as changes', () => {
   it('ignores changes made for an earlier whole record, and drops every entry for damaged ones', async () => {
     const store = new MemoryStorage()
     await writeRecord(store, null, recordOf(10), false, false)
-    await writeRecord(
+    await rewrite(
       store,
-      await readRecord(store),
       recordOf(10, (r) => (r.files['a.txt'] = 'x')),
-      false,
-      false,
     )
     const oldChanges = await text(store, RECORD_CHANGES_NAME)
     // The record written whole again (a stopped run's list forces it), and the old changes left behind.
-    await writeRecord(
+    await rewrite(
       store,
-      await readRecord(store),
       recordOf(10, (r) => (r.files['c.txt'] = 'z')),
-      true,
-      false,
+      { whole: true },
     )
     await store.save(RECORD_CHANGES_NAME, oldChanges)
     expect(await seen(store)).toEqual(plainly(recordOf(10, (r) => (r.files['c.txt'] = 'z'))))
