@@ -248,8 +248,11 @@ export class S3Storage extends BaseStorage {
           )
           return name
         } catch (err) {
-          if (conditional && !isPreconditionFailed(err) && (await this.keepsLostWrite(name, writeId!, signal))) return name
-          if (!(conditional && isPreconditionFailed(err))) throw err
+          if (!conditional) throw err
+          if (!isPreconditionFailed(err)) {
+            if (await this.keepsLostWrite(name, writeId!, signal)) return name
+            throw err
+          }
           if (await this.writtenBy(name, writeId)) return name
           name = await req.nextName()
         }
