@@ -12,6 +12,7 @@ import { createFinders } from './finders.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { runCollectstaticSuite } from './testing/collectstatic-suite.js'
 import { runStaticExtrasSuite } from './testing/static-extras-suite.js'
+import { writeAssetTree } from './testing/asset-tree.js'
 
 const memory = { name: 'MemoryStorage', create: () => new MemoryStorage({ baseUrl: '/static/' }) }
 // Every storage root the suites asked for, removed when they are done.
@@ -60,10 +61,7 @@ describe('a re-run plans again only what a change reaches', () => {
   const project = async (files: Record<string, string>) => {
     const src = await mkdtemp(path.join(tmpdir(), 'stowage-incremental-'))
     roots.push(src)
-    for (const [name, text] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(src, name)), { recursive: true })
-      await writeFile(path.join(src, name), text)
-    }
+    await writeAssetTree(src, files)
     const inner = new MemoryStorage({ baseUrl: '/static/' })
     const run = ({ compress, ...o }: { strict?: boolean; compress?: boolean } = {}) =>
       collectstatic({
@@ -188,10 +186,7 @@ describe('a first collect into an empty local directory is staged (FileSystemSto
   async function tree(files: Record<string, string>): Promise<string> {
     const src = await mkdtemp(path.join(tmpdir(), 'stowage-stage-src-'))
     roots.push(src)
-    for (const [name, body] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(src, name)), { recursive: true })
-      await writeFile(path.join(src, name), body)
-    }
+    await writeAssetTree(src, files)
     return src
   }
   const parentOf = async () => {

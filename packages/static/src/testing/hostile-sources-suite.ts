@@ -3,7 +3,8 @@
  * sources named like Stowage's own files or the manifest, sources that
  * disappear or change while a run reads them.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { writeAssetTree } from './asset-tree.js'
 import { unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -38,10 +39,7 @@ export function runHostileSourcesSuite({ name, create }: HostileSourcesSuiteOpti
     const project = async (files: Record<string, string | Buffer>): Promise<string> => {
       const src = await mkdtemp(path.join(tmpdir(), 'stowage-hostile-'))
       dirs.push(src)
-      for (const [rel, body] of Object.entries(files)) {
-        await mkdir(path.dirname(path.join(src, rel)), { recursive: true })
-        await writeFile(path.join(src, rel), body)
-      }
+      await writeAssetTree(src, files)
       return src
     }
     const text = async (s: Storage, n: string) => Buffer.from(await s.read(n)).toString('utf8')
