@@ -78,6 +78,9 @@ function overriding(storage: Storage, getAvailableName: (this: Storage, name: st
   return Object.create(storage, { getAvailableName: { value: getAvailableName } }) as Storage
 }
 
+/** Content types a browser would read as another (a list, a header break) or no backend can send (non-ASCII). */
+const BAD_CONTENT_TYPES = ['text/plain\r\nContent-Disposition: inline', 'video/mp4,text/html', 'text/plain; name=\u00e9']
+
 async function expectCode(promise: Promise<unknown>, code: string): Promise<StorageError> {
   const err = await rejection(promise, StorageError)
   expect(err.code, `expected a StorageError with code ${code}`).toBe(code)
@@ -214,6 +217,12 @@ export function runStorageConformance(options: ConformanceOptions): void {
         expect(again.length).toBeLessThanOrEqual(maxLength)
         await expectCode(storage.save(`${p}/abc.txt`, '1', { maxLength: p.length + 5 }), 'ESUSPICIOUS')
         expect((await storage.listdir(p)).files).toEqual([first.slice(p.length + 1)])
+      })
+
+      it('refuses a contentType that is not one ASCII MIME type (a line break, a list, non-ASCII) with InvalidArgumentError, and stores nothing', async () => {
+        const p = randomPrefix()
+        for (const contentType of BAD_CONTENT_TYPES) await expectCode(storage.save(`${p}/b.txt`, 'x', { contentType }), 'EINVAL')
+        expect(await storage.listdir(p)).toEqual({ dirs: [], files: [] })
       })
 
       it('refuses an overwrite whose maxLength truncation would leave no file name, and stores nothing', async () => {
@@ -417,6 +426,13 @@ export function runStorageConformance(options: ConformanceOptions): void {
           await expectCode(copy(storage, `${p}/a.txt`, name), 'ESUSPICIOUS')
         }
         await expectCode(copy(storage, `${p}/a.txt`, `${p}/b.txt`, { signal: AbortSignal.abort() }), 'EABORTED')
+        expect((await storage.listdir(p)).files).toEqual(['a.txt'])
+      })
+
+      it('refuses a contentType that is not one ASCII MIME type with InvalidArgumentError, and copies nothing', async () => {
+        const p = randomPrefix()
+        await storage.save(`${p}/a.txt`, 'x')
+        for (const contentType of BAD_CONTENT_TYPES) await expectCode(copy(storage, `${p}/a.txt`, `${p}/c.txt`, { contentType }), 'EINVAL')
         expect((await storage.listdir(p)).files).toEqual(['a.txt'])
       })
     })
