@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { allowedTypes, fileField, maxSize, samplePng } from '@stowage/core'
+import { allowedTypes, fileField, InvalidArgumentError, maxSize, samplePng, ValidationError } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { directUploads, type SignedUpload } from '@stowage/http'
 import { S3Storage } from '@stowage/s3'
@@ -40,14 +40,14 @@ function setup(validators = [maxSize(100 * MIB, { min: 1 })]) {
       return 'multipart' in s ? { ...s, multipart: { ...s.multipart, parts: s.multipart.parts.map(via) } } : via(s)
     },
     parts: async (b) => {
-      const r = await helper.parts(String(b.upload), String(b.uploadId), Number(b.partCount))
+      const r = await helper.parts(String(b.upload), String(b.uploadId), { size: Number(b.size), partSize: Number(b.partSize) })
       return { ...r, urls: r.urls.map(via) }
     },
     complete: (b) => helper.complete(String(b.upload), String(b.uploadId), { partCount: Number(b.partCount), size: Number(b.size) }),
     abort: (b) => helper.abort(String(b.upload), b.uploadId === undefined ? undefined : String(b.uploadId)),
     confirm: (b) => helper.confirm(String(b.upload)),
   }
-  return { storage, endpoints }
+  return { storage, helper, endpoints }
 }
 
 async function raw(storage: S3Storage) {
@@ -177,7 +177,7 @@ describe('S3Storage: multipart pending uploads', () => {
     expect((await fetch(started.parts[0]!.url, { method: 'PUT', body: data.subarray(0, 5 * MIB) })).status).toBe(200)
     await expect(storage.completeMultipartUpload(started.upload, started.uploadId, { partCount: 2 })).rejects.toMatchObject({ code: 'EINCOMPLETE' })
     expect((await storage.listUploadedParts(started.upload, started.uploadId)).map((p) => [p.partNumber, p.size])).toEqual([[1, 5 * MIB]])
-    const [fresh] = await storage.presignUploadParts(started.upload, started.uploadId, [2])
+    const [fresh] = await storage.presignUploadParts(started.upload, started.uploadId, [2], { size: data.length, partSize: started.partSize })
     expect((await fetch(fresh!.url, { method: 'PUT', body: data.subarray(5 * MIB) })).status).toBe(200)
     expect(await storage.completeMultipartUpload(started.upload, started.uploadId, { partCount: 2, size: data.length })).toEqual({ size: data.length })
     // Still quarantined: only confirmUpload makes it a file.
@@ -187,6 +187,51 @@ describe('S3Storage: multipart pending uploads', () => {
     // The part URLs died with the upload id: nothing can write the pending key again.
     expect((await fetch(started.parts[0]!.url, { method: 'PUT', body: data.subarray(0, 5 * MIB) })).status).toBe(404)
     await expect(storage.abortUpload(`${started.upload}`, started.uploadId)).resolves.toBeUndefined()
+  })
+
+  it("signs each part URL with its part's length: another length is refused, and nothing is signed past the last part", async () => {
+    const storage = new S3Storage(s3TestOptions({ location: randomPrefix('browser') }))
+    clients.push(storage.client)
+    const data = bytes(6 * MIB)
+    const started = await storage.createMultipartUpload('pinned.bin', { size: data.length, partSize: 5 * MIB })
+    const [first, last] = started.parts
+    // A URL holder cannot send more, or less, than the part: its length is signed.
+    expect((await fetch(first!.url, { method: 'PUT', body: bytes(5 * MIB + 1) })).status).toBe(403)
+    expect((await fetch(last!.url, { method: 'PUT', body: bytes(5 * MIB) })).status).toBe(403)
+    expect(await storage.listUploadedParts(started.upload, started.uploadId)).toEqual([])
+    // Fresh URLs sign the same lengths, and only for the file's parts.
+    const layout = { size: data.length, partSize: 5 * MIB }
+    await expect(storage.presignUploadParts(started.upload, started.uploadId, [3], layout)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(storage.presignUploadParts(started.upload, started.uploadId, [9999], layout)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(storage.presignUploadParts(started.upload, started.uploadId, [2], {} as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(storage.presignUploadParts(started.upload, started.uploadId, [2], { ...layout, partSize: 1024 })).rejects.toBeInstanceOf(InvalidArgumentError)
+    const [fresh] = await storage.presignUploadParts(started.upload, started.uploadId, [2], layout)
+    expect((await fetch(fresh!.url, { method: 'PUT', body: bytes(5 * MIB) })).status).toBe(403)
+    expect((await fetch(fresh!.url, { method: 'PUT', body: data.subarray(5 * MIB) })).status).toBe(200)
+    expect((await fetch(first!.url, { method: 'PUT', body: data.subarray(0, 5 * MIB) })).status).toBe(200)
+    expect(await storage.completeMultipartUpload(started.upload, started.uploadId, { partCount: 2, size: data.length })).toEqual({ size: data.length })
+    expect(await storage.confirmUpload(started.upload)).toMatchObject({ name: 'pinned.bin', size: data.length })
+    expect(md5(await storage.read('pinned.bin'))).toBe(md5(data))
+  })
+
+  it("the helper's parts endpoint holds the resumed size to the field's rules, and signs lengths from its own part size", async () => {
+    const { storage, helper } = setup([maxSize(12 * MIB)])
+    const signed = await helper.sign({ filename: 'big.bin', size: 12 * MIB })
+    if (!('multipart' in signed)) throw new Error('expected a multipart upload')
+    const { uploadId } = signed.multipart
+    // A resuming client claiming a bigger file, or an impossible part size, gets no URL.
+    await expect(helper.parts(signed.upload, uploadId, { size: 1024 * MIB, partSize: 5 * MIB })).rejects.toBeInstanceOf(ValidationError)
+    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: 1 })).rejects.toBeInstanceOf(ValidationError)
+    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB } as never)).rejects.toBeInstanceOf(ValidationError)
+    // A smaller part size than the upload's asks for numbers past its last part.
+    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: MIB })).rejects.toBeInstanceOf(InvalidArgumentError)
+    // A bigger one asks for fewer parts, each still signed with the helper's 5 MiB.
+    const { urls } = await helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: 12 * MIB })
+    expect(urls.map((u) => u.partNumber)).toEqual([1])
+    expect((await fetch(urls[0]!.url, { method: 'PUT', body: bytes(12 * MIB) })).status).toBe(403)
+    expect((await fetch(urls[0]!.url, { method: 'PUT', body: bytes(5 * MIB) })).status).toBe(200)
+    await helper.abort(signed.upload, uploadId)
+    expect(await raw(storage)).toEqual({ keys: [], multipart: [] })
   })
 
   it('promotes an object past the single-copy limit with UploadPartCopy (limit lowered for the test)', async () => {

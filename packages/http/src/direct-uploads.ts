@@ -82,11 +82,20 @@ export interface DirectUploads<R extends object> {
   handler: (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
   /** Signs an upload of `filename` (`size` bytes). @throws ValidationError when the size breaks the field's rules. */
   sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
-  /** The parts a multipart upload has, and fresh URLs for the others of its `partCount`. */
+  /**
+   * The parts a multipart upload has, and fresh URLs for the others. `file`
+   * is the file's `size` (checked against the field's rules, as `sign`
+   * checks it) and the `partSize` that `sign` returned, which says which
+   * part numbers to sign. Each URL signs its part's length, worked out from
+   * the size and this helper's own `partSize` option, never the client's, so
+   * what is sent cannot exceed the size the field allows.
+   * @throws ValidationError for a size the field refuses or an impossible part size;
+   *   InvalidArgumentError (from the storage) for part numbers past the file's last part.
+   */
   parts(
     upload: string,
     uploadId: string,
-    partCount?: number,
+    file: { size: number; partSize: number },
   ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
   /** Assembles a multipart upload. @throws StorageError (`EINCOMPLETE`) when parts are missing. */
   complete(upload: string, uploadId: string, expected?: { partCount?: number; size?: number }): Promise<{ size: number }>
@@ -117,7 +126,7 @@ interface PresigningStorage extends Storage {
     upload: string,
     uploadId: string,
     partNumbers: readonly number[],
-    options?: { expiresIn?: number },
+    options: { size: number; partSize?: number; expiresIn?: number },
   ): Promise<{ partNumber: number; url: string }[]>
   listUploadedParts(upload: string, uploadId: string): Promise<{ partNumber: number; size: number }[]>
   completeMultipartUpload(upload: string, uploadId: string, options?: { partCount?: number; size?: number }): Promise<{ size: number }>
@@ -136,6 +145,8 @@ function presigns(storage: Storage): storage is PresigningStorage {
 /** Largest JSON body an endpoint reads. */
 const MAX_JSON_BYTES = 64 * 1024
 const MIB = 1024 * 1024
+/** S3's most parts in one upload: a part size giving more cannot be the upload's (checked before a list of part numbers is built from it). */
+const MAX_PARTS = 10_000
 
 /**
  * Direct-upload endpoints for one field.
@@ -187,13 +198,19 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       return { upload, name: clean, method: 'PUT', url, headers }
     },
 
-    async parts(upload, uploadId, partCount) {
+    async parts(upload, uploadId, { size, partSize } = {} as { size: number; partSize: number }) {
       const storage = requirePresigning(field.storage)
+      // The size is the client's word again: held to the field's rules as at signing, since the
+      // URLs sign each part's length from it. The client's part size only says which numbers to ask for.
+      checkDeclared(size)
+      if (!(Number.isSafeInteger(partSize) && partSize > 0 && Math.ceil(size / partSize) <= MAX_PARTS)) {
+        throw new ValidationError([{ rule: 'partSize', message: `partSize must be the part size sign returned, got ${partSize}` }])
+      }
       const parts = (await storage.listUploadedParts(upload, uploadId)).map(({ partNumber, size }) => ({ partNumber, size }))
       const have = new Set(parts.map((p) => p.partNumber))
-      const missing = partCount ? Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !have.has(n)) : []
+      const missing = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i + 1).filter((n) => !have.has(n))
       // Fresh URLs: the ones signed at the start may have expired while the browser was away.
-      const urls = missing.length ? await storage.presignUploadParts(upload, uploadId, missing, { expiresIn }) : []
+      const urls = missing.length ? await storage.presignUploadParts(upload, uploadId, missing, { size, partSize: options.partSize, expiresIn }) : []
       return { parts, urls }
     },
 
@@ -308,7 +325,7 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
             ),
           )
         case 'parts':
-          return send(res, 200, await api.parts(upload, String(uploadId), numberOrUndefined(body.partCount)))
+          return send(res, 200, await api.parts(upload, String(uploadId), { size: Number(body.size), partSize: Number(body.partSize) }))
         case 'complete':
           return send(
             res,

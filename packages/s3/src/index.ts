@@ -30,7 +30,14 @@ export type {
   UploadedObject,
 } from './direct-upload.js'
 export { MAX_MULTIPART_UPLOAD_SIZE, DEFAULT_UPLOAD_PART_SIZE, uploadPartSize } from './multipart-upload.js'
-export type { MultipartUploadOptions, PresignedMultipartUpload, PresignedPart, UploadedPart, CompleteMultipartOptions } from './multipart-upload.js'
+export type {
+  MultipartUploadOptions,
+  PresignedMultipartUpload,
+  PresignedPart,
+  PresignUploadPartsOptions,
+  UploadedPart,
+  CompleteMultipartOptions,
+} from './multipart-upload.js'
 export { mapS3Error } from './s3-errors.js'
 export { guessContentType, contentDisposition } from './content-types.js'
 export { ensureBucket } from './ensure-bucket.js'

@@ -52,10 +52,33 @@ export interface MultipartUploadOptions {
   expiresIn?: number
 }
 
+/** Options for `presignUploadParts`. */
+export interface PresignUploadPartsOptions {
+  /**
+   * The file's size in bytes, as `createMultipartUpload` was given it
+   * (required): each URL signs its part's exact length, so the parts cannot
+   * add up to more than the file, and part numbers past its last are refused.
+   */
+  size: number
+  /**
+   * The `partSize` option `createMultipartUpload` was given, or the part size
+   * it returned (both give the same parts). Default 8 MiB, raised as there.
+   * Take it from your own configuration, not from the client: it decides how
+   * long each signed part is.
+   */
+  partSize?: number
+  /** Seconds the URLs stay valid. Default: the storage's `uploadExpiresIn`. */
+  expiresIn?: number
+}
+
 /** One presigned part URL. */
 export interface PresignedPart {
   partNumber: number
-  /** PUT the part's bytes here, with no extra headers. */
+  /**
+   * PUT the part's bytes here, with no extra headers. Its length is signed:
+   * `partSize` bytes, the last part the rest of the file. A body of another
+   * length fails the signature (403).
+   */
   url: string
 }
 
@@ -126,7 +149,7 @@ export async function createMultipartUpload(target: DirectUploadTarget, name: st
   const partCount = Math.ceil(size / partSize)
   const numbers = Array.from({ length: partCount }, (_, i) => i + 1)
   const signingDate = target.now()
-  const parts = await signParts(target, upload, uploadId, numbers, expiresIn, signingDate)
+  const parts = await signParts(target, upload, uploadId, numbers, { size, partSize }, expiresIn, signingDate)
   return { upload, name: clean, uploadId, partSize, partCount, parts, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
 }
 
@@ -137,48 +160,62 @@ function checkUploadId(uploadId: string): void {
   }
 }
 
-function checkPartNumbers(numbers: readonly number[]): void {
-  if (!Array.isArray(numbers) || numbers.some((n) => !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_PARTS))) {
-    throw new InvalidArgumentError(`part numbers must be integers between 1 and ${MAX_PARTS}`, { argument: 'partNumbers' })
+/** @throws InvalidArgumentError unless every number is a part of the file (1..`partCount`). */
+function checkPartNumbers(numbers: readonly number[], partCount: number): void {
+  if (!Array.isArray(numbers) || numbers.some((n) => !(Number.isSafeInteger(n) && n >= 1 && n <= partCount))) {
+    throw new InvalidArgumentError(`part numbers must be integers between 1 and ${partCount}, the file's part count`, { argument: 'partNumbers' })
   }
 }
 
+/**
+ * Signs a URL per part number, each with its part's length (`Content-Length`
+ * is a signed header): without it a URL holder could send up to 5 GiB per
+ * part, and with `presignUploadParts` any of 10,000 parts, whatever size the
+ * field allowed, and the bucket would keep it until confirmation or clean-up.
+ */
 async function signParts(
   target: DirectUploadTarget,
   upload: string,
   uploadId: string,
   numbers: readonly number[],
+  layout: { size: number; partSize: number },
   expiresIn: number,
   signingDate: Date,
 ): Promise<PresignedPart[]> {
   const Key = target.key(upload)
+  const last = Math.ceil(layout.size / layout.partSize)
+  const signableHeaders = new Set(['content-length'])
   return Promise.all(
-    numbers.map(async (partNumber) => ({
-      partNumber,
-      url: await getSignedUrl(target.presignClient, new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber }), {
-        expiresIn,
-        signingDate,
-      }),
-    })),
+    numbers.map(async (partNumber) => {
+      const length = partNumber < last ? layout.partSize : layout.size - (last - 1) * layout.partSize
+      const command = new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber, ContentLength: length })
+      return { partNumber, url: await getSignedUrl(target.presignClient, command, { expiresIn, signingDate, signableHeaders }) }
+    }),
   )
 }
 
 /**
- * Fresh part URLs for a multipart upload (a resume after the first ones expired).
+ * Fresh part URLs for a multipart upload (a resume after the first ones
+ * expired), each signed with its part's length as `createMultipartUpload`
+ * signs them.
  * @returns one URL per part number asked for.
- * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError for bad numbers or id.
+ * @throws SuspiciousFileOperationError for a token that is not a pending upload;
+ *   InvalidArgumentError for a missing or bad `size` or `partSize`, a part
+ *   number past the file's last part, or a bad id or expiry.
  */
 export async function presignUploadParts(
   target: DirectUploadTarget,
   token: string,
   uploadId: string,
   partNumbers: readonly number[],
-  options: { expiresIn?: number } = {},
+  options: PresignUploadPartsOptions,
 ): Promise<PresignedPart[]> {
   const { upload } = parseToken(target, token)
   checkUploadId(uploadId)
-  checkPartNumbers(partNumbers)
-  return signParts(target, upload, uploadId, partNumbers, expiry(target, options.expiresIn), target.now())
+  const { size } = options ?? ({} as PresignUploadPartsOptions)
+  const partSize = uploadPartSize(size, options.partSize)
+  checkPartNumbers(partNumbers, Math.ceil(size / partSize))
+  return signParts(target, upload, uploadId, partNumbers, { size, partSize }, expiry(target, options.expiresIn), target.now())
 }
 
 /**

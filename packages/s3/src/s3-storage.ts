@@ -79,6 +79,7 @@ import {
   type MultipartUploadOptions,
   type PresignedMultipartUpload,
   type PresignedPart,
+  type PresignUploadPartsOptions,
   type UploadedPart,
 } from './multipart-upload.js'
 import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
@@ -703,11 +704,15 @@ export class S3Storage extends BaseStorage {
   }
 
   /**
-   * Fresh URLs for some parts of a multipart upload (on resume, when the first ones may have expired).
+   * Fresh URLs for some parts of a multipart upload (on resume, when the first
+   * ones may have expired). `options.size` and `partSize`, as given to
+   * `createMultipartUpload`, say how long each part is: every URL signs its
+   * part's length, as the first ones did.
    * @returns a URL per part number.
-   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for bad part numbers.
+   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for a missing
+   *   or bad size or part size, or a part number past the file's last part.
    */
-  async presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options: { expiresIn?: number } = {}): Promise<PresignedPart[]> {
+  async presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options: PresignUploadPartsOptions): Promise<PresignedPart[]> {
     return this.guard('presignUploadParts', upload, () => presignUploadParts(this.target(), upload, uploadId, partNumbers, options))
   }
 
