@@ -48,15 +48,19 @@ export interface WrapperDefinition<O extends object = any, S extends Storage = S
   /** The wrapping class, for messages. */
   storage: string
   options: { readonly [K in keyof O]-?: OptionKind }
+  /**
+   * @returns `storage` wrapped.
+   * @throws ConfigurationError whose `key` is the option at fault (configuration adds the alias and env variable).
+   */
   wrap(storage: Storage, options: O, context: BackendContext): S
 }
 
-/** Declares a backend with its option kinds checked against its options type. @returns `definition`. */
+/** Declares a backend with its option kinds checked against its options type (by `tsc` only). @returns `definition`. Never throws. */
 export function defineBackend<O extends object, S extends Storage>(definition: BackendDefinition<O, S>): BackendDefinition<O, S> {
   return definition
 }
 
-/** @returns whether `value` is a backend definition (rather than a class or factory). */
+/** @returns whether `value` is a backend definition (rather than a class or factory): an object with `create` and `options`. Never throws. */
 export function isBackendDefinition(value: unknown): value is BackendDefinition {
   return (
     typeof value === 'object' &&
@@ -103,7 +107,7 @@ export function checkOptionValues(options: object, kinds: Record<string, OptionK
 }
 
 /**
- * Checks a value given in code or a config file against its kind.
+ * Checks a value given in code or a config file against its kind; `undefined` always fits. Returns nothing.
  * @throws ConfigurationError (without key; the caller adds it) when it does not fit.
  */
 export function checkOptionValue(kind: OptionKind, value: unknown): void {
@@ -196,7 +200,7 @@ export function parseOptionValue(kind: OptionKind, text: string): unknown {
   }
 }
 
-/** `forcePathStyle` → `FORCE_PATH_STYLE`. */
+/** @returns an option or alias name as an environment variable part: `forcePathStyle` → `FORCE_PATH_STYLE`. Never throws. */
 export function envSuffix(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
@@ -204,7 +208,7 @@ export function envSuffix(name: string): string {
     .toUpperCase()
 }
 
-/** The environment variable that sets `option` of `alias`: (`default`, `baseUrl`) → `STOWAGE_DEFAULT_BASE_URL`. */
+/** @returns the environment variable that sets `option` of `alias`: (`default`, `baseUrl`) → `STOWAGE_DEFAULT_BASE_URL`. Never throws. */
 export function envName(alias: string, option: string): string {
   return `STOWAGE_${envSuffix(alias)}_${envSuffix(option)}`
 }

@@ -21,9 +21,11 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * The candidate closest to `word`, if one is close enough to be a likely
- * typo (a third of its letters wrong at most, or one contains the other).
- * @returns the suggestion, or undefined.
+ * The candidate closest to `word` (case-insensitive edit distance), if one is
+ * close enough to be a likely typo: at most two edits, or a third of `word`'s
+ * letters when that is more; one containing the other (both at least four
+ * letters long) counts as 1.5 edits.
+ * @returns the suggestion, or undefined. Never throws.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined
@@ -41,14 +43,14 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
 }
 
-/** `" (did you mean 'x'?)"` or `''`. */
+/** @returns `" (did you mean 'x'?)"` with the `closest` candidate, or `''`. Never throws. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const near = closest(word, candidates)
   return near === undefined ? '' : ` (did you mean '${near}'?)`
 }
 
 /**
- * Refuses options an owner does not know.
+ * Refuses options an owner does not know. Returns nothing.
  * @param owner what the options are for, e.g. `FileSystemStorage`, for the message.
  * @param hints extra advice for names people often try (e.g. `private`).
  * @throws ConfigurationError naming the unknown key, with the nearest known one.

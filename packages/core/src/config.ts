@@ -62,7 +62,7 @@ export interface StowageConfig {
  * `FileSystemStorageOptions` once `@stowage/local`'s types are loaded), so
  * a misspelt option or backend fails `tsc`. Everything is checked again when
  * the configuration is loaded, for JavaScript and JSON files.
- * @returns `config` unchanged, typed so `StoragesOf<typeof config>` gives each alias's storage type.
+ * @returns `config` unchanged, typed so `StoragesOf<typeof config>` gives each alias's storage type. Never throws.
  */
 export function defineConfig<const S extends Record<string, TypedStorageConfig>>(config: {
   storages: S & { [A in keyof S]: CheckedStorageConfig<S[A]> }
@@ -115,7 +115,8 @@ function refuseUnknown(object: Record<string, unknown>, known: string[], prefix:
 
 /**
  * Checks the configuration's structure: known keys at every level, an
- * object per alias with a backend, well-formed `staticfiles`.
+ * object per alias with a backend, well-formed `staticfiles`. Returns
+ * nothing: it asserts `config` is a `StowageConfig`.
  * @throws ConfigurationError naming the first bad key.
  */
 export function checkConfigShape(config: unknown): asserts config is StowageConfig {
@@ -209,6 +210,7 @@ export class StorageRegistry<S extends StorageMap = StorageMap> {
    * Validates `config` completely and loads the backend packages it names.
    * Replaces any earlier configuration and forgets built instances.
    * Environment variables are not read here (`loadConfig` applies them).
+   * Resolves once every alias is checked; on failure the earlier configuration stays.
    * @throws ConfigurationError naming the key (e.g. `storages.default.options.location`) and its environment variable.
    */
   async configure(config: StowageConfig): Promise<void> {
@@ -235,7 +237,8 @@ export class StorageRegistry<S extends StorageMap = StorageMap> {
 
   /**
    * @returns the storage configured under `alias`, built on first call and cached.
-   * @throws ConfigurationError when the alias is not configured or its options are invalid (key and environment variable named).
+   * @throws ConfigurationError when the alias is not configured or its options are invalid (key and environment variable named),
+   *   or the backend failed to build with an error that is not a StorageError; a StorageError the backend throws is passed through.
    */
   get<A extends keyof S & string>(alias: A): S[A] {
     const cached = this.instances.get(alias)
@@ -267,31 +270,31 @@ export class StorageRegistry<S extends StorageMap = StorageMap> {
     return storage as S[A]
   }
 
-  /** @returns whether `alias` is configured (or set). */
+  /** @returns whether `alias` is configured (or set). Never throws. */
   has(alias: string): boolean {
     return this.instances.has(alias) || this.resolved.has(alias)
   }
 
-  /** @returns every configured (or set) alias, in configuration order. */
+  /** @returns every configured (or set) alias, in configuration order. Never throws. */
   aliases(): string[] {
     return [...new Set([...this.resolved.keys(), ...this.instances.keys()])]
   }
 
-  /** Uses `storage` for `alias` (tests, or instances built by hand). */
+  /** Uses `storage` for `alias` (tests, or instances built by hand); it is not checked. Never throws. */
   set<A extends keyof S & string>(alias: A, storage: S[A]): void {
     this.instances.set(alias, storage)
   }
 
   /**
    * Builds every configured storage now, so bad options fail at start-up
-   * rather than on the first request.
-   * @throws ConfigurationError naming the first bad key.
+   * rather than on the first request. Returns nothing; the instances are cached.
+   * @throws ConfigurationError naming the first bad key (or what `get()` passes through).
    */
   check(): void {
     for (const alias of this.resolved.keys()) this.get(alias as keyof S & string)
   }
 
-  /** Forgets configuration and instances. */
+  /** Forgets configuration and instances. Never throws. */
   reset(): void {
     this.resolved.clear()
     this.instances.clear()
@@ -353,8 +356,10 @@ export interface LoadConfigOptions extends EnvOverrideOptions {
  * of `CONFIG_FILES` in `cwd`; checks it completely and applies environment
  * overrides (see `applyEnvOverrides`).
  * @returns the configuration, with `root` set to the config file's directory.
- * @throws ConfigurationError when no file is found, it cannot be read, it exports no
- *   configuration, a key or `STOWAGE_*` variable is unknown, or a value is malformed.
+ * @throws ConfigurationError when no file is found, a JSON file cannot be read or parsed, a
+ *   TypeScript file is found without tsx installed, it exports no configuration, a key or
+ *   `STOWAGE_*` variable is unknown, or a value is malformed. What importing a JavaScript
+ *   or TypeScript file throws (a syntax error in it) is passed through unchanged.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<StowageConfig> {
   const env = options.env ?? process.env
@@ -400,9 +405,10 @@ export interface LoadStoragesOptions extends LoadConfigOptions {
  * `storages` with it and builds every storage once to fail fast; with
  * `probe`, also reaches each one.
  * @returns the loaded configuration.
- * @throws ConfigurationError naming the bad key and its environment variable;
- *   with `probe`, the first storage's error (a missing bucket is a ConfigurationError
- *   naming `storages.<alias>.options.bucket`, refused credentials a PermissionDeniedError).
+ * @throws what `loadConfig` and `StorageRegistry.configure()` / `check()` throw (ConfigurationError
+ *   naming the bad key and its environment variable); with `probe`, the first storage's error (a
+ *   missing bucket is a ConfigurationError naming `storages.<alias>.options.bucket`, refused
+ *   credentials a PermissionDeniedError).
  */
 export async function loadStorages(options: LoadStoragesOptions = {}): Promise<StowageConfig> {
   const config = await loadConfig(options)

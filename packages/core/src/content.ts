@@ -58,6 +58,7 @@ class BytesSource implements ContentSource {
 
 /**
  * Normalises `content` for a backend.
+ * @returns a source whose `stream` is read lazily; `size` and `bytes` are set when known without reading.
  * @throws TypeError for anything that is not a `Content`.
  */
 export function toSource(content: Content): ContentSource {
@@ -80,7 +81,7 @@ export function toSource(content: Content): ContentSource {
   throw new TypeError(`Cannot save content of type ${Object.prototype.toString.call(content)}`)
 }
 
-/** Reads a whole stream into one buffer. */
+/** @returns the whole stream as one buffer (strings as UTF-8). @throws whatever the stream errors with. */
 export async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))

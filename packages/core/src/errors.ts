@@ -21,6 +21,7 @@ export class StorageError extends Error {
   /** Facts about the failed call (storage name, key, alias). */
   readonly context: ErrorContext
 
+  /** `code` defaults to `ESTORAGE`; `cause` is passed to `Error`. Never throws. */
   constructor(message: string, options: StorageErrorOptions & { code?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
@@ -31,6 +32,7 @@ export class StorageError extends Error {
 
 /** The named file does not exist. `code: 'ENOENT'` on every backend. */
 export class FileNotFoundError extends StorageError {
+  /** `name` is quoted in the message and kept as `context.name`. Never throws. */
   constructor(name: string, options: StorageErrorOptions = {}) {
     super(`File not found: '${name}'`, { ...options, code: 'ENOENT', context: { name, ...options.context } })
   }
@@ -42,13 +44,15 @@ export class FileNotFoundError extends StorageError {
  * direct upload confirmed again). `code: 'EEXIST'`.
  */
 export class FileExistsError extends StorageError {
+  /** `name` is quoted in the message and kept as `context.name`. Never throws. */
   constructor(name: string, options: StorageErrorOptions = {}) {
     super(`File already exists: '${name}'`, { ...options, code: 'EEXIST', context: { name, ...options.context } })
   }
 }
 
-/** A name that could escape the storage (traversal, absolute path, NUL, ...). */
+/** A name that could escape the storage (traversal, absolute path, NUL, ...). `code: 'ESUSPICIOUS'`. */
 export class SuspiciousFileOperationError extends StorageError {
+  /** Never throws. */
   constructor(message: string, options: StorageErrorOptions = {}) {
     super(message, { ...options, code: 'ESUSPICIOUS' })
   }
@@ -63,10 +67,11 @@ export interface ValidationFailure {
   params?: Record<string, unknown>
 }
 
-/** An upload was refused; `failures` lists every rule that failed. */
+/** An upload was refused; `failures` lists every rule that failed. `code: 'EVALIDATION'`. */
 export class ValidationError extends StorageError {
   readonly failures: ValidationFailure[]
 
+  /** The message joins the failures' messages with `; ` (`Validation failed` when there are none). Never throws. */
   constructor(failures: ValidationFailure[], options: StorageErrorOptions = {}) {
     super(failures.map((f) => f.message).join('; ') || 'Validation failed', { ...options, code: 'EVALIDATION' })
     this.failures = failures
@@ -77,6 +82,7 @@ export class ValidationError extends StorageError {
  * Bad configuration; `key` names the offending setting, e.g.
  * `storages.default.options.location`, and `env` the environment variable
  * that sets it (`STOWAGE_DEFAULT_LOCATION`), so either can be fixed.
+ * `code: 'ECONFIG'`.
  */
 export class ConfigurationError extends StorageError {
   readonly key: string | undefined
@@ -85,6 +91,7 @@ export class ConfigurationError extends StorageError {
   /** The message without the key, for re-raising under a longer key. */
   readonly detail: string
 
+  /** The message is prefixed with `key (env)`, or whichever of the two is given. Never throws. */
   constructor(message: string, options: StorageErrorOptions & { key?: string; env?: string } = {}) {
     const where = options.key && options.env ? `${options.key} (${options.env})` : (options.key ?? options.env)
     super(where ? `${where}: ${message}` : message, {
@@ -98,15 +105,17 @@ export class ConfigurationError extends StorageError {
   }
 }
 
-/** The backend cannot do this (e.g. `listdir` on a store without listing). */
+/** The backend cannot do this (e.g. `listdir` on a store without listing). `code: 'EUNSUPPORTED'`. */
 export class UnsupportedOperationError extends StorageError {
+  /** Never throws. */
   constructor(message: string, options: StorageErrorOptions = {}) {
     super(message, { ...options, code: 'EUNSUPPORTED' })
   }
 }
 
-/** A save or read was cancelled through its `AbortSignal`. Nothing was stored. */
+/** A save or read was cancelled through its `AbortSignal`. Nothing was stored. `code: 'EABORTED'`. */
 export class AbortedError extends StorageError {
+  /** Never throws. */
   constructor(message = 'The operation was aborted', options: StorageErrorOptions = {}) {
     super(message, { ...options, code: 'EABORTED' })
   }
@@ -119,19 +128,21 @@ export class AbortedError extends StorageError {
  * from a user: it is thrown before any I/O.
  */
 export class InvalidArgumentError extends StorageError {
+  /** `argument` is kept as `context.argument`. Never throws. */
   constructor(message: string, options: StorageErrorOptions & { argument?: string } = {}) {
     super(message, { ...options, code: 'EINVAL', context: { argument: options.argument, ...options.context } })
   }
 }
 
-/** Permission denied by the backend (file mode, bucket policy, bad credentials). */
+/** Permission denied by the backend (file mode, bucket policy, bad credentials). `code: 'EACCES'`. */
 export class PermissionDeniedError extends StorageError {
+  /** Never throws. */
   constructor(message: string, options: StorageErrorOptions = {}) {
     super(message, { ...options, code: 'EACCES' })
   }
 }
 
-/** True when `err` is a Stowage error with the given code. */
+/** @returns true when `err` is a `StorageError` and, when `code` is given, has that code. Never throws. */
 export function isStorageError(err: unknown, code?: string): err is StorageError {
   return err instanceof StorageError && (code === undefined || err.code === code)
 }

@@ -95,7 +95,8 @@ export function isInlineSafe(type: string | undefined): boolean {
  * Builds a `Content-Disposition` header value (RFC 6266) with an ASCII
  * fallback and the exact UTF-8 file name (RFC 5987), so no file name can
  * break out of the header.
- * @returns `kind` alone without a file name, else `kind; filename="..."; filename*=UTF-8''...`. Never throws.
+ * @returns `kind` alone without a file name, else `kind; filename="..."; filename*=UTF-8''...`.
+ * @throws URIError for a file name holding a lone surrogate (`encodeURIComponent` refuses it).
  */
 export function contentDisposition(kind: 'attachment' | 'inline', filename?: string): string {
   if (!filename) return kind

@@ -119,7 +119,7 @@ export class MemoryStorage extends BaseStorage {
     return this.baseUrl + encodeUrlPath(name)
   }
 
-  /** @returns `memory`, with the `baseUrl` its URLs start with; it cannot sign URLs. */
+  /** @returns `memory`, with the `baseUrl` its URLs start with; it cannot sign URLs. Never throws. */
   override async describe(): Promise<StorageDescription> {
     return { backend: this.constructor.name, location: 'memory', baseUrl: this.baseUrl, signing: 'none' }
   }
@@ -130,12 +130,12 @@ export class MemoryStorage extends BaseStorage {
     return e
   }
 
-  /** Every stored name, sorted: handy in assertions. */
+  /** @returns every stored name, sorted: handy in assertions. Never throws. */
   names(): string[] {
     return [...this.files.keys()].sort()
   }
 
-  /** Removes every file. */
+  /** Removes every file. Never throws. */
   clear(): void {
     this.files.clear()
   }
@@ -151,7 +151,7 @@ export class MemoryStorage extends BaseStorage {
   }
 }
 
-/** `'/media'` → `'/media/'`: base URLs always end in a slash so names append cleanly. */
+/** @returns `url` ending in one slash (`'/media'` → `'/media/'`), so names append cleanly. Never throws. */
 export function withTrailingSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`
 }

@@ -14,7 +14,7 @@ const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 /** Length of the random suffix Django adds to a taken name. */
 export const SUFFIX_LENGTH = 7
 
-/** 7 cryptographically random alphanumerics, as Django's `get_random_string(7)`. */
+/** @returns 7 cryptographically random alphanumerics, as Django's `get_random_string(7)`. Never throws. */
 export const randomSuffix: RandomSuffix = () => {
   let s = ''
   for (let i = 0; i < SUFFIX_LENGTH; i++) s += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]
@@ -38,7 +38,7 @@ export function getValidFilename(name: string): string {
   return s
 }
 
-/** `root_XXXXXXX.ext`: Django's `get_alternative_name`. */
+/** @returns `root_XXXXXXX.ext` (Django's `get_alternative_name`), unchecked. Throws only what `random` throws. */
 export function alternativeName(root: string, ext: string, random: RandomSuffix = randomSuffix): string {
   return `${root}_${random()}${ext}`
 }
@@ -50,6 +50,7 @@ export function alternativeName(root: string, ext: string, random: RandomSuffix 
  * `MAX_SEGMENT_BYTES` (cut between characters). Every name yielded has passed
  * `safeName` and lies in `name`'s directory. The caller checks each candidate
  * for availability.
+ * @returns an endless generator of candidates (`skipOriginal` leaves out `name` itself).
  * @throws SuspiciousFileOperationError (when the generator is advanced) for an
  *   unsafe `name`; when even a one-character root cannot fit; when a random
  *   suffix would make a name that is unsafe or in another directory.

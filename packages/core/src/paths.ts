@@ -120,20 +120,20 @@ export function safeDir(path: string): string {
   return segments(path).join('/')
 }
 
-/** Splits `a/b/c.txt` into `['a/b', 'c.txt']` (`''` for no directory). */
+/** @returns `a/b/c.txt` split into `['a/b', 'c.txt']` (`''` for no directory). Never throws. */
 export function splitName(name: string): [dir: string, base: string] {
   const i = name.lastIndexOf('/')
   return i < 0 ? ['', name] : [name.slice(0, i), name.slice(i + 1)]
 }
 
-/** Joins POSIX path parts, skipping empty ones. */
+/** @returns the POSIX path parts joined with `/`, skipping empty ones; not checked (see `safeName`). Never throws. */
 export function joinName(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/')
 }
 
 /**
  * The full extension as Python's `PurePath.suffixes` gives it, joined:
- * `a.tar.gz` → `.tar.gz`, `.bashrc` → `''`, `name.` → `''`.
+ * `a.tar.gz` → `.tar.gz`, `.bashrc` → `''`, `name.` → `''`. Never throws.
  */
 export function fullExtension(base: string): string {
   if (base.endsWith('.')) return ''
@@ -191,6 +191,7 @@ export function truncateBytes(s: string, maxBytes: number): string {
  * `%` becomes `%25`, so a name holding an escape (`test/%2F.txt`) gives a URL
  * (`test/%252F.txt`) that decodes once back to the name, never to `test//.txt`.
  * @returns the encoded path; `decodeURIComponent` of it is `name`.
+ * @throws URIError for a lone surrogate (which `safeName` refuses, so never for a stored name).
  */
 export function encodeUrlPath(name: string): string {
   return name
@@ -209,7 +210,7 @@ export const STOWAGE_PREFIX = '.stowage'
 /**
  * @returns whether `name` is one of Stowage's own (see `STOWAGE_PREFIX`),
  *   judged on its normalised form, so `./.stowage-x` and `a/../.stowage-x`
- *   count too. A name `safeName` refuses is not one (the caller refuses it anyway).
+ *   count too. A name `safeName` refuses is not one (the caller refuses it anyway). Never throws.
  */
 export function isStowageName(name: string): boolean {
   try {

@@ -27,12 +27,12 @@ const memoryBackend: BackendDefinition<MemoryStorageOptions, MemoryStorage> = {
 
 const registered = new Map<string, BackendFactory | BackendDefinition>([['memory', memoryBackend]])
 
-/** Makes `backend: name` available in configuration. Replaces an earlier registration of that name. */
+/** Makes `backend: name` available in configuration. Replaces an earlier registration of that name; nothing is checked. Never throws. */
 export function registerBackend(name: string, backend: BackendFactory | BackendDefinition): void {
   registered.set(name, backend)
 }
 
-/** The module a backend name stands for: `local` → `@stowage/local`; a specifier (`./x.js`, `@acme/y`) as is. */
+/** @returns the module a backend name stands for: `local` → `@stowage/local`; a specifier (`./x.js`, `@acme/y`) as is. Never throws. */
 export function backendModule(name: string): string {
   return name.includes('/') || name.startsWith('.') ? name : `@stowage/${name}`
 }

@@ -29,8 +29,10 @@ function mac(secret: string, path: string, expires: string, download: string): s
 
 /**
  * Signs `url` (a path such as `/media/a%20b.pdf`, or an absolute URL).
- * @returns the URL with `expires`, optional `download` and `signature` query parameters.
- * @throws ConfigurationError when the secret is missing or too short.
+ * @returns the URL with `expires`, optional `download` and `signature` query parameters
+ *   (any query `url` had is dropped). `expiresIn` is not checked: callers check it.
+ * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
+ *   TypeError when `url` cannot be parsed as a URL (`new URL` refuses it).
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
@@ -53,7 +55,8 @@ export type SignedUrlCheck = { ok: true; download?: string } | { ok: false; reas
 /**
  * Checks a signed URL (path plus query, as a server receives it).
  * @returns `{ ok: true, download? }`, or `{ ok: false, reason }` for a missing, tampered or expired signature.
- * @throws ConfigurationError when the secret is missing or too short.
+ * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
+ *   TypeError when `url` cannot be parsed as a URL (`new URL` refuses `//[x`).
  */
 export function verifySignedUrl(url: string, options: UrlSigningOptions): SignedUrlCheck {
   checkSecret(options.secret)

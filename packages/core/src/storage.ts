@@ -88,7 +88,11 @@ export interface DirectoryListing {
   files: string[]
 }
 
-/** The storage contract (public API, v1). Every method validates names before any I/O. */
+/**
+ * The storage contract (public API, v1). Every method validates names before
+ * any I/O and throws SuspiciousFileOperationError for an unsafe one; backend
+ * failures are StorageError (or a subclass: PermissionDeniedError, ...).
+ */
 export interface Storage {
   /**
    * Saves `content` under `name`, or under a free variant of it.
@@ -101,7 +105,9 @@ export interface Storage {
   save(name: string, content: Content, options?: SaveOptions): Promise<string>
   /**
    * Opens a file for streaming, optionally a byte range (`end` inclusive).
-   * @throws FileNotFoundError (`ENOENT`) when missing.
+   * @returns a stream of the file's (or the range's) bytes; a read that fails mid-stream errors with a StorageError.
+   * @throws FileNotFoundError (`ENOENT`) when missing; InvalidArgumentError (`EINVAL`) for a
+   *   range that is not non-negative integers with `end >= start`.
    */
   open(name: string, options?: ByteRange): Promise<Readable>
   /** @returns the whole file. @throws FileNotFoundError when missing. */
@@ -114,21 +120,30 @@ export interface Storage {
    * streams the bytes through this process).
    * @returns the name actually stored.
    * @throws FileNotFoundError (`ENOENT`, naming `from`) when `from` is missing;
-   *   SuspiciousFileOperationError for unsafe names; AbortedError when `signal` fires;
+   *   SuspiciousFileOperationError for unsafe names; InvalidArgumentError (`EINVAL`) for a
+   *   bad option, as `save()`; AbortedError when `signal` fires;
    *   StorageError for backend failures. A failed copy leaves nothing behind.
    */
   copy?(from: string, to: string, options?: CopyOptions): Promise<string>
-  /** Deletes a file; deleting a missing file is not an error. */
+  /** Deletes a file; deleting a missing file is not an error. Resolves once it is gone. @throws StorageError for backend failures. */
   delete(name: string): Promise<void>
-  /** @returns whether a file of that name exists. */
+  /** @returns whether a file of that name exists. @throws StorageError for backend failures. */
   exists(name: string): Promise<boolean>
   /** @returns the size in bytes. @throws FileNotFoundError when missing. */
   size(name: string): Promise<number>
   /** @returns size, modification time and, where the backend keeps them, content type and etag. @throws FileNotFoundError. */
   stat(name: string): Promise<FileStat>
-  /** @returns the sub-directories and files directly under `path` (`''` is the root); a missing directory lists empty. */
+  /**
+   * @returns the sub-directories and files directly under `path` (`''` is the root); a missing directory lists empty.
+   * @throws SuspiciousFileOperationError for an unsafe `path`.
+   */
   listdir(path: string): Promise<DirectoryListing>
-  /** @returns a URL for the file, percent-encoded; signed and expiring where the backend supports it. */
+  /**
+   * @returns a URL for the file, percent-encoded; signed and expiring where the backend supports it.
+   * @throws InvalidArgumentError (`EINVAL`) for an `expiresIn` that is not a positive number of seconds
+   *   (or is longer than the backend can sign); UnsupportedOperationError (`EUNSUPPORTED`) for
+   *   `expiresIn` or `download` on a storage that cannot sign (FileSystemStorage without `signingSecret`).
+   */
   url(name: string, options?: UrlOptions): Promise<string>
   /** @returns Django's `get_valid_filename` of `name`. @throws SuspiciousFileOperationError when nothing usable is left. */
   getValidName(name: string): string
@@ -145,7 +160,8 @@ export interface Storage {
   /**
    * @returns the backend, where its files are, the prefix of its plain URLs (when it has one)
    *   and how it signs URLs: what callers need without reading a backend's options.
-   *   Optional for storages written before it; `BaseStorage` has it.
+   *   Optional for storages written before it; `BaseStorage` has it. Reads no file; `BaseStorage`'s
+   *   never throws, a backend's may reject when it asks its client for a setting (S3's region).
    */
   describe?(): Promise<StorageDescription>
   /**
@@ -160,6 +176,7 @@ export interface Storage {
    * replaces all of them with the stage's (`collectstatic --clear`).
    * @returns a stage, or `undefined` when this storage already holds files (and
    *   `replace` is not set) or cannot be staged here (write in place then).
+   * @throws InvalidArgumentError (`EINVAL`) when `replace` is not a boolean, before any I/O.
    */
   stage?(options?: StageOptions): Promise<Stage | undefined>
 }
@@ -180,12 +197,12 @@ export interface Stage {
   readonly storage: Storage
   /**
    * Makes everything written to `storage` the staged storage's content, in one step
-   * (with `replace`, what it held before is gone).
+   * (with `replace`, what it held before is gone). Resolves once they are visible.
    * @throws StorageError when the staged storage stopped being empty meanwhile (without `replace`: the stage is
    *   discarded, nothing of it appears) or the file system refuses; the staged storage is unchanged then.
    */
   publish(): Promise<void>
-  /** Deletes everything written to `storage`; the staged storage is unchanged. Never throws. */
+  /** Deletes everything written to `storage`; the staged storage is unchanged. Resolves once done. Never throws. */
   discard(): Promise<void>
 }
 
@@ -219,6 +236,8 @@ export interface WriteRequest extends ObjectHeaders {
   /**
    * Called by the backend when its exclusive claim of a name failed because
    * someone else took it first; returns the next free candidate.
+   * @throws FileExistsError (`EEXIST`) after `MAX_CLAIM_ATTEMPTS` lost claims;
+   *   SuspiciousFileOperationError when no name can fit in `maxLength`.
    */
   nextName(): Promise<string>
 }
@@ -234,7 +253,9 @@ export const MAX_CLAIM_ATTEMPTS = 100
 
 /**
  * Base class for backends. Subclasses implement the `_` primitives; names
- * they receive are already safe and normalised.
+ * they receive are already safe and normalised. The public methods are
+ * documented on `Storage` (returns and throws), whose comments editors show
+ * for them; the pipeline maps every backend error with `mapError`.
  */
 export abstract class BaseStorage implements Storage {
   protected readonly allowOverwrite: boolean
@@ -247,6 +268,7 @@ export abstract class BaseStorage implements Storage {
    */
   protected readonly atomicClaims: boolean = false
 
+  /** Reads `overwrite` (default false) and `randomSuffix`. Never throws. */
   constructor(options: BaseStorageOptions = {}) {
     this.allowOverwrite = options.overwrite ?? false
     this.randomSuffix = options.randomSuffix ?? randomSuffix
@@ -495,7 +517,7 @@ export abstract class BaseStorage implements Storage {
     return this.call('url', clean, () => this._url(clean, options))
   }
 
-  /** @returns a description from the class name; backends override it with where their files are and how URLs are made. */
+  /** @returns a description from the class name; backends override it with where their files are and how URLs are made. Never throws. */
   async describe(): Promise<StorageDescription> {
     return { backend: this.constructor.name, location: '', signing: 'none' }
   }

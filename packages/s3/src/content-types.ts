@@ -13,7 +13,8 @@ export function guessContentType(name: string): string | undefined {
 
 /**
  * A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266).
- * @returns the header value. Never throws.
+ * @returns the header value.
+ * @throws URIError for a file name holding a lone surrogate (as core's `contentDisposition`).
  */
 export function contentDisposition(filename: string): string {
   return coreDisposition('attachment', filename)

@@ -26,6 +26,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
   /** Facts about the last file saved through this object (size, detected type, dimensions). */
   facts: UploadFacts | undefined
 
+  /** Made by `FileField.bind()`, which checks the column; this constructor checks nothing. Never throws. */
   constructor(
     readonly field: FileField<R>,
     readonly record: R,
@@ -78,7 +79,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
     return Promise.resolve().then(() => this.storage.read(this.required()))
   }
 
-  /** @returns whether the record names a file and the storage has it. */
+  /** @returns whether the record names a file and the storage has it. @throws StorageError from the backend. */
   async exists(): Promise<boolean> {
     const name = this.name
     return name !== null && this.storage.exists(name)
@@ -92,7 +93,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
    * record unchanged.
    * @returns the stored name.
    * @throws ValidationError listing every failed rule; SuspiciousFileOperationError for bad names;
-   *   AbortedError; StorageError from the backend.
+   *   ConfigurationError for an unconfigured storage alias; AbortedError; StorageError from the backend.
    */
   async save(filename: string, content: Content, options: FieldFileSaveOptions = {}): Promise<string> {
     const field = this.field
@@ -129,6 +130,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
    * replaced files (`deleteOnReplace`, or `deleteOld` when given) and it is
    * not the name the record holds now. The one place this rule lives:
    * `save()` calls it, and `receiveUpload` calls it once a whole form is in.
+   * Resolves once the file is deleted, or at once when there is nothing to delete.
    * @throws StorageError from the backend.
    */
   async retire(previous: string | null, deleteOld: boolean = this.field.deleteOnReplace): Promise<void> {
@@ -166,7 +168,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
 
   /**
    * Points the record at `name` (or at no file) without touching the
-   * storage, as assigning to a Django `FileField` does.
+   * storage, as assigning to a Django `FileField` does. Never throws.
    */
   assign(name: string | null): void {
     this.setName(name)
@@ -180,7 +182,7 @@ export class FieldFile<R extends object = Record<string, unknown>> {
 
   /**
    * Captures the record's columns for this file.
-   * @returns a function that puts them back (used to undo a save when a later step fails).
+   * @returns a function that puts them back (used to undo a save when a later step fails). Never throws.
    */
   snapshot(): () => void {
     const rec = this.record as Record<string, unknown>
@@ -197,7 +199,10 @@ export class FieldFile<R extends object = Record<string, unknown>> {
   /** Hook for subclasses: the file was deleted. */
   protected onCleared(): void {}
 
-  /** Deletes the file (if any) and clears the record's column. Deleting when there is no file is not an error. */
+  /**
+   * Deletes the file (if any) and clears the record's column. Deleting when there is no file is not an error.
+   * @throws StorageError from the backend; the column is left as it was then.
+   */
   async delete(): Promise<void> {
     const name = this.name
     if (name !== null) await this.deleteStored(name)
@@ -205,12 +210,12 @@ export class FieldFile<R extends object = Record<string, unknown>> {
     this.onCleared()
   }
 
-  /** The stored name, or `''`: lets a `FieldFile` be used where a string is expected. */
+  /** @returns the stored name, or `''`: lets a `FieldFile` be used where a string is expected. Never throws. */
   toString(): string {
     return this.name ?? ''
   }
 
-  /** Serialises as the stored name, as the column does. */
+  /** @returns the stored name (or `null`), as the column holds it, for `JSON.stringify`. Never throws. */
   toJSON(): string | null {
     return this.name
   }

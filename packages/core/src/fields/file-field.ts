@@ -30,6 +30,7 @@ export type NameColumn<R> = string extends keyof R ? string : { [K in keyof R]-?
  * Refuses, before anything is stored, a column holding something other than
  * a name (an id, a date): the name would overwrite it. A column the record
  * does not have yet is fine (a new record).
+ * @returns `column`.
  * @throws ConfigurationError when no column is given; InvalidArgumentError for a column that holds something else.
  */
 export function checkColumn(record: object, column: string | undefined): string {
@@ -106,7 +107,9 @@ export class FileField<R extends object = Record<string, unknown>> {
    * Django's `generate_filename`: `uploadTo` applied to the client's file
    * name (only its last path segment is kept), then cleaned by the storage.
    * @returns the name to save under (the storage may still pick a free variant).
-   * @throws SuspiciousFileOperationError for names that escape or are empty.
+   * @throws SuspiciousFileOperationError for names that escape or are empty; InvalidArgumentError
+   *   (`EINVAL`) when an `uploadTo` function returns something other than a string; ConfigurationError
+   *   when the field's storage alias is not configured.
    */
   generateFilename(record: R, filename: string): string {
     const base = String(filename).replace(/\\/g, '/').split('/').pop() ?? ''
@@ -120,7 +123,8 @@ export class FileField<R extends object = Record<string, unknown>> {
    *   field (`fileField<User>()`), only the properties of `User` that hold a string (or `null`).
    * @returns a `FieldFile` reading and writing `record[column]`.
    * @throws ConfigurationError when neither `column` nor the field's `column` option is given;
-   *   InvalidArgumentError when a plain row has no such column or it holds something other than a name.
+   *   InvalidArgumentError (`EINVAL`) when the column holds something other than a name (a number, a
+   *   date). A column the record does not have yet is accepted (a new record).
    */
   bind(record: R, column: NameColumn<R> | undefined = this.column as NameColumn<R> | undefined): FieldFile<R> {
     return new FieldFile(this, record, checkColumn(record, column))
@@ -132,7 +136,7 @@ export class FileField<R extends object = Record<string, unknown>> {
    * reading `user.avatar` gives the `FieldFile` (the same object each time),
    * assigning a name or `null` to it points the record at another file
    * without touching the storage.
-   * @returns the descriptor.
+   * @returns the descriptor. Never throws; reading the property throws what `bind()` does.
    */
   descriptor(column: NameColumn<R>): PropertyDescriptor & ThisType<R> {
     const files = new WeakMap<object, FieldFile<R>>()

@@ -38,7 +38,10 @@ export class ImageField<R extends object = Record<string, unknown>> extends File
   readonly heightColumn: string | undefined
   readonly processor: ImageProcessor | undefined
 
-  /** @throws ConfigurationError for bad options. */
+  /**
+   * @throws ConfigurationError for bad options (as `FileField`, or a `processor` without `store`);
+   *   InvalidArgumentError (`EINVAL`) for a `dimensions` bound that is not a positive integer.
+   */
   constructor(options: ImageFieldOptions<R> = {}) {
     const validators = options.validators ?? []
     const hasDimensions = validators.some((v) => v.rule === 'imageDimensions')
@@ -51,6 +54,10 @@ export class ImageField<R extends object = Record<string, unknown>> extends File
     }
   }
 
+  /**
+   * @returns an `ImageFieldFile` reading and writing `record[column]` (and the width and height columns).
+   * @throws as `FileField.bind()`: ConfigurationError without a column, InvalidArgumentError for one holding something else.
+   */
   override bind(record: R, column: NameColumn<R> | undefined = this.column as NameColumn<R> | undefined): ImageFieldFile<R> {
     return new ImageFieldFile(this, record, checkColumn(record, column))
   }
@@ -60,6 +67,7 @@ export class ImageField<R extends object = Record<string, unknown>> extends File
 export class ImageFieldFile<R extends object = Record<string, unknown>> extends FieldFile<R> {
   private known: { width: number; height: number } | undefined
 
+  /** Made by `ImageField.bind()`; checks nothing. Never throws. */
   constructor(
     override readonly field: ImageField<R>,
     record: R,
@@ -76,11 +84,13 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
     return [this.column, ...[this.field.widthColumn, this.field.heightColumn].filter((c): c is string => !!c)]
   }
 
+  /** Points the record at `name` (or at no file) and forgets known dimensions; the width and height columns are left alone. Never throws. */
   override assign(name: string | null): void {
     super.assign(name)
     this.known = undefined
   }
 
+  /** @returns a function that puts back the name, width and height columns. Never throws. */
   override snapshot(): () => void {
     const restore = super.snapshot()
     return () => {
@@ -177,7 +187,7 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
 /**
  * Declares an image field (Django's `ImageField`).
  * @returns an `ImageField` to `bind(record, column)`.
- * @throws ConfigurationError for bad options.
+ * @throws ConfigurationError for bad options; InvalidArgumentError (`EINVAL`) for a bad `dimensions` bound.
  */
 export function imageField<R extends object = Record<string, unknown>>(options: ImageFieldOptions<R> = {}): ImageField<R> {
   return new ImageField(options)

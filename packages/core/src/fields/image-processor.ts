@@ -47,7 +47,10 @@ export interface ImageProcessor {
    * @throws ValidationError for images it cannot or will not process; AbortedError; StorageError.
    */
   store(request: ImageStoreRequest): Promise<ImageStoreResult>
-  /** Deletes every file derived from the stored image `name` (not `name` itself). Missing files are not an error. */
+  /**
+   * Deletes every file derived from the stored image `name` (not `name` itself). Missing files are not an error.
+   * Resolves once they are gone. @throws StorageError from the backend.
+   */
   deleteDerived(storage: Storage, name: string): Promise<void>
   /**
    * @returns the URL of variant `variant` of the stored image `name`.

@@ -44,7 +44,7 @@ export interface ConformanceOptions {
   }
 }
 
-/** A fresh random directory name for one test. */
+/** @returns a fresh random directory name for one test: `label` and 12 hex digits. Never throws. */
 export function randomPrefix(label = 'conf'): string {
   return `${label}-${randomUUID().slice(0, 12)}`
 }
@@ -89,7 +89,9 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Stor
 
 /**
  * Registers the conformance tests (vitest `describe`/`it`) for one backend.
- * Call it at the top level of a test file.
+ * Call it at the top level of a test file. Returns nothing; failures are
+ * reported by vitest as failed tests, and vitest's own errors (called outside
+ * a test file) are passed through.
  */
 export function runStorageConformance(options: ConformanceOptions): void {
   const caps = options.capabilities ?? {}

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 /** A stream made by `countingSource`, and how much of it was pulled. */
 export interface CountingSource {
   stream: Readable
-  /** Bytes handed out so far: what the consumer pulled, read-ahead included. */
+  /** @returns the bytes handed out so far: what the consumer pulled, read-ahead included. Never throws. */
   produced(): number
 }
 
@@ -13,7 +13,7 @@ export interface CountingSource {
  * off early (`produced()` stays near the limit) instead of read to the end.
  * With `fail`, the stream errors with it after the last byte, as a client
  * that goes away mid-upload.
- * @returns the stream and its counter.
+ * @returns the stream and its counter. Never throws.
  */
 export function countingSource(total: number, options: { chunkSize?: number; fill?: number; fail?: Error } = {}): CountingSource {
   const { chunkSize = 64 * 1024, fill = 0x41, fail } = options

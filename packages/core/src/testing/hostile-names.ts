@@ -86,17 +86,17 @@ export const HOSTILE_REQUEST_PATHS: readonly string[] = [
 /** @returns `list` with every `{x}` replaced by `token`. */
 const withToken = (list: readonly string[], token: string): string[] => list.map((n) => n.replaceAll('{x}', token))
 
-/** @returns `HOSTILE_NAMES` with `{x}` replaced by `token`. */
+/** @returns `HOSTILE_NAMES` with `{x}` replaced by `token`. Never throws. */
 export function hostileNames(token: string): string[] {
   return withToken(HOSTILE_NAMES, token)
 }
 
-/** @returns `ENCODED_NAMES` with `{x}` replaced by `token`. */
+/** @returns `ENCODED_NAMES` with `{x}` replaced by `token`. Never throws. */
 export function encodedNames(token: string): string[] {
   return withToken(ENCODED_NAMES, token)
 }
 
-/** @returns `HOSTILE_REQUEST_PATHS` with `{x}` replaced by `token`. */
+/** @returns `HOSTILE_REQUEST_PATHS` with `{x}` replaced by `token`. Never throws. */
 export function hostileRequestPaths(token: string): string[] {
   return withToken(HOSTILE_REQUEST_PATHS, token)
 }

@@ -151,7 +151,7 @@ const hostile: [marker: string, title: string, bytes: (m: string) => string | Bu
  * @returns fresh copies of the hostile SVGs: every one must be refused.
  *   Covers script by element, attribute, namespace, entity, encoding and
  *   URL-scheme tricks, animations that set links or handlers, external
- *   references, active CSS and processing instructions.
+ *   references, active CSS and processing instructions. Never throws.
  */
 export function hostileSvgs(): SvgCase[] {
   return hostile.map(([marker, title, make]) => {
@@ -311,7 +311,7 @@ const EFFECTS = `<?xml version="1.0" encoding="utf-8"?>
  *   policy must still accept: an Inkscape drawing with editor and RDF
  *   metadata (UTF-8, with a BOM), an icon sprite with `<style>`, `<use>` by
  *   `href` and `xlink:href`, and an Illustrator export with filters, clips,
- *   masks, patterns, markers and animation.
+ *   masks, patterns, markers and animation. Never throws.
  */
 export function benignSvgs(): SvgCase[] {
   const cases: [string, string, Buffer][] = [

@@ -6,7 +6,8 @@ import { request } from 'node:http'
  * before sending, so the hostile spellings of `hostileRequestPaths()` would
  * never reach the server.
  * @returns the status and the body as UTF-8 text.
- * @throws the socket's error when the server cannot be reached.
+ * @throws the socket's error when the server cannot be reached; TypeError
+ *   (`ERR_UNESCAPED_CHARACTERS`) for a path Node will not send (a space, a control character).
  */
 export function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

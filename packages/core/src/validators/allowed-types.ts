@@ -36,13 +36,13 @@ const ACTIVE_EXTS = new Set(['html', 'htm', 'xhtml', 'shtml', 'svg', 'svgz', 'xm
 const MARKUP_MIMES = new Set(['text/html', 'image/svg+xml', 'application/xml', 'application/xhtml+xml'])
 const SVG_MIME = 'image/svg+xml'
 
-/** `'image/JPG; charset=x'` → `'image/jpeg'`. */
+/** @returns the type's essence, lower-cased, with common aliases resolved: `'image/JPG; charset=x'` → `'image/jpeg'`. Never throws for a string. */
 export function mimeEssence(type: string): string {
   const essence = (type.split(';')[0] ?? '').trim().toLowerCase()
   return MIME_ALIASES[essence] ?? essence
 }
 
-/** The last extension of a file name, lower-cased, without the dot; `''` when there is none. */
+/** @returns the last extension of a file name, lower-cased, without the dot; `''` when there is none (or only a leading dot). Never throws. */
 export function extensionOf(filename: string | undefined): string {
   const base = (filename ?? '').split(/[\\/]/).pop() ?? ''
   const dot = base.lastIndexOf('.')
@@ -63,7 +63,8 @@ function extMatches(ext: string, type: DetectedType): boolean {
  * `inspectSvg` finds nothing active in it, so one larger than
  * `MAX_HEAD_BYTES` (which the stream holds back at most) is refused.
  * @returns a validator with rule `allowedTypes`.
- * @throws InvalidArgumentError (`EINVAL`) when `types` is empty.
+ * @throws InvalidArgumentError (`EINVAL`, argument `types`) when `types` is not a non-empty array;
+ *   TypeError for an entry that is not a string.
  */
 export function allowedTypes(types: readonly string[], options: AllowedTypesOptions = {}): Validator {
   if (!Array.isArray(types) || types.length === 0) throw new InvalidArgumentError('allowedTypes needs at least one type', { argument: 'types' })

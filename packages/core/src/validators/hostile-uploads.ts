@@ -19,7 +19,7 @@ const SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width=
 
 /**
  * @returns fresh copies of the corpus (oversized and truncated streams are
- * built by the tests themselves, since they are about streaming).
+ * built by the tests themselves, since they are about streaming). Never throws.
  */
 export function hostileUploads(): HostileUpload[] {
   return [

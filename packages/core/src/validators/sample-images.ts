@@ -31,6 +31,7 @@ function pngChunk(type: string, data: Buffer): Buffer {
  * (also a way to make the file as large as a test needs). For huge
  * dimensions (a decompression bomb) pass `pixels: false`: the header claims
  * the size but the image data is a stub, as in a real attack.
+ * @throws RangeError when a dimension does not fit PNG's 32-bit field (or the pixels do not fit in memory).
  */
 export function samplePng(width: number, height: number, options: { text?: string; pixels?: boolean; rgb?: [number, number, number] } = {}): Buffer {
   const ihdr = Buffer.alloc(13)
@@ -50,7 +51,10 @@ export function samplePng(width: number, height: number, options: { text?: strin
   ])
 }
 
-/** @returns a GIF header of `width` × `height` followed by `trailer` (e.g. script for a GIF/JS polyglot). */
+/**
+ * @returns a GIF header of `width` × `height` followed by `trailer` (e.g. script for a GIF/JS polyglot).
+ * @throws RangeError when a dimension does not fit GIF's 16-bit field.
+ */
 export function sampleGif(width: number, height: number, trailer = ''): Buffer {
   const head = Buffer.alloc(13)
   head.write('GIF89a', 0, 'latin1')
@@ -59,7 +63,10 @@ export function sampleGif(width: number, height: number, trailer = ''): Buffer {
   return Buffer.concat([head, Buffer.from(trailer, 'latin1'), Buffer.from([0x3b])])
 }
 
-/** @returns a baseline JPEG header of `width` × `height` after an APP1 block of `exifBytes` filler. */
+/**
+ * @returns a baseline JPEG header of `width` × `height` after an APP1 block of `exifBytes` filler.
+ * @throws RangeError when a dimension does not fit JPEG's 16-bit field.
+ */
 export function sampleJpeg(width: number, height: number, exifBytes = 16): Buffer {
   const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00])
   // A segment holds at most 65533 bytes, so large filler takes several (as real EXIF + XMP do).

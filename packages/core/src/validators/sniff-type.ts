@@ -4,7 +4,7 @@ import type { Validator } from './validator.js'
 /**
  * Refuses nothing: records the type detected from the bytes as a fact, so a
  * field can store the real content type even without `allowedTypes`.
- * @returns a validator with rule `sniffType`.
+ * @returns a validator with rule `sniffType`. Never throws.
  */
 export function sniffType(): Validator {
   return {

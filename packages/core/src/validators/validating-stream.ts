@@ -93,7 +93,8 @@ export class ValidatingStream extends Transform {
   /**
    * @param source what is known of the content before it streams (as
    *   `validateContent` normalised it): its length, and its bytes when in
-   *   memory, so that what is saved keeps them.
+   *   memory, so that what is saved keeps them. Never throws; a refusal errors
+   *   the stream (and rejects `ready`) with a ValidationError.
    */
   constructor(
     private readonly validators: readonly Validator[],
@@ -114,6 +115,7 @@ export class ValidatingStream extends Transform {
     if (this.released) this.markReady()
   }
 
+  /** Node's Transform hook, not for callers: counts and holds bytes until the header rules decide. */
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.facts.size += chunk.length
     const sizeFailures = this.sizeFailures(false)
@@ -129,6 +131,7 @@ export class ValidatingStream extends Transform {
     void this.decideHead({ final: this.heldBytes >= MAX_HEAD_BYTES, truncated: false, complete: false }).then(() => done(this.releaseIfDecided()), done)
   }
 
+  /** Node's Transform hook, not for callers: the final verdicts once the source has ended. */
   override _flush(done: TransformCallback): void {
     // Still holding the head at the end means it holds the whole file.
     void this.decideHead({ final: true, truncated: false, complete: true }).then(() => {

@@ -47,7 +47,7 @@ export interface HeadContext extends UploadInfo {
    * a rule that must see everything (SVG) refuses what it cannot see.
    */
   complete: boolean
-  /** The type detected from `head`, computed once and shared by every rule. */
+  /** @returns the type detected from `head` (undefined when unknown), computed once and shared by every rule of a round. Never rejects. */
   detect(): Promise<DetectedType | undefined>
 }
 
@@ -63,7 +63,7 @@ export interface Validator {
   readonly rule: string
   /** How many leading bytes `checkHead` wants before it is first asked. */
   readonly headBytes?: number
-  /** @returns failures for `size` bytes received; `final` once the stream has ended. */
+  /** @returns failures for `size` bytes received; `final` once the stream has ended. Must not throw: unlike `checkHead`, a throw is not turned into a failure. */
   checkSize?(size: number, final: boolean): ValidationFailure[] | undefined
   /** @returns the verdict on the file's first bytes. Should not throw; a throw counts as a failure. */
   checkHead?(ctx: HeadContext): HeadVerdict | Promise<HeadVerdict>
