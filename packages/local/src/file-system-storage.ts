@@ -39,7 +39,7 @@ import {
 export interface FileSystemStorageOptions extends BaseStorageOptions {
   /** Directory holding the files (Django's `MEDIA_ROOT`). Created on first write. */
   location: string
-  /** URL prefix the files are served under (Django's `MEDIA_URL`), e.g. `/media/`. */
+  /** URL prefix the files are served under (Django's `MEDIA_URL`). Default `/media/`. */
   baseUrl?: string
   /** Mode for new files, e.g. `0o644` (Django's `FILE_UPLOAD_PERMISSIONS`). Default: the process umask decides. */
   fileMode?: number
@@ -191,7 +191,7 @@ export class FileSystemStorage extends BaseStorage {
     this.options = options
   }
 
-  /** The absolute path of `name`. The name must already be validated (`safeName`). */
+  /** @returns the absolute path of `name`, which must already be validated (`safeName`): it is not checked here. Never throws. */
   path(name: string): string {
     // Every save and read asks; path.join costs more than the rest of the
     // JavaScript of a save, and a safe name needs no normalising on POSIX.
@@ -675,7 +675,7 @@ export class FileSystemStorage extends BaseStorage {
     return { dirs: dirs.sort(), files: files.sort() }
   }
 
-  /** @returns the directory, the `baseUrl` URLs start with, and `hmac` signing when a `signingSecret` is set. */
+  /** @returns the directory, the `baseUrl` URLs start with, and `hmac` signing when a `signingSecret` is set. Never throws. */
   override async describe(): Promise<StorageDescription> {
     return { backend: this.constructor.name, location: this.location, baseUrl: this.baseUrl, signing: this.options.signingSecret ? 'hmac' : 'none' }
   }

@@ -9,6 +9,8 @@ import { FILE_SYSTEM_OPTION_HINTS, FILE_SYSTEM_STORAGE_OPTIONS, FileSystemStorag
 /**
  * The `local` backend. A relative `location` is relative to the config
  * file's directory, not to the directory the application was started from.
+ * `create` returns a `FileSystemStorage` and throws what its constructor
+ * throws (ConfigurationError naming the option).
  */
 export const storageBackend = defineBackend<FileSystemStorageOptions, FileSystemStorage>({
   storage: 'FileSystemStorage',
@@ -21,6 +23,7 @@ export const storageBackend = defineBackend<FileSystemStorageOptions, FileSystem
 })
 
 declare module '@stowage/core' {
+  /** Types `backend: 'local'` in `defineConfig` once this package is imported. */
   interface StowageBackends {
     local: { options: FileSystemStorageOptions; storage: FileSystemStorage }
   }

@@ -116,7 +116,8 @@ export interface CompleteMultipartOptions {
 /**
  * The part size for `size` bytes: `partSize` (default 8 MiB), raised to the
  * next MiB that keeps the file within 10,000 parts.
- * @throws InvalidArgumentError for a size or part size out of S3's limits.
+ * @returns the part size in bytes.
+ * @throws InvalidArgumentError (`EINVAL`, naming `size` or `partSize`) for a size or part size out of S3's limits.
  */
 export function uploadPartSize(size: number, partSize = DEFAULT_UPLOAD_PART_SIZE): number {
   if (!(Number.isSafeInteger(size) && size > 0 && size <= MAX_MULTIPART_UPLOAD_SIZE)) {

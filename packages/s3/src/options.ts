@@ -48,11 +48,15 @@ export type ObjectParameters = Pick<
 export interface S3StorageOptions extends BaseStorageOptions {
   /** Bucket name. */
   bucket: string
-  /** Region; `us-east-1` for most S3-compatible servers, `auto` for R2. Default: the SDK's chain, else `us-east-1`. */
+  /**
+   * Region. Default with `endpoint`: the provider's (`auto` for R2, else `us-east-1`). Default without
+   * it: the SDK's chain (`AWS_REGION`, `~/.aws/config`); when that finds none, requests fail with a
+   * ConfigurationError naming `region`.
+   */
   region?: string
   /** Server URL for S3-compatible stores, e.g. `http://127.0.0.1:9000`. Absent for AWS. */
   endpoint?: string
-  /** Path-style URLs (`endpoint/bucket/key`). Default: true when `endpoint` is set, else false. */
+  /** Path-style URLs (`endpoint/bucket/key`). Default: false without `endpoint`; with it, the provider's (true but for `aws`). */
   forcePathStyle?: boolean
   /** Static keys or a provider; absent: the SDK's default chain (env, profile, IMDS, ...). */
   credentials?: S3ClientConfig['credentials']
@@ -122,7 +126,13 @@ export interface S3StorageOptions extends BaseStorageOptions {
   maxAttempts?: number
   /** Concurrent connections to the server. Default 128 (the SDK's 50 queues bursts of small saves). */
   maxSockets?: number
-  /** Extra S3Client configuration (logger, a request handler of your own...); overrides the options above. */
+  /**
+   * Extra S3Client configuration (logger, a request handler of your own...). It overrides the
+   * transport options above (`maxAttempts`, and a `requestHandler` replaces `connectionTimeout`,
+   * `socketTimeout` and `maxSockets`); `endpoint`, `forcePathStyle` and the checksum settings
+   * always come from the options above, and its `credentials` and `region` are used only when
+   * those options are absent (its `region` only without `endpoint`).
+   */
   clientConfig?: S3ClientConfig
   /** Use this client instead of building one (the options above that configure a client are then ignored). */
   client?: S3Client

@@ -85,6 +85,7 @@ export function isNotFound(err: unknown): boolean {
  *   ConfigurationError (ECONFIG) for a missing bucket, for no credentials at all
  *   (nothing was sent; key `credentials`) or no region, AbortedError (EABORTED)
  *   for a cancelled request, else a plain StorageError (`ESTORAGE`) with the S3 code in `context`.
+ *   A StorageError is returned as it is. Never throws.
  */
 export function mapS3Error(err: unknown, operation: string, name: string, bucket: string, alias?: string): StorageError {
   if (err instanceof StorageError) return err

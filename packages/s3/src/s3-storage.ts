@@ -107,6 +107,10 @@ export class S3Storage extends BaseStorage {
   // so save() need not HEAD each name first (one request per save, as raw PUTs).
   protected override readonly atomicClaims: boolean
 
+  /**
+   * Builds the client (unless `client` is given); sends no request.
+   * @throws ConfigurationError naming the first bad option (see `resolveS3Options`).
+   */
   constructor(options: S3StorageOptions) {
     super(options)
     const opts = resolveS3Options(options)
@@ -151,7 +155,7 @@ export class S3Storage extends BaseStorage {
     }
   }
 
-  /** @returns the S3 key of a (validated) storage name: `location` + `/` + name. */
+  /** @returns the S3 key of a (validated) storage name: `location` + `/` + name. The name is not checked here. Never throws. */
   key(name: string): string {
     return this.options.location ? `${this.options.location}/${name}` : name
   }
@@ -562,6 +566,8 @@ export class S3Storage extends BaseStorage {
    * @returns `s3://bucket/location` (and the endpoint), `presigned` signing, and the
    *   prefix of plain URLs when `url()` gives them (`customDomain`, or
    *   `querystringAuth: false`), so static files are linked straight to the bucket.
+   * @throws what the SDK throws when a plain AWS URL needs the region and its chain finds none
+   *   (not mapped to a Stowage error).
    */
   override async describe(): Promise<StorageDescription> {
     const { bucket, location, endpoint, customDomain, urlProtocol, querystringAuth } = this.options
@@ -737,8 +743,10 @@ export class S3Storage extends BaseStorage {
 
   /**
    * Cancels a pending upload: aborts its multipart upload (given `uploadId`)
-   * and deletes the pending object. Nothing of it is left.
-   * @throws SuspiciousFileOperationError for a token that is not a pending upload.
+   * and deletes the pending object. Nothing of it is left; resolves once both are gone (a
+   * multipart upload already gone is not an error).
+   * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError
+   *   (`EINVAL`) for an `uploadId` that is not one S3 could have given; StorageError for backend failures.
    */
   async abortUpload(upload: string, uploadId?: string): Promise<void> {
     return this.guard('abortUpload', upload, () => abortUpload(this.target(), upload, uploadId))

@@ -9,7 +9,8 @@ import { S3Storage } from './s3-storage.js'
 /**
  * The `s3` backend. The storage is told its alias, so a missing bucket or
  * missing credentials found later name `storages.<alias>.options.bucket`
- * and `STOWAGE_<ALIAS>_BUCKET`.
+ * and `STOWAGE_<ALIAS>_BUCKET`. `create` returns an `S3Storage` and throws
+ * what its constructor throws (ConfigurationError naming the option).
  */
 export const storageBackend = defineBackend<Omit<S3StorageOptions, 'alias'>, S3Storage>({
   storage: 'S3Storage',
@@ -18,6 +19,7 @@ export const storageBackend = defineBackend<Omit<S3StorageOptions, 'alias'>, S3S
 })
 
 declare module '@stowage/core' {
+  /** Types `backend: 's3'` in `defineConfig` once this package is imported. */
   interface StowageBackends {
     s3: { options: Omit<S3StorageOptions, 'alias'>; storage: S3Storage }
   }
