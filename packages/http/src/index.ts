@@ -18,7 +18,8 @@ export { serveMedia, MEDIA_CSP, type ServeMediaOptions, type MediaHandler } from
 export { serveVariants, VARIANT_CACHE_CONTROL, type ServeVariantsOptions } from './serve-variants.js'
 export { errorStatus, errorBody, sendError, type ErrorBody } from './http-errors.js'
 export { mediaType, isExecutableType, contentDisposition } from './media-types.js'
-export { parseRange, type ResolvedRange } from './parse-range.js'
+// Moved to @stowage/core (serveStatic answers ranges too); still exported here.
+export { parseRange, type ResolvedRange } from '@stowage/core'
 export { uploadErrorHandler } from './express.js'
 export { stowageFastify } from './fastify.js'
 export { directUploads, type DirectUploads, type DirectUploadsOptions, type ConfirmedFile, type SignedUpload } from './direct-uploads.js'

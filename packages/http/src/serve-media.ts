@@ -9,10 +9,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { etagMatches, isStowageName, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { etagMatches, isStowageName, requestedRange, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
-import { parseRange } from './parse-range.js'
 
 /** A restrictive policy for user content: no script, no plugins, no forms, sandboxed as a unique origin. */
 export const MEDIA_CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
@@ -52,14 +51,6 @@ function notModified(req: IncomingMessage, stat: FileStat, etag: string): boolea
   if (inm) return etagMatches(inm, etag)
   const ims = Date.parse(req.headers['if-modified-since'] ?? '')
   return Number.isFinite(ims) && Math.floor(stat.modified.getTime() / 1000) * 1000 <= ims
-}
-
-function rangeStillValid(req: IncomingMessage, stat: FileStat, etag: string): boolean {
-  const ifRange = String(req.headers['if-range'] ?? '')
-  if (!ifRange) return true
-  if (ifRange.startsWith('"')) return !etag.startsWith('W/') && ifRange === etag // strong comparison only
-  const date = Date.parse(ifRange)
-  return Number.isFinite(date) && Math.floor(stat.modified.getTime() / 1000) * 1000 === date
 }
 
 function nameFrom(url: string, prefix: string): string | undefined {
@@ -164,7 +155,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
         res.writeHead(304, { etag, 'last-modified': headers['last-modified']!, 'cache-control': headers['cache-control']! })
         return res.end()
       }
-      let range = rangeStillValid(req, stat, etag) ? parseRange(req.headers.range, stat.size) : undefined
+      let range = requestedRange(req.headers, { size: stat.size, modified: stat.modified, etag })
       if (range === 'unsatisfiable') return plain(416, 'Range Not Satisfiable', { 'content-range': `bytes */${stat.size}` })
       if (stat.size === 0) range = undefined
       const length = range ? range.end - range.start + 1 : stat.size

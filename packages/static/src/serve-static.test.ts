@@ -114,6 +114,67 @@ describe('serveStatic in production (from the collected storage)', () => {
   })
 })
 
+describe.each(['dev', 'prod'] as const)('serveStatic answers byte ranges (%s)', (mode) => {
+  let base: string
+  let url: string
+  let whole: Buffer
+  beforeAll(async () => {
+    const root = await assetRoot()
+    const finders = createFinders({ root, dirs: ASSET_TREE_DIRS })
+    if (mode === 'dev') {
+      base = await serve(serveStatic({ finders }))
+      url = `${base}/static/img/hero%20bg.jpg`
+    } else {
+      const storage = new ManifestStaticStorage({ storage: new MemoryStorage({ baseUrl: '/static/' }) })
+      await collectstatic({ storage, finders })
+      base = await serve(serveStatic({ storage }))
+      url = `${base}${await storage.url('img/hero bg.jpg')}`
+    }
+    const res = await fetch(url)
+    expect(res.headers.get('accept-ranges')).toBe('bytes')
+    whole = Buffer.from(await res.arrayBuffer())
+    expect(whole.length).toBe(4096)
+  })
+
+  it('sends one range with 206 and Content-Range, a suffix, and the rest from an offset', async () => {
+    const cases: [string, number, number][] = [
+      ['bytes=0-99', 0, 99],
+      ['bytes=-100', 3996, 4095],
+      ['bytes=4000-', 4000, 4095],
+      ['bytes=4000-9999', 4000, 4095],
+      ['bytes=0-9,5-19', 0, 19], // overlapping ranges are one
+    ]
+    for (const [range, start, end] of cases) {
+      const res = await fetch(url, { headers: { range } })
+      expect(res.status, range).toBe(206)
+      expect(res.headers.get('content-range'), range).toBe(`bytes ${start}-${end}/4096`)
+      expect(res.headers.get('content-length'), range).toBe(String(end - start + 1))
+      expect(Buffer.from(await res.arrayBuffer()).equals(whole.subarray(start, end + 1)), range).toBe(true)
+    }
+    const head = await fetch(url, { method: 'HEAD', headers: { range: 'bytes=10-19' } })
+    expect([head.status, head.headers.get('content-length'), head.headers.get('content-range')]).toEqual([206, '10', 'bytes 10-19/4096'])
+  })
+
+  it('answers 416 past the end, and the whole file for several ranges, another unit or a stale If-Range', async () => {
+    const past = await fetch(url, { headers: { range: 'bytes=4096-' } })
+    expect([past.status, past.headers.get('content-range')]).toEqual([416, 'bytes */4096'])
+    const { etag, modified } = await fetch(url, { method: 'HEAD' }).then((r) => ({ etag: r.headers.get('etag')!, modified: r.headers.get('last-modified')! }))
+    for (const headers of [
+      { range: 'bytes=0-9,100-109' },
+      { range: 'items=0-9' },
+      { range: 'bytes=0-9', 'if-range': '"another-version"' },
+      { range: 'bytes=0-9', 'if-range': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+    ]) {
+      const res = await fetch(url, { headers })
+      expect(res.status, JSON.stringify(headers)).toBe(200)
+      expect((await res.arrayBuffer()).byteLength).toBe(4096)
+    }
+    // A current If-Range: the date always; the ETag only when strong (RFC 9110 §13.1.5).
+    expect((await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': modified } })).status).toBe(206)
+    expect((await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': etag } })).status).toBe(etag.startsWith('W/') ? 200 : 206)
+  })
+})
+
 describe('serveStatic and names holding percent escapes (Django’s test/%2F.txt)', () => {
   // Sources in <base>/p/src, collected to <base>/p/root; real files where a traversal from either would land.
   const token = 'secret-outside'
@@ -191,13 +252,15 @@ describe.each([
     validators = { etag: first.headers.get('etag')!, lastModified: first.headers.get('last-modified')! }
   })
 
-  // serveStatic answers neither Range (206, 416) nor If-Modified-Since: those requests get a full 200, which must carry the headers too.
+  // Every kind of answer (200, 206, 416, 304, 404, 500) must carry the headers.
   type Row = [title: string, status: number, server: keyof typeof bases, request: () => [path: string, headers?: Record<string, string>, method?: string]]
   const rows: Row[] = [
     ['GET', 200, 'dev', () => ['/static/css/base.css']],
     ['HEAD', 200, 'dev', () => ['/static/css/base.css', {}, 'HEAD']],
-    ['a byte range (not supported)', 200, 'dev', () => ['/static/css/base.css', { range: 'bytes=0-3' }]],
-    ['If-Modified-Since (not supported)', 200, 'dev', () => ['/static/css/base.css', { 'if-modified-since': validators.lastModified }]],
+    ['a byte range', 206, 'dev', () => ['/static/css/base.css', { range: 'bytes=0-3' }]],
+    ['a byte range past the end', 416, 'dev', () => ['/static/css/base.css', { range: 'bytes=999999-' }]],
+    ['If-Modified-Since', 304, 'dev', () => ['/static/css/base.css', { 'if-modified-since': validators.lastModified }]],
+    ['an older If-Modified-Since', 200, 'dev', () => ['/static/css/base.css', { 'if-modified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' }]],
     ['If-None-Match', 304, 'dev', () => ['/static/css/base.css', { 'if-none-match': validators.etag }]],
     ['If-None-Match by HEAD', 304, 'dev', () => ['/static/css/base.css', { 'if-none-match': validators.etag }, 'HEAD']],
     ['a missing file', 404, 'dev', () => ['/static/nope.css']],

@@ -7,6 +7,8 @@
  *   change, and revalidation for everything else; the precompressed `.br`
  *   or `.gz` variant of a hashed file to clients that accept it
  *   (`Content-Encoding`, `Vary: Accept-Encoding`), as WhiteNoise does.
+ * Both answer `If-None-Match` and `If-Modified-Since` with 304s, and single
+ * byte ranges (`Range`, `If-Range`) with 206 or 416.
  * Stowage's own records (`.stowage-collectstatic.json`, `.stowage-deploys/`)
  * are never served.
  */
@@ -14,7 +16,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { ConfigurationError, etagMatches, isStorageError, isStowageName, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { ConfigurationError, etagMatches, isStorageError, isStowageName, requestedRange, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import type { Finders } from './finders.js'
 import { looksHashed } from './hashing.js'
@@ -60,7 +62,8 @@ interface Found {
   modified: Date
   etag: string
   immutable: boolean
-  body: () => Promise<Readable>
+  /** The bytes, or those from `start` to `end` (inclusive). */
+  body: (range?: { start: number; end: number }) => Promise<Readable>
 }
 
 /**
@@ -91,7 +94,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
         modified: s.mtime,
         etag: `W/"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`,
         immutable: false,
-        body: async () => createReadStream(file),
+        body: async (range) => createReadStream(file, range ?? {}),
       }
     }
     return fromStorage(name, await isHashed(name))
@@ -105,7 +108,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
         modified: s.modified,
         etag: s.etag ? `"${s.etag.replace(/"/g, '')}"` : `W/"${s.size.toString(16)}-${s.modified.getTime().toString(16)}"`,
         immutable,
-        body: () => storage!.open(name),
+        body: (range) => storage!.open(name, range ?? {}),
       }
     } catch (err) {
       if (isStorageError(err, 'ENOENT')) return null
@@ -190,14 +193,29 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       }
       res.setHeader('ETag', found.etag)
       res.setHeader('Last-Modified', found.modified.toUTCString())
+      // If-None-Match decides when sent; else If-Modified-Since, to the second (RFC 9110 §13.2.2).
       const inm = req.headers['if-none-match']
-      if (inm && etagMatches(inm, found.etag)) {
+      const since = inm ? NaN : Date.parse(req.headers['if-modified-since'] ?? '')
+      if (inm ? etagMatches(inm, found.etag) : Math.floor(found.modified.getTime() / 1000) * 1000 <= since) {
         res.statusCode = 304
         return void res.end()
       }
-      res.setHeader('Content-Length', String(found.size))
+      // Ranges of what is sent (the encoded variant, when one was chosen: its ETag is its own),
+      // so a video or audio file plays and seeks (Safari asks for ranges before it plays).
+      res.setHeader('Accept-Ranges', 'bytes')
+      const range = found.size ? requestedRange(req.headers, found) : undefined
+      if (range === 'unsatisfiable') {
+        res.statusCode = 416
+        res.setHeader('Content-Range', `bytes */${found.size}`)
+        return void res.end()
+      }
+      if (range) {
+        res.statusCode = 206
+        res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${found.size}`)
+      }
+      res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : found.size))
       if (req.method === 'HEAD') return void res.end()
-      const body = await found.body()
+      const body = await found.body(range)
       body.on('error', (err) => res.destroy(err))
       body.pipe(res)
     } catch (err) {

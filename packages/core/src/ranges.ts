@@ -1,0 +1,50 @@
+/**
+ * Byte ranges of a response (RFC 9110 §14): what `serveMedia` and
+ * `serveStatic` answer a `Range` request with. The header is read by
+ * `range-parser`, the parser Express and `send` use.
+ */
+import rangeParser from 'range-parser'
+
+/** A satisfiable byte range; `end` inclusive. */
+export interface ResolvedRange {
+  start: number
+  end: number
+}
+
+/**
+ * Parses a `Range` header against a file of `size` bytes. Only a single
+ * range is honoured (overlapping ones are combined first); a request for
+ * several gets the whole file, as RFC 9110 lets a server ignore Range, which
+ * spares us multipart/byteranges.
+ * @returns the range; `'unsatisfiable'` when no range of it lies within the
+ *   file (answer 416); `undefined` to send everything (no header, a malformed
+ *   one, another unit, several ranges). Never throws.
+ */
+export function parseRange(header: string | undefined, size: number): ResolvedRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined
+  const ranges = rangeParser(size, header, { combine: true })
+  if (ranges === -1) return 'unsatisfiable'
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined
+  return { start: ranges[0]!.start, end: ranges[0]!.end }
+}
+
+/**
+ * The range a request asks for, when its `If-Range` still names this version
+ * of the file: an entity tag compared strongly (a weak one never matches), or
+ * the file's `Last-Modified` date to the second. A stale `If-Range` means the
+ * client's partial copy is of another version: it gets the whole file.
+ * @returns as `parseRange`, or `undefined` when `If-Range` does not match. Never throws.
+ */
+export function requestedRange(
+  headers: { range?: string; 'if-range'?: string | string[] },
+  file: { size: number; modified: Date; etag: string },
+): ResolvedRange | 'unsatisfiable' | undefined {
+  const ifRange = String(headers['if-range'] ?? '')
+  if (ifRange) {
+    const current = ifRange.startsWith('"')
+      ? !file.etag.startsWith('W/') && ifRange === file.etag
+      : Math.floor(file.modified.getTime() / 1000) * 1000 === Date.parse(ifRange)
+    if (!current) return undefined
+  }
+  return parseRange(headers.range, file.size)
+}
