@@ -29,10 +29,17 @@ export interface UploadSession {
   partCount: number
 }
 
-/** Where sessions are kept between page loads (`window.localStorage` fits). */
+/**
+ * Where sessions are kept between page loads (`window.localStorage` fits).
+ * `upload` does not catch what these methods throw (a full `localStorage`):
+ * the upload fails with that error.
+ */
 export interface SessionStore {
+  /** @returns the value stored under `key`, or `null`. */
   getItem(key: string): string | null
+  /** Stores `value` under `key`. */
   setItem(key: string, value: string): void
+  /** Forgets `key`; a missing key is not an error. */
   removeItem(key: string): void
 }
 
@@ -85,6 +92,7 @@ export interface UploadResult<T = unknown> {
  */
 export class UploadError extends Error {
   override readonly name = 'UploadError'
+  /** Never throws. */
   constructor(
     message: string,
     /** HTTP status of the failed request, 0 for a network failure. */
@@ -206,7 +214,8 @@ function storeKey(file: Blob & { name?: string; lastModified?: number }): string
  * and confirms.
  * @returns the upload token, the planned name, the number of parts this call sent, and the `confirm` answer.
  * @throws DOMException `AbortError` when `signal` aborts (the server side is cancelled too);
- *   UploadError for a refused or failed request (`session` set when a multipart upload can be resumed).
+ *   UploadError for a refused or failed request (`session` set when a multipart upload can be resumed);
+ *   what `options.store` throws.
  */
 export async function upload<T = unknown>(file: Blob, options: UploadOptions): Promise<UploadResult<T>> {
   const { signal } = options

@@ -34,7 +34,7 @@ function storageLine(r: StorageReport): string {
   return `  ${r.alias.padEnd(12)} ${head}${probes ? `\n  ${''.padEnd(12)} ${probes}` : ''}\n`
 }
 
-/** The text report. */
+/** @returns the text report: storages, errors and warnings with their fixes, and Django's closing line. Never throws. */
 export function formatReport(report: CheckReport): string {
   let out = report.root ? `Configuration in ${report.root}\n` : ''
   if (report.storages.length) out += `Storages:\n${report.storages.map(storageLine).join('')}`

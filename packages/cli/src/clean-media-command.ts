@@ -37,7 +37,7 @@ reference, e.g. with better-sqlite3:
 /** The `stowage clean-media --help` text. */
 export const CLEAN_MEDIA_HELP = CLEAN_MEDIA_COMMAND.help
 
-/** Runs `stowage clean-media`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
+/** Runs `stowage clean-media`. @returns the exit code: 0 done, 1 failed, 2 usage error. Failures are written to `io`, not thrown. */
 export async function cleanMediaCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(argv, io, CLEAN_MEDIA_COMMAND)
   if (typeof parsed === 'number') return parsed

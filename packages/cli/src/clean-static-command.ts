@@ -38,7 +38,7 @@ Originals, the manifest and the deploy history's newest entries are kept.`,
 /** The `stowage clean-static --help` text. */
 export const CLEAN_STATIC_HELP = CLEAN_STATIC_COMMAND.help
 
-/** Runs `stowage clean-static`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
+/** Runs `stowage clean-static`. @returns the exit code: 0 done, 1 failed, 2 usage error. Failures are written to `io`, not thrown. */
 export async function cleanStaticCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(argv, io, CLEAN_STATIC_COMMAND)
   if (typeof parsed === 'number') return parsed

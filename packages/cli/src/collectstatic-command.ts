@@ -35,7 +35,7 @@ package's static/ folder into the "staticfiles" storage.`,
 /** The `stowage collectstatic --help` text. */
 export const COLLECTSTATIC_HELP = COLLECTSTATIC_COMMAND.help
 
-/** Runs `stowage collectstatic`. @returns the exit code: 0 done, 1 failed, 2 usage error. */
+/** Runs `stowage collectstatic`. @returns the exit code: 0 done, 1 failed, 2 usage error. Failures are written to `io`, not thrown. */
 export async function collectstaticCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(argv, io, COLLECTSTATIC_COMMAND)
   if (typeof parsed === 'number') return parsed
@@ -125,7 +125,7 @@ export async function collectstaticCommand(argv: string[], io: Io): Promise<numb
   }
 }
 
-/** Django's closing line: "12 static files copied to '/srv/static', 3 unmodified, 15 post-processed." */
+/** @returns Django's closing line: "12 static files copied to '/srv/static', 3 unmodified, 15 post-processed." Never throws. */
 export function summaryLine(s: CollectStaticSummary, where: string): string {
   const files = (n: number) => `${n} static file${n === 1 ? '' : 's'}`
   const parts = [`${s.dryRun ? 'Pretending: ' : ''}${files(s.copied)} ${s.dryRun ? 'would be ' : ''}copied to ${where}`]
@@ -137,7 +137,7 @@ export function summaryLine(s: CollectStaticSummary, where: string): string {
   return `${parts.join(', ')} (${(s.durationMs / 1000).toFixed(2)}s).`
 }
 
-/** Where the files go, for the prompt and the summary: a directory or a bucket and prefix. */
+/** @returns where the files go, for the prompt and the summary: a directory or a bucket and prefix, quoted. Never throws. */
 export function describe(storage: Storage): string {
   const inner = (isManifestStorage(storage) ? storage.storage : storage) as {
     location?: unknown

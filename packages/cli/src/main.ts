@@ -28,7 +28,9 @@ Run "stowage <command> --help" for a command's options.
 
 /**
  * Runs `stowage` with `argv` (without the node and script paths).
- * @returns the exit code.
+ * @returns the exit code: 0 done, 1 failed, 2 usage error (no or unknown command included).
+ *   `collectstatic`, `findstatic`, `clean-static` and `clean-media` write their failures to `io` (1)
+ *   rather than throw; `check` puts the problems it finds in its report.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [command, ...rest] = argv
@@ -96,7 +98,7 @@ async function findstatic(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** The real process's streams, environment and terminal prompt. */
+/** @returns the real process's streams, environment and, when stdin and stderr are terminals, a prompt. Never throws. */
 export function processIo(): Io {
   const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY
   return {

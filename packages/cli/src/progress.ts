@@ -5,6 +5,7 @@
 
 /** Where the bar is drawn. */
 export interface ProgressTarget {
+  /** Writes `text` as is (a TTY stream's `write`); what it returns is ignored, what it throws is not caught. */
   write(text: string): unknown
   columns?: number
 }
@@ -17,12 +18,13 @@ export class ProgressBar {
   private last = -Infinity
   private drawn = false
 
+  /** `intervalMs` defaults to 80; `now` to `Date.now`. Never throws. */
   constructor(
     private readonly out: ProgressTarget,
     private readonly options: { intervalMs?: number; now?: () => number } = {},
   ) {}
 
-  /** Redraws the bar for `done` of `total` in `phase`, unless drawn less than `intervalMs` ago (the final step always draws). */
+  /** Redraws the bar for `done` of `total` in `phase`, unless drawn less than `intervalMs` ago (the final step always draws). Throws only what `out.write` throws. */
   update(phase: string, done: number, total: number): void {
     const now = (this.options.now ?? Date.now)()
     if (done < total && now - this.last < (this.options.intervalMs ?? 80)) return
@@ -35,7 +37,7 @@ export class ProgressBar {
     this.drawn = true
   }
 
-  /** Erases the bar so the summary starts on a clean line. */
+  /** Erases the bar, if drawn, so the summary starts on a clean line. Throws only what `out.write` throws. */
   clear(): void {
     if (this.drawn) this.out.write('\r\x1b[K')
     this.drawn = false

@@ -15,7 +15,8 @@ interface FastifyScope {
 
 /**
  * @returns a Fastify plugin serving `uploads` under `basePath` (the same one given to `directUploads`):
- *   `await app.register(directUploadsFastify(uploads, '/uploads/avatar'))`.
+ *   `await app.register(directUploadsFastify(uploads, '/uploads/avatar'))`. Never throws; the
+ *   plugin rejects with what Fastify throws for the route registration.
  */
 export function directUploadsFastify(uploads: Pick<DirectUploads<any>, 'handler'>, basePath: string): (scope: FastifyScope) => Promise<void> {
   const base = basePath.replace(/\/+$/, '')

@@ -80,7 +80,13 @@ export type SignedUpload =
 export interface DirectUploads<R extends object> {
   /** A `node:http` handler that is also Express middleware (calls `next()` for paths it does not own). */
   handler: (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
-  /** Signs an upload of `filename` (`size` bytes). @throws ValidationError when the size breaks the field's rules. */
+  /**
+   * Signs an upload of `filename` (`size` bytes).
+   * @returns one presigned (or HMAC-signed) PUT, or a multipart upload past `multipartThreshold` on a presigning storage.
+   * @throws ValidationError when the size breaks the field's rules; SuspiciousFileOperationError for an unsafe name;
+   *   InvalidArgumentError (`EINVAL`, argument `secret`) on a storage that cannot presign when there is no `secret`,
+   *   ConfigurationError (key `secret`) when it is shorter than 16 characters.
+   */
   sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
   /**
    * The parts a multipart upload has, and fresh URLs for the others. `file`
@@ -89,26 +95,39 @@ export interface DirectUploads<R extends object> {
    * part numbers to sign. Each URL signs its part's length, worked out from
    * the size and this helper's own `partSize` option, never the client's, so
    * what is sent cannot exceed the size the field allows.
+   * @returns the parts the server has (number and size) and a URL for each missing part.
    * @throws ValidationError for a size the field refuses or an impossible part size;
-   *   InvalidArgumentError (from the storage) for part numbers past the file's last part.
+   *   InvalidArgumentError (from the storage) for part numbers past the file's last part, or (`argument: 'storage'`)
+   *   when the field's storage cannot presign.
    */
   parts(
     upload: string,
     uploadId: string,
     file: { size: number; partSize: number },
   ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
-  /** Assembles a multipart upload. @throws StorageError (`EINCOMPLETE`) when parts are missing. */
+  /**
+   * Assembles a multipart upload. @returns its size.
+   * @throws StorageError (`EINCOMPLETE`) when parts are missing; InvalidArgumentError (`argument: 'storage'`)
+   *   when the field's storage cannot presign.
+   */
   complete(upload: string, uploadId: string, expected?: { partCount?: number; size?: number }): Promise<{ size: number }>
-  /** Cancels an upload and deletes what it sent. */
+  /**
+   * Cancels an upload and deletes what it sent; resolves once it is gone.
+   * @throws SuspiciousFileOperationError for a token that is not a pending upload; StorageError from the backend.
+   */
   abort(upload: string, uploadId?: string): Promise<void>
   /**
    * Validates the upload with the field's rules and stores it under a free
    * name; with a record, writes the name (and an image's dimensions) into it.
    * One-shot: a second confirmation is `FileExistsError`.
+   * @returns the stored name, size, type and (for images) dimensions.
    * @throws ValidationError; FileNotFoundError (nothing uploaded); FileExistsError; SuspiciousFileOperationError (a foreign token).
    */
   confirm(upload: string, record?: R): Promise<ConfirmedFile>
-  /** Deletes local pending uploads older than `olderThan` seconds (S3: use `cleanupPendingUploads`). @returns how many. */
+  /**
+   * Deletes local pending uploads older than `olderThan` seconds (default one day; S3: use `cleanupPendingUploads`).
+   * @returns how many. @throws StorageError when a delete fails (listing and stat failures are skipped).
+   */
   cleanup(options?: { olderThan?: number }): Promise<number>
 }
 
@@ -151,7 +170,7 @@ const MAX_PARTS = 10_000
 /**
  * Direct-upload endpoints for one field.
  * @returns the handler and the same operations as functions.
- * @throws ConfigurationError (from signing) when a storage that cannot presign has no `secret`.
+ * @throws nothing itself (a missing `secret` is found by `sign()`); TypeError when `options.basePath` is not a string.
  */
 export function directUploads<R extends object>(field: FileField<R>, options: DirectUploadsOptions<R>): DirectUploads<R> {
   const base = options.basePath.replace(/\/+$/, '')

@@ -10,7 +10,7 @@ import { sendError } from './http-errors.js'
 /**
  * @returns Express error middleware: Stowage errors (refused uploads,
  * missing files) become JSON responses with the matching status (413, 415,
- * 400, 404, ...); any other error is passed on.
+ * 400, 404, ...); any other error is passed on. Never throws.
  */
 export function uploadErrorHandler() {
   return (err: unknown, _req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {

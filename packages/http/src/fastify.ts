@@ -22,6 +22,7 @@ interface ReplyLike {
  * Prepares a Fastify instance for Stowage uploads. Call it before the routes
  * are registered (or wrap it with `fastify-plugin`).
  * @param fallback handles errors that are not Stowage's; default: rethrow to Fastify's own handling.
+ * Returns nothing. @throws what Fastify throws for the registration (a `multipart/form-data` parser already added).
  */
 export function stowageFastify(fastify: FastifyLike, fallback?: (err: unknown, req: unknown, reply: ReplyLike) => unknown): void {
   fastify.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null))

@@ -51,7 +51,8 @@ export function errorBody(err: unknown): ErrorBody {
 /**
  * Sends `err` as a JSON error response and closes the connection, since a
  * refused upload's body may be left unread on the socket.
- * Does nothing if headers were already sent, except end the response.
+ * If headers were already sent, destroys the response instead (the client
+ * sees a broken response, not a wrong one). Returns nothing. Never throws.
  */
 export function sendError(res: ServerResponse, err: unknown): void {
   if (res.headersSent) {

@@ -269,7 +269,10 @@ export class Images implements ImageProcessor, VariantResolver {
     }
   }
 
-  /** Deletes every variant stored beside `name`, eager and lazy, current and from older declarations. */
+  /**
+   * Deletes every variant stored beside `name`, eager and lazy, current and from older declarations.
+   * Resolves once they are gone. @throws StorageError from the backend.
+   */
   async deleteDerived(storage: Storage, name: string): Promise<void> {
     const dir = variantsDir(name)
     const { files } = await storage.listdir(dir)
@@ -299,7 +302,7 @@ export class Images implements ImageProcessor, VariantResolver {
   /**
    * Checks a lazy variant request: the signature must match the source name
    * and the parameters exactly as signed; any other parameter is refused.
-   * @returns the variant to `ensure` and serve, or why it is refused.
+   * @returns the variant to `ensure` and serve, or why it is refused. Never throws.
    */
   resolveVariant(source: string, query: URLSearchParams): ResolvedVariant | { refused: VariantRefusal } {
     const signature = query.get('sig')

@@ -8,10 +8,12 @@ import { ConfigurationError, variantsDir } from '@stowage/core'
 
 /** Output formats a variant may be encoded in. */
 export const VARIANT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const
+/** One of `VARIANT_FORMATS`. */
 export type VariantFormat = (typeof VARIANT_FORMATS)[number]
 
 /** How a variant fits its box (sharp's `fit`, CSS `object-fit`). */
 export const VARIANT_FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const
+/** One of `VARIANT_FITS`. */
 export type VariantFit = (typeof VARIANT_FITS)[number]
 
 /** Longest side a variant may ask for: larger boxes are almost certainly a typo. */
@@ -128,7 +130,7 @@ function extensionFor(source: string, format: VariantFormat | undefined): string
  * variant (`avatars/me.jpg.variants/thumb.webp`); a lazy one also carries a
  * digest of its parameters, so a URL signed for other parameters (before the
  * declaration changed) never reads a file made for these.
- * @returns the stored name of the variant.
+ * @returns the stored name of the variant. Never throws.
  */
 export function variantName(source: string, v: NamedVariant): string {
   const ext = extensionFor(source, v.format)
