@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { ConfigurationError } from '@stowage/core'
+import Negotiator from 'negotiator'
 
 /** A content coding we precompress to. */
 export type Encoding = 'br' | 'gzip'
@@ -218,26 +219,16 @@ export class CompressPool {
 }
 
 /**
- * Reads an `Accept-Encoding` header (RFC 9110 §12.5.3): codings with a
- * q-value of 0 are refused, `*` stands for every coding not named.
- * @returns the codings of `available` the client accepts, in our order of preference (br, then gzip).
+ * Reads an `Accept-Encoding` header (RFC 9110 §12.5.3) with `negotiator`, the
+ * parser Express uses: codings with a q-value of 0 are refused, `*` stands
+ * for every coding not named, and `x-gzip` for `gzip`, as RFC 9110 asks.
+ * @returns the codings of `available` the client accepts, in our order of preference (br, then gzip). Never throws.
  */
 export function acceptedEncodings(header: string | string[] | undefined, available: readonly Encoding[] = ENCODINGS): Encoding[] {
   if (!header) return []
-  const q = new Map<string, number>()
-  for (const item of (Array.isArray(header) ? header.join(',') : header).split(',')) {
-    const [token, ...params] = item.trim().toLowerCase().split(';')
-    if (!token) continue
-    let weight = 1
-    for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p)
-      if (m) weight = Number(m[1])
-    }
-    q.set(token, Number.isFinite(weight) ? weight : 0)
-  }
-  const star = q.get('*')
-  return available.filter((e) => {
-    const w = q.get(e) ?? (e === 'gzip' ? q.get('x-gzip') : undefined) ?? star
-    return w !== undefined && w > 0
-  })
+  const negotiator = new Negotiator({ headers: { 'accept-encoding': Array.isArray(header) ? header.join(',') : header } })
+  const accepted = negotiator.encodings([...available])
+  // `x-gzip` when named: not through `*`, which does not stand for a coding refused by name (`gzip;q=0, *`).
+  const xGzip = negotiator.encodings(['x-gzip']).length > 0 && negotiator.encodings(['x-stowage-unnamed']).length === 0
+  return available.filter((e) => accepted.includes(e) || (e === 'gzip' && xGzip))
 }

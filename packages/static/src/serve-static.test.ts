@@ -313,6 +313,12 @@ describe('acceptedEncodings', () => {
     ['x-gzip', ['gzip']],
     ['BR , GZIP', ['br', 'gzip']],
     ['identity', []],
+    ['br;q=0.5, *;q=0', ['br']],
+    [
+      ['gzip', 'br;q=0.2'],
+      ['br', 'gzip'],
+    ],
+    ['deflate, x-gzip;q=0.5', ['gzip']],
   ] as const)('%s → %j', (header, expected) => {
     expect(acceptedEncodings(header)).toEqual(expected)
   })
