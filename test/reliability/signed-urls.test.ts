@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifySignedUrl } from '@stowage/core'
+import { InvalidArgumentError, signUrl, verifySignedUrl } from '@stowage/core'
 import { serveMedia } from '@stowage/http'
 import { createLocalBackend } from './helpers/backends.js'
 
@@ -73,6 +73,15 @@ describe('FileSystemStorage signed URLs', () => {
     expect(verify(url.replace(/expires=\d+&/, ''))).toEqual({ ok: false, reason: 'missing' })
     expect(verify('/media/private/report%202030.pdf')).toEqual({ ok: false, reason: 'missing' })
     expect(verify(url.replace(/signature=.*/, 'signature='))).toEqual({ ok: false, reason: 'missing' })
+  })
+
+  it('refuses a URL it cannot parse as invalid, and signs neither such a URL nor one that could never be used', () => {
+    expect(verify('//[x?expires=1&signature=x')).toEqual({ ok: false, reason: 'invalid' })
+    for (const expiresIn of [NaN, 0, -60, Infinity, '600' as unknown as number]) {
+      expect(() => signUrl('/media/a.pdf', { secret: SECRET, expiresIn, now }), String(expiresIn)).toThrow(InvalidArgumentError)
+    }
+    expect(() => signUrl('//[x', { secret: SECRET, expiresIn: 60, now })).toThrow(InvalidArgumentError)
+    expect(verify(signUrl('/media/a.pdf', { secret: SECRET, expiresIn: 60, now }))).toEqual({ ok: true })
   })
 
   it('refuses a URL signed with another secret', () => {

@@ -60,6 +60,11 @@ describe('contentDisposition', () => {
     expect(contentDisposition('attachment', 'é "x"\\%.txt')).toBe(`attachment; filename="_ _x___.txt"; filename*=UTF-8''%C3%A9%20%22x%22%5C%25.txt`)
     expect(contentDisposition('inline')).toBe('inline')
   })
+
+  it('sends a lone surrogate (no UTF-8 form) as U+FFFD instead of throwing', () => {
+    expect(contentDisposition('attachment', 'a\ud800b.txt')).toBe(`attachment; filename="a_b.txt"; filename*=UTF-8''a%EF%BF%BDb.txt`)
+    expect(contentDisposition('inline', '\udc00')).toBe(`inline; filename="_"; filename*=UTF-8''%EF%BF%BD`)
+  })
 })
 
 describe('etagMatches', () => {

@@ -94,12 +94,13 @@ export function isInlineSafe(type: string | undefined): boolean {
 /**
  * Builds a `Content-Disposition` header value (RFC 6266) with an ASCII
  * fallback and the exact UTF-8 file name (RFC 5987), so no file name can
- * break out of the header.
- * @returns `kind` alone without a file name, else `kind; filename="..."; filename*=UTF-8''...`.
- * @throws URIError for a file name holding a lone surrogate (`encodeURIComponent` refuses it).
+ * break out of the header (a lone surrogate, which has no UTF-8 form, is sent as U+FFFD).
+ * @returns `kind` alone without a file name, else `kind; filename="..."; filename*=UTF-8''...`. Never throws.
  */
 export function contentDisposition(kind: 'attachment' | 'inline', filename?: string): string {
   if (!filename) return kind
+  // A lone surrogate has no UTF-8 form (encodeURIComponent throws URIError): it becomes U+FFFD, as a browser would show it.
+  filename = filename.toWellFormed()
   const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_')
   const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`

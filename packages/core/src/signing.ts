@@ -4,7 +4,7 @@
  * download name, so none of them can be changed without invalidating it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { ConfigurationError } from './errors.js'
+import { ConfigurationError, InvalidArgumentError } from './errors.js'
 
 /** Minimum secret length: shorter HMAC keys are guessable. */
 export const MIN_SECRET_LENGTH = 16
@@ -30,19 +30,30 @@ function mac(secret: string, path: string, expires: string, download: string): s
 /**
  * Signs `url` (a path such as `/media/a%20b.pdf`, or an absolute URL).
  * @returns the URL with `expires`, optional `download` and `signature` query parameters
- *   (any query `url` had is dropped). `expiresIn` is not checked: callers check it.
+ *   (any query `url` had is dropped).
  * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
- *   TypeError when `url` cannot be parsed as a URL (`new URL` refuses it).
+ *   InvalidArgumentError (`EINVAL`) when `expiresIn` is not a positive number of seconds,
+ *   or `url` cannot be parsed as a URL (`new URL` refuses it).
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
+  // `expires=NaN` or a past expiry would sign a URL that can never be used.
+  if (typeof options.expiresIn !== 'number' || !(options.expiresIn > 0) || !Number.isFinite(options.expiresIn)) {
+    throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${String(options.expiresIn)}`, { argument: 'expiresIn' })
+  }
   const now = options.now ?? Date.now
   const expires = String(Math.floor(now() / 1000) + Math.ceil(options.expiresIn))
   const path = url.split('?')[0] ?? url
   const download = options.download ?? ''
   const query = new URLSearchParams({ expires })
   if (download) query.set('download', download)
-  query.set('signature', mac(options.secret, new URL(path, 'http://x').pathname, expires, download))
+  let pathname: string
+  try {
+    pathname = new URL(path, 'http://x').pathname
+  } catch (err) {
+    throw new InvalidArgumentError(`Cannot sign '${url}': not a URL`, { argument: 'url', cause: err })
+  }
+  query.set('signature', mac(options.secret, pathname, expires, download))
   return `${path}?${query}`
 }
 
@@ -54,14 +65,19 @@ export type SignedUrlCheck = { ok: true; download?: string } | { ok: false; reas
 
 /**
  * Checks a signed URL (path plus query, as a server receives it).
- * @returns `{ ok: true, download? }`, or `{ ok: false, reason }` for a missing, tampered or expired signature.
- * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
- *   TypeError when `url` cannot be parsed as a URL (`new URL` refuses `//[x`).
+ * @returns `{ ok: true, download? }`, or `{ ok: false, reason }` for a missing, tampered or expired
+ *   signature, or a URL that cannot be parsed (`invalid`: a request path such as `//[x` carries no signature).
+ * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short.
  */
 export function verifySignedUrl(url: string, options: UrlSigningOptions): SignedUrlCheck {
   checkSecret(options.secret)
   const now = options.now ?? Date.now
-  const parsed = new URL(url, 'http://x')
+  let parsed: URL
+  try {
+    parsed = new URL(url, 'http://x')
+  } catch {
+    return { ok: false, reason: 'invalid' }
+  }
   const expires = parsed.searchParams.get('expires')
   const signature = parsed.searchParams.get('signature')
   if (!expires || !signature) return { ok: false, reason: 'missing' }

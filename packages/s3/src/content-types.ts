@@ -13,8 +13,7 @@ export function guessContentType(name: string): string | undefined {
 
 /**
  * A `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266).
- * @returns the header value.
- * @throws URIError for a file name holding a lone surrogate (as core's `contentDisposition`).
+ * @returns the header value. Never throws (a lone surrogate is sent as U+FFFD, as core's `contentDisposition` does).
  */
 export function contentDisposition(filename: string): string {
   return coreDisposition('attachment', filename)
