@@ -461,7 +461,16 @@ function checkCredentials(credentials: S3StorageOptions['credentials']): void {
   }
 }
 
-/** The default region of a profile, used when neither the option nor the SDK's chain gives one. */
-export function profileRegion(provider: S3Provider): string {
-  return PROFILES[provider].region
+/**
+ * The region every client `S3Storage` builds is given (the main one and the
+ * presign one alike, so presigned URLs name the region requests go to): the
+ * `region` option; else, with `endpoint`, the provider's (an S3-compatible
+ * server has no use for the SDK's AWS chain, and `clientConfig.region` is
+ * ignored there as `S3StorageOptions.clientConfig` documents); else
+ * `clientConfig.region`.
+ * @returns the region, or undefined to let the SDK's chain (`AWS_REGION`, `~/.aws/config`) decide. Never throws.
+ */
+export function clientRegion(opts: Pick<ResolvedS3Options, 'region' | 'endpoint' | 'provider'>, clientConfig?: S3ClientConfig): S3ClientConfig['region'] {
+  if (opts.region !== undefined) return opts.region
+  return opts.endpoint ? PROFILES[opts.provider].region : clientConfig?.region
 }

@@ -241,6 +241,30 @@ describe('S3Storage: checksums', () => {
     expect(Buffer.from(await storage.read(name)).toString()).toBe('crc')
   })
 
+  // The SDK's flexible checksums get a second client for presigning (see the
+  // constructor); it must sign for the region the main client uses, which
+  // with `endpoint` and no `region` is the provider's, not the SDK's chain
+  // (none here) nor `clientConfig.region` (ignored with `endpoint`).
+  const regionOf = (url: string) => new URL(url).searchParams.get('X-Amz-Credential')!.split('/')[2]
+  it.each([
+    ['no region at all', {}],
+    ['clientConfig.region, which endpoint overrides', { clientConfig: { region: 'eu-west-3' } }],
+  ])('presigned URLs name the main client region with flexible checksums and %s', async (_, extra: Partial<S3StorageOptions>) => {
+    const storage = storageWith({ region: undefined, requestChecksumCalculation: 'WHEN_SUPPORTED', ...extra })
+    const region = await storage.client.config.region()
+    expect(region).toBe('us-east-1')
+    const name = await storage.save('r.txt', 'regional')
+    const get = await storage.url(name, { expiresIn: 60 })
+    expect(regionOf(get)).toBe(region)
+    const res = await fetch(get)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('regional')
+    const put = await storage.presignPut('up.txt', { expiresIn: 60 })
+    expect(regionOf(put.url)).toBe(region)
+    const upload = await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'uploaded' })
+    expect(upload.status).toBe(200)
+  })
+
   it('streams of unknown length upload with the default profile (no aws-chunked trailers)', async () => {
     const storage = storageWith({ provider: 'ceph' })
     const { Readable } = await import('node:stream')

@@ -82,7 +82,7 @@ import {
   type PresignUploadPartsOptions,
   type UploadedPart,
 } from './multipart-upload.js'
-import { MAX_EXPIRES_IN, profileRegion, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
+import { clientRegion, MAX_EXPIRES_IN, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
 import { httpStatus, isNotFound, isPreconditionFailed, mapS3Error, optionError, s3Code } from './s3-errors.js'
 import { applyHints, type ObjectHints } from './save-hints.js'
 
@@ -127,31 +127,28 @@ export class S3Storage extends BaseStorage {
         httpAgent: { maxSockets: opts.maxSockets },
       },
     }
+    // Everything but the checksum settings is shared, so the presign client
+    // below signs for the very region (and endpoint, credentials) the main
+    // client sends requests to: `clientRegion` decides the region once.
+    const shared = {
+      ...transport,
+      ...options.clientConfig,
+      region: clientRegion(opts, options.clientConfig),
+      endpoint: opts.endpoint,
+      forcePathStyle: opts.forcePathStyle,
+      credentials: options.credentials ?? options.clientConfig?.credentials,
+    }
     this.client =
       options.client ??
       new S3Client({
-        ...transport,
-        ...options.clientConfig,
-        region: opts.region ?? (opts.endpoint ? profileRegion(opts.provider) : options.clientConfig?.region),
-        endpoint: opts.endpoint,
-        forcePathStyle: opts.forcePathStyle,
-        credentials: options.credentials ?? options.clientConfig?.credentials,
+        ...shared,
         requestChecksumCalculation: opts.requestChecksumCalculation,
         responseChecksumValidation: opts.responseChecksumValidation,
       })
     // Presigned PUTs must not carry the SDK's checksum of an empty body (the
     // browser's real body would then fail it), whatever the upload setting is.
     if (!options.client && opts.requestChecksumCalculation !== 'WHEN_REQUIRED') {
-      this.presignClient = new S3Client({
-        ...transport,
-        ...options.clientConfig,
-        region: opts.region ?? options.clientConfig?.region,
-        endpoint: opts.endpoint,
-        forcePathStyle: opts.forcePathStyle,
-        credentials: options.credentials ?? options.clientConfig?.credentials,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      })
+      this.presignClient = new S3Client({ ...shared, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' })
     }
   }
 
