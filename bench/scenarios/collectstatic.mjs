@@ -10,8 +10,8 @@
  * Every run of every system is a process of its own, so each row gets that
  * process's in-process time (after start-up), its whole-process wall time
  * (measured here, around the spawn), its CPU seconds and its peak RSS. Stowage
- * and Django run, into one destination: a fresh collect, the no-op re-run and
- * (local) the re-run after one CSS file of the tree changed. The floor,
+ * Django and the floor run, into one destination: a fresh collect, the no-op
+ * re-run and (local) the re-run after one CSS file of the tree changed.
  * `cp -r` and the raw SDK run fresh only.
  *
  * Creating files is the noisy part on a shared machine: the same 4,000
@@ -117,7 +117,7 @@ export async function collectScenario({ target, quick, repeats, s3env, workDir, 
           const dest = local ? await mkdtemp(join(workDir, `${tag}-`)) : undefined
           const prefix = local ? undefined : `${s3env.prefix}/${tag}`
           const s3 = local ? undefined : { ...s3Config(s3env), prefix }
-          const own = peer === 'stowage' || peer === django ? cases : ['fresh']
+          const own = peer === 'stowage' || peer === django || peer === 'floor' ? cases : ['fresh']
           try {
             for (const kase of own) {
               const restore = kase === 'changed' ? await changeOneCss(tree.dir) : undefined
