@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events'
+import { Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { storages } from '../config.js'
@@ -8,6 +9,7 @@ import type { WriteRequest } from '../storage.js'
 import { allowedTypes } from '../validators/allowed-types.js'
 import { maxSize } from '../validators/max-size.js'
 import { samplePng } from '../validators/sample-images.js'
+import type { Validator } from '../validators/validator.js'
 import { fileField } from './file-field.js'
 import { imageField } from './image-field.js'
 import { strftime } from './strftime.js'
@@ -300,5 +302,46 @@ describe('FieldFile.save hands the backend what it knows of the content', () => 
     body.end(Buffer.from('plain text'))
     await fileField({ storage: new Peeking(), column: 'f' }).bind({}).save('p.txt', body, { signal: controller.signal })
     expect(listeners).toBe(1)
+  })
+})
+
+describe('FieldFile.save with a custom rule that throws', () => {
+  // A third-party rule's bug refuses the upload as checkHead's throw always
+  // did ("Could not check: ..."), whether it throws on a chunk, at the end of
+  // the stream, or on in-memory bytes: nothing is stored, the column is untouched.
+  const boom = (rule: string) => () => {
+    throw new Error(`${rule} broke`)
+  }
+  const throwingHead: Validator = { rule: 'custom', checkHead: boom('custom') }
+  const throwingSize: Validator = { rule: 'custom', checkSize: boom('custom') }
+  const throwingAtEnd: Validator = { rule: 'custom', checkSize: (_size, final) => (final ? boom('custom')() : undefined) }
+
+  const bodies = {
+    bytes: () => Buffer.from('hello'),
+    stream: () => Readable.from([Buffer.from('hel'), Buffer.from('lo')]),
+  }
+
+  async function refusal(validator: Validator, body: () => Buffer | Readable) {
+    const storage = new MemoryStorage()
+    const record: Record<string, unknown> = {}
+    const err = await fileField({ storage, column: 'f', validators: [validator] })
+      .bind(record)
+      .save('a.txt', body())
+      .catch((e: unknown) => e)
+    expect(storage.names()).toEqual([])
+    expect(record.f).toBeUndefined()
+    return err as ValidationError
+  }
+
+  it.each(Object.entries(bodies))('a throwing checkSize is a validation failure like a throwing checkHead (%s)', async (_, body) => {
+    const head = await refusal(throwingHead, body)
+    expect(head).toBeInstanceOf(ValidationError)
+    expect(head.failures).toEqual([{ rule: 'custom', message: 'Could not check: custom broke' }])
+    for (const validator of [throwingSize, throwingAtEnd]) {
+      const size = await refusal(validator, body)
+      expect(size).toBeInstanceOf(ValidationError)
+      expect(size.failures).toEqual(head.failures)
+      expect(size.message).toBe(head.message)
+    }
   })
 })

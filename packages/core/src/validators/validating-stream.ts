@@ -19,6 +19,11 @@ export const MAX_HEAD_BYTES = 1024 * 1024
 /** How far a head has got: what `HeadContext` tells the rules, besides the bytes. */
 type HeadState = Pick<HeadContext, 'final' | 'truncated' | 'complete'>
 
+/** A rule that threw could not decide: that is a failure of its own (header and size rules alike), never a pass. */
+function couldNotCheck(rule: Validator, err: unknown): ValidationFailure {
+  return { rule: rule.rule, message: `Could not check: ${err instanceof Error ? err.message : String(err)}` }
+}
+
 /**
  * Asks every header rule without a verdict yet about `head`, recording each
  * verdict's failures in `verdicts` and its facts in `facts`. Before the
@@ -42,7 +47,7 @@ async function askHeadRules(
     try {
       verdict = await rule.checkHead!({ ...ctx })
     } catch (err) {
-      verdict = { failures: [{ rule: rule.rule, message: `Could not check: ${err instanceof Error ? err.message : String(err)}` }] }
+      verdict = { failures: [couldNotCheck(rule, err)] }
     }
     if (verdict === 'more') {
       if (!state.final) continue
@@ -55,7 +60,16 @@ async function askHeadRules(
 }
 
 function sizeFailures(rules: readonly Validator[], size: number, final: boolean): ValidationFailure[] {
-  return rules.flatMap((v) => v.checkSize!(size, final) ?? [])
+  return rules.flatMap((v) => {
+    // Caught here, not left to the caller: thrown out of `_transform` (or the
+    // `_flush` callback) it escaped the stream, so the save never settled
+    // and the process saw an uncaught exception.
+    try {
+      return v.checkSize!(size, final) ?? []
+    } catch (err) {
+      return [couldNotCheck(v, err)]
+    }
+  })
 }
 
 function headFailures(rules: readonly Validator[], verdicts: Map<Validator, ValidationFailure[]>): ValidationFailure[] {

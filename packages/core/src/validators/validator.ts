@@ -63,7 +63,7 @@ export interface Validator {
   readonly rule: string
   /** How many leading bytes `checkHead` wants before it is first asked. */
   readonly headBytes?: number
-  /** @returns failures for `size` bytes received; `final` once the stream has ended. Must not throw: unlike `checkHead`, a throw is not turned into a failure. */
+  /** @returns failures for `size` bytes received; `final` once the stream has ended. Should not throw; a throw counts as a failure (`Could not check: <its message>`) and cuts the stream off. */
   checkSize?(size: number, final: boolean): ValidationFailure[] | undefined
   /** @returns the verdict on the file's first bytes. Should not throw; a throw counts as a failure. */
   checkHead?(ctx: HeadContext): HeadVerdict | Promise<HeadVerdict>
