@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { imageField, type Storage } from '@stowage/core'
+import { imageField, MemoryStorage, type Storage, type VariantResolver } from '@stowage/core'
 import { images } from '@stowage/images'
 import { phonePhoto } from '../../images/src/test-support/fixtures.js'
 import { backends, serve, type TestBackend } from './test-support/backends.js'
@@ -129,5 +129,36 @@ describe.each(['memory', 'local', 's3'])('serveVariants on %s', (kind) => {
     expect((await get(`${path}?${query.split('&').reverse().join('&')}`)).res.status).toBeLessThan(400)
     expect((await fetch(server.url + url, { method: 'POST' })).status).toBe(405)
     await file.delete()
+  })
+})
+
+describe('serveVariants with a resolver that fails', () => {
+  // A third-party resolver's bug is a server error like a storage failure:
+  // a 500 with no detail, never a crashed process or a request left hanging.
+  const failures: Record<string, () => never | Promise<never>> = {
+    throws: () => {
+      throw new Error('resolver bug: secret detail')
+    },
+    rejects: () => Promise.reject(new Error('resolver bug: secret detail')),
+  }
+  it.each(Object.keys(failures))('a resolver that %s gets a 500 and the server goes on answering', async (how) => {
+    const resolver = { resolveVariant: failures[how]! } as unknown as VariantResolver
+    const server = await serve(serveVariants({ storage: new MemoryStorage(), resolver, prefix: '/variants/' }))
+    // Node ends the process on an unhandled rejection: the handler must handle it.
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${server.url}/variants/a.jpg?v=thumb&sig=x`, { signal: AbortSignal.timeout(5000) })
+        expect(res.status).toBe(500)
+        expect(await res.json()).toEqual({ error: 'EINTERNAL', message: 'Internal server error' })
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      await server.close()
+    }
   })
 })

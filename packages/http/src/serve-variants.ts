@@ -58,7 +58,8 @@ function split(url: string, prefix: string): { name: string; query: URLSearchPar
  *   stored variant (cacheable for a fraction of the URL's lifetime) or its
  *   bytes (`cacheControl`, with ETag and Range support), 405 for methods
  *   other than GET and HEAD. Concurrent first requests generate the variant once.
- *   Server errors (a source that no longer decodes, a bad `urlExpiresIn`) are answered as `sendError` does.
+ *   Server errors (a source that no longer decodes, a bad `urlExpiresIn`, a resolver that throws or
+ *   rejects) are answered as `sendError` does: a 500 without detail for anything but a `StorageError`.
  */
 export function serveVariants(options: ServeVariantsOptions): MediaHandler {
   const prefix = options.prefix ?? '/'
@@ -83,10 +84,13 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
     res.setHeader('content-security-policy', csp)
     if (!isRead) return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' })
     if (!request) return plain(404, 'Not Found')
-    const variant = options.resolver.resolveVariant(request.name, request.query)
-    if ('refused' in variant) return plain(403, 'Forbidden')
-
     void (async () => {
+      // Inside the catch below, like every storage failure: a resolver of
+      // someone else's that throws (or, untyped, returns a promise that
+      // rejects) is a 500, not an exception out of the server's 'request'
+      // event or an unhandled rejection, either of which ends the process.
+      const variant = await Promise.resolve(options.resolver.resolveVariant(request.name, request.query))
+      if ('refused' in variant) return plain(403, 'Forbidden')
       const storage = storageOf()
       try {
         await variant.ensure(storage)

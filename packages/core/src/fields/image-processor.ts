@@ -82,7 +82,7 @@ export interface VariantResolver {
   /**
    * @param name the source image's stored name, decoded from the request path.
    * @param query the request's query parameters (variant parameters and signature).
-   * @returns the variant, or why it is refused. Must not throw: `serveVariants` calls it in its handler without a catch.
+   * @returns the variant, or why it is refused. Should not throw; `serveVariants` answers a throw with a 500 (as `sendError` does).
    */
   resolveVariant(name: string, query: URLSearchParams): ResolvedVariant | { refused: VariantRefusal }
 }
