@@ -100,6 +100,21 @@ describe('upload() to S3 in parts', () => {
     expect(await raw(storage)).toEqual({ keys: ['docs/big.bin'], multipart: [] })
   })
 
+  it('goes on when the session store throws (a full or refused localStorage): keeping a session is best effort', { timeout: 60_000 }, async () => {
+    const { storage, endpoints } = setup()
+    const data = bytes(6 * MIB)
+    const calls: string[] = []
+    const refuse = (method: string) => () => {
+      calls.push(method)
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+    }
+    const store = { getItem: refuse('getItem'), setItem: refuse('setItem'), removeItem: refuse('removeItem') }
+    const result = await upload<{ name: string }>(new File([data], 'quota.bin'), { ...endpoints, store })
+    expect(result.confirmed).toMatchObject({ name: 'docs/quota.bin' })
+    expect(calls).toEqual(['getItem', 'setItem', 'removeItem'])
+    expect(await raw(storage)).toEqual({ keys: ['docs/quota.bin'], multipart: [] })
+  })
+
   it('resumes after a disconnect by sending only the missing parts', { timeout: 60_000 }, async () => {
     const { storage, endpoints } = setup()
     const data = bytes(18 * MIB) // 4 parts: 5, 5, 5, 3 MiB

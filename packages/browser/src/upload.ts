@@ -31,8 +31,8 @@ export interface UploadSession {
 
 /**
  * Where sessions are kept between page loads (`window.localStorage` fits).
- * `upload` does not catch what these methods throw (a full `localStorage`):
- * the upload fails with that error.
+ * Best effort: what these methods throw (a full `localStorage`, one a
+ * private window refuses) only costs the chance to resume; the upload goes on.
  */
 export interface SessionStore {
   /** @returns the value stored under `key`, or `null`. */
@@ -204,6 +204,22 @@ function tracker(total: number, onProgress: UploadOptions['onProgress']) {
   }
 }
 
+/** `store`, with what its methods throw swallowed: keeping a session is a convenience, never a reason to fail. */
+function bestEffort(store: SessionStore): SessionStore {
+  const quietly = <T>(call: () => T, fallback: T): T => {
+    try {
+      return call()
+    } catch {
+      return fallback
+    }
+  }
+  return {
+    getItem: (key) => quietly(() => store.getItem(key), null),
+    setItem: (key, value) => quietly(() => store.setItem(key, value), undefined),
+    removeItem: (key) => quietly(() => store.removeItem(key), undefined),
+  }
+}
+
 function storeKey(file: Blob & { name?: string; lastModified?: number }): string {
   return `stowage-upload:${file.name ?? ''}:${file.size}:${file.lastModified ?? 0}`
 }
@@ -214,8 +230,8 @@ function storeKey(file: Blob & { name?: string; lastModified?: number }): string
  * and confirms.
  * @returns the upload token, the planned name, the number of parts this call sent, and the `confirm` answer.
  * @throws DOMException `AbortError` when `signal` aborts (the server side is cancelled too);
- *   UploadError for a refused or failed request (`session` set when a multipart upload can be resumed);
- *   what `options.store` throws.
+ *   UploadError for a refused or failed request (`session` set when a multipart upload can be resumed).
+ *   Nothing `options.store` throws fails the upload.
  */
 export async function upload<T = unknown>(file: Blob, options: UploadOptions): Promise<UploadResult<T>> {
   const { signal } = options
@@ -223,7 +239,8 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
   const total = file.size
   const progress = tracker(total, options.onProgress)
   const key = options.store ? storeKey(file) : ''
-  let session = options.resume ?? (options.store ? parseSession(options.store.getItem(key)) : undefined)
+  const store = options.store && bestEffort(options.store)
+  let session = options.resume ?? (store ? parseSession(store.getItem(key)) : undefined)
   let upload: string
   let name = ''
   let partUrls: PartUrl[]
@@ -255,7 +272,7 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
     const { parts, ...rest } = signed.multipart
     session = { upload, uploadId: rest.uploadId, partSize: rest.partSize, partCount: rest.partCount }
     partUrls = parts
-    options.store?.setItem(key, JSON.stringify(session))
+    store?.setItem(key, JSON.stringify(session))
   }
 
   const active = session
@@ -264,14 +281,14 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
     await call(endpointOf(options, 'complete'), { upload, uploadId: active.uploadId, partCount: active.partCount, size: total }, options)
   } catch (err) {
     if (signal?.aborted) {
-      options.store?.removeItem(key)
+      store?.removeItem(key)
       await cancel(upload, active.uploadId, options)
       throw abortError()
     }
     if (err instanceof UploadError) throw new UploadError(err.message, err.status, err.body, active)
     throw err
   }
-  options.store?.removeItem(key)
+  store?.removeItem(key)
   return finish<T>(upload, name, partsSent, options)
 }
 
