@@ -563,13 +563,16 @@ export class S3Storage extends BaseStorage {
    * @returns `s3://bucket/location` (and the endpoint), `presigned` signing, and the
    *   prefix of plain URLs when `url()` gives them (`customDomain`, or
    *   `querystringAuth: false`), so static files are linked straight to the bucket.
-   * @throws what the SDK throws when a plain AWS URL needs the region and its chain finds none
-   *   (not mapped to a Stowage error).
+   * @throws ConfigurationError (key `region`) when a plain AWS URL needs the region and the SDK's chain finds none, as `url()` does.
    */
   override async describe(): Promise<StorageDescription> {
     const { bucket, location, endpoint, customDomain, urlProtocol, querystringAuth } = this.options
     const prefix = location ? `${location}/` : ''
-    const baseUrl = customDomain ? `${urlProtocol}//${customDomain}/${encodeUrlPath(prefix)}` : querystringAuth ? undefined : await this.plainUrl(prefix)
+    const baseUrl = customDomain
+      ? `${urlProtocol}//${customDomain}/${encodeUrlPath(prefix)}`
+      : querystringAuth
+        ? undefined
+        : await this.guard('describe', prefix, () => this.plainUrl(prefix))
     const where = `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ''}`
     return { backend: this.constructor.name, location: where, ...(baseUrl !== undefined && { baseUrl }), signing: 'presigned' }
   }

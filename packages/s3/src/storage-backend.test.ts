@@ -160,5 +160,10 @@ describe('errors before anything is sent', () => {
     const storage = keep(new S3Storage({ bucket: 'b', credentials: { accessKeyId: 'AKIA0000', secretAccessKey: '0123456789abcdef' }, maxAttempts: 1 }))
     const err = await errorOf(storage.stat('a.txt'))
     expect(err.key).toBe('region')
+    expect((await errorOf(storage.url('a.txt'))).key).toBe('region')
+    // A plain bucket URL names the region too: url() and describe() (what `stowage check` prints) alike.
+    const plain = keep(new S3Storage({ bucket: 'b', credentials: { accessKeyId: 'AKIA0000', secretAccessKey: '0123456789abcdef' }, querystringAuth: false }))
+    expect((await errorOf(plain.url('a.txt'))).key).toBe('region')
+    expect((await errorOf(plain.describe())).key).toBe('region')
   })
 })
