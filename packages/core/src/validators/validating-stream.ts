@@ -262,7 +262,8 @@ export async function validate(content: Content, validators: readonly Validator[
  * @throws InvalidArgumentError (`EINVAL`) when `size` is not a non-negative integer.
  */
 export async function validateStored(head: Uint8Array, size: number, validators: readonly Validator[], info: UploadInfo = {}): Promise<UploadFacts> {
-  if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`validateStored size must be a non-negative integer, got ${size}`)
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new InvalidArgumentError(`validateStored size must be a non-negative integer, got ${size}`, { argument: 'size' })
   const facts: UploadFacts = { size }
   const verdicts = new Map<Validator, ValidationFailure[]>()
   const headRules = validators.filter((v) => v.checkHead)
