@@ -226,9 +226,9 @@ export class CompressPool {
  */
 export function acceptedEncodings(header: string | string[] | undefined, available: readonly Encoding[] = ENCODINGS): Encoding[] {
   if (!header) return []
-  const negotiator = new Negotiator({ headers: { 'accept-encoding': Array.isArray(header) ? header.join(',') : header } })
-  const accepted = negotiator.encodings([...available])
-  // `x-gzip` when named: not through `*`, which does not stand for a coding refused by name (`gzip;q=0, *`).
-  const xGzip = negotiator.encodings(['x-gzip']).length > 0 && negotiator.encodings(['x-stowage-unnamed']).length === 0
-  return available.filter((e) => accepted.includes(e) || (e === 'gzip' && xGzip))
+  // `x-gzip` is renamed `gzip` before negotiating, so it is gzip named, refusals included:
+  // `x-gzip;q=0, *` refuses gzip as `gzip;q=0, *` does. Named both ways, the higher q wins.
+  const text = (Array.isArray(header) ? header.join(',') : header).replace(/(^|,)\s*x-gzip\s*(?=[;,]|$)/gi, '$1gzip')
+  const accepted = new Negotiator({ headers: { 'accept-encoding': text } }).encodings([...available])
+  return available.filter((e) => accepted.includes(e))
 }

@@ -319,6 +319,11 @@ describe('acceptedEncodings', () => {
       ['br', 'gzip'],
     ],
     ['deflate, x-gzip;q=0.5', ['gzip']],
+    // x-gzip is gzip (RFC 9110 §8.4.1.3): refused by that name, gzip is refused, whatever `*` says.
+    ['x-gzip;q=0, *', ['br']],
+    ['*, X-GZIP ;q=0', ['br']],
+    ['br, x-gzip;q=0, *;q=0.5', ['br']],
+    ['x-gzipped, br', ['br']],
   ] as const)('%s → %j', (header, expected) => {
     expect(acceptedEncodings(header)).toEqual(expected)
   })
