@@ -205,6 +205,10 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       res.setHeader('Accept-Ranges', 'bytes')
       const range = found.size ? requestedRange(req.headers, found) : undefined
       if (range === 'unsatisfiable') {
+        // Not the file: no Cache-Control (an immutable 416 would be kept by a shared cache, whose
+        // key has no Range, and served for the URL for a year), and its empty body is not encoded.
+        res.removeHeader('Cache-Control')
+        res.removeHeader('Content-Encoding')
         res.statusCode = 416
         res.setHeader('Content-Range', `bytes */${found.size}`)
         return void res.end()

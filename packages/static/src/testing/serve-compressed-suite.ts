@@ -128,6 +128,28 @@ export function runServeCompressedSuite({
       }
     })
 
+    it('answers ranges of the variant it sends, and a 416 that no cache keeps and no client decodes', async () => {
+      const url = `/static/${hashed.css}`
+      const gz = await get(base, url, { 'accept-encoding': 'gzip' })
+      const part = await get(base, url, { 'accept-encoding': 'gzip', range: 'bytes=0-9' })
+      expect([part.status, part.headers['content-encoding'], part.headers['content-range']]).toEqual([206, 'gzip', `bytes 0-9/${gz.body.length}`])
+      expect(part.body.equals(gz.body.subarray(0, 10))).toBe(true)
+      // If-Range is held to the variant's own ETag (when strong: a weak one never matches), not the identity file's.
+      const etags = { gz: String(gz.headers.etag), plain: String((await get(base, url)).headers.etag) }
+      const strong = !etags.gz.startsWith('W/')
+      expect((await get(base, url, { 'accept-encoding': 'gzip', range: 'bytes=0-9', 'if-range': etags.gz })).status).toBe(strong ? 206 : 200)
+      expect((await get(base, url, { 'accept-encoding': 'gzip', range: 'bytes=0-9', 'if-range': etags.plain })).status).toBe(200)
+      // A 416 is no answer to keep for a year (a shared cache would serve it for every request
+      // of the URL), and its empty body is not gzip.
+      for (const method of ['GET', 'HEAD']) {
+        const past = await get(base, url, { 'accept-encoding': 'gzip', range: `bytes=${gz.body.length}-` }, method)
+        expect([past.status, past.headers['content-range']], method).toEqual([416, `bytes */${gz.body.length}`])
+        expect(past.headers['cache-control'], method).toBeUndefined()
+        expect(past.headers['content-encoding'], method).toBeUndefined()
+        expect(past.headers.vary, method).toBe('Accept-Encoding')
+      }
+    })
+
     it('never serves the run record or the deploy history, which are there', async () => {
       for (const name of [COLLECT_STATE_NAME, deploy]) {
         expect(await stored.exists(name), name).toBe(true)
