@@ -32,17 +32,19 @@ function mac(secret: string, path: string, expires: string, download: string): s
  * @returns the URL with `expires`, optional `download` and `signature` query parameters
  *   (any query `url` had is dropped).
  * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
- *   InvalidArgumentError (`EINVAL`) when `expiresIn` is not a positive number of seconds,
+ *   InvalidArgumentError (`EINVAL`) when `expiresIn` is not a positive number of seconds (or puts the expiry past safe integers),
  *   or `url` cannot be parsed as a URL (`new URL` refuses it).
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
-  // `expires=NaN` or a past expiry would sign a URL that can never be used.
-  if (typeof options.expiresIn !== 'number' || !(options.expiresIn > 0) || !Number.isFinite(options.expiresIn)) {
+  const now = options.now ?? Date.now
+  const at = Math.floor(now() / 1000) + Math.ceil(options.expiresIn)
+  // `expires=NaN`, a past expiry or one past safe integers (`1e+21`, which verifySignedUrl reads
+  // as expired) would sign a URL that can never be used.
+  if (typeof options.expiresIn !== 'number' || !(options.expiresIn > 0) || !Number.isSafeInteger(at)) {
     throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${String(options.expiresIn)}`, { argument: 'expiresIn' })
   }
-  const now = options.now ?? Date.now
-  const expires = String(Math.floor(now() / 1000) + Math.ceil(options.expiresIn))
+  const expires = String(at)
   const path = url.split('?')[0] ?? url
   const download = options.download ?? ''
   const query = new URLSearchParams({ expires })
