@@ -12,7 +12,7 @@ import path from 'node:path'
 import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { allowedTypes, imageField, maxSize, samplePng } from '@stowage/core'
+import { allowedTypes, fileField, imageField, maxSize, samplePng, ValidationError } from '@stowage/core'
 import { FileSystemStorage } from '@stowage/local'
 import { upload, UploadError } from '../../browser/src/upload.js'
 import { directUploads } from './direct-uploads.js'
@@ -175,6 +175,26 @@ describe('directUploads on local disk (node:http)', () => {
     clock += 2 * 3600 * 1000
     expect(await uploads.cleanup({ olderThan: 3600 })).toBe(1)
     expect(await files(storage)).toEqual([])
+  })
+})
+
+describe('directUploads with a custom size rule that throws', () => {
+  it('refuses the declared size as a stream does (a ValidationError, 400), not with a 500', async () => {
+    const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/' })
+    const checkSize = () => {
+      throw new Error('custom broke')
+    }
+    const field = fileField({ storage, column: 'f', validators: [{ rule: 'custom', checkSize }] })
+    const uploads = directUploads(field, { basePath: '/uploads/f', secret: SECRET })
+    const err = await uploads.sign({ filename: 'a.txt', size: 5 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures).toEqual([{ rule: 'custom', message: 'Could not check: custom broke' }])
+    const server = createServer((req, res) => uploads.handler(req, res))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uploads/f`
+    const res = await fetch(`${endpoint}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"filename":"a.txt","size":5}' })
+    expect(res.status).toBe(400)
   })
 })
 

@@ -27,6 +27,7 @@ import {
   ImageField,
   safeName,
   signUrl,
+  sizeFailures,
   StorageError,
   SuspiciousFileOperationError,
   ValidationError,
@@ -34,7 +35,6 @@ import {
   type FileField,
   type NameColumn,
   type Storage,
-  type ValidationFailure,
 } from '@stowage/core'
 import { errorBody, errorStatus } from './http-errors.js'
 import { essence } from './media-types.js'
@@ -183,8 +183,8 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
   /** The declared size against the field's size rules: an impossible upload is refused before a byte is sent. */
   function checkDeclared(size: number): void {
     if (!(Number.isSafeInteger(size) && size >= 0)) throw new ValidationError([{ rule: 'size', message: 'size must be a non-negative integer' }])
-    const failures: ValidationFailure[] = []
-    for (const v of field.validators) failures.push(...(v.checkSize?.(size, true) ?? []))
+    // As a stream asks them: a rule that throws is a failure ('Could not check: ...'), not a 500.
+    const failures = sizeFailures(field.validators, size, true)
     if (failures.length) throw new ValidationError(failures)
   }
 

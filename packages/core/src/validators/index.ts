@@ -4,7 +4,7 @@ export { allowedTypes, mimeEssence, extensionOf, type AllowedTypesOptions } from
 export { imageDimensions, DEFAULT_MAX_PIXELS, type ImageDimensionsOptions } from './image-dimensions.js'
 export { readImageSize, MAX_JPEG_SCAN_BYTES, type ImageSize } from './read-image-size.js'
 export { detectType, findActiveContent, SNIFF_BYTES } from './detect-type.js'
-export { ValidatingStream, validateContent, validate, validateStored, MAX_HEAD_BYTES } from './validating-stream.js'
+export { ValidatingStream, validateContent, validate, validateStored, sizeFailures, MAX_HEAD_BYTES } from './validating-stream.js'
 export { inspectSvg, SVG_NAMESPACE, MAX_SVG_PROBLEMS, type SvgProblem, type SvgProblemKind } from './svg.js'
 export { samplePng, sampleGif, sampleJpeg } from './sample-images.js'
 export { hostileUploads, type HostileUpload } from './hostile-uploads.js'

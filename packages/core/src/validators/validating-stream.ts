@@ -59,13 +59,20 @@ async function askHeadRules(
   }
 }
 
-function sizeFailures(rules: readonly Validator[], size: number, final: boolean): ValidationFailure[] {
+/**
+ * Asks every size rule of `rules` (those with `checkSize`) about `size`, as
+ * streams and `validateStored` do: a rule that throws is a failure of its own
+ * (`Could not check: ...`). `final` says the size is the whole file's.
+ * @returns the failures, empty when every rule passes. Never throws.
+ */
+export function sizeFailures(rules: readonly Validator[], size: number, final: boolean): ValidationFailure[] {
   return rules.flatMap((v) => {
+    if (!v.checkSize) return []
     // Caught here, not left to the caller: thrown out of `_transform` (or the
     // `_flush` callback) it escaped the stream, so the save never settled
     // and the process saw an uncaught exception.
     try {
-      return v.checkSize!(size, final) ?? []
+      return v.checkSize(size, final) ?? []
     } catch (err) {
       return [couldNotCheck(v, err)]
     }
