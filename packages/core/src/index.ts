@@ -81,7 +81,7 @@ export type {
 } from './config-types.js'
 export { PENDING_PREFIX, newPendingUpload, parsePendingUpload, pendingMarker, type PendingUpload } from './pending-uploads.js'
 export { isInlineSafe, contentDisposition, typeForName, etagMatches } from './media.js'
-export { parseRange, requestedRange, type ResolvedRange } from './ranges.js'
+export { notModified, parseRange, requestedRange, type ResolvedRange } from './ranges.js'
 export { variantsDir } from './variants-dir.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

@@ -1,9 +1,24 @@
 /**
- * Byte ranges of a response (RFC 9110 §14): what `serveMedia` and
- * `serveStatic` answer a `Range` request with. The header is read by
+ * Conditional requests (RFC 9110 §13) and byte ranges of a response (§14):
+ * what `serveMedia` and `serveStatic` answer `If-None-Match`,
+ * `If-Modified-Since` and `Range` requests with. `Range` is read by
  * `range-parser`, the parser Express and `send` use.
  */
 import rangeParser from 'range-parser'
+import { etagMatches } from './media.js'
+
+/**
+ * Whether a GET or HEAD can be answered 304: `If-None-Match` decides when
+ * sent (weak comparison); else `If-Modified-Since`, against `Last-Modified`
+ * to the second (RFC 9110 §13.2.2). An unparsable date is ignored.
+ * @returns true when the client's copy is current. Never throws.
+ */
+export function notModified(headers: { 'if-none-match'?: string; 'if-modified-since'?: string }, file: { modified: Date; etag: string }): boolean {
+  const inm = headers['if-none-match']
+  if (inm) return etagMatches(inm, file.etag)
+  const since = Date.parse(headers['if-modified-since'] ?? '')
+  return Number.isFinite(since) && Math.floor(file.modified.getTime() / 1000) * 1000 <= since
+}
 
 /** A satisfiable byte range; `end` inclusive. */
 export interface ResolvedRange {

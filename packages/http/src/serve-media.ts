@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { etagMatches, isStowageName, requestedRange, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import { isStowageName, notModified, requestedRange, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
 
@@ -44,13 +44,6 @@ export type MediaHandler = (req: IncomingMessage, res: ServerResponse, next?: Ne
 function etagOf(stat: FileStat): string {
   if (stat.etag) return `"${stat.etag.replace(/^W\//, '').replace(/"/g, '')}"`
   return `W/"${stat.size.toString(16)}-${stat.modified.getTime().toString(16)}"`
-}
-
-function notModified(req: IncomingMessage, stat: FileStat, etag: string): boolean {
-  const inm = req.headers['if-none-match']
-  if (inm) return etagMatches(inm, etag)
-  const ims = Date.parse(req.headers['if-modified-since'] ?? '')
-  return Number.isFinite(ims) && Math.floor(stat.modified.getTime() / 1000) * 1000 <= ims
 }
 
 function nameFrom(url: string, prefix: string): string | undefined {
@@ -151,7 +144,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
         etag,
         'last-modified': stat.modified.toUTCString(),
       }
-      if (notModified(req, stat, etag)) {
+      if (notModified(req.headers, { modified: stat.modified, etag })) {
         res.writeHead(304, { etag, 'last-modified': headers['last-modified']!, 'cache-control': headers['cache-control']! })
         return res.end()
       }

@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { ConfigurationError, etagMatches, isStorageError, isStowageName, requestedRange, safeName, withTrailingSlash, type Storage } from '@stowage/core'
+import { ConfigurationError, isStorageError, isStowageName, notModified, requestedRange, safeName, withTrailingSlash, type Storage } from '@stowage/core'
 import { contentTypeFor, isCompressible } from './content-types.js'
 import type { Finders } from './finders.js'
 import { looksHashed } from './hashing.js'
@@ -193,10 +193,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       }
       res.setHeader('ETag', found.etag)
       res.setHeader('Last-Modified', found.modified.toUTCString())
-      // If-None-Match decides when sent; else If-Modified-Since, to the second (RFC 9110 §13.2.2).
-      const inm = req.headers['if-none-match']
-      const since = inm ? NaN : Date.parse(req.headers['if-modified-since'] ?? '')
-      if (inm ? etagMatches(inm, found.etag) : Math.floor(found.modified.getTime() / 1000) * 1000 <= since) {
+      if (notModified(req.headers, found)) {
         res.statusCode = 304
         return void res.end()
       }
