@@ -178,6 +178,13 @@ describe('S3Storage: names of direct uploads go through the save() gate', () => 
     expect(put.upload.endsWith('/my photo (1).png')).toBe(true)
   })
 
+  it('presignUploadParts called as before size was required (no options) is InvalidArgumentError naming size', async () => {
+    const { upload } = await offline.presignPut('big.bin')
+    const err = await offline.presignUploadParts(upload, 'an-upload-id', [1], undefined as never).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(core.InvalidArgumentError)
+    expect((err as core.InvalidArgumentError).context.argument).toBe('size')
+  })
+
   it('confirmUpload refuses anything but a pending-upload token, and touches nothing', async () => {
     const storage = storageWith()
     const name = await storage.save('private/report.png', PNG)

@@ -213,10 +213,11 @@ export async function presignUploadParts(
 ): Promise<PresignedPart[]> {
   const { upload } = parseToken(target, token)
   checkUploadId(uploadId)
-  const { size } = options ?? ({} as PresignUploadPartsOptions)
-  const partSize = uploadPartSize(size, options.partSize)
+  // Without options (the call before `size` was required): InvalidArgumentError naming `size`, not a TypeError.
+  const { size, partSize: asked, expiresIn } = options ?? ({} as PresignUploadPartsOptions)
+  const partSize = uploadPartSize(size, asked)
   checkPartNumbers(partNumbers, Math.ceil(size / partSize))
-  return signParts(target, upload, uploadId, partNumbers, { size, partSize }, expiry(target, options.expiresIn), target.now())
+  return signParts(target, upload, uploadId, partNumbers, { size, partSize }, expiry(target, expiresIn), target.now())
 }
 
 /**
