@@ -228,7 +228,15 @@ export function acceptedEncodings(header: string | string[] | undefined, availab
   if (!header) return []
   // `x-gzip` is renamed `gzip` before negotiating, so it is gzip named, refusals included:
   // `x-gzip;q=0, *` refuses gzip as `gzip;q=0, *` does. Named both ways, the higher q wins.
-  const text = (Array.isArray(header) ? header.join(',') : header).replace(/(^|,)\s*x-gzip\s*(?=[;,]|$)/gi, '$1gzip')
+  // Only each item's coding (before its parameters) is looked at; negotiator reads the rest.
+  const items = (Array.isArray(header) ? header.join(',') : header).split(',')
+  const text = items
+    .map((item) => {
+      const semi = item.indexOf(';')
+      const coding = (semi === -1 ? item : item.slice(0, semi)).trim().toLowerCase()
+      return coding === 'x-gzip' ? `gzip${semi === -1 ? '' : item.slice(semi)}` : item
+    })
+    .join(',')
   const accepted = new Negotiator({ headers: { 'accept-encoding': text } }).encodings([...available])
   return available.filter((e) => accepted.includes(e))
 }
