@@ -32,6 +32,8 @@ const copy = (name, size, mtimeMs) => {
   const bytes = readFileSync(join(source, name))
   const md5 = createHash('md5').update(bytes).digest('hex').slice(0, 12)
   const target = join(dest, name)
+  // A new file, as a collect makes: writing through a re-run's old copy would rewrite its hashed name too (a hard link).
+  if (run !== 'fresh' && existsSync(target)) rmSync(target)
   writeFileSync(target, bytes)
   let hashed = name
   if (storage !== 'plain') {
