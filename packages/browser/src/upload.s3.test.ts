@@ -40,14 +40,14 @@ function setup(validators = [maxSize(100 * MIB, { min: 1 })]) {
       return 'multipart' in s ? { ...s, multipart: { ...s.multipart, parts: s.multipart.parts.map(via) } } : via(s)
     },
     parts: async (b) => {
-      const r = await helper.parts(String(b.upload), String(b.uploadId), { size: Number(b.size), partSize: Number(b.partSize) })
+      const r = await helper.parts(String(b.upload), String(b.uploadId), { size: Number(b.size) })
       return { ...r, urls: r.urls.map(via) }
     },
     complete: (b) => helper.complete(String(b.upload), String(b.uploadId), { partCount: Number(b.partCount), size: Number(b.size) }),
     abort: (b) => helper.abort(String(b.upload), b.uploadId === undefined ? undefined : String(b.uploadId)),
     confirm: (b) => helper.confirm(String(b.upload)),
   }
-  return { storage, helper, endpoints }
+  return { storage, field, helper, endpoints }
 }
 
 async function raw(storage: S3Storage) {
@@ -229,24 +229,28 @@ describe('S3Storage: multipart pending uploads', () => {
     expect(md5(await storage.read('pinned.bin'))).toBe(md5(data))
   })
 
-  it("the helper's parts endpoint holds the resumed size to the field's rules, and signs lengths from its own part size", async () => {
-    const { storage, helper } = setup([maxSize(12 * MIB)])
-    const signed = await helper.sign({ filename: 'big.bin', size: 12 * MIB })
+  it("the helper's parts endpoint holds the resumed size to the field's rules, and signs the part size the upload began with", async () => {
+    const { storage, field, helper } = setup([maxSize(12 * MIB)])
+    const data = bytes(12 * MIB)
+    const signed = await helper.sign({ filename: 'big.bin', size: data.length })
     if (!('multipart' in signed)) throw new Error('expected a multipart upload')
-    const { uploadId } = signed.multipart
-    // A resuming client claiming a bigger file, or an impossible part size, gets no URL.
-    await expect(helper.parts(signed.upload, uploadId, { size: 1024 * MIB, partSize: 5 * MIB })).rejects.toBeInstanceOf(ValidationError)
-    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: 1 })).rejects.toBeInstanceOf(ValidationError)
-    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB } as never)).rejects.toBeInstanceOf(ValidationError)
-    // A smaller part size than the upload's asks for numbers past its last part.
-    await expect(helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: MIB })).rejects.toBeInstanceOf(InvalidArgumentError)
-    // A bigger one asks for fewer parts, each still signed with the helper's 5 MiB.
-    const { urls } = await helper.parts(signed.upload, uploadId, { size: 12 * MIB, partSize: 12 * MIB })
-    expect(urls.map((u) => u.partNumber)).toEqual([1])
-    expect((await fetch(urls[0]!.url, { method: 'PUT', body: bytes(12 * MIB) })).status).toBe(403)
-    expect((await fetch(urls[0]!.url, { method: 'PUT', body: bytes(5 * MIB) })).status).toBe(200)
-    await helper.abort(signed.upload, uploadId)
-    expect(await raw(storage)).toEqual({ keys: [], multipart: [] })
+    const { uploadId, parts } = signed.multipart
+    // A resuming client claiming a bigger file than the field allows, or none, gets no URL.
+    await expect(helper.parts(signed.upload, uploadId, { size: 1024 * MIB })).rejects.toBeInstanceOf(ValidationError)
+    await expect(helper.parts(signed.upload, uploadId, {} as never)).rejects.toBeInstanceOf(ValidationError)
+    // Part 1 arrives; then the helper's part size changes (a deploy) before the client resumes.
+    expect((await fetch(parts[0]!.url, { method: 'PUT', body: data.subarray(0, 5 * MIB) })).status).toBe(200)
+    const redeployed = directUploads(field, { basePath: '/uploads', multipartThreshold: 5 * MIB, partSize: 6 * MIB })
+    const resumed = await redeployed.parts(signed.upload, uploadId, { size: data.length })
+    expect([resumed.partSize, resumed.partCount, resumed.urls.map((u) => u.partNumber)]).toEqual([5 * MIB, 3, [2, 3]])
+    // Each URL takes its part's length in the upload's layout, and nothing else.
+    const [second, third] = resumed.urls
+    expect((await fetch(second!.url, { method: 'PUT', body: data.subarray(5 * MIB, 11 * MIB) })).status).toBe(403)
+    expect((await fetch(second!.url, { method: 'PUT', body: data.subarray(5 * MIB, 10 * MIB) })).status).toBe(200)
+    expect((await fetch(third!.url, { method: 'PUT', body: data.subarray(10 * MIB) })).status).toBe(200)
+    expect(await redeployed.complete(signed.upload, uploadId, { partCount: 3, size: data.length })).toEqual({ size: data.length })
+    expect(await redeployed.confirm(signed.upload)).toMatchObject({ name: 'docs/big.bin', size: data.length })
+    expect(md5(await storage.read('docs/big.bin'))).toBe(md5(data))
   })
 
   it('promotes an object past the single-copy limit with UploadPartCopy (limit lowered for the test)', async () => {

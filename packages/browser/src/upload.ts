@@ -51,7 +51,7 @@ export interface UploadOptions {
   sign?: Endpoint
   /** Checks and keeps the upload: `{ upload }` in, whatever the application answers out. `false`: do not confirm (hand the token to your own form instead). */
   confirm?: Endpoint | false
-  /** Which parts the server has, with fresh URLs for the rest: `{ upload, uploadId, size, partSize }` in (each URL signs its part's length). */
+  /** Which parts the server has, with fresh URLs for the rest: `{ upload, uploadId, size }` in (each URL signs its part's length). */
   parts?: Endpoint
   /** Assembles the parts: `{ upload, uploadId, partCount, size }` in. */
   complete?: Endpoint
@@ -249,11 +249,15 @@ export async function upload<T = unknown>(file: Blob, options: UploadOptions): P
   if (session) {
     upload = session.upload
     // Which parts made it: send only the others, with fresh URLs (the first ones may have expired).
-    const state = (await call(endpointOf(options, 'parts'), { upload, uploadId: session.uploadId, size: total, partSize: session.partSize }, options)) as {
+    const state = (await call(endpointOf(options, 'parts'), { upload, uploadId: session.uploadId, size: total }, options)) as {
       parts: { partNumber: number; size: number }[]
       urls: PartUrl[]
       name?: string
+      partSize?: number
+      partCount?: number
     }
+    // The parts the server signed are cut as it says: its part size is the upload's (the URLs sign each length).
+    if (state.partSize && state.partCount) session = { ...session, partSize: state.partSize, partCount: state.partCount }
     name = state.name ?? ''
     for (const p of state.parts) progress.already(p.size)
     partUrls = state.urls

@@ -90,21 +90,19 @@ export interface DirectUploads<R extends object> {
   sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
   /**
    * The parts a multipart upload has, and fresh URLs for the others. `file`
-   * is the file's `size` (checked against the field's rules, as `sign`
-   * checks it) and the `partSize` that `sign` returned, which says which
-   * part numbers to sign. Each URL signs its part's length, worked out from
-   * the size and this helper's own `partSize` option, never the client's, so
-   * what is sent cannot exceed the size the field allows.
-   * @returns the parts the server has (number and size) and a URL for each missing part.
-   * @throws ValidationError for a size the field refuses or an impossible part size;
-   *   InvalidArgumentError (from the storage) for part numbers past the file's last part, or (`argument: 'storage'`)
-   *   when the field's storage cannot presign.
+   * is the file's `size`, held to the field's rules as `sign` holds it: each
+   * URL signs its part's length, so what is sent cannot exceed the size the
+   * field allows. The part size is the one the upload began with where the
+   * server shows it (else this helper's `partSize`), never the client's word.
+   * @returns the parts the server has (number and size), a URL for each missing part, and the part size and count the URLs follow.
+   * @throws ValidationError for a size the field refuses; InvalidArgumentError (`argument: 'storage'`)
+   *   when the field's storage cannot presign; FileNotFoundError when the upload was completed or aborted.
    */
   parts(
     upload: string,
     uploadId: string,
-    file: { size: number; partSize: number },
-  ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[] }>
+    file: { size: number },
+  ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[]; partSize: number; partCount: number }>
   /**
    * Assembles a multipart upload. @returns its size.
    * @throws StorageError (`EINCOMPLETE`) when parts are missing; InvalidArgumentError (`argument: 'storage'`)
@@ -141,13 +139,11 @@ interface PresigningStorage extends Storage {
     name: string,
     options: { size: number; partSize?: number; expiresIn?: number },
   ): Promise<{ upload: string; name: string; uploadId: string; partSize: number; partCount: number; parts: { partNumber: number; url: string }[] }>
-  presignUploadParts(
+  resumeMultipartUpload(
     upload: string,
     uploadId: string,
-    partNumbers: readonly number[],
     options: { size: number; partSize?: number; expiresIn?: number },
-  ): Promise<{ partNumber: number; url: string }[]>
-  listUploadedParts(upload: string, uploadId: string): Promise<{ partNumber: number; size: number }[]>
+  ): Promise<{ parts: { partNumber: number; size: number }[]; urls: { partNumber: number; url: string }[]; partSize: number; partCount: number }>
   completeMultipartUpload(upload: string, uploadId: string, options?: { partCount?: number; size?: number }): Promise<{ size: number }>
   abortUpload(upload: string, uploadId?: string): Promise<void>
   confirmUpload(
@@ -164,8 +160,6 @@ function presigns(storage: Storage): storage is PresigningStorage {
 /** Largest JSON body an endpoint reads. */
 const MAX_JSON_BYTES = 64 * 1024
 const MIB = 1024 * 1024
-/** S3's most parts in one upload: a part size giving more cannot be the upload's (checked before a list of part numbers is built from it). */
-const MAX_PARTS = 10_000
 
 /**
  * Direct-upload endpoints for one field.
@@ -217,20 +211,14 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       return { upload, name: clean, method: 'PUT', url, headers }
     },
 
-    async parts(upload, uploadId, { size, partSize } = {} as { size: number; partSize: number }) {
+    async parts(upload, uploadId, { size } = {} as { size: number }) {
       const storage = requirePresigning(field.storage)
-      // The size is the client's word again: held to the field's rules as at signing, since the
-      // URLs sign each part's length from it. The client's part size only says which numbers to ask for.
+      // The size is the client's word again: held to the field's rules as at signing, since
+      // the URLs sign each part's length from it. Fresh URLs: the first ones may have expired.
       checkDeclared(size)
-      if (!(Number.isSafeInteger(partSize) && partSize > 0 && Math.ceil(size / partSize) <= MAX_PARTS)) {
-        throw new ValidationError([{ rule: 'partSize', message: `partSize must be the part size sign returned, got ${partSize}` }])
-      }
-      const parts = (await storage.listUploadedParts(upload, uploadId)).map(({ partNumber, size }) => ({ partNumber, size }))
-      const have = new Set(parts.map((p) => p.partNumber))
-      const missing = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i + 1).filter((n) => !have.has(n))
-      // Fresh URLs: the ones signed at the start may have expired while the browser was away.
-      const urls = missing.length ? await storage.presignUploadParts(upload, uploadId, missing, { size, partSize: options.partSize, expiresIn }) : []
-      return { parts, urls }
+      const resumed = await storage.resumeMultipartUpload(upload, uploadId, { size, partSize: options.partSize, expiresIn })
+      const { partSize, partCount, urls } = resumed
+      return { parts: resumed.parts.map(({ partNumber, size }) => ({ partNumber, size })), urls, partSize, partCount }
     },
 
     async complete(upload, uploadId, expected = {}) {
@@ -344,7 +332,7 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
             ),
           )
         case 'parts':
-          return send(res, 200, await api.parts(upload, String(uploadId), { size: Number(body.size), partSize: Number(body.partSize) }))
+          return send(res, 200, await api.parts(upload, String(uploadId), { size: Number(body.size) }))
         case 'complete':
           return send(
             res,

@@ -35,6 +35,7 @@ export type {
   PresignedMultipartUpload,
   PresignedPart,
   PresignUploadPartsOptions,
+  ResumedMultipartUpload,
   UploadedPart,
   CompleteMultipartOptions,
 } from './multipart-upload.js'

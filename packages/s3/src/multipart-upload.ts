@@ -220,6 +220,49 @@ export async function presignUploadParts(
   return signParts(target, upload, uploadId, partNumbers, { size, partSize }, expiry(target, expiresIn), target.now())
 }
 
+/** What `resumeMultipartUpload` returns. */
+export interface ResumedMultipartUpload {
+  /** The parts the server already holds. */
+  parts: UploadedPart[]
+  /** A fresh URL for every other part of the file, each signed with its length. */
+  urls: PresignedPart[]
+  /** The upload's part size, and how many parts the file makes with it. */
+  partSize: number
+  partCount: number
+}
+
+/**
+ * What a resuming client needs: the parts the server holds, and fresh URLs
+ * for the rest of the file. The part size is the one the upload began with
+ * where the server shows it (part 1, unless it is the whole file, was signed
+ * with exactly that length), else `options.partSize` raised as
+ * `createMultipartUpload` raises it: a resume after the configured part size
+ * changed still fits the parts already sent, and no client says what the
+ * parts are.
+ * @returns the uploaded parts, the URLs for the missing ones, the part size and count.
+ * @throws SuspiciousFileOperationError for a token that is not a pending upload;
+ *   InvalidArgumentError for a missing or bad `size` or `partSize`, or a bad id or expiry;
+ *   FileNotFoundError (ENOENT) when the upload was completed or aborted.
+ */
+export async function resumeMultipartUpload(
+  target: DirectUploadTarget,
+  token: string,
+  uploadId: string,
+  options: PresignUploadPartsOptions,
+): Promise<ResumedMultipartUpload> {
+  const { upload } = parseToken(target, token)
+  const { size, partSize: configured, expiresIn } = options ?? ({} as PresignUploadPartsOptions)
+  uploadPartSize(size, configured)
+  const parts = await listUploadedParts(target, upload, uploadId)
+  const first = parts[0]?.partNumber === 1 ? parts[0] : undefined
+  const partSize = uploadPartSize(size, first && first.size < size ? first.size : configured)
+  const partCount = Math.ceil(size / partSize)
+  const have = new Set(parts.map((p) => p.partNumber))
+  const missing = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !have.has(n))
+  const urls = missing.length ? await signParts(target, upload, uploadId, missing, { size, partSize }, expiry(target, expiresIn), target.now()) : []
+  return { parts, urls, partSize, partCount }
+}
+
 /**
  * The parts the server holds for a multipart upload: a resuming client
  * sends only the others.

@@ -75,11 +75,13 @@ import {
   createMultipartUpload,
   listUploadedParts,
   presignUploadParts,
+  resumeMultipartUpload,
   type CompleteMultipartOptions,
   type MultipartUploadOptions,
   type PresignedMultipartUpload,
   type PresignedPart,
   type PresignUploadPartsOptions,
+  type ResumedMultipartUpload,
   type UploadedPart,
 } from './multipart-upload.js'
 import { clientRegion, MAX_EXPIRES_IN, resolveS3Options, type ResolvedS3Options, type S3StorageOptions } from './options.js'
@@ -720,6 +722,20 @@ export class S3Storage extends BaseStorage {
    */
   async presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options: PresignUploadPartsOptions): Promise<PresignedPart[]> {
     return this.guard('presignUploadParts', upload, () => presignUploadParts(this.target(), upload, uploadId, partNumbers, options))
+  }
+
+  /**
+   * What a resuming client needs (`ListParts`, then fresh part URLs): the
+   * parts the server holds, and a URL for every other part of the file,
+   * signed with its length. The part size is the one the upload began with
+   * where the server shows it, else `options.partSize` as
+   * `createMultipartUpload` was given it.
+   * @returns the uploaded parts, the URLs for the missing ones, the part size and count.
+   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for a missing or bad size or part size;
+   *   FileNotFoundError (ENOENT) when the upload was completed or aborted.
+   */
+  async resumeMultipartUpload(upload: string, uploadId: string, options: PresignUploadPartsOptions): Promise<ResumedMultipartUpload> {
+    return this.guard('resumeMultipartUpload', upload, () => resumeMultipartUpload(this.target(), upload, uploadId, options))
   }
 
   /**
