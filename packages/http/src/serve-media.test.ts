@@ -81,6 +81,10 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     const stale = await get(`/media/${dir}/pic.png`, { range: 'bytes=0-1', 'if-range': '"stale"' })
     expect(stale.status).toBe(200)
     expect(Number(stale.headers.get('content-length'))).toBe(png.length)
+    // An empty file is sent whole (empty), as serveStatic sends it: there is no byte to range over.
+    await backend.storage.save(`${dir}/empty.txt`, '')
+    const empty = await get(`/media/${dir}/empty.txt`, { range: 'bytes=0-' })
+    expect([empty.status, empty.headers.get('content-length'), empty.headers.get('content-range'), await empty.text()]).toEqual([200, '0', null, ''])
   })
 
   it('answers HEAD without a body and refuses other methods', async () => {
