@@ -42,7 +42,9 @@ export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: n
   // `expires=NaN`, a past expiry or one past safe integers (`1e+21`, which verifySignedUrl reads
   // as expired) would sign a URL that can never be used.
   if (typeof options.expiresIn !== 'number' || !(options.expiresIn > 0) || !Number.isSafeInteger(at)) {
-    throw new InvalidArgumentError(`expiresIn must be a positive number of seconds, got ${String(options.expiresIn)}`, { argument: 'expiresIn' })
+    throw new InvalidArgumentError(`expiresIn must be a positive number of seconds with an expiry below 2^53, got ${String(options.expiresIn)}`, {
+      argument: 'expiresIn',
+    })
   }
   const expires = String(at)
   const path = url.split('?')[0] ?? url
