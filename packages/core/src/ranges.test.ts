@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { notModified } from './ranges.js'
+import { notModified, requestedRange } from './ranges.js'
 
 describe('notModified (what serveMedia and serveStatic answer 304)', () => {
   const file = { modified: new Date('2026-01-02T03:04:05.678Z'), etag: '"abc"' }
@@ -15,5 +15,21 @@ describe('notModified (what serveMedia and serveStatic answer 304)', () => {
     ['an unparsable If-Modified-Since', { 'if-modified-since': 'yesterday' }, false],
   ] as const)('%s → %s', (_, headers, expected) => {
     expect(notModified(headers, file)).toBe(expected)
+  })
+})
+
+describe('requestedRange (what serveMedia and serveStatic answer 206 or 416)', () => {
+  const file = { size: 100, modified: new Date('2026-01-02T03:04:05.678Z'), etag: '"abc"' }
+
+  it.each([
+    ['no Range', {}, file, undefined],
+    ['one range', { range: 'bytes=10-19' }, file, { start: 10, end: 19 }],
+    ['a range past the end', { range: 'bytes=100-' }, file, 'unsatisfiable'],
+    ['a current strong If-Range', { range: 'bytes=0-9', 'if-range': '"abc"' }, file, { start: 0, end: 9 }],
+    ['a weak ETag, never current for If-Range', { range: 'bytes=0-9', 'if-range': 'W/"abc"' }, { ...file, etag: 'W/"abc"' }, undefined],
+    ['an If-Range date to the second', { range: 'bytes=0-9', 'if-range': file.modified.toUTCString() }, file, { start: 0, end: 9 }],
+    ['an empty file, which has no byte to range over: sent whole', { range: 'bytes=0-' }, { ...file, size: 0 }, undefined],
+  ] as const)('%s', (_, headers, f, expected) => {
+    expect(requestedRange(headers, f)).toEqual(expected)
   })
 })

@@ -17,8 +17,11 @@ export function notModified(headers: { 'if-none-match'?: string; 'if-modified-si
   const inm = headers['if-none-match']
   if (inm) return etagMatches(inm, file.etag)
   const since = Date.parse(headers['if-modified-since'] ?? '')
-  return Number.isFinite(since) && Math.floor(file.modified.getTime() / 1000) * 1000 <= since
+  return Number.isFinite(since) && toSecond(file.modified) <= since
 }
+
+/** `date` to the whole second, as HTTP dates (`Last-Modified`) carry it. */
+const toSecond = (date: Date): number => Math.floor(date.getTime() / 1000) * 1000
 
 /** A satisfiable byte range; `end` inclusive. */
 export interface ResolvedRange {
@@ -47,18 +50,18 @@ export function parseRange(header: string | undefined, size: number): ResolvedRa
  * The range a request asks for, when its `If-Range` still names this version
  * of the file: an entity tag compared strongly (a weak one never matches), or
  * the file's `Last-Modified` date to the second. A stale `If-Range` means the
- * client's partial copy is of another version: it gets the whole file.
- * @returns as `parseRange`, or `undefined` when `If-Range` does not match. Never throws.
+ * client's partial copy is of another version: it gets the whole file. An
+ * empty file has no byte to range over: it is sent whole (empty), not refused.
+ * @returns as `parseRange`, or `undefined` when `If-Range` does not match or the file is empty. Never throws.
  */
 export function requestedRange(
   headers: { range?: string; 'if-range'?: string | string[] },
   file: { size: number; modified: Date; etag: string },
 ): ResolvedRange | 'unsatisfiable' | undefined {
+  if (file.size === 0) return undefined
   const ifRange = String(headers['if-range'] ?? '')
   if (ifRange) {
-    const current = ifRange.startsWith('"')
-      ? !file.etag.startsWith('W/') && ifRange === file.etag
-      : Math.floor(file.modified.getTime() / 1000) * 1000 === Date.parse(ifRange)
+    const current = ifRange.startsWith('"') ? !file.etag.startsWith('W/') && ifRange === file.etag : toSecond(file.modified) === Date.parse(ifRange)
     if (!current) return undefined
   }
   return parseRange(headers.range, file.size)

@@ -148,8 +148,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
         res.writeHead(304, { etag, 'last-modified': headers['last-modified']!, 'cache-control': headers['cache-control']! })
         return res.end()
       }
-      // An empty file has no byte to range over: it is sent whole (empty), as serveStatic sends it, not refused with 416.
-      const range = stat.size ? requestedRange(req.headers, { size: stat.size, modified: stat.modified, etag }) : undefined
+      const range = requestedRange(req.headers, { size: stat.size, modified: stat.modified, etag })
       if (range === 'unsatisfiable') return plain(416, 'Range Not Satisfiable', { 'content-range': `bytes */${stat.size}` })
       const length = range ? range.end - range.start + 1 : stat.size
       if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${stat.size}`

@@ -200,7 +200,7 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       // Ranges of what is sent (the encoded variant, when one was chosen: its ETag is its own),
       // so a video or audio file plays and seeks (Safari asks for ranges before it plays).
       res.setHeader('Accept-Ranges', 'bytes')
-      const range = found.size ? requestedRange(req.headers, found) : undefined
+      const range = requestedRange(req.headers, found)
       if (range === 'unsatisfiable') {
         // Not the file: no Cache-Control (an immutable 416 would be kept by a shared cache, whose
         // key has no Range, and served for the URL for a year), and its empty body is not encoded.
