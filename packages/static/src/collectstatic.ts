@@ -856,8 +856,7 @@ async function planHashed(
   // planning holds at most RETAINED_BYTES of them, whatever the tree's size.
   const inputs = new Map<string, PostProcessInput>()
   // Only the inputs are sorted: on a re-run that is what a change reaches, not the tree.
-  const taken = affected ? sources.filter((s) => !kept(s.path)) : [...sources]
-  for (const s of taken.sort((a, b) => (a.path < b.path ? -1 : 1))) {
+  for (const s of sources.filter((s) => !kept(s.path)).sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const rewritable = adjustableKind(s.path) && s.size <= STREAM_THRESHOLD
     const bytes = rewritable ? s.bytes : undefined
     // Bytes kept since hashing, and a way to read them again once the plan releases them (after the write).
