@@ -18,7 +18,7 @@
  * ("files": those copied; "usage": this whole process, start-up included, from `process.resourceUsage()`).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const { source, dest, storage, runs = ['fresh'] } = JSON.parse(process.argv[2])
@@ -33,14 +33,14 @@ const copy = (name, size, mtimeMs) => {
   const md5 = createHash('md5').update(bytes).digest('hex').slice(0, 12)
   const target = join(dest, name)
   // A new file, as a collect makes: writing through a re-run's old copy would rewrite its hashed name too (a hard link).
-  if (run !== 'fresh' && existsSync(target)) rmSync(target)
+  if (run !== 'fresh') rmSync(target, { force: true })
   writeFileSync(target, bytes)
   let hashed = name
   if (storage !== 'plain') {
     const slash = name.lastIndexOf('/')
     const dot = name.lastIndexOf('.')
     hashed = dot > slash ? `${name.slice(0, dot)}.${md5}${name.slice(dot)}` : `${name}.${md5}`
-    if (existsSync(join(dest, hashed))) rmSync(join(dest, hashed))
+    if (run !== 'fresh') rmSync(join(dest, hashed), { force: true })
     linkSync(target, join(dest, hashed))
   }
   index[name] = [size, mtimeMs, hashed]
