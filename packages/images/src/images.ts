@@ -92,6 +92,12 @@ function positiveInt(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) > 0
 }
 
+/** @throws ConfigurationError naming (under `prefix`) the first key of `options` not in `known`. */
+function refuseUnknown(options: object, known: readonly string[], prefix = ''): void {
+  const unknown = Object.keys(options).find((k) => !known.includes(k))
+  if (unknown !== undefined) throw new ConfigurationError(`unknown option (expected ${known.join(', ')})`, { key: `${prefix}${unknown}` })
+}
+
 /** The processor; `images()` builds one. */
 export class Images implements ImageProcessor, VariantResolver {
   /** The declared variants, by name. */
@@ -108,8 +114,7 @@ export class Images implements ImageProcessor, VariantResolver {
 
   /** @throws ConfigurationError naming the bad key. */
   constructor(options: ImagesOptions = {}) {
-    const known = new Set(['variants', 'keepMetadata', 'quality', 'maxPixels', 'maxBytes', 'animated', 'lazy'])
-    for (const k of Object.keys(options)) if (!known.has(k)) throw new ConfigurationError(`unknown option (expected ${[...known].join(', ')})`, { key: k })
+    refuseUnknown(options, ['variants', 'keepMetadata', 'quality', 'maxPixels', 'maxBytes', 'animated', 'lazy'])
     this.variants = new Map(Object.entries(options.variants ?? {}).map(([name, spec]) => [name, checkVariant(name, spec)]))
     this.keepMetadata = options.keepMetadata ?? false
     this.quality = options.quality ?? DEFAULT_ORIGINAL_QUALITY
@@ -131,8 +136,7 @@ export class Images implements ImageProcessor, VariantResolver {
         throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
       if (options.lazy.concurrency !== undefined && !positiveInt(options.lazy.concurrency))
         throw new ConfigurationError(`must be a positive integer, got ${JSON.stringify(options.lazy.concurrency)}`, { key: 'lazy.concurrency' })
-      const unknown = Object.keys(options.lazy).find((k) => !['baseUrl', 'secret', 'concurrency'].includes(k))
-      if (unknown) throw new ConfigurationError('unknown option (expected baseUrl, secret, concurrency)', { key: `lazy.${unknown}` })
+      refuseUnknown(options.lazy, ['baseUrl', 'secret', 'concurrency'], 'lazy.')
     }
     const lazyOne = [...this.variants.values()].find((v) => v.lazy)
     if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
