@@ -111,6 +111,8 @@ export class Images implements ImageProcessor, VariantResolver {
   /** Lazy generations running, and those waiting for one of `lazy.concurrency` turns. */
   private running = 0
   private readonly waiting: (() => void)[] = []
+  /** `lazy.concurrency`, or the number of CPUs. */
+  private readonly concurrency: number
 
   /** @throws ConfigurationError naming the bad key. */
   constructor(options: ImagesOptions = {}) {
@@ -141,6 +143,7 @@ export class Images implements ImageProcessor, VariantResolver {
     const lazyOne = [...this.variants.values()].find((v) => v.lazy)
     if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
     this.lazy = options.lazy
+    this.concurrency = options.lazy?.concurrency ?? availableParallelism()
   }
 
   /**
@@ -331,8 +334,7 @@ export class Images implements ImageProcessor, VariantResolver {
 
   /** Runs `work` once fewer than `lazy.concurrency` generations are running. */
   private async inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const limit = this.lazy?.concurrency ?? availableParallelism()
-    if (this.running >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve))
     else this.running++
     try {
       return await work()
