@@ -253,11 +253,7 @@ export class S3Storage extends BaseStorage {
           return name
         } catch (err) {
           if (!conditional) throw err
-          if (!isPreconditionFailed(err)) {
-            if (await this.keepsLostWrite(name, writeId!, signal)) return name
-            throw err
-          }
-          if (await this.writtenBy(name, writeId)) return name
+          if (await this.landedDespite(err, name, writeId!, signal)) return name
           name = await req.nextName()
         }
       }
@@ -306,35 +302,35 @@ export class S3Storage extends BaseStorage {
         )
         return name
       } catch (err) {
-        if (!isPreconditionFailed(err)) {
-          if (await this.keepsLostWrite(name, writeId, signal)) return name
-          throw err
-        }
-        if (await this.writtenBy(name, writeId)) return name
+        if (await this.landedDespite(err, name, writeId, signal)) return name
         name = await next()
       }
     }
   }
 
   /**
-   * After a conditional PUT under `name` failed otherwise than with 412: the
-   * server may have stored it all the same, its answer lost (a reset on every
-   * attempt, each retry refused with a 412 nobody heard) or no longer awaited
-   * (the save aborted while the PUT was in flight). Left there, a save that
-   * failed would have stored an object, or a large save a 0-byte placeholder.
-   * An object carrying `writeId` is this write's: kept when the save goes on
-   * (it is complete: S3 stores a PUT whole or not at all), deleted when the
-   * save was aborted. Best effort: a PUT the server finishes only after this
-   * look is not seen.
-   * @returns true when the write landed and the caller should go on with `name`.
+   * After a conditional PUT under `name` failed. A 412 is a retry refused for
+   * the object an earlier attempt stored (it carries `writeId`) or a name
+   * taken by someone else. Any other failure: the server may have stored it
+   * all the same, its answer lost (a reset on every attempt, each retry
+   * refused with a 412 nobody heard) or no longer awaited (the save aborted
+   * while the PUT was in flight). Left there, a save that failed would have
+   * stored an object, or a large save a 0-byte placeholder. An object
+   * carrying `writeId` is this write's: kept when the save goes on (it is
+   * complete: S3 stores a PUT whole or not at all), deleted when the save was
+   * aborted. Best effort: a PUT the server finishes only after this look is
+   * not seen.
+   * @returns true when the write landed and the caller should go on with `name`; false after a 412 for a name taken by another.
+   * @throws `err` for any other failure.
    */
-  private async keepsLostWrite(name: string, writeId: string, signal: AbortSignal | undefined): Promise<boolean> {
+  private async landedDespite(err: unknown, name: string, writeId: string, signal: AbortSignal | undefined): Promise<boolean> {
+    if (isPreconditionFailed(err)) return this.writtenBy(name, writeId)
     // Asked on every failure, 4xx included: the error is the last attempt's, and an earlier one may have landed.
-    const ours = await this.writtenBy(name, writeId).catch(() => false)
-    if (!ours) return false
-    if (!signal?.aborted) return true
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
-    return false
+    if (await this.writtenBy(name, writeId).catch(() => false)) {
+      if (!signal?.aborted) return true
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(name) })).catch(() => undefined)
+    }
+    throw err
   }
 
   /**
