@@ -238,10 +238,9 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
       const storage = field.storage
       let file: ConfirmedFile
       if (presigns(storage)) {
-        // Stored where this field's uploadTo puts the file's name, as a local upload is: a token
-        // signed through another field's endpoint must not land in that field's folder.
-        const filename = String(upload).slice(String(upload).lastIndexOf('/') + 1)
-        const name = field.generateFilename(record ?? ({} as R), filename)
+        // Stored where this field's uploadTo puts the file's name (the token's last segment), as a
+        // local upload is: a token signed through another field's endpoint must not land in that field's folder.
+        const name = field.generateFilename(record ?? ({} as R), String(upload))
         const done = await storage.confirmUpload(upload, { validators: field.validators, maxLength: field.maxLength, name })
         file = { name: done.name, size: done.size, contentType: done.contentType, width: done.width, height: done.height }
         // The promoted object holds the client's bytes, EXIF and all: an image
