@@ -185,6 +185,13 @@ describe('S3Storage: names of direct uploads go through the save() gate', () => 
     expect((err as core.InvalidArgumentError).context.argument).toBe('size')
   })
 
+  it('resumeMultipartUpload refuses a bad expiresIn before any request (port 9 answers nothing)', async () => {
+    const { upload } = await offline.presignPut('big.bin')
+    const err = await offline.resumeMultipartUpload(upload, 'an-upload-id', { size: 10, expiresIn: 0 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(core.InvalidArgumentError)
+    expect((err as core.InvalidArgumentError).context.argument).toBe('expiresIn')
+  })
+
   it('confirmUpload refuses anything but a pending-upload token, and touches nothing', async () => {
     const storage = storageWith()
     const name = await storage.save('private/report.png', PNG)

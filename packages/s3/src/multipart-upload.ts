@@ -252,14 +252,16 @@ export async function resumeMultipartUpload(
 ): Promise<ResumedMultipartUpload> {
   const { upload } = parseToken(target, token)
   const { size, partSize: configured, expiresIn } = options ?? ({} as PresignUploadPartsOptions)
-  uploadPartSize(size, configured)
+  // Every option is checked before the request, the expiry too (even when no part is missing).
+  const planned = uploadPartSize(size, configured)
+  const seconds = expiry(target, expiresIn)
   const parts = await listUploadedParts(target, upload, uploadId)
   const first = parts[0]?.partNumber === 1 ? parts[0] : undefined
-  const partSize = uploadPartSize(size, first && first.size < size ? first.size : configured)
+  const partSize = first && first.size < size ? uploadPartSize(size, first.size) : planned
   const partCount = Math.ceil(size / partSize)
   const have = new Set(parts.map((p) => p.partNumber))
   const missing = Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !have.has(n))
-  const urls = missing.length ? await signParts(target, upload, uploadId, missing, { size, partSize }, expiry(target, expiresIn), target.now()) : []
+  const urls = await signParts(target, upload, uploadId, missing, { size, partSize }, seconds, target.now())
   return { parts, urls, partSize, partCount }
 }
 
