@@ -226,8 +226,9 @@ export interface ResumedMultipartUpload {
   parts: UploadedPart[]
   /** A fresh URL for every other part of the file, each signed with its length. */
   urls: PresignedPart[]
-  /** The upload's part size, and how many parts the file makes with it. */
+  /** The upload's part size: every part is this long but the last. */
   partSize: number
+  /** How many parts the file makes with `partSize`: parts 1..partCount. */
   partCount: number
 }
 

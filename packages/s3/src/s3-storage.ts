@@ -714,7 +714,8 @@ export class S3Storage extends BaseStorage {
    * part's length, as the first ones did.
    * @returns a URL per part number.
    * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for a missing
-   *   or bad size or part size, or a part number past the file's last part.
+   *   or bad size or part size, a part number past the file's last part, or a bad `uploadId` or
+   *   `expiresIn` (all before any request).
    */
   async presignUploadParts(upload: string, uploadId: string, partNumbers: readonly number[], options: PresignUploadPartsOptions): Promise<PresignedPart[]> {
     return this.guard('presignUploadParts', upload, () => presignUploadParts(this.target(), upload, uploadId, partNumbers, options))
@@ -727,8 +728,8 @@ export class S3Storage extends BaseStorage {
    * where the server shows it, else `options.partSize` as
    * `createMultipartUpload` was given it.
    * @returns the uploaded parts, the URLs for the missing ones, the part size and count.
-   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for a missing or bad size or part size;
-   *   FileNotFoundError (ENOENT) when the upload was completed or aborted.
+   * @throws SuspiciousFileOperationError for a foreign token; InvalidArgumentError for a missing or bad size or part size,
+   *   or a bad `uploadId` or `expiresIn` (before any request); FileNotFoundError (ENOENT) when the upload was completed or aborted.
    */
   async resumeMultipartUpload(upload: string, uploadId: string, options: PresignUploadPartsOptions): Promise<ResumedMultipartUpload> {
     return this.guard('resumeMultipartUpload', upload, () => resumeMultipartUpload(this.target(), upload, uploadId, options))
