@@ -298,7 +298,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   if (typeof options.bucket !== 'string' || options.bucket === '') bad('bucket', 'is required')
   // A bucket name is one path segment: white space, a slash or a control
   // character would put every key in another bucket or path, or fail each request.
-  if ([...options.bucket].some((c) => c === '/' || c === '\\' || c.trim() === '' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+  if (/[\s/\\\x00-\x1f\x7f]/.test(options.bucket)) {
     bad('bucket', `must be a bucket name (no spaces, slashes or control characters), got ${JSON.stringify(options.bucket)}`)
   }
   checkOptionValues(options, S3_STORAGE_OPTIONS)
