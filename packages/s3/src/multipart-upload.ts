@@ -184,11 +184,11 @@ async function signParts(
   signingDate: Date,
 ): Promise<PresignedPart[]> {
   const Key = target.key(upload)
-  const last = Math.ceil(layout.size / layout.partSize)
   const signableHeaders = new Set(['content-length'])
   return Promise.all(
     numbers.map(async (partNumber) => {
-      const length = partNumber < last ? layout.partSize : layout.size - (last - 1) * layout.partSize
+      // `partSize`, the last part the rest (every caller keeps the numbers within the file's parts).
+      const length = Math.min(layout.partSize, layout.size - (partNumber - 1) * layout.partSize)
       const command = new UploadPartCommand({ Bucket: target.bucket, Key, UploadId: uploadId, PartNumber: partNumber, ContentLength: length })
       return { partNumber, url: await getSignedUrl(target.presignClient, command, { expiresIn, signingDate, signableHeaders }) }
     }),
