@@ -10,6 +10,7 @@ import { encodeUrlPath, MemoryStorage } from '@stowage/core'
 import { hostileRequestPaths, rawGet } from '@stowage/core/testing'
 import { collectstatic } from './collectstatic.js'
 import { createFinders } from './finders.js'
+import { createManifest } from './manifest.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { serveStatic, IMMUTABLE_CACHE_CONTROL, type StaticMiddleware } from './serve-static.js'
 import { FileSystemStorage } from '@stowage/local'
@@ -111,6 +112,39 @@ describe('serveStatic in production (from the collected storage)', () => {
     const orig = await fetch(`${base}/static/css/app.css`)
     expect(orig.headers.get('cache-control')).toBe('no-cache')
     expect((await fetch(`${base}/static/css/nothing.css`)).status).toBe(404)
+  })
+})
+
+describe('serveStatic handing a read error to the next handler', () => {
+  it("takes the file's headers back first: an error page is not the immutable, validated file", async () => {
+    // A hashed name (immutable, one year) whose bytes cannot be read once its headers are set.
+    const inner = new UnreadableStorage({ baseUrl: '/static/' })
+    const storage = new ManifestStaticStorage({ storage: inner })
+    await inner.save('css/app.css', 'body {}')
+    await inner.save('css/app.55e7cbb9ba48.css', 'body {}')
+    await storage.saveManifest(createManifest({ 'css/app.css': 'css/app.55e7cbb9ba48.css' }))
+    const mw = serveStatic({ storage })
+    let handed: unknown
+    const server = createServer((req, res) => {
+      void mw(req, res, (err) => {
+        handed = err
+        // An error handler that sets only what it must (as many do): whatever else is left is ours.
+        res.statusCode = 500
+        res.end('error page, longer than the file')
+      })
+    })
+    servers.push(server)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/static/css/app.55e7cbb9ba48.css`)
+    expect(res.status).toBe(500)
+    // The file's Content-Length (7) would cut the page short, or leave a client waiting for bytes never sent.
+    expect(await res.text()).toBe('error page, longer than the file')
+    expect((handed as Error).message).toBe('disk gone')
+    // A shared cache keeps a response with an explicit lifetime, error or not: an immutable 500 would be served for the URL for a year.
+    const left = ['cache-control', 'etag', 'last-modified', 'content-type', 'accept-ranges', 'vary', 'content-encoding', 'content-range']
+    expect(Object.fromEntries(left.map((h) => [h, res.headers.get(h)]))).toEqual(Object.fromEntries(left.map((h) => [h, null])))
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   })
 })
 

@@ -220,10 +220,13 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
       body.on('error', (err) => res.destroy(err))
       body.pipe(res)
     } catch (err) {
-      if (next) return next(err)
-      if (res.headersSent) return void res.destroy()
-      // The file's Content-Length and validators may already be set; an empty 500 must not claim them.
+      if (res.headersSent) return next ? next(err) : void res.destroy()
+      // The file's Content-Length, validators and Cache-Control may already be
+      // set, and an error answer must not claim them, ours or the next
+      // handler's: a page cut to the file's length, or a 500 a shared cache
+      // keeps as the hashed file for a year (`immutable`).
       for (const h of res.getHeaderNames()) if (!SAFETY_HEADERS.has(h)) res.removeHeader(h)
+      if (next) return next(err)
       res.statusCode = 500
       res.end()
     }
