@@ -82,6 +82,7 @@ export type {
 export { PENDING_PREFIX, newPendingUpload, parsePendingUpload, pendingMarker, type PendingUpload } from './pending-uploads.js'
 export { isInlineSafe, contentDisposition, typeForName, etagMatches } from './media.js'
 export { notModified, parseRange, requestedRange, type ResolvedRange } from './ranges.js'
+export { parseHttpDate } from './http-date.js'
 export { variantsDir } from './variants-dir.js'
 export * from './validators/index.js'
 export * from './fields/index.js'

@@ -5,19 +5,21 @@
  * `range-parser`, the parser Express and `send` use.
  */
 import rangeParser from 'range-parser'
+import { parseHttpDate } from './http-date.js'
 import { etagMatches } from './media.js'
 
 /**
  * Whether a GET or HEAD can be answered 304: `If-None-Match` decides when
  * sent (weak comparison); else `If-Modified-Since`, against `Last-Modified`
- * to the second (RFC 9110 §13.2.2). An unparsable date is ignored.
+ * to the second (RFC 9110 §13.2.2). A value that is not an HTTP-date
+ * (`parseHttpDate`: `0`, `2030`, an ISO string) is ignored, as if not sent.
  * @returns true when the client's copy is current. Never throws.
  */
 export function notModified(headers: { 'if-none-match'?: string; 'if-modified-since'?: string }, file: { modified: Date; etag: string }): boolean {
   const inm = headers['if-none-match']
   if (inm) return etagMatches(inm, file.etag)
-  const since = Date.parse(headers['if-modified-since'] ?? '')
-  return Number.isFinite(since) && toSecond(file.modified) <= since
+  const since = parseHttpDate(headers['if-modified-since'])
+  return since !== undefined && toSecond(file.modified) <= since
 }
 
 /** `date` to the whole second, as HTTP dates (`Last-Modified`) carry it. */
@@ -50,7 +52,8 @@ export function parseRange(header: string | undefined, size: number): ResolvedRa
  * The range a request asks for, when its `If-Range` still names this version
  * of the file: an entity tag compared strongly (a weak one never matches), or
  * the file's `Last-Modified` date to the second. A stale `If-Range` means the
- * client's partial copy is of another version: it gets the whole file. An
+ * client's partial copy is of another version: it gets the whole file, as it
+ * does for a date that is not an HTTP-date (`parseHttpDate`). An
  * empty file has no byte to range over: it is sent whole (empty), not refused.
  * @returns as `parseRange`, or `undefined` when `If-Range` does not match or the file is empty. Never throws.
  */
@@ -61,7 +64,7 @@ export function requestedRange(
   if (file.size === 0) return undefined
   const ifRange = String(headers['if-range'] ?? '')
   if (ifRange) {
-    const current = ifRange.startsWith('"') ? !file.etag.startsWith('W/') && ifRange === file.etag : toSecond(file.modified) === Date.parse(ifRange)
+    const current = ifRange.startsWith('"') ? !file.etag.startsWith('W/') && ifRange === file.etag : toSecond(file.modified) === parseHttpDate(ifRange)
     if (!current) return undefined
   }
   return parseRange(headers.range, file.size)

@@ -67,6 +67,23 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
     expect((await get(`/media/${dir}/pic.png`, { 'if-modified-since': new Date(0).toUTCString() })).status).toBe(200)
   })
 
+  it('ignores If-Modified-Since and If-Range values that are not HTTP-dates, as if they were not sent', async () => {
+    const first = await get(`/media/${dir}/pic.png`)
+    const lastModified = first.headers.get('last-modified')!
+    const iso = new Date(lastModified).toISOString()
+    // Date.parse reads these as 2000, 9999 and Last-Modified itself: 9999 and the ISO string earned a 304.
+    for (const since of ['0', '9999', iso]) {
+      const res = await get(`/media/${dir}/pic.png`, { 'if-modified-since': since })
+      expect(res.status, since).toBe(200)
+      expect(Buffer.from(await res.arrayBuffer()).equals(png), since).toBe(true)
+    }
+    // An If-Range that is not an HTTP-date does not name this version: the whole file, not the range.
+    const ranged = await get(`/media/${dir}/pic.png`, { range: 'bytes=0-1', 'if-range': iso })
+    expect(ranged.status).toBe(200)
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(png)).toBe(true)
+    expect((await get(`/media/${dir}/pic.png`, { range: 'bytes=0-1', 'if-range': lastModified })).status).toBe(206)
+  })
+
   it('serves byte ranges', async () => {
     const res = await get(`/media/${dir}/a b ü.txt`.replace(/ /g, '%20').replace('ü', '%C3%BC'), { range: 'bytes=6-10' })
     expect(res.status).toBe(206)
