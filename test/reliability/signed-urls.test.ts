@@ -84,6 +84,18 @@ describe('FileSystemStorage signed URLs', () => {
     expect(verify(signUrl('/media/a.pdf', { secret: SECRET, expiresIn: 60, now }))).toEqual({ ok: true })
   })
 
+  it("signs no URL holding a '#': the signature would cover only the path before it, another file", () => {
+    clock = T0
+    // A name pasted into a path unencoded: `private/report#2.pdf` is not the file `private/report`.
+    for (const raw of ['/media/private/report#2.pdf', 'https://cdn.example/media/private/report#x', '/media/a.pdf#page=2']) {
+      expect(() => signUrl(raw, { secret: SECRET, expiresIn: 60, now }), raw).toThrow(expect.objectContaining({ code: 'EINVAL', context: { argument: 'url' } }))
+    }
+    // Encoded, the '#' is part of the name, and the signature covers it.
+    const signed = signUrl('/media/private/report%232.pdf', { secret: SECRET, expiresIn: 60, now })
+    expect(verify(signed)).toEqual({ ok: true })
+    expect(verify(signed.replace('report%232.pdf', 'report'))).toEqual({ ok: false, reason: 'invalid' })
+  })
+
   it('refuses a URL signed with another secret', () => {
     clock = T0
     expect(verify(url, 'another-secret-of-enough-length')).toEqual({ ok: false, reason: 'invalid' })

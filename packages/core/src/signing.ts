@@ -33,7 +33,8 @@ function mac(secret: string, path: string, expires: string, download: string): s
  *   (any query `url` had is dropped).
  * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
  *   InvalidArgumentError (`EINVAL`) when `expiresIn` is not a positive number of seconds (or puts the expiry past safe integers),
- *   or `url` cannot be parsed as a URL (`new URL` refuses it).
+ *   or `url` cannot be parsed as a URL (`new URL` refuses it) or holds a `#` (a fragment, which the signature
+ *   could not cover: the name in it must be percent-encoded, as `encodeUrlPath` does).
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
@@ -47,6 +48,12 @@ export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: n
     })
   }
   const expires = String(at)
+  // A '#' starts the fragment, which the signature cannot cover: `/media/a#b.pdf`
+  // would sign the file `a`, and put the query where no server sees it. A name
+  // holding one is `a%23b.pdf` in its URL (`encodeUrlPath`).
+  if (url.includes('#')) {
+    throw new InvalidArgumentError(`Cannot sign '${url}': a '#' starts a fragment; percent-encode names in URLs (encodeUrlPath)`, { argument: 'url' })
+  }
   const path = url.split('?')[0] ?? url
   const download = options.download ?? ''
   const query = new URLSearchParams({ expires })
