@@ -1,7 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AbortedError, allowedTypes, fileField, hostileUploads, imageField, maxSize, sampleGif, samplePng, ValidationError } from '@stowage/core'
+import {
+  AbortedError,
+  allowedTypes,
+  fileField,
+  hostileUploads,
+  imageField,
+  maxSize,
+  MemoryStorage,
+  sampleGif,
+  samplePng,
+  StorageError,
+  ValidationError,
+} from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { receiveUpload, type ReceiveUploadOptions, type UploadResult } from './receive-upload.js'
 // Runs on every backend in test-support/backends.ts, S3 (@stowage/s3) included.
@@ -350,5 +362,43 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     const { status, json } = await up.post(Buffer.from('{}'), 'application/json')
     expect(status).toBe(400)
     expect(json.failures[0].rule).toBe('multipart')
+  })
+})
+
+describe('receiveUpload when a replaced file cannot be deleted', () => {
+  // The form's files are stored and the record names them; the failure was
+  // swallowed without a word. It is now a warning naming the file left behind.
+  it('answers with the stored file and emits a StowageWarning naming the old one', async () => {
+    class UndeletableStorage extends MemoryStorage {
+      override async delete(name: string): Promise<void> {
+        throw new StorageError(`delete of ${name} refused by the backend`)
+      }
+    }
+    const storage = new UndeletableStorage()
+    await storage.save('docs/old.txt', 'old')
+    const record: Record<string, unknown> = { doc: 'docs/old.txt' }
+    const field = fileField({ storage, uploadTo: 'docs/', deleteOnReplace: true })
+    const server = await serve((req, res) => {
+      receiveUpload(req, { files: { doc: field.bind(record, 'doc') } }).then(
+        (r) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
+        (err: unknown) => sendError(res, err),
+      )
+    })
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const { body, contentType } = multipart([{ name: 'doc', filename: 'new.txt', type: 'text/plain', data: 'new' }])
+      const res = await fetch(server.url, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } })
+      expect(res.status).toBe(201)
+      expect(record.doc).toBe('docs/new.txt')
+      expect(storage.names().sort()).toEqual(['docs/new.txt', 'docs/old.txt'])
+      await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+      expect(warnings.map((w) => [w.name, (w as Error & { code?: string }).code])).toEqual([['StowageWarning', 'STOWAGE_REPLACED_NOT_DELETED']])
+      expect(warnings[0]!.message).toContain("'docs/old.txt'")
+    } finally {
+      process.off('warning', onWarning)
+      await server.close()
+    }
   })
 })

@@ -130,11 +130,28 @@ export class FieldFile<R extends object = Record<string, unknown>> {
    * replaced files (`deleteOnReplace`, or `deleteOld` when given) and it is
    * not the name the record holds now. The one place this rule lives:
    * `save()` calls it, and `receiveUpload` calls it once a whole form is in.
-   * Resolves once the file is deleted, or at once when there is nothing to delete.
-   * @throws StorageError from the backend.
+   *
+   * By then the new file is stored and the record names it: the save has
+   * happened, and a failure to delete the old file must not make it look as
+   * if it had not (a caller that then skips saving the record would leave the
+   * new file unreferenced). So a failed delete is not thrown: it is emitted
+   * as a `StowageWarning` (`process.emitWarning`, printed to stderr unless
+   * the application listens for `'warning'`), naming the file left behind
+   * (`stowage clean-media` finds it later).
+   * Resolves once the file is deleted or the failure reported, at once when there is nothing to delete. Never rejects.
    */
   async retire(previous: string | null, deleteOld: boolean = this.field.deleteOnReplace): Promise<void> {
-    if (deleteOld && previous !== null && previous !== this.name) await this.deleteStored(previous)
+    if (!deleteOld || previous === null || previous === this.name) return
+    try {
+      await this.deleteStored(previous)
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err)
+      process.emitWarning(`'${previous}', replaced in the '${this.column}' field, could not be deleted and was left in storage: ${why}`, {
+        type: 'StowageWarning',
+        code: 'STOWAGE_REPLACED_NOT_DELETED',
+        detail: 'The new file is stored and the record names it.',
+      })
+    }
   }
 
   /**

@@ -345,3 +345,36 @@ describe('FieldFile.save with a custom rule that throws', () => {
     }
   })
 })
+
+describe('FieldFile.save when the replaced file cannot be deleted', () => {
+  // The new file is stored and the record names it: the save happened. A
+  // rejection here made callers skip saving the record, leaving the new file
+  // unreferenced; the failure is a warning naming the file left behind.
+  class UndeletableStorage extends MemoryStorage {
+    override async delete(name: string): Promise<void> {
+      throw new StorageError(`delete of ${name} refused by the backend`)
+    }
+  }
+
+  it('resolves with the new name, the record names it, both files are stored, and a StowageWarning names the old one', async () => {
+    const storage = new UndeletableStorage()
+    const record: Record<string, unknown> = {}
+    const field = fileField({ storage, column: 'f', deleteOnReplace: true })
+    const first = await field.bind(record).save('a.txt', 'one')
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const second = await field.bind(record).save('a.txt', 'two')
+      expect(record.f).toBe(second)
+      expect(storage.names().sort()).toEqual([first, second].sort())
+      await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatchObject({ name: 'StowageWarning', code: 'STOWAGE_REPLACED_NOT_DELETED' })
+      expect(warnings[0]!.message).toContain(`'${first}'`)
+      expect(warnings[0]!.message).toContain('refused by the backend')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
