@@ -257,6 +257,30 @@ describe('S3Storage: presigned PUT into quarantine', () => {
     expect((await storage.confirmUpload(put.upload)).name).toBe('x.png')
   })
 
+  it('on Ceph, an x-amz-copy-source header added to the URL cannot make the upload a copy of another object in the bucket', async () => {
+    // Ceph turns a PUT carrying x-amz-copy-source into a CopyObject, signed or not: the URL's
+    // holder could copy any object the application's keys can read, then confirm it as theirs.
+    const storage = storageWith({ provider: 'ceph' })
+    const secret = await storage.save('users/someone-else/private.png', OTHER_PNG)
+    const source = `${storage.options.bucket}/${storage.key(secret)}`
+    for (const directive of [undefined, 'COPY', 'REPLACE']) {
+      const put = await storage.presignPut('mine.png', { size: PNG.length })
+      const headers: Record<string, string> = { ...put.headers, 'x-amz-copy-source': source }
+      if (directive) headers['x-amz-metadata-directive'] = directive
+      const res = await fetch(put.url, { method: 'PUT', headers, body: PNG })
+      const confirmed = await storage.confirmUpload(put.upload, { allowedTypes: ['image/png'] }).catch((e: unknown) => e)
+      if (res.status < 300) expect(confirmed, String(directive)).toBeInstanceOf(SuspiciousFileOperationError)
+      expect(
+        (await rawKeys(storage)).filter((k) => !k.endsWith('.done')),
+        String(directive),
+      ).toEqual([secret])
+    }
+    const put = await storage.presignPut('mine.png', { size: PNG.length })
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    const mine = await storage.confirmUpload(put.upload, { allowedTypes: ['image/png'] })
+    expect((await rawRead(storage, mine.name)).bytes.equals(PNG)).toBe(true)
+  })
+
   it('a different Content-Type or Content-Disposition than the signed ones is refused (403)', async () => {
     const storage = storageWith()
     const put = await storage.presignPut('x.png')

@@ -80,10 +80,13 @@ export interface DirectUploadTarget {
   uploadParams(name: string, contentType: string | undefined): UploadParams
   conditionalWrites: boolean
   /**
-   * Whether PUT URLs sign `x-amz-acl: private` as a header. Ceph's gateway
-   * honours `x-amz-*` headers a presigned URL does not sign (AWS refuses
-   * them), so without it a URL holder could add `x-amz-acl: public-read` and
-   * publish the pending bytes on the bucket's origin.
+   * Whether PUT URLs sign `x-amz-acl: private` and `x-amz-metadata-directive: COPY`
+   * as headers. Ceph's gateway honours `x-amz-*` headers a presigned URL does
+   * not sign (AWS refuses them), so without them a URL holder could add
+   * `x-amz-acl: public-read` and publish the pending bytes on the bucket's
+   * origin, or add `x-amz-copy-source` (and `x-amz-metadata-directive: REPLACE`)
+   * to make the pending object a copy of any object in the bucket, carrying
+   * the upload's own metadata: see `UPLOAD_ID_META`.
    */
   pinPendingAcl?: boolean
   defaultExpiresIn: number
@@ -227,14 +230,15 @@ export function expiry(target: DirectUploadTarget, expiresIn: number | undefined
 
 /**
  * A fresh pending upload for `name` (core's naming), whose key must fit S3's limit.
+ * @returns its token, random id and validated name.
  * @throws SuspiciousFileOperationError for an unsafe name; InvalidArgumentError when the key is too long.
  */
-export function pending(target: DirectUploadTarget, name: string): { upload: string; name: string } {
-  const { upload, name: clean } = newPendingUpload(name, target.pendingPrefix)
+export function pending(target: DirectUploadTarget, name: string): PendingUpload {
+  const { upload, id, name: clean } = newPendingUpload(name, target.pendingPrefix)
   if (Buffer.byteLength(target.key(upload)) > MAX_NAME_BYTES) {
     throw new InvalidArgumentError(`Name too long for a pending upload key (${MAX_NAME_BYTES} bytes with the pending prefix): '${clean}'`, { argument: 'name' })
   }
-  return { upload, name: clean }
+  return { upload, id, name: clean }
 }
 
 /**
@@ -247,6 +251,19 @@ export function parseToken(target: DirectUploadTarget, token: string): PendingUp
 
 /** Headers every pending object carries: never shown inline, whatever the bucket policy. */
 export const PENDING_DISPOSITION = 'attachment'
+
+/**
+ * User metadata (`x-amz-meta-stowage-upload`) every pending object is
+ * written with: the upload's random id, signed into its PUT URL, POST policy
+ * or CreateMultipartUpload. `confirmUpload` promotes only an object that
+ * carries it. On Ceph a PUT URL's holder can add `x-amz-copy-source`, which
+ * the gateway honours unsigned, and so fill the pending key with a copy of
+ * any object the application's keys can read (another user's file) and
+ * confirm it as theirs. A copy takes its source's metadata (the URL signs
+ * `x-amz-metadata-directive: COPY` there), and no source but the pending
+ * object itself has this id.
+ */
+export const UPLOAD_ID_META = 'stowage-upload'
 
 /**
  * Refuses a POST-form name holding `${filename}`: S3 replaces that variable
@@ -278,8 +295,8 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
   }
   const expiresIn = expiry(target, options.expiresIn)
   refuseKeyVariables(String(name))
-  const { upload, name: clean } = pending(target, name)
-  const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
+  const { upload, id, name: clean } = pending(target, name)
+  const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION, [`x-amz-meta-${UPLOAD_ID_META}`]: id }
   const conditions: (string[] | [string, number, number] | Record<string, string>)[] = [['content-length-range', minSize, maxSize]]
   if (options.contentType) fields['Content-Type'] = options.contentType
   else if (options.contentTypePrefix !== undefined) conditions.push(['starts-with', '$Content-Type', options.contentTypePrefix])
@@ -315,7 +332,7 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
   if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= MAX_DIRECT_UPLOAD_SIZE)) {
     throw new InvalidArgumentError(`size must be an integer between 0 and ${MAX_DIRECT_UPLOAD_SIZE}, got ${size}`, { argument: 'size' })
   }
-  const { upload, name: clean } = pending(target, name)
+  const { upload, id, name: clean } = pending(target, name)
   const contentType = options.contentType ?? target.uploadParams(clean, undefined).ContentType
   const input: PutObjectCommandInput = {
     Bucket: target.bucket,
@@ -323,6 +340,7 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
     ContentType: contentType,
     ContentDisposition: PENDING_DISPOSITION,
     ContentLength: size,
+    Metadata: { [UPLOAD_ID_META]: id },
     ACL: target.pinPendingAcl ? 'private' : undefined,
     IfNoneMatch: target.conditionalWrites ? '*' : undefined,
   }
@@ -330,20 +348,37 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
   // The presigner leaves Content-Type unsigned by default; signing it pins the type the browser may send.
   // A signed Content-Length pins the size; a signed x-amz-acl header (kept out of the query, where Ceph
   // lets a header of the same name win) makes an added ACL or grant header fail the signature or the request.
+  // The upload id's metadata is hoisted into the query (the browser sends nothing for it).
   const signable = new Set(['content-type', 'content-disposition'])
   if (size !== undefined) signable.add('content-length')
-  if (input.ACL) signable.add('x-amz-acl')
-  const url = await getSignedUrl(target.presignClient, new PutObjectCommand(input), {
+  const pinned: Record<string, string> = {}
+  if (input.ACL) pinned['x-amz-acl'] = input.ACL
+  // A PUT with x-amz-copy-source is a copy on Ceph: a signed COPY directive makes such a copy take its
+  // source's metadata (not the id), and an added REPLACE fail the signature. A plain PUT ignores it.
+  if (target.pinPendingAcl) pinned['x-amz-metadata-directive'] = 'COPY'
+  for (const header of Object.keys(pinned)) signable.add(header)
+  const command = new PutObjectCommand(input)
+  if (pinned['x-amz-metadata-directive']) {
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> }
+        if (request.headers) request.headers['x-amz-metadata-directive'] = 'COPY'
+        return next(args)
+      },
+      { step: 'build', name: 'stowagePinMetadataDirective' },
+    )
+  }
+  const url = await getSignedUrl(target.presignClient, command, {
     expiresIn,
     signingDate,
     signableHeaders: signable,
-    unhoistableHeaders: input.ACL ? new Set(['x-amz-acl']) : undefined,
+    unhoistableHeaders: new Set(Object.keys(pinned)),
   })
   // Headers left in the request (not hoisted into the query) are signed and must be sent as is.
   // Content-Length is not among them: browsers set it from the body and refuse to be told.
   const headers: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
   if (contentType) headers['Content-Type'] = contentType
-  if (input.ACL) headers['x-amz-acl'] = input.ACL
+  Object.assign(headers, pinned)
   if (input.IfNoneMatch) headers['If-None-Match'] = input.IfNoneMatch
   return { upload, name: clean, url, method: 'PUT', headers, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
 }
@@ -365,7 +400,9 @@ function rules(options: ConfirmUploadOptions): Validator[] {
  * @throws ValidationError listing every failed rule; FileNotFoundError (ENOENT)
  *   when nothing was uploaded (the token stays usable); FileExistsError (EEXIST)
  *   when the upload was already confirmed; SuspiciousFileOperationError for a
- *   token that is not a pending upload, or an unsafe `name`; StorageError when the object changed
+ *   token that is not a pending upload, an unsafe `name`, or a pending object
+ *   its URL, form or multipart upload did not write (a copy of another object:
+ *   deleted, the token spent); StorageError when the object changed
  *   while it was checked.
  */
 export async function confirmUpload(target: DirectUploadTarget, token: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
@@ -380,6 +417,12 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
   // pending object, which the first (a double click, a retry) may still be reading.
   await claimOnce(target, id, upload)
   try {
+    if (head.Metadata?.[UPLOAD_ID_META] !== id) {
+      // A copy of another object (Ceph honours an unsigned x-amz-copy-source), or written by another client.
+      throw new SuspiciousFileOperationError(`Upload '${name}' is not what its URL or form wrote (a copy of another object?): refused`, {
+        context: { name, upload },
+      })
+    }
     const size = head.ContentLength ?? 0
     const etag = head.ETag
     const bytes = size === 0 ? new Uint8Array(0) : await readHead(target, key, etag, Math.min(size, MAX_HEAD_BYTES))

@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { InvalidArgumentError, StorageError } from '@stowage/core'
-import { expiry, parseToken, pending, PENDING_DISPOSITION, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
+import { expiry, parseToken, pending, PENDING_DISPOSITION, UPLOAD_ID_META, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
 import { isNotFound } from './s3-errors.js'
 
@@ -141,10 +141,17 @@ export async function createMultipartUpload(target: DirectUploadTarget, name: st
   const { size } = options ?? ({} as MultipartUploadOptions)
   const partSize = uploadPartSize(size, options.partSize)
   const expiresIn = expiry(target, options.expiresIn)
-  const { upload, name: clean } = pending(target, name)
+  const { upload, id, name: clean } = pending(target, name)
   const contentType = options.contentType ?? target.uploadParams(clean, undefined).ContentType
   const created = await target.client.send(
-    new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key(upload), ContentType: contentType, ContentDisposition: PENDING_DISPOSITION }),
+    new CreateMultipartUploadCommand({
+      Bucket: target.bucket,
+      Key: target.key(upload),
+      ContentType: contentType,
+      ContentDisposition: PENDING_DISPOSITION,
+      // What confirmUpload checks that the completed object was written by this upload.
+      Metadata: { [UPLOAD_ID_META]: id },
+    }),
   )
   const uploadId = created.UploadId!
   const partCount = Math.ceil(size / partSize)

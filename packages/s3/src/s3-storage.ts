@@ -657,7 +657,9 @@ export class S3Storage extends BaseStorage {
    * a pending key of its own. With conditional writes the URL also requires
    * `If-None-Match: *`, so it cannot replace what it uploaded. Give `size` to
    * sign the body's exact length; on Ceph (`provider: 'ceph'`) the URL also
-   * signs `x-amz-acl: private`, so no header added to it can publish the upload.
+   * signs `x-amz-acl: private`, so no header added to it can publish the upload,
+   * and `x-amz-metadata-directive: COPY`, so an added `x-amz-copy-source` (which
+   * Ceph honours unsigned) makes a copy `confirmUpload` refuses.
    * @returns the upload token, the validated name, the URL, and the headers the upload must send.
    * @throws SuspiciousFileOperationError for an unsafe name (before any request); InvalidArgumentError for a bad expiry or size.
    */
@@ -676,7 +678,9 @@ export class S3Storage extends BaseStorage {
    *   FileNotFoundError (ENOENT) when nothing was uploaded yet; FileExistsError
    *   (EEXIST) when this upload was already confirmed; SuspiciousFileOperationError
    *   for a token that is not a pending upload or an unsafe `options.name` (before
-   *   any request); StorageError (`ECHANGED`) when the object was replaced while it was checked.
+   *   any request), and for a pending object its URL or form did not write (a copy of
+   *   another object, which a PUT URL's holder can make on Ceph: deleted, the token spent);
+   *   StorageError (`ECHANGED`) when the object was replaced while it was checked.
    */
   async confirmUpload(upload: string, options: ConfirmUploadOptions = {}): Promise<ConfirmedUpload> {
     return this.guard('confirmUpload', upload, () => confirmUpload(this.target(), upload, options))
