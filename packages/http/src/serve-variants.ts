@@ -58,8 +58,11 @@ function split(url: string, prefix: string): { name: string; query: URLSearchPar
  *   stored variant (cacheable for a fraction of the URL's lifetime) or its
  *   bytes (`cacheControl`, with ETag and Range support), 405 for methods
  *   other than GET and HEAD. Concurrent first requests generate the variant once.
- *   Server errors (a source that no longer decodes, a bad `urlExpiresIn`, a resolver that throws or
- *   rejects) are answered as `sendError` does: a 500 without detail for anything but a `StorageError`.
+ *   Errors are answered as `serveMedia` answers them, from whichever step they come (the resolver,
+ *   generation, `url()`, the bytes): a missing or unsafe name (`ENOENT`, `ESUSPICIOUS`) is a plain
+ *   404; another `StorageError` is answered by `sendError` (JSON); anything else (a source that no
+ *   longer decodes, a resolver that throws or rejects) goes to Express's `next(err)` when there is
+ *   one, else `sendError`'s 500 without detail.
  */
 export function serveVariants(options: ServeVariantsOptions): MediaHandler {
   const prefix = options.prefix ?? '/'
@@ -77,6 +80,12 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
       res.end(req.method === 'HEAD' ? undefined : message)
     }
+    // The same answers as serveMedia's, whichever step failed: a variant URL is a media URL to its
+    // client, and an Express app's error middleware sees this handler's bugs as it sees serveMedia's.
+    const fail = (err: unknown) => {
+      if (err instanceof StorageError && (err.code === 'ENOENT' || err.code === 'ESUSPICIOUS')) return plain(404, 'Not Found')
+      return next && !(err instanceof StorageError) ? next(err) : sendError(res, err)
+    }
     const isRead = req.method === 'GET' || req.method === 'HEAD'
     const request = split(req.url ?? '/', rooted)
     if (!request && isRead && next) return next()
@@ -87,17 +96,12 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
     void (async () => {
       // Inside the catch below, like every storage failure: a resolver of
       // someone else's that throws (or, untyped, returns a promise that
-      // rejects) is a 500, not an exception out of the server's 'request'
-      // event or an unhandled rejection, either of which ends the process.
+      // rejects) is a server error, not an exception out of the server's
+      // 'request' event or an unhandled rejection, either of which ends the process.
       const variant = await Promise.resolve(options.resolver.resolveVariant(request.name, request.query))
       if ('refused' in variant) return plain(403, 'Forbidden')
       const storage = storageOf()
-      try {
-        await variant.ensure(storage)
-      } catch (err) {
-        if (err instanceof StorageError && (err.code === 'ENOENT' || err.code === 'ESUSPICIOUS')) return plain(404, 'Not Found')
-        return sendError(res, err)
-      }
+      await variant.ensure(storage)
       const url = await storage.url(variant.name, expiresIn === undefined ? {} : { expiresIn })
       const redirect = options.redirect === undefined || options.redirect === 'auto' ? /^https?:\/\//i.test(url) : options.redirect
       if (redirect) {
@@ -107,7 +111,7 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
       const path = `/${encodeUrlPath(variant.name)}`
       // serveMedia reads the URL from the request: hand it one that names the stored variant.
       const inner = Object.create(req, { url: { value: path }, originalUrl: { value: path } }) as IncomingMessage
-      media(inner, res)
-    })().catch((err: unknown) => sendError(res, err))
+      media(inner, res, next)
+    })().catch(fail)
   }
 }

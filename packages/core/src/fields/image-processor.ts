@@ -82,7 +82,7 @@ export interface VariantResolver {
   /**
    * @param name the source image's stored name, decoded from the request path.
    * @param query the request's query parameters (variant parameters and signature).
-   * @returns the variant, or why it is refused. Should not throw; `serveVariants` answers a throw with a 500 (as `sendError` does).
+   * @returns the variant, or why it is refused. Should not throw; `serveVariants` answers a throw as `serveMedia` answers a server error (`sendError`'s 500, or `next(err)` under Express).
    */
   resolveVariant(name: string, query: URLSearchParams): ResolvedVariant | { refused: VariantRefusal }
 }
