@@ -281,6 +281,22 @@ describe('S3Storage: presigned PUT into quarantine', () => {
     expect((await rawRead(storage, mine.name)).bytes.equals(PNG)).toBe(true)
   })
 
+  it('abortUpload spends the token: a PUT landing after it (a retry still in flight, a replay) cannot be confirmed', async () => {
+    const storage = storageWith()
+    const put = await storage.presignPut('gone.png', { size: PNG.length })
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    await storage.abortUpload(put.upload)
+    expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done'))).toEqual([])
+    // The URL is still valid: the bytes land again, as a pending object nobody may confirm.
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    await expect(storage.confirmUpload(put.upload)).rejects.toBeInstanceOf(FileExistsError)
+    expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done') && !PENDING.test(k))).toEqual([])
+    // Aborting twice (a double click on cancel) is not an error.
+    await storage.abortUpload(put.upload)
+    expect(await storage.cleanupPendingUploads({ olderThan: 0 })).toBeGreaterThan(0)
+    expect(await rawKeys(storage)).toEqual([])
+  })
+
   it('a different Content-Type or Content-Disposition than the signed ones is refused (403)', async () => {
     const storage = storageWith()
     const put = await storage.presignPut('x.png')

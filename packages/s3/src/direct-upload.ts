@@ -537,6 +537,18 @@ async function claimOnce(target: DirectUploadTarget, id: string, upload: string)
   }
 }
 
+/**
+ * Writes upload `id`'s confirmation marker whether or not it exists, so the
+ * upload can no longer be confirmed (`abortUpload`: a PUT or form that lands
+ * after the abort leaves a pending object for cleanup, never a file).
+ * @throws the SDK's error when the marker cannot be written.
+ */
+export async function spendUpload(target: DirectUploadTarget, id: string): Promise<void> {
+  const Key = target.key(pendingMarker(id, target.pendingPrefix))
+  // Unconditional: an existing marker (confirmed, or aborted before) is as good, and rewriting an empty one changes nothing.
+  await target.client.send(new PutObjectCommand({ Bucket: target.bucket, Key, Body: Buffer.alloc(0), ContentLength: 0 }))
+}
+
 /** The first `length` bytes of the object, refused (412) if it is no longer the one measured. */
 async function readHead(target: DirectUploadTarget, key: string, etag: string | undefined, length: number): Promise<Uint8Array> {
   try {

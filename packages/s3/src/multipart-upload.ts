@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { InvalidArgumentError, StorageError } from '@stowage/core'
-import { expiry, parseToken, pending, PENDING_DISPOSITION, UPLOAD_ID_META, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
+import { expiry, parseToken, pending, PENDING_DISPOSITION, spendUpload, UPLOAD_ID_META, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
 import { isNotFound } from './s3-errors.js'
 
@@ -329,16 +329,20 @@ export async function completeMultipartUpload(
 }
 
 /**
- * Cancels a pending upload: aborts its multipart upload (when `uploadId` is
- * given) and deletes the pending object, so nothing of it is left or billed.
- * Aborting what is already gone is not an error.
- * @throws SuspiciousFileOperationError for a token that is not a pending upload.
+ * Cancels a pending upload: spends its token (a confirmation after the abort
+ * is `EEXIST`, as after a confirmation), aborts its multipart upload (when
+ * `uploadId` is given) and deletes the pending object, so nothing of it is
+ * left or billed. Aborting what is already gone is not an error.
+ * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError for a bad `uploadId`.
  */
 export async function abortUpload(target: DirectUploadTarget, token: string, uploadId?: string): Promise<void> {
-  const { upload } = parseToken(target, token)
+  const { upload, id } = parseToken(target, token)
   const Key = target.key(upload)
+  if (uploadId !== undefined) checkUploadId(uploadId)
+  // Spent first: the URL or form stays valid until it expires, and a body landing after
+  // the delete (a retry in flight, a replay) must not become a file by a later confirm.
+  await spendUpload(target, id)
   if (uploadId !== undefined) {
-    checkUploadId(uploadId)
     try {
       await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key, UploadId: uploadId }))
     } catch (err) {

@@ -759,8 +759,10 @@ export class S3Storage extends BaseStorage {
   }
 
   /**
-   * Cancels a pending upload: aborts its multipart upload (given `uploadId`)
-   * and deletes the pending object. Nothing of it is left; resolves once both are gone (a
+   * Cancels a pending upload: spends its token (`confirmUpload` is then
+   * `EEXIST`, even for bytes its still-valid URL or form sends later, which
+   * wait for `cleanupPendingUploads`), aborts its multipart upload (given
+   * `uploadId`) and deletes the pending object. Nothing of it is left; resolves once both are gone (a
    * multipart upload already gone is not an error).
    * @throws SuspiciousFileOperationError for a token that is not a pending upload; InvalidArgumentError
    *   (`EINVAL`) for an `uploadId` that is not one S3 could have given; StorageError for backend failures.
