@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { runStorageConformance } from './testing/index.js'
 import { MemoryStorage } from './memory-storage.js'
 import { safeName, splitName } from './paths.js'
+import { verifySignedUrl } from './signing.js'
 import type { WriteRequest } from './storage.js'
 
 runStorageConformance({ name: 'MemoryStorage', create: (options) => new MemoryStorage({ baseUrl: '/media/', ...options }) })
@@ -117,5 +118,45 @@ describe('MemoryStorage for application tests', () => {
     await storage.delete(name)
     expect(() => storage.assertMissing(name)).not.toThrow()
     expect(() => storage.assertExists(name)).toThrow("Expected 'avatars/me.png' to exist; stored: (nothing)")
+  })
+})
+
+describe('MemoryStorage signed URLs, as FileSystemStorage makes them', () => {
+  // It returned the plain URL for url(name, { expiresIn }): an application
+  // tested on memory believed its private links expired.
+  const secret = 'memory-signing-secret-0123456789'
+  let clock = Date.UTC(2026, 0, 1)
+  const now = () => new Date(clock)
+
+  it('refuses a signed URL without a signingSecret, as FileSystemStorage does', async () => {
+    const storage = new MemoryStorage({ baseUrl: '/media/' })
+    await expect(storage.url('a b.pdf')).resolves.toBe('/media/a%20b.pdf')
+    for (const options of [{ expiresIn: 60 }, { download: 'x.pdf' }]) {
+      await expect(storage.url('a b.pdf', options)).rejects.toMatchObject({ name: 'UnsupportedOperationError', code: 'EUNSUPPORTED' })
+    }
+  })
+
+  it('signs with the secret and its clock: verifySignedUrl accepts it until it expires, and the download name is covered', async () => {
+    const storage = new MemoryStorage({ baseUrl: '/media/', signingSecret: secret, now })
+    const url = await storage.url('docs/a b.pdf', { expiresIn: 60, download: 'report.pdf' })
+    expect(url.startsWith('/media/docs/a%20b.pdf?')).toBe(true)
+    expect(verifySignedUrl(url, { secret, now: () => clock })).toEqual({ ok: true, download: 'report.pdf' })
+    expect(verifySignedUrl(url.replace('report.pdf', 'other.pdf'), { secret, now: () => clock })).toEqual({ ok: false, reason: 'invalid' })
+    expect(verifySignedUrl(url, { secret, now: () => clock + 61_000 })).toEqual({ ok: false, reason: 'expired' })
+    expect(await storage.describe()).toMatchObject({ signing: 'hmac' })
+  })
+
+  it('a download-only URL lives the configured expiresIn', async () => {
+    const storage = new MemoryStorage({ signingSecret: secret, expiresIn: 30, now })
+    const expires = Number(new URL(await storage.url('a.txt', { download: 'a.txt' }), 'http://x').searchParams.get('expires'))
+    expect(expires).toBe(Math.floor(clock / 1000) + 30)
+    clock += 1000
+  })
+
+  it.each([
+    [{ signingSecret: 'short' }, 'signingSecret'],
+    [{ signingSecret: secret, expiresIn: 0 }, 'expiresIn'],
+  ])('refuses %j at construction, naming the key', (options, key) => {
+    expect(() => new MemoryStorage(options)).toThrow(expect.objectContaining({ name: 'ConfigurationError', key }))
   })
 })

@@ -5,21 +5,41 @@ import { checkOptionValues, type OptionKind } from './backend.js'
 import { checkOptionNames } from './check-options.js'
 import { FileNotFoundError } from './errors.js'
 import { encodeUrlPath } from './paths.js'
-import { BaseStorage, type BaseStorageOptions, type ByteRange, type DirectoryListing, type CopyRequest, type FileStat, type WriteRequest } from './storage.js'
+import { checkSigningSettings, signedStorageUrl, type SignedUrlSettings } from './signed-urls.js'
+import {
+  BaseStorage,
+  type BaseStorageOptions,
+  type ByteRange,
+  type DirectoryListing,
+  type CopyRequest,
+  type FileStat,
+  type UrlOptions,
+  type WriteRequest,
+} from './storage.js'
 import type { StorageDescription } from './storage-description.js'
 
 /** Options for `MemoryStorage`. */
 export interface MemoryStorageOptions extends BaseStorageOptions {
   /** URL prefix for `url()`, e.g. `/media/`. Default `/`. */
   baseUrl?: string
-  /** Clock for modification times; inject one in tests. */
+  /** Clock for modification times and signed URLs' expiry; inject one in tests. */
   now?: () => Date
+  /**
+   * Secret for HMAC-signed, expiring URLs (`url(name, { expiresIn })`), as
+   * `FileSystemStorage` makes them: `serveMedia({ private: true, signingSecret })`
+   * verifies them. Without it, signed URLs are refused (`UnsupportedOperationError`).
+   */
+  signingSecret?: string
+  /** Default lifetime in seconds of signed URLs when `url()` is given `download` but no `expiresIn`. Default 3600. */
+  expiresIn?: number
 }
 
 /** Every option `MemoryStorage` takes, with its kind; anything else is refused. */
 export const MEMORY_STORAGE_OPTIONS: { readonly [K in keyof MemoryStorageOptions]-?: OptionKind } = {
   baseUrl: 'string',
   now: 'code',
+  signingSecret: 'secret',
+  expiresIn: 'integer',
   overwrite: 'boolean',
   randomSuffix: 'code',
 }
@@ -41,14 +61,20 @@ export class MemoryStorage extends BaseStorage {
   private readonly files = new Map<string, Entry>()
   private readonly baseUrl: string
   private readonly now: () => Date
+  private readonly signing: SignedUrlSettings
 
-  /** @throws ConfigurationError naming an unknown option (a subclass checks its own) or one of the wrong type. */
+  /**
+   * @throws ConfigurationError naming an unknown option (a subclass checks its own) or one of the wrong type,
+   *   a `signingSecret` shorter than `MIN_SECRET_LENGTH`, or an `expiresIn` that is not a positive number of seconds.
+   */
   constructor(options: MemoryStorageOptions = {}) {
     if (new.target === MemoryStorage) checkOptionNames(options, Object.keys(MEMORY_STORAGE_OPTIONS), 'MemoryStorage')
     checkOptionValues(options, MEMORY_STORAGE_OPTIONS)
+    checkSigningSettings(options)
     super(options)
     this.baseUrl = withTrailingSlash(options.baseUrl ?? '/')
     this.now = options.now ?? (() => new Date())
+    this.signing = { signingSecret: options.signingSecret, expiresIn: options.expiresIn }
   }
 
   protected async _write(req: WriteRequest): Promise<string> {
@@ -115,13 +141,18 @@ export class MemoryStorage extends BaseStorage {
     return { dirs: [...dirs].sort(), files: files.sort() }
   }
 
-  protected async _url(name: string): Promise<string> {
-    return this.baseUrl + encodeUrlPath(name)
+  /** A signed URL for `expiresIn` or `download`, as `FileSystemStorage` makes it; refused without a `signingSecret`. */
+  protected async _url(name: string, options: UrlOptions): Promise<string> {
+    return signedStorageUrl(this.baseUrl + encodeUrlPath(name), name, options, {
+      backend: 'MemoryStorage',
+      ...this.signing,
+      now: () => this.now().getTime(),
+    })
   }
 
-  /** @returns `memory`, with the `baseUrl` its URLs start with; it cannot sign URLs. Never throws. */
+  /** @returns `memory`, with the `baseUrl` its URLs start with, and `hmac` signing when a `signingSecret` is set. Never throws. */
   override async describe(): Promise<StorageDescription> {
-    return { backend: this.constructor.name, location: 'memory', baseUrl: this.baseUrl, signing: 'none' }
+    return { backend: this.constructor.name, location: 'memory', baseUrl: this.baseUrl, signing: this.signing.signingSecret ? 'hmac' : 'none' }
   }
 
   private entry(name: string): Entry {

@@ -142,7 +142,7 @@ export interface Storage {
    * @returns a URL for the file, percent-encoded; signed and expiring where the backend supports it.
    * @throws InvalidArgumentError (`EINVAL`) for an `expiresIn` that is not a positive number of seconds
    *   (or is longer than the backend can sign); UnsupportedOperationError (`EUNSUPPORTED`) for
-   *   `expiresIn` or `download` on a storage that cannot sign (FileSystemStorage without `signingSecret`).
+   *   `expiresIn` or `download` on a storage that cannot sign (FileSystemStorage or MemoryStorage without `signingSecret`).
    */
   url(name: string, options?: UrlOptions): Promise<string>
   /** @returns Django's `get_valid_filename` of `name`. @throws SuspiciousFileOperationError when nothing usable is left. */

@@ -10,16 +10,15 @@ import {
   BaseStorage,
   checkOptionNames,
   checkOptionValues,
+  checkSigningSettings,
   ConfigurationError,
   FileExistsError,
   FileNotFoundError,
   InvalidArgumentError,
-  MIN_SECRET_LENGTH,
   PermissionDeniedError,
   StorageError,
-  UnsupportedOperationError,
   encodeUrlPath,
-  signUrl,
+  signedStorageUrl,
   splitName,
   withTrailingSlash,
   type BaseStorageOptions,
@@ -168,17 +167,7 @@ export class FileSystemStorage extends BaseStorage {
     if (new.target === FileSystemStorage) checkOptionNames(options, Object.keys(FILE_SYSTEM_STORAGE_OPTIONS), 'FileSystemStorage', FILE_SYSTEM_OPTION_HINTS)
     checkOptionValues(options, FILE_SYSTEM_STORAGE_OPTIONS)
     super(options)
-    const secret = options.signingSecret
-    if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
-      // Checked here, not on the first signed URL: a short key is guessable, and a start-up error names the setting.
-      throw new ConfigurationError(
-        `must be at least ${MIN_SECRET_LENGTH} characters (got ${secret.length}); generate one with: node -p "crypto.randomBytes(32).toString('hex')"`,
-        { key: 'signingSecret' },
-      )
-    }
-    if (options.expiresIn !== undefined && !(options.expiresIn > 0)) {
-      throw new ConfigurationError(`must be a positive number of seconds, got ${options.expiresIn}`, { key: 'expiresIn' })
-    }
+    checkSigningSettings(options)
     for (const key of ['fileMode', 'directoryMode'] as const) {
       const mode = options[key]
       if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
@@ -681,21 +670,8 @@ export class FileSystemStorage extends BaseStorage {
   }
 
   protected async _url(name: string, options: UrlOptions): Promise<string> {
-    const url = this.baseUrl + encodeUrlPath(name)
-    if (options.expiresIn === undefined && options.download === undefined) return url
-    const secret = this.options.signingSecret
-    if (!secret) {
-      throw new UnsupportedOperationError(
-        'Signed URLs need the signingSecret option on FileSystemStorage (from configuration: STOWAGE_<ALIAS>_SIGNING_SECRET, at least 16 characters)',
-        { context: { name } },
-      )
-    }
-    return signUrl(url, {
-      secret,
-      expiresIn: options.expiresIn ?? this.options.expiresIn ?? 3600,
-      ...(options.download !== undefined && { download: options.download }),
-      ...(this.options.now && { now: this.options.now }),
-    })
+    const { signingSecret, expiresIn, now } = this.options
+    return signedStorageUrl(this.baseUrl + encodeUrlPath(name), name, options, { backend: 'FileSystemStorage', signingSecret, expiresIn, now })
   }
 }
 

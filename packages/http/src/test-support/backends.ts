@@ -33,8 +33,8 @@ export const SECRET = 'test-secret-0123456789abcdef'
 /** Factories for every backend, by name. */
 export const backends: Record<string, () => Promise<TestBackend>> = {
   memory: async () => {
-    const storage = new MemoryStorage({ baseUrl: '/media/' })
-    return { name: 'memory', storage, keepsContentType: true, everything: () => listAll(storage), destroy: async () => {} }
+    const storage = new MemoryStorage({ baseUrl: '/media/', signingSecret: SECRET })
+    return { name: 'memory', storage, signingSecret: SECRET, keepsContentType: true, everything: () => listAll(storage), destroy: async () => {} }
   },
   local: async () => {
     const location = await mkdtemp(path.join(tmpdir(), 'stowage-http-'))
