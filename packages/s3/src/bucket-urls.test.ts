@@ -92,6 +92,24 @@ describe('S3Storage: bucket URLs of active content', () => {
     expect(head.ContentDisposition).toBe('inline; filename="x.html"')
   })
 
+  // inlineTypes names one type; a browser reads `application/x-custom; x=a,text/html` as a list and takes
+  // its last member, so its first one being listed makes it no less a page.
+  it.each(['application/x-custom; x=a,text/html', 'Application/X-Custom ; x=a,image/svg+xml'])(
+    'inlineTypes does not deliver %j inline, nor a copy of it',
+    async (type) => {
+      // Public objects at plain URLs: the bucket serves the stored headers, and nothing else protects them.
+      const storage = storageWith({ inlineTypes: ['application/x-custom'], querystringAuth: false, defaultAcl: 'public-read' })
+      const listed = await storage.save('listed.custom', 'bytes', { contentType: 'application/x-custom; charset=utf-8' })
+      expect((await fetch(await storage.url(listed))).headers.get('content-disposition')).toBeNull()
+      const name = await storage.save('page.custom', '<script>alert(1)</script>', { contentType: type })
+      const res = await fetch(await storage.url(name))
+      expect([res.status, res.headers.get('content-type'), res.headers.get('content-disposition')]).toEqual([200, type, 'attachment'])
+      const copy = await storage.copy(name, 'copy.custom')
+      const copied = await storage.client.send(new HeadObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(copy) }))
+      expect(copied.ContentDisposition).toBe('attachment')
+    },
+  )
+
   it('an explicit download name wins over the forced attachment', async () => {
     const storage = storageWith()
     const name = await storage.save('a.html', '<p>')

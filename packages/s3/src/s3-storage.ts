@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { MIMEType } from 'node:util'
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -184,11 +185,21 @@ export class S3Storage extends BaseStorage {
     return params
   }
 
-  /** Whether `type` may be shown inline from the bucket: passive, or opted in by `inlineTypes`. */
+  /**
+   * Whether `type` may be shown inline from the bucket: passive, or opted in
+   * by `inlineTypes`, read as `isInlineSafe` reads a type. A browser takes a
+   * comma-separated Content-Type as a list and uses its last member, so
+   * `application/x-listed; x=a,text/html` is a page, whatever its first
+   * member is; and the WHATWG parser decides the essence, not a split at `;`.
+   */
   private deliversInline(type: string | undefined): boolean {
     if (isInlineSafe(type)) return true
-    const essence = (type ?? '').split(';')[0]!.trim().toLowerCase()
-    return this.options.inlineTypes.has(essence)
+    if (!type || type.includes(',')) return false
+    try {
+      return this.options.inlineTypes.has(new MIMEType(type.trim()).essence)
+    } catch {
+      return false
+    }
   }
 
   // ---- primitives -------------------------------------------------------
