@@ -17,8 +17,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable, Transform } from 'node:stream'
 import {
+  checkOptionNames,
+  checkOptionValues,
+  ConfigurationError,
   detectType,
   FileExistsError,
+  MIN_SECRET_LENGTH,
   newPendingUpload,
   parsePendingUpload,
   PENDING_PREFIX,
@@ -34,6 +38,7 @@ import {
   verifySignedUrl,
   type FileField,
   type NameColumn,
+  type OptionKind,
   type Storage,
 } from '@stowage/core'
 import { errorBody, errorStatus } from './http-errors.js'
@@ -45,11 +50,11 @@ export interface DirectUploadsOptions<R extends object> {
   basePath: string
   /** HMAC key for the upload URLs of storages that cannot presign (local disk); at least 16 characters. */
   secret?: string
-  /** Files larger than this go up in parts (S3 only). Default 64 MiB; at least 5 MiB. */
+  /** Files larger than this go up in parts (S3 only). Default 64 MiB; an integer from 5 MiB to 5 GiB (S3's largest single PUT). */
   multipartThreshold?: number
-  /** Part size of multipart uploads. Default 8 MiB. */
+  /** Part size of multipart uploads (S3 only). Default: the storage's; an integer from 5 MiB to 5 GiB (S3's part limits). */
   partSize?: number
-  /** Seconds each signed URL stays valid. Default 600. */
+  /** Seconds each signed URL stays valid. Default 600; an integer from 1 to 604800 (7 days, SigV4's limit). */
   expiresIn?: number
   /** The record `uploadTo` and `confirm` see for a request. Default: an empty object. */
   record?: (req: IncomingMessage) => R | Promise<R>
@@ -84,8 +89,8 @@ export interface DirectUploads<R extends object> {
    * Signs an upload of `filename` (`size` bytes).
    * @returns one presigned (or HMAC-signed) PUT, or a multipart upload past `multipartThreshold` on a presigning storage.
    * @throws ValidationError when the size breaks the field's rules; SuspiciousFileOperationError for an unsafe name;
-   *   InvalidArgumentError (`EINVAL`, argument `secret`) on a storage that cannot presign when there is no `secret`,
-   *   ConfigurationError (key `secret`) when it is shorter than 16 characters.
+   *   InvalidArgumentError (`EINVAL`, argument `secret`) on a storage that cannot presign when there is no `secret`
+   *   (a short one is refused by `directUploads` itself).
    */
   sign(input: { filename: string; size: number; type?: string }, record?: R): Promise<SignedUpload>
   /**
@@ -160,13 +165,78 @@ function presigns(storage: Storage): storage is PresigningStorage {
 /** Largest JSON body an endpoint reads. */
 const MAX_JSON_BYTES = 64 * 1024
 const MIB = 1024 * 1024
+// S3 protocol limits, stated here because @stowage/http does not depend on
+// @stowage/s3 (whose options.ts holds the same numbers for S3Storage's options).
+/** S3's smallest part but the last. */
+const MIN_PART_SIZE = 5 * MIB
+/** S3's largest part, and its largest single PUT. */
+const MAX_PART_SIZE = 5 * 1024 * MIB
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_EXPIRES_IN = 7 * 24 * 3600
+
+/** Every option `directUploads` takes, with its kind; anything else is refused. */
+const OPTION_KINDS: { readonly [K in keyof DirectUploadsOptions<object>]-?: OptionKind } = {
+  basePath: 'string',
+  secret: 'secret',
+  multipartThreshold: 'integer',
+  partSize: 'integer',
+  expiresIn: 'integer',
+  record: 'code',
+  onConfirm: 'code',
+  pendingStorage: 'code',
+  now: 'code',
+}
+
+/**
+ * Checks `directUploads`' options once, when the helper is made: a bad one
+ * would otherwise fail only at the first `sign` (as the storage's
+ * `InvalidArgumentError`, a 500 to the browser), or never (a misspelt key,
+ * a part size local disk has no use for yet).
+ * @throws ConfigurationError naming the first bad key.
+ */
+function checkOptions(options: DirectUploadsOptions<object>): void {
+  if (!options || typeof options !== 'object') {
+    throw new ConfigurationError("is required: the URL path the handler is mounted at, e.g. '/uploads/avatar'", { key: 'basePath' })
+  }
+  checkOptionNames(options, Object.keys(OPTION_KINDS), 'directUploads', {
+    signingSecret: "the HMAC key is 'secret'",
+    maxSize: "size limits are the field's validators (maxSize)",
+  })
+  checkOptionValues(options, OPTION_KINDS)
+  const bad = (key: string, message: string): never => {
+    throw new ConfigurationError(message, { key })
+  }
+  if (typeof options.basePath !== 'string') bad('basePath', "is required: the URL path the handler is mounted at, e.g. '/uploads/avatar'")
+  if (options.secret !== undefined && options.secret.length < MIN_SECRET_LENGTH) {
+    bad('secret', `must be at least ${MIN_SECRET_LENGTH} characters (got ${options.secret.length})`)
+  }
+  const between = (key: 'multipartThreshold' | 'partSize' | 'expiresIn', min: number, max: number, why: string) => {
+    const value = options[key]
+    if (value !== undefined && (value < min || value > max)) bad(key, `must be an integer from ${min} to ${max} (${why}), got ${value}`)
+  }
+  between('multipartThreshold', MIN_PART_SIZE, MAX_PART_SIZE, "5 MiB to 5 GiB: S3's largest single PUT")
+  between('partSize', MIN_PART_SIZE, MAX_PART_SIZE, "5 MiB to 5 GiB: S3's part limits")
+  between('expiresIn', 1, MAX_EXPIRES_IN, "seconds, at most 7 days: SigV4's limit")
+  for (const key of ['record', 'onConfirm', 'now'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') bad(key, `must be a function, got ${typeof options[key]}`)
+  }
+  const pending = options.pendingStorage as Partial<Storage> | undefined
+  if (pending !== undefined && !(typeof pending === 'object' && pending !== null && typeof pending.save === 'function' && typeof pending.open === 'function')) {
+    bad('pendingStorage', 'must be a storage (an object with save and open)')
+  }
+}
 
 /**
  * Direct-upload endpoints for one field.
  * @returns the handler and the same operations as functions.
- * @throws nothing itself (a missing `secret` is found by `sign()`); TypeError when `options.basePath` is not a string.
+ * @throws ConfigurationError naming the key when an option is unknown or out of range: `basePath` not a
+ *   string, `secret` shorter than 16 characters, `multipartThreshold` or `partSize` not an integer from
+ *   5 MiB to 5 GiB, `expiresIn` not an integer from 1 to 604800 seconds, `record`, `onConfirm` or `now`
+ *   not a function, `pendingStorage` not a storage. A missing `secret` is found by `sign()`, since the
+ *   field's storage (an alias or function) may be known only then.
  */
 export function directUploads<R extends object>(field: FileField<R>, options: DirectUploadsOptions<R>): DirectUploads<R> {
+  checkOptions(options as DirectUploadsOptions<object>)
   const base = options.basePath.replace(/\/+$/, '')
   const threshold = options.multipartThreshold ?? 64 * MIB
   const expiresIn = options.expiresIn ?? 600
