@@ -118,6 +118,23 @@ describe('S3Storage: presigned POST into quarantine', () => {
     expect(await rawKeys(storage)).toEqual(['docs/a.png'])
   })
 
+  it("cleanup keeps a confirmation marker while the storage's forms live: a form replayed after cleanup is still not confirmed twice", async () => {
+    let clock = Date.now()
+    const day = 86_400
+    const storage = storageWith({ now: () => new Date(clock), uploadExpiresIn: 2 * day })
+    const post = await storage.presignPost('once.png', { maxSize: 1000, contentTypePrefix: 'image/' })
+    await postForm(post.url, post.fields, PNG, { 'Content-Type': 'image/png' })
+    await storage.confirmUpload(post.upload, { allowedTypes: ['image/png'] })
+    clock += 1.5 * day * 1000 // the daily clean-up runs; the form is valid for another half day
+    await storage.cleanupPendingUploads()
+    expect((await postForm(post.url, post.fields, OTHER_PNG, { 'Content-Type': 'image/png' })).status).toBeLessThan(300)
+    await expect(storage.confirmUpload(post.upload, { allowedTypes: ['image/png'] })).rejects.toBeInstanceOf(FileExistsError)
+    expect((await rawKeys(storage)).filter((k) => !k.startsWith('.stowage-pending/'))).toEqual(['once.png'])
+    clock += day * 1000 // every form of the storage has expired: the marker goes too
+    expect(await storage.cleanupPendingUploads()).toBe(2)
+    expect(await rawKeys(storage)).toEqual(['once.png'])
+  })
+
   it('the server refuses a body over maxSize or a type outside the prefix, and nothing is stored', async () => {
     const storage = storageWith()
     const post = await storage.presignPost('big.png', { maxSize: 100, contentTypePrefix: 'image/' })
@@ -282,7 +299,8 @@ describe('S3Storage: presigned PUT into quarantine', () => {
   })
 
   it('abortUpload spends the token: a PUT landing after it (a retry still in flight, a replay) cannot be confirmed', async () => {
-    const storage = storageWith()
+    let clock = Date.now()
+    const storage = storageWith({ now: () => new Date(clock) })
     const put = await storage.presignPut('gone.png', { size: PNG.length })
     expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
     await storage.abortUpload(put.upload)
@@ -291,9 +309,10 @@ describe('S3Storage: presigned PUT into quarantine', () => {
     expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
     await expect(storage.confirmUpload(put.upload)).rejects.toBeInstanceOf(FileExistsError)
     expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done') && !PENDING.test(k))).toEqual([])
-    // Aborting twice (a double click on cancel) is not an error.
+    // Aborting twice (a double click on cancel) is not an error, and deletes the replay.
     await storage.abortUpload(put.upload)
-    expect(await storage.cleanupPendingUploads({ olderThan: 0 })).toBeGreaterThan(0)
+    clock += 3600 * 1000 // past the URL's expiry: the marker goes
+    expect(await storage.cleanupPendingUploads({ olderThan: 60 })).toBe(1)
     expect(await rawKeys(storage)).toEqual([])
   })
 

@@ -209,7 +209,11 @@ export interface ConfirmedUpload extends FileStat {
 
 /** Options for `cleanupPendingUploads`. */
 export interface CleanupPendingOptions {
-  /** Delete pending objects and markers last modified more than this many seconds ago. Default 86,400 (one day). */
+  /**
+   * Delete pending objects and markers last modified more than this many seconds ago. Default 86,400 (one day).
+   * A confirmation marker is also kept for the storage's `uploadExpiresIn`: while a form or URL of its upload may
+   * be valid, it is what refuses a replay a second confirmation.
+   */
   olderThan?: number
 }
 
@@ -613,8 +617,14 @@ function sameBytes(validated: string | undefined, copied: string | undefined, pa
   return unquote(validated) === unquote(copied)
 }
 
+/** Whether `rest` (a key under the pending prefix) is a confirmation marker, `<id>.done`: uploads are `<id>/<name>`. */
+function isMarker(rest: string): boolean {
+  return !rest.includes('/') && rest.endsWith('.done')
+}
+
 /**
- * Deletes pending uploads and confirmation markers older than `olderThan`,
+ * Deletes pending uploads and confirmation markers older than `olderThan`
+ * (markers not before the storage's `uploadExpiresIn` has passed too),
  * and aborts multipart uploads under the pending prefix started before then:
  * abandoned uploads and replays that nobody will confirm.
  * @returns how many objects were deleted plus how many multipart uploads were aborted.
@@ -625,13 +635,20 @@ export async function cleanupPendingUploads(target: DirectUploadTarget, options:
   if (!(Number.isFinite(olderThan) && olderThan >= 0)) {
     throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${olderThan}`, { argument: 'olderThan' })
   }
-  const cutoff = target.now().getTime() - olderThan * 1000
+  const now = target.now().getTime()
+  const cutoff = now - olderThan * 1000
+  // A marker is what refuses a replayed form or URL a second confirmation, so it outlives the
+  // storage's forms and URLs (`uploadExpiresIn`), however short `olderThan` is: deleted sooner,
+  // a form still valid could fill the pending key again and be confirmed again.
+  const markerCutoff = Math.min(cutoff, now - target.defaultExpiresIn * 1000)
   const prefix = target.key(`${target.pendingPrefix}/`)
   let deleted = 0
   let token: string | undefined
   do {
     const res = await target.client.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ContinuationToken: token }))
-    const old = (res.Contents ?? []).filter((o) => o.Key && o.LastModified && o.LastModified.getTime() <= cutoff)
+    const old = (res.Contents ?? []).filter(
+      (o) => o.Key && o.LastModified && o.LastModified.getTime() <= (isMarker(o.Key.slice(prefix.length)) ? markerCutoff : cutoff),
+    )
     // One request per object: DeleteObjects needs a Content-MD5 that some servers want as a checksum the SDK only adds WHEN_SUPPORTED.
     await Promise.all(old.map((o) => target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: o.Key! }))))
     deleted += old.length

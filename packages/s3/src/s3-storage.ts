@@ -700,7 +700,8 @@ export class S3Storage extends BaseStorage {
   /**
    * Deletes pending uploads nobody confirmed (abandoned, refused mid-way,
    * replayed forms) older than `olderThan` seconds, and aborts multipart
-   * uploads under the pending prefix started before then. Run it daily, or
+   * uploads under the pending prefix started before then; a confirmation marker is kept
+   * for `uploadExpiresIn` at least (it refuses a replayed form a second confirmation). Run it daily, or
    * give the bucket a lifecycle rule expiring `<location>/<pendingPrefix>/`
    * (and aborting its incomplete multipart uploads) after a day.
    * @returns the number of objects deleted plus multipart uploads aborted.
