@@ -41,8 +41,8 @@ async function files(storage: FileSystemStorage): Promise<string[]> {
     .sort()
 }
 
-async function setup(options: { now?: () => number } = {}) {
-  const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/' })
+async function setup(options: { now?: () => number } = {}, storageOptions: { overwrite?: boolean } = {}) {
+  const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/', ...storageOptions })
   const avatar = imageField({
     storage,
     uploadTo: 'avatars/',
@@ -106,6 +106,22 @@ describe('directUploads on local disk (node:http)', () => {
     const late = await signRaw(endpoint, { filename: 'b.png', size: PNG.length })
     clock += 601_000
     expect((await put(endpoint, late.url, PNG)).status).toBe(403)
+    expect(await files(storage)).toEqual(['avatars/a.png'])
+  })
+
+  it('stays one body per URL and one confirmation per upload on a storage that overwrites (overwrite: true)', async () => {
+    // The URL's single use and the one-shot confirmation were claims by save(),
+    // which on such a storage replaced the file instead: a second PUT swapped
+    // the pending bytes (HTML for the PNG), and concurrent confirms all passed.
+    const { storage, endpoint, uploads } = await setup({}, { overwrite: true })
+    const signed = await signRaw(endpoint, { filename: 'a.png', size: Math.max(PNG.length, HTML.length) })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    expect((await put(endpoint, signed.url, HTML)).status).toBe(409)
+    expect(Buffer.from(await storage.read(signed.upload)).equals(Buffer.from(PNG))).toBe(true)
+    const outcomes = await Promise.allSettled([0, 1, 2, 3].map(() => uploads.confirm(signed.upload)))
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
+    expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as { code: string }).code] : []))).toEqual(['EEXIST', 'EEXIST', 'EEXIST'])
+    await expect(uploads.confirm(signed.upload)).rejects.toMatchObject({ code: 'EEXIST' })
     expect(await files(storage)).toEqual(['avatars/a.png'])
   })
 

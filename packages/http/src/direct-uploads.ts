@@ -359,7 +359,8 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     req.on('error', (err) => cap.destroy(err))
     let stored: string
     try {
-      stored = await storage.save(upload, cap)
+      // Never over an earlier body (a storage made with `overwrite: true` would replace it): a URL is good for one.
+      stored = await storage.save(upload, cap, { overwrite: false })
     } catch (err) {
       if (over) return send(res, 413, { error: 'EVALIDATION', message: `The body is larger than the ${limit} bytes signed for` })
       throw err
@@ -477,9 +478,14 @@ function parseLocalToken(token: string): { id: string; name: string } {
   return parsePendingUpload(token)
 }
 
-/** Claims `name` once: `save()` never replaces a file, so a second claim lands on another name. @throws FileExistsError when it was claimed before. */
+/**
+ * Claims `name` once: a save that does not overwrite lands a second claim on
+ * another name. `overwrite: false` is said, not left to the storage's default:
+ * on a storage made with `overwrite: true` every claim would succeed.
+ * @throws FileExistsError when it was claimed before.
+ */
 async function claim(storage: Storage, name: string): Promise<void> {
-  const got = await storage.save(name, new Uint8Array(0))
+  const got = await storage.save(name, new Uint8Array(0), { overwrite: false })
   if (got !== name) {
     await storage.delete(got)
     throw new FileExistsError(name, { context: { reason: 'already confirmed' } })
