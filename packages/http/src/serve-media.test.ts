@@ -338,6 +338,54 @@ describe('serveMedia safety headers on server errors', () => {
     }
   })
 
+  it('answers a private predicate that throws with a 500 (or next(err)), serving nothing and throwing nothing out of the handler', async () => {
+    const storage = new MemoryStorage()
+    await storage.save('users/7/id.pdf', 'SECRET')
+    await storage.save('odd.pdf', 'SECRET too')
+    // An application's predicate that assumes every name has a shape: `match()` is null for `odd.pdf`.
+    const owner = (name: string) => name.match(/^users\/(\d+)\//)![1]
+    const media = serveMedia({ storage, prefix: '/media/', signingSecret: SECRET, private: (name) => owner(name) !== 'public' })
+    const thrown: unknown[] = []
+    // Thrown out of a node:http 'request' listener, an error would end the process.
+    const server = await serve((req, res) => {
+      try {
+        media(req, res)
+      } catch (err) {
+        thrown.push(err)
+        res.writeHead(599).end()
+      }
+    })
+    const handed: unknown[] = []
+    const express = await serve((req, res) => {
+      try {
+        media(req, res, (err) => {
+          handed.push(err)
+          res.writeHead(502).end()
+        })
+      } catch (err) {
+        thrown.push(err)
+        res.writeHead(599).end()
+      }
+    })
+    try {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await fetch(`${server.url}/media/odd.pdf`, { method })
+        expect(res.status, method).toBe(500)
+        expect(await res.text()).not.toContain('SECRET')
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+        expect(res.headers.get('content-security-policy')).toBe(MEDIA_CSP)
+      }
+      expect(await (await fetch(`${server.url}/media/odd.pdf`)).json()).toEqual({ error: 'EINTERNAL', message: 'Internal server error' })
+      expect((await fetch(`${server.url}/media/users/7/id.pdf`)).status).toBe(403)
+      expect((await fetch(`${express.url}/media/odd.pdf`)).status).toBe(502)
+      expect(handed).toEqual([expect.any(TypeError)])
+      expect(thrown).toEqual([])
+    } finally {
+      await server.close()
+      await express.close()
+    }
+  })
+
   it('leaves requests it hands on to the next handler untouched', async () => {
     const media = serveMedia({ storage: new MemoryStorage(), prefix: '/media/' })
     const server = await serve((req, res) =>

@@ -27,7 +27,11 @@ export interface ServeMediaOptions {
   prefix?: string
   /** Secret for signed URLs: the storage's `signingSecret`. Needed for `private`. */
   signingSecret?: string
-  /** Require a valid signed URL: for every file (`true`) or those the function picks. Default false. */
+  /**
+   * Require a valid signed URL: for every file (`true`) or those the function
+   * picks, given the normalised stored name. Default false. A function that
+   * throws fails the request as a server error (a 500, or `next(err)`), serving nothing.
+   */
   private?: boolean | ((name: string) => boolean)
   /** `Cache-Control` for public files. Default `no-cache` (always revalidate, cheap thanks to ETags). */
   cacheControl?: string
@@ -111,16 +115,27 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     if (isStowageName(name)) return plain(404, 'Not Found')
 
     let download: string | undefined
+    let signed = false
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
     if (options.signingSecret && /[?&]signature=/.test(fullUrl)) {
       // A signature that is present must be valid, even on a public file: it may carry `download`.
       const check = verifySignedUrl(fullUrl, { secret: options.signingSecret, ...(options.now && { now: options.now }) })
       if (!check.ok) return plain(403, check.reason === 'expired' ? 'Link expired' : 'Forbidden')
       download = check.download
-    } else if (isPrivate(name)) {
-      return plain(403, 'Forbidden')
+      signed = true
     }
-    const priv = isPrivate(name) || download !== undefined
+    // The application's predicate sees names of every shape a client can send;
+    // one that throws is a server error, answered (or handed to `next`) like any
+    // other, never an exception out of a node:http 'request' listener, which
+    // ends the process. Nothing is served either way.
+    let isPrivateName: boolean
+    try {
+      isPrivateName = isPrivate(name)
+    } catch (err) {
+      return fail(err)
+    }
+    if (isPrivateName && !signed) return plain(403, 'Forbidden')
+    const priv = isPrivateName || download !== undefined
 
     void (async () => {
       const storage = typeof options.storage === 'function' ? options.storage() : options.storage
