@@ -292,10 +292,18 @@ describe('S3Storage: presigned PUT into quarantine', () => {
         String(directive),
       ).toEqual([secret])
     }
+    // What the URL, a form or a multipart upload writes itself is confirmed as before.
     const put = await storage.presignPut('mine.png', { size: PNG.length })
     expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
     const mine = await storage.confirmUpload(put.upload, { allowedTypes: ['image/png'] })
     expect((await rawRead(storage, mine.name)).bytes.equals(PNG)).toBe(true)
+    const post = await storage.presignPost('form.png', { maxSize: 1000 })
+    expect((await postForm(post.url, post.fields, PNG)).status).toBeLessThan(300)
+    expect((await storage.confirmUpload(post.upload, { allowedTypes: ['image/png'] })).name).toBe('form.png')
+    const parts = await storage.createMultipartUpload('parts.png', { size: PNG.length })
+    expect((await fetch(parts.parts[0]!.url, { method: 'PUT', body: PNG })).status).toBe(200)
+    await storage.completeMultipartUpload(parts.upload, parts.uploadId)
+    expect((await storage.confirmUpload(parts.upload, { allowedTypes: ['image/png'] })).name).toBe('parts.png')
   })
 
   it('abortUpload spends the token: a PUT landing after it (a retry still in flight, a replay) cannot be confirmed', async () => {

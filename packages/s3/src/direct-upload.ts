@@ -258,16 +258,23 @@ export const PENDING_DISPOSITION = 'attachment'
 
 /**
  * User metadata (`x-amz-meta-stowage-upload`) every pending object is
- * written with: the upload's random id, signed into its PUT URL, POST policy
- * or CreateMultipartUpload. `confirmUpload` promotes only an object that
- * carries it. On Ceph a PUT URL's holder can add `x-amz-copy-source`, which
- * the gateway honours unsigned, and so fill the pending key with a copy of
- * any object the application's keys can read (another user's file) and
- * confirm it as theirs. A copy takes its source's metadata (the URL signs
+ * written with where `pinPendingAcl` is set (Ceph): the upload's random id,
+ * signed into its PUT URL, POST policy or CreateMultipartUpload.
+ * `confirmUpload` then promotes only an object that carries it. On Ceph a PUT
+ * URL's holder can add `x-amz-copy-source`, which the gateway honours
+ * unsigned, and so fill the pending key with a copy of any object the
+ * application's keys can read (another user's file) and confirm it as
+ * theirs. A copy takes its source's metadata (the URL signs
  * `x-amz-metadata-directive: COPY` there), and no source but the pending
- * object itself has this id.
+ * object itself has this id. Elsewhere nothing is added: AWS refuses unsigned
+ * `x-amz-*` headers, and not every server stores metadata hoisted into a URL.
  */
 export const UPLOAD_ID_META = 'stowage-upload'
+
+/** @returns the metadata that marks upload `id`'s pending object, or undefined where it is not used (see `UPLOAD_ID_META`). */
+export function uploadIdMetadata(target: DirectUploadTarget, id: string): Record<string, string> | undefined {
+  return target.pinPendingAcl ? { [UPLOAD_ID_META]: id } : undefined
+}
 
 /**
  * Refuses a POST-form name holding `${filename}`: S3 replaces that variable
@@ -300,7 +307,8 @@ export async function presignPost(target: DirectUploadTarget, name: string, opti
   const expiresIn = expiry(target, options.expiresIn)
   refuseKeyVariables(String(name))
   const { upload, id, name: clean } = pending(target, name)
-  const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION, [`x-amz-meta-${UPLOAD_ID_META}`]: id }
+  const fields: Record<string, string> = { 'Content-Disposition': PENDING_DISPOSITION }
+  for (const [k, v] of Object.entries(uploadIdMetadata(target, id) ?? {})) fields[`x-amz-meta-${k}`] = v
   const conditions: (string[] | [string, number, number] | Record<string, string>)[] = [['content-length-range', minSize, maxSize]]
   if (options.contentType) fields['Content-Type'] = options.contentType
   else if (options.contentTypePrefix !== undefined) conditions.push(['starts-with', '$Content-Type', options.contentTypePrefix])
@@ -344,7 +352,7 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
     ContentType: contentType,
     ContentDisposition: PENDING_DISPOSITION,
     ContentLength: size,
-    Metadata: { [UPLOAD_ID_META]: id },
+    Metadata: uploadIdMetadata(target, id),
     ACL: target.pinPendingAcl ? 'private' : undefined,
     IfNoneMatch: target.conditionalWrites ? '*' : undefined,
   }
@@ -352,7 +360,7 @@ export async function presignPut(target: DirectUploadTarget, name: string, optio
   // The presigner leaves Content-Type unsigned by default; signing it pins the type the browser may send.
   // A signed Content-Length pins the size; a signed x-amz-acl header (kept out of the query, where Ceph
   // lets a header of the same name win) makes an added ACL or grant header fail the signature or the request.
-  // The upload id's metadata is hoisted into the query (the browser sends nothing for it).
+  // The upload id's metadata (Ceph) is hoisted into the query: the browser sends nothing for it.
   const signable = new Set(['content-type', 'content-disposition'])
   if (size !== undefined) signable.add('content-length')
   const pinned: Record<string, string> = {}
@@ -405,7 +413,7 @@ function rules(options: ConfirmUploadOptions): Validator[] {
  *   when nothing was uploaded (the token stays usable); FileExistsError (EEXIST)
  *   when the upload was already confirmed; SuspiciousFileOperationError for a
  *   token that is not a pending upload, an unsafe `name`, or a pending object
- *   its URL, form or multipart upload did not write (a copy of another object:
+ *   its URL, form or multipart upload did not write (`provider: 'ceph'`: a copy of another object,
  *   deleted, the token spent); StorageError when the object changed
  *   while it was checked.
  */
@@ -421,7 +429,7 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
   // pending object, which the first (a double click, a retry) may still be reading.
   await claimOnce(target, id, upload)
   try {
-    if (head.Metadata?.[UPLOAD_ID_META] !== id) {
+    if (target.pinPendingAcl && head.Metadata?.[UPLOAD_ID_META] !== id) {
       // A copy of another object (Ceph honours an unsigned x-amz-copy-source), or written by another client.
       throw new SuspiciousFileOperationError(`Upload '${name}' is not what its URL or form wrote (a copy of another object?): refused`, {
         context: { name, upload },

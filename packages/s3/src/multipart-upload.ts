@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { InvalidArgumentError, StorageError } from '@stowage/core'
-import { expiry, parseToken, pending, PENDING_DISPOSITION, spendUpload, UPLOAD_ID_META, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
+import { expiry, parseToken, pending, PENDING_DISPOSITION, spendUpload, uploadIdMetadata, type DirectUploadTarget, type UploadParams } from './direct-upload.js'
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './options.js'
 import { isNotFound } from './s3-errors.js'
 
@@ -150,7 +150,7 @@ export async function createMultipartUpload(target: DirectUploadTarget, name: st
       ContentType: contentType,
       ContentDisposition: PENDING_DISPOSITION,
       // What confirmUpload checks that the completed object was written by this upload.
-      Metadata: { [UPLOAD_ID_META]: id },
+      Metadata: uploadIdMetadata(target, id),
     }),
   )
   const uploadId = created.UploadId!

@@ -689,7 +689,7 @@ export class S3Storage extends BaseStorage {
    *   FileNotFoundError (ENOENT) when nothing was uploaded yet; FileExistsError
    *   (EEXIST) when this upload was already confirmed; SuspiciousFileOperationError
    *   for a token that is not a pending upload or an unsafe `options.name` (before
-   *   any request), and for a pending object its URL or form did not write (a copy of
+   *   any request), and for a pending object its URL or form did not write (with `provider: 'ceph'`: a copy of
    *   another object, which a PUT URL's holder can make on Ceph: deleted, the token spent);
    *   StorageError (`ECHANGED`) when the object was replaced while it was checked.
    */
