@@ -386,6 +386,15 @@ describe('serveMedia safety headers on server errors', () => {
     }
   })
 
+  it('refuses a short signingSecret when it is made, private or not, naming the key', () => {
+    const storage = new MemoryStorage()
+    // Checked on the first signed request instead, it threw out of the handler: any `?signature=` ended a node:http process.
+    for (const options of [{ signingSecret: 'short' }, { signingSecret: '' }, { signingSecret: 'short', private: true }, { private: true }]) {
+      expect(() => serveMedia({ storage, ...options }), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'ECONFIG', key: 'signingSecret' }))
+    }
+    expect(() => serveMedia({ storage, signingSecret: SECRET })).not.toThrow()
+  })
+
   it('leaves requests it hands on to the next handler untouched', async () => {
     const media = serveMedia({ storage: new MemoryStorage(), prefix: '/media/' })
     const server = await serve((req, res) =>

@@ -9,7 +9,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { isStowageName, notModified, requestedRange, safeName, StorageError, verifySignedUrl, type FileStat, type Storage } from '@stowage/core'
+import {
+  ConfigurationError,
+  isStowageName,
+  MIN_SECRET_LENGTH,
+  notModified,
+  requestedRange,
+  safeName,
+  StorageError,
+  verifySignedUrl,
+  type FileStat,
+  type Storage,
+} from '@stowage/core'
 import { sendError } from './http-errors.js'
 import { contentDisposition, isExecutableType, mediaType } from './media-types.js'
 
@@ -77,15 +88,20 @@ function normalised(name: string): string | undefined {
  * @returns a handler for `node:http` (`(req, res)`) and Express (`(req, res, next)`): unknown,
  *   unsafe or missing names get 404, bad or expired signatures 403, other methods 405. Without
  *   `next`, server errors are answered with a JSON 500; with it, they are passed on.
- * @throws ConfigurationError when `private` is set without a `signingSecret` of at least 16 characters.
+ * @throws ConfigurationError (key `signingSecret`) when `private` is set without a `signingSecret`, or one is
+ *   given shorter than 16 characters (`MIN_SECRET_LENGTH`).
  */
 export function serveMedia(options: ServeMediaOptions): MediaHandler {
   const prefix = options.prefix ?? '/'
   const csp = options.contentSecurityPolicy ?? MEDIA_CSP
   const isPrivate = typeof options.private === 'function' ? options.private : () => options.private === true
-  if (options.private && !options.signingSecret) {
-    // Fail at start-up, not on the first private request.
-    verifySignedUrl('/', { secret: options.signingSecret ?? '' })
+  // Fail at start-up, not on the first request that carries `signature=`: a
+  // bad secret checked there would throw out of the handler on every such request.
+  const secret = options.signingSecret
+  if ((options.private || secret !== undefined) && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH)) {
+    throw new ConfigurationError(`must be a string of at least ${MIN_SECRET_LENGTH} characters${options.private ? ' (private files need it)' : ''}`, {
+      key: 'signingSecret',
+    })
   }
 
   return (req, res, next) => {
