@@ -80,7 +80,7 @@ export type {
   CheckedStorageConfig,
   ManifestSetting,
 } from './config-types.js'
-export { PENDING_PREFIX, newPendingUpload, parsePendingUpload, pendingMarker, type PendingUpload } from './pending-uploads.js'
+export { PENDING_PREFIX, isPendingId, newPendingUpload, parsePendingUpload, pendingMarker, type PendingUpload } from './pending-uploads.js'
 export { isInlineSafe, contentDisposition, typeForName, etagMatches } from './media.js'
 export { notModified, parseRange, requestedRange, type ResolvedRange } from './ranges.js'
 export { parseHttpDate } from './http-date.js'

@@ -43,8 +43,13 @@ export function parsePendingUpload(token: string, prefix: string = PENDING_PREFI
   const rest = upload.startsWith(`${prefix}/`) ? upload.slice(prefix.length + 1) : ''
   const slash = rest.indexOf('/')
   const id = rest.slice(0, slash)
-  if (slash < 0 || !ID.test(id)) throw new SuspiciousFileOperationError(`Not a pending upload: '${token}'`, { context: { name: token } })
+  if (slash < 0 || !isPendingId(id)) throw new SuspiciousFileOperationError(`Not a pending upload: '${token}'`, { context: { name: token } })
   return { upload, id, name: rest.slice(slash + 1) }
+}
+
+/** @returns whether `id` has the form of a pending upload's random id (32 lowercase hex digits). Never throws. */
+export function isPendingId(id: string): boolean {
+  return ID.test(id)
 }
 
 /** @returns the storage name of the marker that says upload `id` was confirmed. Never throws. */

@@ -29,6 +29,7 @@ import {
   pendingMarker,
   InvalidArgumentError,
   ImageField,
+  isPendingId,
   safeName,
   signUrl,
   sizeFailures,
@@ -237,7 +238,8 @@ function checkOptions(options: DirectUploadsOptions<object>): void {
  */
 export function directUploads<R extends object>(field: FileField<R>, options: DirectUploadsOptions<R>): DirectUploads<R> {
   checkOptions(options as DirectUploadsOptions<object>)
-  const base = options.basePath.replace(/\/+$/, '')
+  let base = options.basePath
+  while (base.endsWith('/')) base = base.slice(0, -1)
   const threshold = options.multipartThreshold ?? 64 * MIB
   const expiresIn = options.expiresIn ?? 600
   const now = options.now ?? Date.now
@@ -333,14 +335,17 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? ''
     const check = verifySignedUrl(url, { secret: options.secret, now })
     if (!check.ok) return send(res, 403, { error: 'EACCES', message: `Upload URL ${check.reason}` })
-    const m = /^\/put\/([0-9a-f]{32})\/(\d+)\/(.+)$/.exec(path)
-    if (!m) return send(res, 404, { error: 'ENOENT', message: 'Not found' })
-    const [, id, limitText, encoded] = m
-    const name = safeName(decodeURIComponent(encoded!))
+    // `/put/<id>/<limit>/<name>`, as `sign` wrote it (and the signature covers it).
+    const [id = '', limitText = '', ...named] = path.slice('/put/'.length).split('/')
     const limit = Number(limitText)
+    const encoded = named.join('/')
+    if (!isPendingId(id) || !encoded || !Number.isSafeInteger(limit) || limit < 0 || String(limit) !== limitText) {
+      return send(res, 404, { error: 'ENOENT', message: 'Not found' })
+    }
+    const name = safeName(decodeURIComponent(encoded))
     const storage = pendingStorage()
     const upload = `${PENDING_PREFIX}/${id}/${name}`
-    if (await storage.exists(pendingMarker(id!))) return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
+    if (await storage.exists(pendingMarker(id))) return send(res, 409, { error: 'EEXIST', message: 'This upload URL was already used' })
     const declared = Number(req.headers['content-length'] ?? NaN)
     if (declared > limit) return send(res, 413, { error: 'EVALIDATION', message: `The body is larger than the ${limit} bytes signed for` })
     let over = false
@@ -378,7 +383,7 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     const path = raw.startsWith(`${base}/`) ? raw.slice(base.length) : raw
     const route = async (): Promise<void> => {
       if (req.method === 'PUT' && path.startsWith('/put/')) return receivePut(req, res, path)
-      const action = /^\/(sign|parts|complete|abort|confirm)$/.exec(path)?.[1]
+      const action = ACTIONS.has(path.slice(1)) ? path.slice(1) : undefined
       if (req.method !== 'POST' || !action) {
         if (next) return next()
         return send(res, 404, { error: 'ENOENT', message: 'Not found' })
@@ -473,6 +478,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
   throw new ValidationError([{ rule: 'json', message: 'The request body must be a JSON object' }])
 }
+
+/** The POST endpoints under `basePath`. */
+const ACTIONS = new Set(['sign', 'parts', 'complete', 'abort', 'confirm'])
 
 function parseLocalToken(token: string): { id: string; name: string } {
   return parsePendingUpload(token)

@@ -363,6 +363,19 @@ describe.each(Object.keys(backends))('receiveUpload on %s', (backendName) => {
     expect(status).toBe(400)
     expect(json.failures[0].rule).toBe('multipart')
   })
+
+  it.each([
+    'multipart/form-data; charset=utf-8',
+    'multipart/form-data',
+    'multipart/form-data; boundary=',
+    'multipart/mixed; boundary=x',
+    'multipart/form-data/x; boundary=x',
+  ])('refuses %j: a form needs its boundary (read by a MIME parser)', async (type) => {
+    const up = receiver(() => ({ files: {} }))
+    const { status, json } = await up.post(Buffer.from('--x--\r\n'), type)
+    expect(status).toBe(400)
+    expect(json.failures[0].rule).toBe('multipart')
+  })
 })
 
 describe('receiveUpload when a replaced file cannot be deleted', () => {

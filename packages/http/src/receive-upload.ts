@@ -8,6 +8,7 @@
  * request leaves nothing behind.
  */
 import type { IncomingMessage } from 'node:http'
+import { MIMEType } from 'node:util'
 import { PassThrough, Transform, type Readable } from 'node:stream'
 import busboy from 'busboy'
 import { AbortedError, ValidationError, type FieldFile, type ValidationFailure } from '@stowage/core'
@@ -86,6 +87,16 @@ interface Saved {
   result: ReceivedFile
 }
 
+/** @returns whether `type` is `multipart/form-data` with its boundary, read by Node's MIME parser. Never throws. */
+function isMultipartForm(type: string): boolean {
+  try {
+    const mime = new MIMEType(type)
+    return mime.essence === 'multipart/form-data' && !!mime.params.get('boundary')
+  } catch {
+    return false
+  }
+}
+
 /**
  * Parses `req` (a `node:http` request; Express and Fastify's `request.raw`
  * are ones) and saves its files into the targets.
@@ -107,7 +118,7 @@ export function receiveUpload(req: IncomingMessage, options: ReceiveUploadOption
   }
   const parts = limits.parts ?? limits.files + limits.fields
   const type = req.headers['content-type'] ?? ''
-  if (!/^multipart\/form-data\s*;/i.test(type)) {
+  if (!isMultipartForm(type)) {
     return Promise.reject(refusal('multipart', 'Expected a multipart/form-data request', { contentType: type }))
   }
   const declared = Number(req.headers['content-length'])
