@@ -80,7 +80,7 @@ export async function cleanMediaCommand(argv: string[], io: Io): Promise<number>
 async function loadResolver(file: string): Promise<ReferencesResolver> {
   let mod: { default?: unknown }
   try {
-    if (/\.[mc]?ts$/.test(file)) {
+    if (['.ts', '.mts', '.cts'].includes(path.extname(file))) {
       const { tsImport } = (await import('tsx/esm/api')) as { tsImport: (specifier: string, parent: string) => Promise<{ default?: unknown }> }
       mod = await tsImport(pathToFileURL(file).href, import.meta.url)
     } else {

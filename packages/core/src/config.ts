@@ -328,7 +328,7 @@ async function importConfigFile(file: string): Promise<unknown> {
     }
   }
   const url = pathToFileURL(file).href
-  if (/\.m?ts$/.test(file)) {
+  if (['.ts', '.mts'].includes(path.extname(file))) {
     // Node 20 cannot import TypeScript; tsx can, when the application has it.
     let tsx: { tsImport: (specifier: string, parent: string) => Promise<unknown> }
     try {

@@ -86,9 +86,9 @@ export async function applyEnvOverrides(config: StowageConfig, env: NodeJS.Proce
   // Backends first: the new backend decides which options the other variables may set.
   const switched = new Map<string, { from: StorageConfig['backend']; variable: string }>()
   for (const [k, v] of vars) {
-    const m = /^STOWAGE_(.+)_BACKEND$/.exec(k)
-    if (!m?.[1]) continue
-    const alias = aliasNamed(m[1]) ?? m[1].toLowerCase()
+    const upper = k.startsWith('STOWAGE_') && k.endsWith('_BACKEND') ? k.slice('STOWAGE_'.length, -'_BACKEND'.length) : ''
+    if (!upper) continue
+    const alias = aliasNamed(upper) ?? upper.toLowerCase()
     const existing = out[alias]
     if (existing?.backend === v) continue
     out[alias] = { ...existing, backend: v, options: existing?.options ?? {} }
