@@ -32,6 +32,9 @@ describe('SaveOptions header fields (cacheControl, contentEncoding, private)', (
     ['cacheControl', '  '],
     ['contentEncoding', 'br\n'],
     ['contentEncoding', 'gzip\u0000'],
+    // Non-ASCII: the grammar of both is ASCII tokens, and S3 signs headers as ASCII.
+    ['cacheControl', 'max-age=60, é'],
+    ['contentEncoding', 'br\u00a0'],
     ['private', 'yes'],
     // Not one MIME type: a line break, a list, an empty type, non-ASCII (S3 signs headers as ASCII).
     ['contentType', 'image/png\r\nContent-Disposition: inline'],

@@ -627,12 +627,16 @@ function isMimeType(value: unknown): boolean {
   }
 }
 
-/** Whether `value` is a non-blank HTTP field value: visible ASCII, spaces and tabs, no control characters. */
+/**
+ * Whether `value` is a non-blank header value: visible ASCII, spaces and tabs,
+ * nothing else. Not HTTP's obs-text (bytes 0x80-0xFF): Cache-Control and
+ * Content-Encoding are ASCII tokens, and S3 signs header values as ASCII.
+ */
 function isHeaderText(value: unknown): value is string {
   if (typeof value !== 'string' || value.trim() === '') return false
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false
+    if ((c < 0x20 && c !== 0x09) || c > 0x7e) return false
   }
   return true
 }
