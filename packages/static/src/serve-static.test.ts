@@ -10,7 +10,7 @@ import { encodeUrlPath, MemoryStorage } from '@stowage/core'
 import { hostileRequestPaths, rawGet } from '@stowage/core/testing'
 import { collectstatic } from './collectstatic.js'
 import { createFinders } from './finders.js'
-import { createManifest } from './manifest.js'
+import { createManifest, serializeManifest } from './manifest.js'
 import { ManifestStaticStorage } from './manifest-static-storage.js'
 import { serveStatic, IMMUTABLE_CACHE_CONTROL, type StaticMiddleware } from './serve-static.js'
 import { FileSystemStorage } from '@stowage/local'
@@ -145,6 +145,26 @@ describe('serveStatic handing a read error to the next handler', () => {
     const left = ['cache-control', 'etag', 'last-modified', 'content-type', 'accept-ranges', 'vary', 'content-encoding', 'content-range']
     expect(Object.fromEntries(left.map((h) => [h, res.headers.get(h)]))).toEqual(Object.fromEntries(left.map((h) => [h, null])))
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+})
+
+describe('serveStatic after the manifest failed to load once', () => {
+  it('asks again on the next request, instead of answering 500 for every file until a restart', async () => {
+    let failures = 1
+    class FlakyManifest extends MemoryStorage {
+      override async read(name: string): Promise<Uint8Array> {
+        if (name === 'staticfiles.json' && failures-- > 0) throw new Error('connection reset')
+        return super.read(name)
+      }
+    }
+    const inner = new FlakyManifest({ baseUrl: '/static/' })
+    await inner.save('css/app.55e7cbb9ba48.css', 'body {}')
+    await inner.save('staticfiles.json', serializeManifest(createManifest({ 'css/app.css': 'css/app.55e7cbb9ba48.css' })))
+    const base = await serve(serveStatic({ storage: new ManifestStaticStorage({ storage: inner }) }), { next: false })
+    const url = `${base}/static/css/app.55e7cbb9ba48.css`
+    expect((await fetch(url)).status).toBe(500)
+    const again = await fetch(url)
+    expect([again.status, again.headers.get('cache-control'), await again.text()]).toEqual([200, IMMUTABLE_CACHE_CONTROL, 'body {}'])
   })
 })
 

@@ -79,7 +79,15 @@ export function serveStatic(options: ServeStaticOptions): StaticMiddleware {
   let hashedNames: Promise<Set<string> | null> | undefined
   const isHashed = async (name: string): Promise<boolean> => {
     if (!storage || !isManifestStorage(storage)) return false
-    hashedNames ??= storage.loadManifest().then((m) => (m ? new Set(Object.values(m.paths)) : null))
+    // A failed load is not remembered (as a failed variant lookup is not): kept,
+    // one storage hiccup would answer 500 for every file until a restart.
+    hashedNames ??= storage.loadManifest().then(
+      (m) => (m ? new Set(Object.values(m.paths)) : null),
+      (err: unknown) => {
+        hashedNames = undefined
+        throw err
+      },
+    )
     const names = await hashedNames
     return names ? names.has(name) : looksHashed(name)
   }
