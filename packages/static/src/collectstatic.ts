@@ -711,7 +711,7 @@ function sourceError(f: StaticSource, err: unknown): StorageError {
 }
 
 /**
- * Hashes every source once (MD5 for its name and the record; SHA-384 for its
+ * Phase 2: hashes every source once (MD5 for its name and the record; SHA-384 for its
  * integrity when a manifest is written: a plain storage has no use for it); a
  * source whose size and mtime match the record is not read again.
  */
