@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp'
 import { afterAll, describe, expect, it } from 'vitest'
-import { imageField } from '@stowage/core'
+import { imageField, samplePng, ValidationError } from '@stowage/core'
 import { randomPrefix } from '@stowage/core/testing'
 import { images } from '@stowage/images'
 import { S3Storage } from '@stowage/s3'
@@ -48,5 +48,25 @@ describe('directUploads to S3 into an image field with a processor', () => {
     expect([stored.width, stored.height, stored.exif]).toEqual([20, 40, undefined])
     expect(file.size).toBe((await storage.stat(file.name)).size)
     expect(await listAll()).toEqual(['avatars/me.jpg', 'avatars/me.jpg.variants/thumb.webp'])
+  })
+
+  it("holds a direct upload to the processor's maxBytes, as a server upload is held: refused at sign, and at confirm before the server reads it", async () => {
+    // The field has no maxSize: the processor's limit is the only one. The confirmation used to read
+    // the promoted object whole into memory before the processor refused it, whatever its size.
+    const limit = 64 * 1024
+    const banner = imageField({ storage, uploadTo: 'banners/', processor: images({ maxBytes: limit }) })
+    const uploads = directUploads(banner, { basePath: '/uploads/banner' })
+    const err = await uploads.sign({ filename: 'big.png', size: limit + 1 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ValidationError)
+    expect((err as ValidationError).failures).toEqual([expect.objectContaining({ rule: 'maxSize', params: { limit } })])
+    await expect(uploads.sign({ filename: 'ok.png', size: limit })).resolves.toMatchObject({ name: 'banners/ok.png' })
+    // A URL signed around the endpoint: confirm refuses by the stored size, and keeps nothing.
+    const big = Buffer.concat([Buffer.from(samplePng(4, 4)), Buffer.alloc(limit)])
+    const put = await storage.presignPut('banners/big.png', { size: big.length })
+    expect((await fetch(put.url, { method: 'PUT', body: new Uint8Array(big), headers: put.headers })).status).toBeLessThan(300)
+    const refused = await uploads.confirm(put.upload).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ValidationError)
+    expect((refused as ValidationError).failures).toEqual([expect.objectContaining({ rule: 'maxSize', params: { limit } })])
+    expect((await listAll()).filter((n) => n.startsWith('banners/'))).toEqual([])
   })
 })

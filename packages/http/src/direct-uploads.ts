@@ -38,6 +38,7 @@ import {
   ValidationError,
   verifySignedUrl,
   type FileField,
+  type ValidationFailure,
   type NameColumn,
   type OptionKind,
   type Storage,
@@ -251,6 +252,9 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     if (!(Number.isSafeInteger(size) && size >= 0)) throw new ValidationError([{ rule: 'size', message: 'size must be a non-negative integer' }])
     // As a stream asks them: a rule that throws is a failure ('Could not check: ...'), not a 500.
     const failures = sizeFailures(field.validators, size, true)
+    // An image processor reads at most its maxBytes of a server upload: a direct one is held to it too.
+    const processorLimit = processorFailure(field, size)
+    if (processorLimit) failures.push(processorLimit)
     if (failures.length) throw new ValidationError(failures)
   }
 
@@ -520,14 +524,33 @@ async function confirmLocal<R extends object>(field: FileField<R>, pending: Stor
 }
 
 /**
+ * The failure of a `size`-byte file against the field's image processor's
+ * `maxBytes`, the most it reads of an upload.
+ * @returns the failure (rule `maxSize`), or undefined when the file fits or there is no such limit. Never throws.
+ */
+function processorFailure<R extends object>(field: FileField<R>, size: number): ValidationFailure | undefined {
+  const limit = field instanceof ImageField ? field.processor?.maxBytes : undefined
+  if (limit === undefined || size <= limit) return undefined
+  return { rule: 'maxSize', message: `Image is larger than ${limit} bytes, the most the image processor reads`, params: { limit } }
+}
+
+/**
  * Puts a promoted image through its field's processor (metadata stripped,
  * orientation applied, eager variants) under the same name. The client's
  * copy is read, then deleted before the processed one is written, so a
- * failure leaves nothing and the name stays free for it.
+ * failure leaves nothing and the name stays free for it. A copy past the
+ * processor's `maxBytes` is deleted unread: read whole first, an upload of
+ * gigabytes to a field without `maxSize` filled this process's memory before
+ * the processor could refuse it.
  * @returns the processed file.
- * @throws ValidationError when the processor refuses the image; StorageError.
+ * @throws ValidationError when the processor refuses the image (or its size); StorageError.
  */
 async function processPromoted<R extends object>(field: ImageField<R>, storage: Storage, file: ConfirmedFile): Promise<ConfirmedFile> {
+  const tooBig = processorFailure(field, file.size)
+  if (tooBig) {
+    await storage.delete(file.name)
+    throw new ValidationError([tooBig], { context: { name: file.name, size: file.size } })
+  }
   const bytes = await storage.read(file.name)
   await storage.delete(file.name)
   const type = await detectType(bytes)

@@ -146,6 +146,11 @@ export class Images implements ImageProcessor, VariantResolver {
     this.concurrency = options.lazy?.concurrency ?? availableParallelism()
   }
 
+  /** The most bytes `store` reads from an upload (`maxBytes`, default 64 MiB). Never throws. */
+  get maxBytes(): number {
+    return this.limits.maxBytes
+  }
+
   /**
    * Stores an upload: the original (re-encoded without metadata unless
    * `keepMetadata`), then every eager variant beside it. When any step

@@ -42,6 +42,13 @@ export interface ImageStoreResult {
  */
 export interface ImageProcessor {
   /**
+   * The most bytes `store` reads from an upload (it refuses a longer one).
+   * Optional. A caller that must hold a whole stored file before handing it
+   * over (the confirmation of a direct upload) checks the file's size
+   * against it first, so the limit holds there as it holds for a stream.
+   */
+  readonly maxBytes?: number
+  /**
    * Stores the upload and anything derived from it eagerly.
    * @returns the stored name and facts.
    * @throws ValidationError for images it cannot or will not process; AbortedError; StorageError.
