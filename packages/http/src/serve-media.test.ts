@@ -285,6 +285,14 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
       },
     )
 
+    it('reads the signature parameter as verifySignedUrl does: a bad one spelt %73ignature is refused, even on a public file', async () => {
+      const name = `public-${dir}.txt`
+      await backend.storage.save(name, 'public text', { overwrite: true })
+      expect((await get(`/media/${name}`)).status).toBe(200)
+      expect((await get(`/media/${name}?expires=9999999999&%73ignature=forged`)).status).toBe(403)
+      expect((await get(`/media/${name}?expires=9999999999&signature=forged`)).status).toBe(403)
+    })
+
     it('honours a signed download name with Content-Disposition: attachment', async () => {
       const url = await signed(`private/${dir}.pdf`, { expiresIn: 60, download: 'Année 2024.pdf' })
       const res = await get(url)

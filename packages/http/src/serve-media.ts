@@ -133,7 +133,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     let download: string | undefined
     let signed = false
     const fullUrl = (req as { originalUrl?: string }).originalUrl ?? url
-    if (options.signingSecret && /[?&]signature=/.test(fullUrl)) {
+    if (options.signingSecret && hasSignature(fullUrl)) {
       // A signature that is present must be valid, even on a public file: it may carry `download`.
       const check = verifySignedUrl(fullUrl, { secret: options.signingSecret, ...(options.now && { now: options.now }) })
       if (!check.ok) return plain(403, check.reason === 'expired' ? 'Link expired' : 'Forbidden')
@@ -200,4 +200,13 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
       pipeline(body, res, () => {})
     })().catch(fail)
   }
+}
+
+/**
+ * @returns whether the request URL's query names a `signature` parameter, as
+ * `verifySignedUrl` reads it (URLSearchParams: `%73ignature` is one too). Never throws.
+ */
+function hasSignature(url: string): boolean {
+  const query = url.indexOf('?')
+  return query >= 0 && new URLSearchParams(url.slice(query + 1)).has('signature')
 }
