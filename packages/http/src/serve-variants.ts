@@ -103,7 +103,7 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
       const storage = storageOf()
       await variant.ensure(storage)
       const url = await storage.url(variant.name, expiresIn === undefined ? {} : { expiresIn })
-      const redirect = options.redirect === undefined || options.redirect === 'auto' ? /^https?:\/\//i.test(url) : options.redirect
+      const redirect = options.redirect === undefined || options.redirect === 'auto' ? isAbsoluteHttpUrl(url) : options.redirect
       if (redirect) {
         res.writeHead(302, { location: url, 'cache-control': `private, max-age=${redirectMaxAge}` })
         return res.end()
@@ -113,5 +113,15 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
       const inner = Object.create(req, { url: { value: path }, originalUrl: { value: path } }) as IncomingMessage
       media(inner, res, next)
     })().catch(fail)
+  }
+}
+
+/** @returns whether `url` is an absolute http(s) URL (a bucket's or a CDN's), read by the WHATWG URL parser. Never throws. */
+function isAbsoluteHttpUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url)
+    return protocol === 'http:' || protocol === 'https:'
+  } catch {
+    return false
   }
 }

@@ -87,3 +87,12 @@ describe('S3 options that would be ignored or misread', () => {
     )
   })
 })
+
+describe('inlineTypes, read by a MIME parser', () => {
+  it.each([['text/*'], ['text/html; charset=utf-8'], ['texthtml'], ['text/html,image/svg+xml'], [''], [5]])('refuses %j naming inlineTypes', (t) => {
+    expect(() => resolve({ inlineTypes: [t as string] })).toThrow(expect.objectContaining({ name: 'ConfigurationError', key: 'inlineTypes' }))
+  })
+  it('takes bare types in any case, and matches them lowercased', () => {
+    expect([...resolve({ inlineTypes: [' Text/HTML ', 'application/vnd.api+json'] }).inlineTypes]).toEqual(['text/html', 'application/vnd.api+json'])
+  })
+})

@@ -3,6 +3,7 @@
  * each kind of server. Resolution happens once, in the constructor, so a bad
  * option fails at start with a `ConfigurationError` naming the key.
  */
+import { MIMEType } from 'node:util'
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import {
   checkOptionNames,
@@ -343,7 +344,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     if (!pendingPrefix) bad('pendingPrefix', 'must not be empty: pending uploads need a prefix of their own')
   }
   const inline = options.inlineTypes ?? []
-  if (!Array.isArray(inline) || inline.some((t) => typeof t !== 'string' || !/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i.test(t.trim()))) {
+  if (!Array.isArray(inline) || inline.some((t) => !isBareMimeType(t))) {
     bad('inlineTypes', `must be a list of MIME types like 'text/html', got ${JSON.stringify(inline)}`)
   }
   const customDomain = options.customDomain ? domainOf(options.customDomain) : undefined
@@ -473,4 +474,17 @@ function checkCredentials(credentials: S3StorageOptions['credentials']): void {
 export function clientRegion(opts: Pick<ResolvedS3Options, 'region' | 'endpoint' | 'provider'>, clientConfig?: S3ClientConfig): S3ClientConfig['region'] {
   if (opts.region !== undefined) return opts.region
   return opts.endpoint ? PROFILES[opts.provider].region : clientConfig?.region
+}
+
+/**
+ * @returns whether `t` is one MIME type without parameters (`text/html`), read by Node's MIME parser,
+ * and no wildcard (`text/*`): entries are matched exactly, so a wildcard would never apply. Never throws.
+ */
+function isBareMimeType(t: unknown): boolean {
+  if (typeof t !== 'string' || t.includes('*')) return false
+  try {
+    return new MIMEType(t.trim()).essence === t.trim().toLowerCase()
+  } catch {
+    return false
+  }
 }
