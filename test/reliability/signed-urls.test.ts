@@ -96,6 +96,44 @@ describe('FileSystemStorage signed URLs', () => {
     expect(verify(signed.replace('report%232.pdf', 'report'))).toEqual({ ok: false, reason: 'invalid' })
   })
 
+  it('signs no path a URL parser reads as another (dot segments, backslashes, tabs, newlines): the signature would cover that other file', () => {
+    clock = T0
+    // An application that checks the name it was given (`u1/...` is the user's own) and pastes it into a path:
+    // `/media/u1/../u2/secret.pdf` is, to a URL parser, `/media/u2/secret.pdf`, and so was the signature.
+    for (const raw of [
+      '/media/u1/../u2/secret.pdf',
+      '/media/u1/%2e%2e/u2/secret.pdf',
+      '/media/u1/.%2E/u2/secret.pdf',
+      '/media/u1/..\\u2/secret.pdf',
+      '/media/private\\report.pdf',
+      '/media/./private/report.pdf',
+      '/media/a\tb.pdf',
+      '/media/a\nb.pdf',
+      'https://cdn.example/media/u1/../u2/secret.pdf',
+      '//cdn.example/media/u1/%2e%2e/u2/secret.pdf',
+      '/media/100%.pdf',
+    ]) {
+      expect(() => signUrl(raw, { secret: SECRET, expiresIn: 60, now }), JSON.stringify(raw)).toThrow(
+        expect.objectContaining({ code: 'EINVAL', context: { argument: 'url' } }),
+      )
+    }
+    // What a parser only spells differently is the same file, and signed: each verifies as a browser sends it.
+    for (const raw of [
+      '/media/a b.pdf',
+      '/media/\u00e9t\u00e9.pdf',
+      '/media/a%2Fb.pdf',
+      '/media/..%2Fx.pdf',
+      'media/relative.pdf',
+      'https://cdn.example:8443/media/a%20b.pdf',
+      'HTTPS://CDN.example/media/x.pdf',
+      '//cdn.example/media/x.pdf',
+    ]) {
+      const signed = signUrl(raw, { secret: SECRET, expiresIn: 60, now })
+      const sent = new URL(signed, 'https://app.example/')
+      expect(verify(sent.pathname + sent.search), raw).toEqual({ ok: true })
+    }
+  })
+
   it('refuses a URL signed with another secret', () => {
     clock = T0
     expect(verify(url, 'another-secret-of-enough-length')).toEqual({ ok: false, reason: 'invalid' })

@@ -33,8 +33,10 @@ function mac(secret: string, path: string, expires: string, download: string): s
  *   (any query `url` had is dropped).
  * @throws ConfigurationError (`ECONFIG`, key `secret`) when the secret is missing or too short;
  *   InvalidArgumentError (`EINVAL`) when `expiresIn` is not a positive number of seconds (or puts the expiry past safe integers),
- *   or `url` cannot be parsed as a URL (`new URL` refuses it) or holds a `#` (a fragment, which the signature
- *   could not cover: the name in it must be percent-encoded, as `encodeUrlPath` does).
+ *   or `url` cannot be parsed as a URL (`new URL` refuses it), holds a `#` (a fragment, which the signature
+ *   could not cover: the name in it must be percent-encoded, as `encodeUrlPath` does), or has a path a URL
+ *   parser reads as other names (`.` or `..` segments, `%2e` ones included, a backslash, a tab or newline,
+ *   a malformed `%` escape): the signature would cover a file other than the one written.
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
@@ -64,8 +66,51 @@ export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: n
   } catch (err) {
     throw new InvalidArgumentError(`Cannot sign '${url}': not a URL`, { argument: 'url', cause: err })
   }
+  // The signature covers the path as a URL parser reads it, which resolves dot
+  // segments (`%2e` ones too), takes `\` for `/` and drops tabs and newlines:
+  // `/media/u1/../u2/x.pdf`, checked as a name under `u1/`, would sign
+  // `/media/u2/x.pdf`. Only a path that reads as the same names is signed.
+  if (!sameNames(writtenPath(path), pathname)) {
+    throw new InvalidArgumentError(
+      `Cannot sign ${JSON.stringify(url)}: a URL parser reads its path as '${pathname}'; build it from a safeName with encodeUrlPath`,
+      { argument: 'url' },
+    )
+  }
   query.set('signature', mac(options.secret, pathname, expires, download))
   return `${path}?${query}`
+}
+
+/**
+ * The path of `url` (no query) as written: after the scheme and authority of
+ * an absolute or scheme-relative URL, else all of it, rooted as a parser
+ * resolves it against `/` (`media/x` is `/media/x`). Never throws.
+ */
+function writtenPath(url: string): string {
+  let authority: number
+  if (url.startsWith('//')) {
+    authority = 2
+  } else if (URL.canParse(url)) {
+    const scheme = url.indexOf('://')
+    // An opaque URL (`mailto:x`) has no '://': no path a server could serve.
+    if (scheme < 0) return ''
+    authority = scheme + 3
+  } else {
+    return url.startsWith('/') ? url : `/${url}`
+  }
+  const start = url.indexOf('/', authority)
+  return start < 0 ? '/' : url.slice(start)
+}
+
+/** @returns whether paths `a` and `b` hold the same segments once each is percent-decoded (false for a malformed escape). Never throws. */
+function sameNames(a: string, b: string): boolean {
+  const x = a.split('/')
+  const y = b.split('/')
+  if (x.length !== y.length) return false
+  try {
+    return x.every((segment, i) => decodeURIComponent(segment) === decodeURIComponent(y[i]!))
+  } catch {
+    return false
+  }
 }
 
 /** Why a signed URL was refused. */
