@@ -41,7 +41,7 @@ async function files(storage: FileSystemStorage): Promise<string[]> {
     .sort()
 }
 
-async function setup(options: { now?: () => number } = {}, storageOptions: { overwrite?: boolean } = {}) {
+async function setup(options: { now?: () => number; expiresIn?: number } = {}, storageOptions: { overwrite?: boolean } = {}) {
   const storage = new FileSystemStorage({ location: await mkdtemp(path.join(dir, 'media-')), baseUrl: '/media/', ...storageOptions })
   const avatar = imageField({
     storage,
@@ -191,6 +191,22 @@ describe('directUploads on local disk (node:http)', () => {
     clock += 2 * 3600 * 1000
     expect(await uploads.cleanup({ olderThan: 3600 })).toBe(1)
     expect(await files(storage)).toEqual([])
+  })
+
+  it('cleanup keeps a confirmation marker while its upload URL lives: a URL replayed after the clean-up is still refused', async () => {
+    let clock = Date.now()
+    const day = 86_400
+    const { storage, endpoint, uploads } = await setup({ now: () => clock, expiresIn: 2 * day })
+    const signed = await signRaw(endpoint, { filename: 'once.png', size: PNG.length })
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(200)
+    expect((await uploads.confirm(signed.upload)).name).toBe('avatars/once.png')
+    clock += 1.5 * day * 1000 // the daily clean-up runs; the URL is valid for another half day
+    await uploads.cleanup()
+    expect((await put(endpoint, signed.url, PNG)).status).toBe(409)
+    await expect(uploads.confirm(signed.upload)).rejects.toMatchObject({ code: 'EEXIST' })
+    expect(await files(storage)).toEqual(['avatars/once.png'])
+    clock += day * 1000 // the URL has expired: the marker goes too
+    expect(await uploads.cleanup()).toBe(1)
   })
 })
 

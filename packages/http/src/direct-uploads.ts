@@ -130,7 +130,9 @@ export interface DirectUploads<R extends object> {
    */
   confirm(upload: string, record?: R): Promise<ConfirmedFile>
   /**
-   * Deletes local pending uploads older than `olderThan` seconds (default one day; S3: use `cleanupPendingUploads`).
+   * Deletes local pending uploads older than `olderThan` seconds (default one day; S3: use `cleanupPendingUploads`),
+   * and confirmation markers older than that and than `expiresIn`: while an upload URL is valid, its marker is
+   * what refuses it a second body and a second confirmation.
    * @returns how many. @throws StorageError when a delete fails (listing and stat failures are skipped).
    */
   cleanup(options?: { olderThan?: number }): Promise<number>
@@ -330,7 +332,8 @@ export function directUploads<R extends object>(field: FileField<R>, options: Di
     },
 
     async cleanup({ olderThan = 86_400 } = {}) {
-      return cleanupLocal(pendingStorage(), now() - olderThan * 1000)
+      // A marker is what refuses a replayed URL (and a second confirmation): it stays while the URLs live.
+      return cleanupLocal(pendingStorage(), now() - olderThan * 1000, now() - Math.max(olderThan, expiresIn) * 1000)
     },
   }
 
@@ -573,7 +576,8 @@ function assignConfirmed<R extends object>(field: FileField<R>, record: R, file:
   }
 }
 
-async function cleanupLocal(storage: Storage, cutoff: number): Promise<number> {
+/** Deletes pending files last modified at or before `cutoff` (ms), and markers (`<id>.done`, beside the upload folders) at or before `markerCutoff`. */
+async function cleanupLocal(storage: Storage, cutoff: number, markerCutoff: number): Promise<number> {
   let deleted = 0
   const walk = async (dir: string): Promise<void> => {
     const { dirs, files } = await storage.listdir(dir).catch(() => ({ dirs: [] as string[], files: [] as string[] }))
@@ -581,7 +585,8 @@ async function cleanupLocal(storage: Storage, cutoff: number): Promise<number> {
     for (const f of files) {
       const name = `${dir}/${f}`
       const stat = await storage.stat(name).catch(() => undefined)
-      if (stat && stat.modified.getTime() <= cutoff) {
+      const marker = dir === PENDING_PREFIX && f.endsWith('.done')
+      if (stat && stat.modified.getTime() <= (marker ? markerCutoff : cutoff)) {
         await storage.delete(name)
         deleted++
       }
