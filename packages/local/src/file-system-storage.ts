@@ -142,6 +142,8 @@ export class FileSystemStorage extends BaseStorage {
   private readonly root: string
   // Directories this instance has seen exist: saves into them skip mkdir.
   private readonly knownDirs = new Set<string>()
+  /** Directories being made now, by path: see makeDirs(). */
+  private readonly makingDirs = new Map<string, Promise<void>>()
   // A stage's storage (see stage()): nobody reads its files before the whole
   // directory is published, so an overwriting save writes the name itself,
   // without a temporary name and a rename.
@@ -552,7 +554,20 @@ export class FileSystemStorage extends BaseStorage {
    * Makes `dirPath` and its missing parents.
    * @throws FileExistsError naming the file (a storage name) that stands where one of them must be.
    */
-  private async makeDirs(dirPath: string): Promise<void> {
+  private makeDirs(dirPath: string): Promise<void> {
+    // Saves running at once into one new directory (collectstatic's many
+    // writers) share one mkdir instead of each making it again: a recursive
+    // mkdir of a directory that exists is two calls through the thread pool
+    // (mkdir, EEXIST, stat), and hundreds of them on a fresh tree.
+    let making = this.makingDirs.get(dirPath)
+    if (!making) {
+      making = this.makeDirsReporting(dirPath).finally(() => this.makingDirs.delete(dirPath))
+      this.makingDirs.set(dirPath, making)
+    }
+    return making
+  }
+
+  private async makeDirsReporting(dirPath: string): Promise<void> {
     try {
       await this.makeDirsOnce(dirPath)
     } catch (err) {
