@@ -2,7 +2,7 @@
  * Direct uploads against the real S3 server, checked with an independent
  * client (the raw SDK, no Stowage code) for what is really in the bucket.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { readFile } from 'node:fs/promises'
 import * as core from '@stowage/core'
 import { allowedTypes, FileExistsError, imageField, sampleJpeg, samplePng, SuspiciousFileOperationError, ValidationError } from '@stowage/core'
@@ -390,6 +390,26 @@ describe('S3Storage: confirmUpload checks with the field rules', () => {
     expect(codes.filter((c) => c !== 'OK').every((c) => c === 'EEXIST')).toBe(true)
     expect((await rawKeys(storage)).filter((k) => !k.endsWith('.done'))).toEqual(['twice.png'])
     expect((await rawRead(storage, 'twice.png')).bytes.equals(PNG)).toBe(true)
+  })
+
+  it('on an overwrite storage, a promotion that fails leaves the file it was to replace as it was', async () => {
+    // The failed confirmation deleted whatever was at the final name: on an
+    // overwrite storage, the user's previous file, which nothing had replaced.
+    const storage = storageWith({ overwrite: true })
+    await storage.save('keep.png', OTHER_PNG)
+    const put = await storage.presignPut('keep.png', { size: PNG.length })
+    expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: PNG })).status).toBe(200)
+    const err = await storage
+      .confirmUpload(put.upload, {
+        allowedTypes: ['image/png'],
+        // The pending object goes (a clean-up, an abort) between the check and the copy.
+        validate: async () => {
+          await raw.send(new DeleteObjectCommand({ Bucket: storage.options.bucket, Key: storage.key(put.upload) }))
+        },
+      })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+    expect((await rawRead(storage, 'keep.png')).bytes.equals(OTHER_PNG)).toBe(true)
   })
 
   it('an object replaced while it is being checked is not promoted (ECHANGED)', async () => {

@@ -95,9 +95,10 @@ export interface DirectUploadTarget {
    * Claims a free final name derived from `name` as `save()` would (an empty
    * placeholder under conditional writes), or the name itself on an
    * `overwrite` storage.
-   * @returns the claimed name.
+   * @returns the name, and whether this call put a placeholder there (then a
+   *   failed promotion deletes it; otherwise what is there is not its own).
    */
-  claimFinalName(name: string, maxLength: number | undefined): Promise<string>
+  claimFinalName(name: string, maxLength: number | undefined): Promise<{ name: string; placeholder: boolean }>
   /** Largest object promoted with one CopyObject (5 GiB); bigger ones are copied in parts. Lowered in tests. */
   maxCopySize?: number
   /** Part size of those copies. */
@@ -452,10 +453,11 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
       await runCustomCheck(options.validate, { name, size, contentType: head.ContentType, detectedType: detected?.mime, head: bytes }, name, upload)
     // Unrecognised bytes get the type of their name, as save() gives; never the browser's word alone.
     const stored = detected?.mime
-    const final = await target.claimFinalName(name, options.maxLength)
+    const { name: final, placeholder } = await target.claimFinalName(name, options.maxLength)
+    let copied: CopyResult | undefined
     try {
       const params = target.uploadParams(final, stored)
-      const copied = await promote(target, key, params, size, etag)
+      copied = await promote(target, key, params, size, etag)
       if (!copyMatches(etag, size, copied, params)) {
         throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', context: { name, upload } })
       }
@@ -470,7 +472,13 @@ export async function confirmUpload(target: DirectUploadTarget, token: string, o
         height: facts.height,
       }
     } catch (err) {
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: target.key(final) })).catch(() => undefined)
+      // Delete only what this confirmation put at the final name: its placeholder, or a copy
+      // whose bytes are not the ones validated. A copy that failed left an `overwrite`
+      // storage's file there as it was (and, without conditional writes, the name may be
+      // someone else's by now): deleting it would lose a file nothing replaced.
+      if (placeholder || copied !== undefined) {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: target.key(final) })).catch(() => undefined)
+      }
       if (isPreconditionFailed(err))
         throw new StorageError(`Upload '${name}' changed while it was being confirmed`, { code: 'ECHANGED', cause: err, context: { name, upload } })
       throw err

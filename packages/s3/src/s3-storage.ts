@@ -349,16 +349,16 @@ export class S3Storage extends BaseStorage {
    * one: the name or a free variant (every candidate held to `safeName`), or
    * the name itself on an `overwrite` storage.
    */
-  private async claimFinalName(name: string, maxLength: number | undefined): Promise<string> {
-    if (this.allowOverwrite) return safeName(overwriteName(name, maxLength))
-    if (!this.options.conditionalWrites) return this.getAvailableName(name, { maxLength })
+  private async claimFinalName(name: string, maxLength: number | undefined): Promise<{ name: string; placeholder: boolean }> {
+    if (this.allowOverwrite) return { name: safeName(overwriteName(name, maxLength)), placeholder: false }
+    if (!this.options.conditionalWrites) return { name: await this.getAvailableName(name, { maxLength }), placeholder: false }
     const candidates = candidateNames(name, { random: this.randomSuffix, maxLength })
     let attempts = 0
     const next = async (): Promise<string> => {
       if (++attempts >= MAX_CLAIM_ATTEMPTS) throw new FileExistsError(name, { context: { attempts } })
       return safeName(candidates.next().value)
     }
-    return this.claimPlaceholder(safeName(candidates.next().value), next, randomUUID())
+    return { name: await this.claimPlaceholder(safeName(candidates.next().value), next, randomUUID()), placeholder: true }
   }
 
   /**
