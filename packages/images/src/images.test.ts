@@ -3,9 +3,10 @@
  * an S3Storage on the real gateway): what is stored, what is derived, what
  * is deleted with it, and that a failure leaves nothing behind.
  */
+import { createHmac } from 'node:crypto'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AbortedError, ConfigurationError, imageField, ValidationError, type Storage } from '@stowage/core'
+import { AbortedError, ConfigurationError, encodeUrlPath, imageField, InvalidArgumentError, MemoryStorage, ValidationError, type Storage } from '@stowage/core'
 import { backends, type TestBackend } from '../../http/src/test-support/backends.js'
 import { animatedGif, exifHasGps, phonePhoto, pixel } from './test-support/fixtures.js'
 import { images } from './images.js'
@@ -287,6 +288,117 @@ describe('lazy variants under load', () => {
   })
 })
 
+describe('lazy variant URLs made with expiresIn', () => {
+  const secret = 'variant-secret-0123456789'
+  // A clock on a whole second, moved by hand: no sleeps.
+  let clock = Math.floor(Date.now() / 1000) * 1000
+  const processor = images({
+    variants: { thumb: { width: 8, height: 8, fit: 'cover', format: 'webp', lazy: true }, eager: { width: 4 } },
+    lazy: { baseUrl: '/variants/', secret, now: () => clock },
+  })
+  const storage = new MemoryStorage({ baseUrl: '/media/', signingSecret: 'media-secret-0123456789', now: () => new Date(clock) })
+  const source = `private/${Math.random().toString(36).slice(2)} me.jpg`
+  const url = (options?: Parameters<typeof processor.variantUrl>[3]) => processor.variantUrl(storage, source, 'thumb', options)
+  const resolve = (u: string) => {
+    const parsed = new URL(u, 'http://x')
+    return processor.resolveVariant(decodeURIComponent(parsed.pathname.slice('/variants/'.length)), parsed.searchParams)
+  }
+  const refusal = (u: string) => {
+    const r = resolve(u)
+    return 'refused' in r ? r.refused : 'accepted'
+  }
+
+  it('a URL made without expiresIn is byte for byte the one made before expiring URLs existed, and never expires', async () => {
+    // The old way: the canonical variant query, signed as it always was.
+    const query = 'v=thumb&w=8&h=8&fit=cover&f=webp'
+    const sig = createHmac('sha256', secret).update(`stowage-variant\n${source}\n${query}`).digest('base64url')
+    const old = `/variants/${encodeUrlPath(source)}?${query}&sig=${sig}`
+    expect(await url()).toBe(old)
+    expect(await url({})).toBe(old)
+    expect(await url({ expiresIn: undefined })).toBe(old)
+    const saved = clock
+    clock += 100 * 365 * 86_400_000
+    const r = resolve(old)
+    clock = saved
+    expect('refused' in r).toBe(false)
+    expect(r).not.toHaveProperty('expiresIn')
+  })
+
+  it('signs expires into the URL: accepted until then with the seconds it has left, then refused as expired', async () => {
+    const start = clock
+    const u = await url({ expiresIn: 300 })
+    const expires = new URL(u, 'http://x').searchParams.get('expires')
+    expect(Number(expires)).toBe(start / 1000 + 300)
+    try {
+      expect(resolve(u)).toMatchObject({ source, expiresIn: 300 })
+      clock = start + 299_000
+      expect(resolve(u)).toMatchObject({ source, expiresIn: 1 })
+      clock = start + 300_000
+      expect(refusal(u)).toBe('expired')
+      clock = start + 86_400_000
+      expect(refusal(u)).toBe('expired')
+      // The variant it names is the permanent URL's: one stored file for both.
+      clock = start
+      const permanent = resolve(await url())
+      const expiring = resolve(u)
+      if ('refused' in permanent || 'refused' in expiring) throw new Error('refused')
+      expect(expiring.name).toBe(permanent.name)
+      // A fractional lifetime rounds up, as signUrl's does.
+      expect(new URL(await url({ expiresIn: 0.5 }), 'http://x').searchParams.get('expires')).toBe(String(start / 1000 + 1))
+    } finally {
+      clock = start
+    }
+  })
+
+  it('refuses an expiring URL whose expires was removed, changed, repeated or added, even once expired', async () => {
+    const start = clock
+    const u = await url({ expiresIn: 60 })
+    const permanent = await url()
+    const expires = new URL(u, 'http://x').searchParams.get('expires')!
+    const later = String(Number(expires) + 86_400)
+    const tampered = [
+      u.replace(`&expires=${expires}`, ''),
+      u.replace(`expires=${expires}`, `expires=${later}`),
+      u.replace(`expires=${expires}`, `expires=0${expires}`),
+      `${u}&expires=${expires}`,
+      `${u}&expires=${later}`,
+      permanent.replace('&sig=', `&expires=${later}&sig=`),
+    ]
+    try {
+      for (const t of tampered) {
+        expect(t).not.toBe(u)
+        expect(refusal(t), t).toBe('invalid')
+      }
+      clock = start + 3_600_000
+      // A tampered URL never learns whether it expired; the untouched one is expired.
+      for (const t of tampered.slice(0, 5)) expect(refusal(t), t).toBe('invalid')
+      expect(refusal(u)).toBe('expired')
+      // The parameters in another order still mean the same URL.
+      clock = start
+      const [path, q] = u.split('?') as [string, string]
+      expect(refusal(`${path}?${q.split('&').reverse().join('&')}`)).toBe('accepted')
+    } finally {
+      clock = start
+    }
+  })
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e300, '300'])('refuses expiresIn %s with an InvalidArgumentError naming it', async (expiresIn) => {
+    const err = await url({ expiresIn: expiresIn as number }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidArgumentError)
+    expect(err).toMatchObject({ code: 'EINVAL', context: { argument: 'expiresIn' } })
+  })
+
+  it('refuses download for a lazy variant, never dropping it; an eager variant passes both options to storage.url', async () => {
+    for (const options of [{ download: 'thumb.webp' }, { download: 'thumb.webp', expiresIn: 60 }, { download: '' }]) {
+      const err = await url(options).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(InvalidArgumentError)
+      expect(err).toMatchObject({ code: 'EINVAL', context: { argument: 'download' } })
+    }
+    const eager = await processor.variantUrl(storage, source, 'eager', { expiresIn: 60, download: 'small.jpg' })
+    expect(eager).toBe(await storage.url(`${source}.variants/eager.jpg`, { expiresIn: 60, download: 'small.jpg' }))
+  })
+})
+
 describe('images() configuration', () => {
   it.each([
     [{ variants: { thumb: {} } }, 'variants.thumb'],
@@ -300,6 +412,7 @@ describe('images() configuration', () => {
     [{ lazy: { baseUrl: '/v', secret: 'x'.repeat(16) } }, 'lazy.baseUrl'],
     [{ lazy: { baseUrl: '/v/', secret: 'x'.repeat(16), concurrency: 0 } }, 'lazy.concurrency'],
     [{ lazy: { baseUrl: '/v/', secret: 'x'.repeat(16), concurency: 2 } as never }, 'lazy.concurency'],
+    [{ lazy: { baseUrl: '/v/', secret: 'x'.repeat(16), now: 1000 } as never }, 'lazy.now'],
     [{ animated: 'loop' }, 'animated'],
     [{ maxPixels: -1 }, 'maxPixels'],
     [{ quality: 101 }, 'quality'],

@@ -11,6 +11,7 @@ import {
   ConfigurationError,
   DEFAULT_MAX_PIXELS,
   FileNotFoundError,
+  InvalidArgumentError,
   encodeUrlPath,
   type ImageProcessor,
   type ImageStoreRequest,
@@ -60,6 +61,8 @@ export interface LazyVariantOptions {
    * number of CPUs (`os.availableParallelism()`).
    */
   concurrency?: number
+  /** Clock (milliseconds, as `Date.now`) that expiring URLs are signed and checked against; inject in tests. Default `Date.now`. */
+  now?: () => number
 }
 
 /** Options for `images()`. */
@@ -113,6 +116,8 @@ export class Images implements ImageProcessor, VariantResolver {
   private readonly waiting: (() => void)[] = []
   /** `lazy.concurrency`, or the number of CPUs. */
   private readonly concurrency: number
+  /** `lazy.now`, or `Date.now`. */
+  private readonly now: () => number
 
   /** @throws ConfigurationError naming the bad key. */
   constructor(options: ImagesOptions = {}) {
@@ -138,12 +143,15 @@ export class Images implements ImageProcessor, VariantResolver {
         throw new ConfigurationError('must be a URL prefix ending in /', { key: 'lazy.baseUrl' })
       if (options.lazy.concurrency !== undefined && !positiveInt(options.lazy.concurrency))
         throw new ConfigurationError(`must be a positive integer, got ${JSON.stringify(options.lazy.concurrency)}`, { key: 'lazy.concurrency' })
-      refuseUnknown(options.lazy, ['baseUrl', 'secret', 'concurrency'], 'lazy.')
+      if (options.lazy.now !== undefined && typeof options.lazy.now !== 'function')
+        throw new ConfigurationError(`must be a function returning milliseconds, got ${typeof options.lazy.now}`, { key: 'lazy.now' })
+      refuseUnknown(options.lazy, ['baseUrl', 'secret', 'concurrency', 'now'], 'lazy.')
     }
     const lazyOne = [...this.variants.values()].find((v) => v.lazy)
     if (lazyOne && !options.lazy) throw new ConfigurationError(`is needed (baseUrl and secret) for the lazy variant '${lazyOne.name}'`, { key: 'lazy' })
     this.lazy = options.lazy
     this.concurrency = options.lazy?.concurrency ?? availableParallelism()
+    this.now = options.lazy?.now ?? Date.now
   }
 
   /** The most bytes `store` reads from an upload (`maxBytes`, default 64 MiB). Never throws. */
@@ -299,32 +307,75 @@ export class Images implements ImageProcessor, VariantResolver {
 
   /**
    * @returns for an eager variant, its stored file's URL (`options` go to
-   *   `storage.url`); for a lazy one, a signed URL under `lazy.baseUrl` that
-   *   does not expire.
-   * @throws ConfigurationError for an undeclared variant.
+   *   `storage.url`); for a lazy one, a signed URL under `lazy.baseUrl`. Without
+   *   `expiresIn` that URL does not expire (stable, so browsers and CDNs cache
+   *   it); with it, the signature covers an `expires` parameter (unix seconds)
+   *   and `resolveVariant` refuses the URL once that has passed (by `lazy.now`).
+   * @throws ConfigurationError for an undeclared variant; for a lazy one,
+   *   InvalidArgumentError (`expiresIn`) when `expiresIn` is not a positive
+   *   number of seconds with an expiry below 2^53 (as `signUrl`), and
+   *   (`download`) for any `download`: serveVariants sends variants inline.
+   *   For an eager one, whatever `storage.url` throws.
    */
   async variantUrl(storage: Storage, name: string, variant: string, options?: UrlOptions): Promise<string> {
     const v = this.variant(variant)
     if (!v.lazy) return storage.url(variantName(name, v), options)
     const lazy = this.lazy!
-    const query = variantQuery(v)
+    // Refused, not dropped: a URL handed out without the attachment the caller asked for would be
+    // shown inline. Variants are pictures made for display; ask for the original with download instead.
+    if (options?.download !== undefined) {
+      throw new InvalidArgumentError(`a lazy variant ('${variant}') is served inline: download is not supported; use url(name, { download }) on the original`, {
+        argument: 'download',
+      })
+    }
+    let query = variantQuery(v)
+    // A permanent URL keeps its canonical query, so its signature (and every URL already handed out) stays as it was.
+    if (options?.expiresIn !== undefined) query = withExpiry(query, this.expiryFor(options.expiresIn))
     return `${lazy.baseUrl}${encodeUrlPath(name)}?${query}&sig=${signVariant(lazy.secret, name, query)}`
   }
 
   /**
+   * @returns the unix second `expiresIn` seconds from now, as `signUrl` computes it.
+   * @throws InvalidArgumentError (`expiresIn`) when it is not a positive number of seconds, or puts the expiry past 2^53.
+   */
+  private expiryFor(expiresIn: unknown): number {
+    const at = Math.floor(this.now() / 1000) + Math.ceil(expiresIn as number)
+    if (typeof expiresIn !== 'number' || !(expiresIn > 0) || !Number.isSafeInteger(at)) {
+      throw new InvalidArgumentError(`expiresIn must be a positive number of seconds with an expiry below 2^53, got ${String(expiresIn)}`, {
+        argument: 'expiresIn',
+      })
+    }
+    return at
+  }
+
+  /**
    * Checks a lazy variant request: the signature must match the source name
-   * and the parameters exactly as signed; any other parameter is refused.
-   * @returns the variant to `ensure` and serve, or why it is refused. Never throws.
+   * and the parameters exactly as signed (`expires` included, when the URL
+   * has one); any other parameter is refused. The signature is checked before
+   * the expiry, so a tampered URL never learns whether it expired.
+   * @returns the variant to `ensure` and serve (with `expiresIn`, the seconds
+   *   an expiring URL has left), or why it is refused: `'expired'` once its
+   *   `expires` has passed by `lazy.now`. Never throws.
    */
   resolveVariant(source: string, query: URLSearchParams): ResolvedVariant | { refused: VariantRefusal } {
     const signature = query.get('sig')
     if (!signature || !this.lazy) return { refused: 'missing' }
-    const parsed = parseVariantQuery(query)
-    if (!parsed || query.getAll('sig').length !== 1) return { refused: 'invalid' }
-    if (!verifyVariant(this.lazy.secret, source, variantQuery(parsed), signature)) return { refused: 'invalid' }
+    const expires = query.getAll('expires')
+    const params = new URLSearchParams(query)
+    params.delete('expires')
+    const parsed = parseVariantQuery(params)
+    if (!parsed || query.getAll('sig').length !== 1 || expires.length > 1) return { refused: 'invalid' }
+    const canonical = expires.length === 1 ? withExpiry(variantQuery(parsed), expires[0]!) : variantQuery(parsed)
+    if (!verifyVariant(this.lazy.secret, source, canonical, signature)) return { refused: 'invalid' }
+    let expiresIn: number | undefined
+    if (expires.length === 1) {
+      // Signed, so it is the decimal variantUrl wrote; compared as signUrl's are (expired at the second itself).
+      expiresIn = Number(expires[0]) - this.now() / 1000
+      if (!(expiresIn > 0)) return { refused: 'expired' }
+    }
     const v: NamedVariant = { ...parsed, lazy: true }
     const name = variantName(source, v)
-    return { source, name, ensure: (storage) => this.ensure(storage, source, name, v) }
+    return { source, name, ensure: (storage) => this.ensure(storage, source, name, v), ...(expiresIn !== undefined && { expiresIn }) }
   }
 
   private ensure(storage: Storage, source: string, name: string, v: NamedVariant): Promise<void> {
@@ -359,13 +410,22 @@ export class Images implements ImageProcessor, VariantResolver {
     // Another process stored it between our check and our write: keep theirs, drop ours.
     if (stored.name !== name) await storage.delete(stored.name)
     // The image may have been deleted while we decoded it: its deletion removed
-    // the variants it found, not this one, and a variant URL never expires, so
-    // the deleted image would be served from it for good.
+    // the variants it found, not this one, and a variant URL made without
+    // expiresIn never expires, so the deleted image would be served from it for good.
     if (!(await storage.exists(source))) {
       await storage.delete(name)
       throw new FileNotFoundError(source)
     }
   }
+}
+
+/**
+ * @returns the canonical query of an expiring lazy URL: the variant's, then
+ *   `expires`, as `variantUrl` signs it and `resolveVariant` rebuilds it.
+ *   Never throws.
+ */
+function withExpiry(query: string, expires: number | string): string {
+  return `${query}&${new URLSearchParams({ expires: String(expires) })}`
 }
 
 /**

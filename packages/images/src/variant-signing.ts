@@ -1,8 +1,10 @@
 /**
  * Signatures for lazy variant URLs. The HMAC covers the source image's name
  * and the variant's canonical parameters, so nobody can ask for a size that
- * was not declared or for a variant of another file. The URLs do not expire:
- * like Active Storage's, they are stable so browsers and CDNs can cache them.
+ * was not declared or for a variant of another file. By default the URLs do
+ * not expire: like Active Storage's, they are stable so browsers and CDNs can
+ * cache them. One made with `expiresIn` carries `expires` in the signed query,
+ * so its expiry can be neither removed nor moved.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { ConfigurationError, MIN_SECRET_LENGTH } from '@stowage/core'

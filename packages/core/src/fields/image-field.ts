@@ -161,9 +161,10 @@ export class ImageFieldFile<R extends object = Record<string, unknown>> extends 
   /**
    * @returns the URL of a variant declared on the field's processor: the
    *   stored variant's URL for an eager one, a signed URL that generates it
-   *   on first request for a lazy one.
+   *   on first request for a lazy one (expiring with `expiresIn`).
    * @throws StorageError (`ENOENT`) when the record has no file; ConfigurationError
-   *   when the field has no processor or the processor no such variant.
+   *   when the field has no processor or the processor no such variant;
+   *   InvalidArgumentError for `options` the processor cannot honour.
    */
   async variantUrl(variant: string, options?: UrlOptions): Promise<string> {
     const processor = this.field.processor

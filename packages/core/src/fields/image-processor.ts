@@ -60,8 +60,11 @@ export interface ImageProcessor {
    */
   deleteDerived(storage: Storage, name: string): Promise<void>
   /**
-   * @returns the URL of variant `variant` of the stored image `name`.
-   * @throws ConfigurationError for a variant the processor does not declare.
+   * @returns the URL of variant `variant` of the stored image `name`. `options`
+   *   (`expiresIn`, `download`) are honoured or refused, never ignored: an
+   *   `expiresIn` asked for must give a URL that expires.
+   * @throws ConfigurationError for a variant the processor does not declare;
+   *   InvalidArgumentError (naming the option) for options it cannot honour.
    */
   variantUrl(storage: Storage, name: string, variant: string, options?: UrlOptions): Promise<string>
 }
@@ -79,10 +82,21 @@ export interface ResolvedVariant {
    * @throws FileNotFoundError (`ENOENT`) when `source` is missing; ValidationError when it cannot be decoded.
    */
   ensure(storage: Storage): Promise<void>
+  /**
+   * Seconds the request's URL has left (more than 0, by the resolver's clock)
+   * when it was made with `expiresIn`; absent for a URL that does not expire.
+   * `serveVariants` caches its answer for no longer, and redirects to a URL
+   * that lives no longer.
+   */
+  expiresIn?: number
 }
 
-/** Why a variant request was refused: no signature, or parameters that do not match it. */
-export type VariantRefusal = 'missing' | 'invalid'
+/**
+ * Why a variant request was refused: no signature, parameters that do not
+ * match it, or a signed expiry that has passed (`serveVariants` answers each
+ * with a 403, `'expired'` as `serveMedia` answers an expired link).
+ */
+export type VariantRefusal = 'missing' | 'invalid' | 'expired'
 
 /** Checks variant requests; implemented by processors that have lazy variants. */
 export interface VariantResolver {
