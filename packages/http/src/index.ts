@@ -15,7 +15,7 @@ export {
   type FilePartInfo,
 } from './receive-upload.js'
 export { serveMedia, MEDIA_CSP, type ServeMediaOptions, type MediaHandler } from './serve-media.js'
-export { serveVariants, VARIANT_CACHE_CONTROL, type ServeVariantsOptions } from './serve-variants.js'
+export { EXPIRING_VARIANT_CACHE_CONTROL, serveVariants, VARIANT_CACHE_CONTROL, type ServeVariantsOptions } from './serve-variants.js'
 export { errorStatus, errorBody, sendError, type ErrorBody } from './http-errors.js'
 export { mediaType, isExecutableType, contentDisposition } from './media-types.js'
 // Moved to @stowage/core (serveStatic answers ranges too); still exported here.

@@ -10,7 +10,7 @@ import { imageField, MemoryStorage, type Storage, type VariantResolver } from '@
 import { images } from '@stowage/images'
 import { phonePhoto } from '../../images/src/test-support/fixtures.js'
 import { backends, serve, type TestBackend } from './test-support/backends.js'
-import { serveVariants, VARIANT_CACHE_CONTROL } from './serve-variants.js'
+import { EXPIRING_VARIANT_CACHE_CONTROL, serveVariants, VARIANT_CACHE_CONTROL } from './serve-variants.js'
 
 const SECRET = 'variant-secret-0123456789'
 
@@ -33,9 +33,11 @@ describe.each(['memory', 'local', 's3'])('serveVariants on %s', (kind) => {
   let backend: TestBackend
   let server: Awaited<ReturnType<typeof serve>>
   let counter: ReturnType<typeof countingVariantWrites>
+  // The processor's clock, on a whole second and moved by hand (no sleeps); URLs made without expiresIn ignore it.
+  let clock = Math.floor(Date.now() / 1000) * 1000
   const processor = images({
     variants: { thumb: { width: 8, height: 8, fit: 'cover', format: 'webp', lazy: true }, small: { width: 4, lazy: true } },
-    lazy: { baseUrl: '/variants/', secret: SECRET },
+    lazy: { baseUrl: '/variants/', secret: SECRET, now: () => clock },
   })
   const field = () => imageField({ storage: counter.storage, uploadTo: 'lazy/', column: 'avatar', processor })
 
@@ -129,6 +131,81 @@ describe.each(['memory', 'local', 's3'])('serveVariants on %s', (kind) => {
     expect((await get(`${path}?${query.split('&').reverse().join('&')}`)).res.status).toBeLessThan(400)
     expect((await fetch(server.url + url, { method: 'POST' })).status).toBe(405)
     await file.delete()
+  })
+
+  it('an expiring URL is served, never cached past its life, until it expires; then 403 Link expired', async () => {
+    const start = clock
+    const file = field().bind({ avatar: null as string | null })
+    const name = await file.save('private.jpg', await phonePhoto())
+    const url = await file.variantUrl('thumb', { expiresIn: 600 })
+    const expires = Number(new URL(url, 'http://x').searchParams.get('expires'))
+    expect(expires).toBe(start / 1000 + 600)
+    try {
+      for (const [at, maxAge] of [
+        [start, 300], // capped by the redirect's own 5 minutes
+        [start + 590_000, 5], // half of the 10 s the URL has left
+      ] as const) {
+        clock = at
+        const { res, target, body } = await get(url)
+        if (kind === 's3') {
+          expect(res.status).toBe(302)
+          expect(res.headers.get('cache-control')).toBe(`private, max-age=${maxAge}`)
+          expect(target!.status).toBe(200)
+        } else {
+          // The bytes of a private image's variant: kept by no cache (not the permanent URL's immutable year).
+          expect(res.status).toBe(200)
+          expect(res.headers.get('cache-control')).toBe(EXPIRING_VARIANT_CACHE_CONTROL)
+          const revalidated = await fetch(server.url + url, { headers: { 'if-none-match': res.headers.get('etag')! } })
+          expect(revalidated.status).toBe(304)
+          expect(revalidated.headers.get('cache-control')).toBe(EXPIRING_VARIANT_CACHE_CONTROL)
+        }
+        expect((await sharp(body).metadata()).width).toBe(8)
+      }
+      // The permanent URL of the same variant keeps its long cache.
+      const permanent = await get(await file.variantUrl('thumb'))
+      expect(permanent.res.headers.get('cache-control')).toBe(kind === 's3' ? 'private, max-age=300' : VARIANT_CACHE_CONTROL)
+
+      clock = expires * 1000
+      for (const method of ['GET', 'HEAD']) {
+        const res = await fetch(server.url + url, { method, redirect: 'manual' })
+        expect(res.status).toBe(403)
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+        expect(res.headers.get('location')).toBeNull()
+        if (method === 'GET') expect(await res.text()).toBe('Link expired')
+      }
+      // Moving the expiry, or dropping it, is a tampered URL: plain Forbidden, expired or not.
+      for (const tampered of [url.replace(`expires=${expires}`, `expires=${expires + 3600}`), url.replace(`&expires=${expires}`, '')]) {
+        const res = await fetch(server.url + tampered, { redirect: 'manual' })
+        expect(res.status, tampered).toBe(403)
+        expect(await res.text()).toBe('Forbidden')
+      }
+    } finally {
+      clock = start
+      await file.delete()
+    }
+    expect(await backend.storage.exists(name)).toBe(false)
+  })
+
+  it.runIf(kind === 's3')('with urlExpiresIn, the redirect target of an expiring URL lives no longer than that URL', async () => {
+    const start = clock
+    const capped = await serve(serveVariants({ storage: backend.storage, resolver: processor, prefix: '/variants/', urlExpiresIn: 3600 }))
+    const file = field().bind({ avatar: null as string | null })
+    await file.save('capped.jpg', await phonePhoto())
+    try {
+      const lifetime = async (path: string) => {
+        const res = await fetch(capped.url + path, { redirect: 'manual' })
+        expect(res.status).toBe(302)
+        return new URL(res.headers.get('location')!).searchParams.get('X-Amz-Expires')
+      }
+      const url = await file.variantUrl('thumb', { expiresIn: 600 })
+      clock = start + 590_000
+      expect(await lifetime(url)).toBe('10')
+      expect(await lifetime(await file.variantUrl('thumb'))).toBe('3600')
+    } finally {
+      clock = start
+      await capped.close()
+      await file.delete()
+    }
   })
 })
 

@@ -15,6 +15,13 @@ import { MEDIA_CSP, serveMedia, type MediaHandler } from './serve-media.js'
 /** `Cache-Control` for variant bytes: a variant URL always names the same bytes. */
 export const VARIANT_CACHE_CONTROL = 'public, max-age=31536000, immutable'
 
+/**
+ * `Cache-Control` for the bytes of a variant whose URL expires (made with
+ * `expiresIn`): what `serveMedia` sends for private files, so no shared cache
+ * keeps them and no browser serves them past the link's life.
+ */
+export const EXPIRING_VARIANT_CACHE_CONTROL = 'private, no-store'
+
 /** Options for `serveVariants`. */
 export interface ServeVariantsOptions {
   /** Where the source images and their variants are; a function is called on every request. */
@@ -31,9 +38,10 @@ export interface ServeVariantsOptions {
   /**
    * Seconds a redirect's target URL stays valid (presigned URLs). Default: the
    * storage's own (an unsigned `url()` where the storage signs nothing, e.g. public local files).
+   * When set, a request on an expiring variant URL gets a target that lives no longer than that URL.
    */
   urlExpiresIn?: number
-  /** `Cache-Control` for variant bytes. Default `VARIANT_CACHE_CONTROL`. */
+  /** `Cache-Control` for variant bytes. Default `VARIANT_CACHE_CONTROL`. Not used for expiring URLs: those get `EXPIRING_VARIANT_CACHE_CONTROL`. */
   cacheControl?: string
   /** Content-Security-Policy for every response. Default `MEDIA_CSP`. */
   contentSecurityPolicy?: string
@@ -54,10 +62,13 @@ function split(url: string, prefix: string): { name: string; query: URLSearchPar
 /**
  * Builds the variant handler.
  * @returns a handler for `node:http` and Express: 403 for a missing or
- *   tampered signature, 404 when the source image is missing, 302 to the
- *   stored variant (cacheable for a fraction of the URL's lifetime) or its
- *   bytes (`cacheControl`, with ETag and Range support), 405 for methods
- *   other than GET and HEAD. Concurrent first requests generate the variant once.
+ *   tampered signature, and `Link expired` 403 (as `serveMedia` answers) for
+ *   an expired one, 404 when the source image is missing, 302 to the
+ *   stored variant (cacheable for a fraction of the target's lifetime, and
+ *   never past an expiring variant URL's) or its bytes (`cacheControl`, or
+ *   `EXPIRING_VARIANT_CACHE_CONTROL` for an expiring URL, with ETag and
+ *   Range support), 405 for methods other than GET and HEAD. Concurrent
+ *   first requests generate the variant once.
  *   Errors are answered as `serveMedia` answers them, from whichever step they come (the resolver,
  *   generation, `url()`, the bytes): a missing or unsafe name (`ENOENT`, `ESUSPICIOUS`) is a plain
  *   404; another `StorageError` is answered by `sendError` (JSON); anything else (a source that no
@@ -74,6 +85,8 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
   const storageOf = () => (typeof options.storage === 'function' ? options.storage() : options.storage)
   // Bytes go through serveMedia: one place owns ETags, ranges and the safe headers.
   const media = serveMedia({ storage: storageOf, prefix: '/', cacheControl: options.cacheControl ?? VARIANT_CACHE_CONTROL, contentSecurityPolicy: csp })
+  // An expiring URL (a private image's variant) must not be kept where its link's expiry no longer applies.
+  const expiringMedia = serveMedia({ storage: storageOf, prefix: '/', cacheControl: EXPIRING_VARIANT_CACHE_CONTROL, contentSecurityPolicy: csp })
 
   return (req, res, next) => {
     const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
@@ -99,19 +112,25 @@ export function serveVariants(options: ServeVariantsOptions): MediaHandler {
       // rejects) is a server error, not an exception out of the server's
       // 'request' event or an unhandled rejection, either of which ends the process.
       const variant = await Promise.resolve(options.resolver.resolveVariant(request.name, request.query))
-      if ('refused' in variant) return plain(403, 'Forbidden')
+      if ('refused' in variant) return plain(403, variant.refused === 'expired' ? 'Link expired' : 'Forbidden')
+      // Seconds an expiring variant URL has left (undefined: it does not expire). A resolver of
+      // someone else's that gives no positive number gets answers that cache nothing.
+      const life = variant.expiresIn === undefined ? undefined : Number.isFinite(variant.expiresIn) && variant.expiresIn > 0 ? variant.expiresIn : 0
       const storage = storageOf()
       await variant.ensure(storage)
-      const url = await storage.url(variant.name, expiresIn === undefined ? {} : { expiresIn })
+      // The target outlives neither urlExpiresIn nor an expiring variant URL (at least a second: url() takes no 0).
+      const targetExpiresIn = expiresIn === undefined ? undefined : life === undefined ? expiresIn : Math.min(expiresIn, Math.max(1, Math.ceil(life)))
+      const url = await storage.url(variant.name, targetExpiresIn === undefined ? {} : { expiresIn: targetExpiresIn })
       const redirect = options.redirect === undefined || options.redirect === 'auto' ? isAbsoluteHttpUrl(url) : options.redirect
       if (redirect) {
-        res.writeHead(302, { location: url, 'cache-control': `private, max-age=${redirectMaxAge}` })
+        const maxAge = life === undefined ? redirectMaxAge : Math.min(redirectMaxAge, Math.floor(life / 2))
+        res.writeHead(302, { location: url, 'cache-control': `private, max-age=${maxAge}` })
         return res.end()
       }
       const path = `/${encodeUrlPath(variant.name)}`
       // serveMedia reads the URL from the request: hand it one that names the stored variant.
       const inner = Object.create(req, { url: { value: path }, originalUrl: { value: path } }) as IncomingMessage
-      media(inner, res, next)
+      ;(life === undefined ? media : expiringMedia)(inner, res, next)
     })().catch(fail)
   }
 }
