@@ -230,7 +230,7 @@ function parseSvg(text: string, problems: Problems): void {
   parser.on('cdata', collect)
   parser.on('closetag', (tag) => {
     const css = open.pop()
-    if (css !== undefined) checkCss(css, `<${tag.name}>`, problems)
+    if (css !== undefined) checkCss(css, `<${tag.name}>`, problems, true)
   })
   parser.write(text).close()
 }
@@ -265,8 +265,8 @@ function checkAttribute(tag: SaxesTagNS, attr: SaxesAttributeNS, problems: Probl
   }
   // xml:base would turn every '#id' into a link to another document.
   if (attr.uri === XML_NAMESPACE && local === 'base') return problems.add('reference', `xml:base ${where}`)
-  if (attr.uri === '' && local === 'style') checkCss(attr.value, where, problems)
-  else checkUrls(attr.value, where, problems) // presentation attributes are CSS values too
+  // Presentation attributes are CSS values too.
+  checkCss(attr.value, where, problems, attr.uri === '' && local === 'style')
   if (tag.uri === SVG_NAMESPACE && ANIMATION_ELEMENTS.has(tag.local) && attr.uri === '') checkAnimation(tag, attr, problems)
 }
 
@@ -299,39 +299,146 @@ function quote(value: string): string {
   return JSON.stringify(v)
 }
 
-// CSS escapes (`@\69mport`, `u\rl(`) and comments would hide a keyword from
-// a search; resolve both first, then search.
-function cssText(css: string): string {
-  return css.replace(/\/\*[\s\S]*?(?:\*\/|$)/g, '').replace(/\\(?:([0-9a-fA-F]{1,6})[ \t\n\f]?|\r\n|([\s\S]))/g, (_m, hex?: string, ch?: string) => {
-    if (hex === undefined) return ch === undefined || ch === '\n' || ch === '\r' || ch === '\f' ? '' : ch
-    const cp = Number.parseInt(hex, 16)
-    return cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? '\ufffd' : String.fromCodePoint(cp)
-  })
+// CSS is read as a browser reads it, with css-tree's tokenizer (CSS Syntax
+// Level 3): strings, comments, escapes and url() tokens end where a browser
+// ends them. Stripping comments and decoding escapes by hand read a "/*"
+// inside a string, or after an escaped slash, as a comment, and hid the
+// url() or @import behind it.
+interface CssTokenizer {
+  tokenize(source: string, onToken: (type: number, start: number, end: number) => void): void
+  tokenTypes: Record<'Function' | 'String' | 'Url' | 'BadUrl' | 'WhiteSpace' | 'Comment', number>
+}
+/** css-tree's decoders of a token's text: escapes resolved, quotes and `url(` dropped. */
+interface CssDecoders {
+  ident: { decode(text: string): string }
+  string: { decode(text: string): string }
+  url: { decode(text: string): string }
+}
+// Loaded on the first CSS checked, not with @stowage/core (about 12 ms, and
+// most SVGs and all other files have none). css-tree/utils loads the
+// tokenizer too; neither loads css-tree's grammar data.
+let cssLib: { tokenizer: CssTokenizer; decoders: CssDecoders } | undefined
+function loadCss(): { tokenizer: CssTokenizer; decoders: CssDecoders } {
+  if (!cssLib) {
+    const require = createRequire(import.meta.url)
+    cssLib = { tokenizer: require('css-tree/tokenizer') as CssTokenizer, decoders: require('css-tree/utils') as CssDecoders }
+  }
+  return cssLib
 }
 
-function checkUrls(value: string, where: string, problems: Problems): void {
-  if (!/url|\\/i.test(value)) return
-  const css = cssText(value)
-  for (const m of css.matchAll(/url\(/gi)) {
-    // CSS whitespace, then the URL, quoted or not.
-    const target = css.slice(m.index + 4).replace(/^[ \t\n\r\f]*['"]?/, '')
-    if (!isFragment(target)) problems.add('reference', `url() outside this document in ${where}: ${quote(css.slice(m.index, m.index + 60))}`)
+const RESTART = Symbol('restart after a url token')
+
+/**
+ * Calls `onToken` with each CSS token of `css` (its type and text), as a
+ * browser tokenizes it. css-tree compares a name with "url" before decoding
+ * its escapes, so `\75 rl(/*)` reaches it as a function and a comment, where
+ * a browser reads a url token whose URL is `/*` (and no comment swallows the
+ * rest). Such a url token is tokenized again spelt `url(`, and the rest after
+ * it: a token boundary holds no state, so that is the browser's tokenization.
+ */
+function eachCssToken(css: string, onToken: (type: number, text: string) => void): void {
+  const { tokenizer, decoders } = loadCss()
+  const T = tokenizer.tokenTypes
+  let source = css
+  for (;;) {
+    let resume: number | undefined
+    try {
+      tokenizer.tokenize(source, (type, start, end) => {
+        const text = source.slice(start, end)
+        if (type !== T.Function || text.toLowerCase() === 'url(' || decoders.ident.decode(text.slice(0, -1)).toLowerCase() !== 'url') return onToken(type, text)
+        let next = end
+        while (next < source.length && ' \t\n\r\f'.includes(source[next]!)) next++
+        // Quoted, it is a url( function token to a browser too, and css-tree goes on as a browser does.
+        if (source[next] === '"' || source[next] === "'") return onToken(T.Function, 'url(')
+        const url = urlToken(tokenizer, source, end)
+        onToken(url.type, url.text)
+        resume = end + url.text.length - 4
+        throw RESTART
+      })
+    } catch (err) {
+      if (err !== RESTART) throw err
+    }
+    if (resume === undefined) return
+    // A slice shares the string's characters: each restart costs only the text it tokenizes.
+    source = source.slice(resume)
   }
 }
 
-// Functions other than url() that fetch from a plain string.
-const LOADING_FUNCTIONS = /(?:^|[^\w-])(?:-webkit-)?(?:image-set|image|cross-fade|src)\(/i
-const ACTIVE_CSS: [RegExp, string][] = [
-  [/@import/i, '@import'],
-  [/expression\(/i, 'expression()'],
-  [/javascript:|vbscript:/i, 'a script URL'],
-  [/-moz-binding|behavior:/i, 'a binding'],
+/** The url token (or bad url) a browser reads from `url(` followed by `source` from `from`, read from windows doubling in size so a long document is not copied once per url token. */
+function urlToken(tokenizer: CssTokenizer, source: string, from: number): { type: number; text: string } {
+  for (let size = 256; ; size *= 2) {
+    const text = `url(${source.slice(from, from + size)}`
+    let token: { type: number; text: string } | undefined
+    try {
+      tokenizer.tokenize(text, (type, start, end) => {
+        token = { type, text: text.slice(start, end) }
+        throw RESTART
+      })
+    } catch (err) {
+      if (err !== RESTART) throw err
+    }
+    if (token && (token.text.length < text.length || from + size >= source.length)) return token
+  }
+}
+
+// Functions other than url() that fetch from a plain string (names decoded,
+// a vendor prefix dropped: -webkit-image-set).
+const LOADING_FUNCTIONS = new Set(['image-set', 'image', 'cross-fade', 'src'])
+// Searched for in a style sheet's decoded tokens, comments dropped and white
+// space squeezed out: more than a browser would act on (`@im/**/port`, a
+// keyword in a string), never less, for parsers older than CSS Syntax 3.
+const ACTIVE_CSS: [needles: string[], what: string][] = [
+  [['@import'], '@import'],
+  [['expression('], 'expression()'],
+  [['javascript:', 'vbscript:'], 'a script URL'],
+  [['-moz-binding', 'behavior:'], 'a binding'],
 ]
 
-function checkCss(css: string, where: string, problems: Problems): void {
-  const text = cssText(css)
-  const squeezed = squeeze(text)
-  for (const [re, what] of ACTIVE_CSS) if (re.test(squeezed)) problems.add('style', `CSS in ${where} contains ${what}`)
-  if (LOADING_FUNCTIONS.test(text)) problems.add('style', `CSS in ${where} loads an image from a string`)
-  checkUrls(css, where, problems)
+function unprefixed(name: string): string {
+  return name.startsWith('-') && !name.startsWith('--') ? name.slice(name.indexOf('-', 1) + 1) : name
+}
+
+/**
+ * Checks CSS for references leaving the document and images loaded from
+ * strings; a style sheet (`<style>`, a style attribute) also for `@import`,
+ * `expression()`, script URLs and bindings. A presentation attribute is a
+ * CSS value: only its url()s are looked for, and only when it has a `(`
+ * (every url token has one), so most never load css-tree.
+ */
+function checkCss(css: string, where: string, problems: Problems, sheet: boolean): void {
+  if (!sheet && !css.includes('(')) return
+  const { tokenizer, decoders } = loadCss()
+  const T = tokenizer.tokenTypes
+  const reference = (url: string | undefined, shown: string) => {
+    if (url === undefined || !isFragment(url)) problems.add('reference', `url() outside this document in ${where}: ${quote(shown)}`)
+  }
+  let decoded = ''
+  let loads = false
+  // After a `url(` function token (the quoted form), its string is the URL.
+  let quotedUrl = false
+  eachCssToken(css, (type, text) => {
+    if (type === T.Comment) return
+    if (sheet) decoded += text.includes('\\') ? decoders.ident.decode(text) : text
+    if (quotedUrl) {
+      if (type === T.WhiteSpace) return
+      quotedUrl = false
+      const url = type === T.String ? decoders.string.decode(text) : undefined
+      return reference(url, `url(${url ?? text})`)
+    }
+    if (type === T.Url) {
+      const url = decoders.url.decode(text)
+      reference(url, `url(${url})`)
+    } else if (type === T.BadUrl) {
+      reference(undefined, text) // no URL to a browser, but nothing a benign drawing holds
+    } else if (type === T.Function) {
+      const name = decoders.ident.decode(text.slice(0, -1)).toLowerCase()
+      if (name === 'url') quotedUrl = true
+      else if (LOADING_FUNCTIONS.has(unprefixed(name))) loads = true
+    }
+  })
+  if (sheet) {
+    const squeezed = squeeze(decoded).toLowerCase()
+    for (const [needles, what] of ACTIVE_CSS) if (needles.some((n) => squeezed.includes(n))) problems.add('style', `CSS in ${where} contains ${what}`)
+  }
+  if (loads && sheet) problems.add('style', `CSS in ${where} loads an image from a string`)
 }
