@@ -183,6 +183,11 @@ describe('inspectSvg on CSS', () => {
     // Chromium requests /t/' and /t/%22: an escaped quote in an unquoted url() is part of the URL.
     ["url(\\27 #a): a relative URL starting with an escaped '", style('rect{mask-image:url(\\27 #a)}'), 'reference'],
     ['url(\\22#a): a relative URL starting with an escaped "', svg('<rect fill="url(\\22#a)"/>'), 'reference'],
+    // Chromium: presentation attributes are CSS values, image-set() included (the mask and the animated
+    // mask were tried; the cursor needs a pointer over it).
+    ['image-set() in a mask presentation attribute', svg(`<rect mask="image-set('${EVIL}' 1x)"/>`), 'style'],
+    ['-webkit-image-set() in a cursor presentation attribute', svg(`<rect cursor="-webkit-image-set('${EVIL}' 1x), auto"/>`), 'style'],
+    ['image-set() set by an animation', svg(`<rect><set attributeName="mask" to="image-set('${EVIL}' 1x)"/></rect>`), 'style'],
     // Chromium: \75 rl( is url( (escapes are decoded before the name is compared), so /* is its URL, not a comment.
     ['an escaped url( whose URL looks like a comment, then @import', style(`rect{mask-image:\\75 rl(/*)} @import "${EVIL}.css";`), 'reference'],
     ['url( spelt u\\72l(', style(`rect{mask-image:u\\72l(${EVIL})}`), 'reference'],

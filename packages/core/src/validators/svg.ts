@@ -265,7 +265,7 @@ function checkAttribute(tag: SaxesTagNS, attr: SaxesAttributeNS, problems: Probl
   }
   // xml:base would turn every '#id' into a link to another document.
   if (attr.uri === XML_NAMESPACE && local === 'base') return problems.add('reference', `xml:base ${where}`)
-  // Presentation attributes are CSS values too.
+  // Presentation attributes (and animation values, which set them) are CSS values too.
   checkCss(attr.value, where, problems, attr.uri === '' && local === 'style')
   if (tag.uri === SVG_NAMESPACE && ANIMATION_ELEMENTS.has(tag.local) && attr.uri === '') checkAnimation(tag, attr, problems)
 }
@@ -402,8 +402,8 @@ function unprefixed(name: string): string {
  * Checks CSS for references leaving the document and images loaded from
  * strings; a style sheet (`<style>`, a style attribute) also for `@import`,
  * `expression()`, script URLs and bindings. A presentation attribute is a
- * CSS value: only its url()s are looked for, and only when it has a `(`
- * (every url token has one), so most never load css-tree.
+ * CSS value: only what a value can load is looked for, and only when it has
+ * a `(` (every function and url token has one), so most never load css-tree.
  */
 function checkCss(css: string, where: string, problems: Problems, sheet: boolean): void {
   if (!sheet && !css.includes('(')) return
@@ -440,5 +440,5 @@ function checkCss(css: string, where: string, problems: Problems, sheet: boolean
     const squeezed = squeeze(decoded).toLowerCase()
     for (const [needles, what] of ACTIVE_CSS) if (needles.some((n) => squeezed.includes(n))) problems.add('style', `CSS in ${where} contains ${what}`)
   }
-  if (loads && sheet) problems.add('style', `CSS in ${where} loads an image from a string`)
+  if (loads) problems.add('style', `CSS in ${where} loads an image from a string`)
 }
