@@ -302,6 +302,23 @@ describe.each(Object.keys(backends))('serveMedia on %s', (backendName) => {
   })
 })
 
+describe('serveMedia prefix', () => {
+  // `/media` served nothing (`/media/a.txt` was the name `/a.txt`) and mapped `/mediaa.txt` to `a.txt`.
+  it.each(['/media', 'media', 'media/', '/media/'])('%j serves /media/<name> and nothing under /media<name>', async (prefix) => {
+    const storage = new MemoryStorage()
+    await storage.save('a.txt', 'hello')
+    const server = await serve(serveMedia({ storage, prefix }))
+    try {
+      const res = await fetch(`${server.url}/media/a.txt`)
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('hello')
+      expect((await fetch(`${server.url}/mediaa.txt`)).status).toBe(404)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('serveMedia safety headers on server errors', () => {
   it.each([
     ['the default policy', undefined, MEDIA_CSP],

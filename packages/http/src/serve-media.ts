@@ -18,6 +18,7 @@ import {
   safeName,
   StorageError,
   verifySignedUrl,
+  withTrailingSlash,
   type FileStat,
   type Storage,
 } from '@stowage/core'
@@ -32,7 +33,8 @@ export interface ServeMediaOptions {
   /** Where the files are; a function is called on every request (e.g. `() => storages.get('default')`). */
   storage: Storage | (() => Storage)
   /**
-   * URL path prefix to strip, e.g. `/media/`, for `node:http` servers. Under
+   * URL path prefix to strip, e.g. `/media/`, for `node:http` servers (read
+   * with a leading and a trailing slash: `media` is `/media/`). Under
    * Express, mount the middleware instead (`app.use('/media', serveMedia(...))`).
    */
   prefix?: string
@@ -92,7 +94,9 @@ function normalised(name: string): string | undefined {
  *   given shorter than 16 characters (`MIN_SECRET_LENGTH`).
  */
 export function serveMedia(options: ServeMediaOptions): MediaHandler {
-  const prefix = options.prefix ?? '/'
+  // Always `/…/`: `/media` would make `/media/a.txt` the name `/a.txt` (refused) and `/mediaX` the name `X`.
+  const given = options.prefix ?? '/'
+  const prefix = withTrailingSlash(given.startsWith('/') ? given : `/${given}`)
   const csp = options.contentSecurityPolicy ?? MEDIA_CSP
   const isPrivate = typeof options.private === 'function' ? options.private : () => options.private === true
   // Fail at start-up, not on the first request that carries `signature=`: a
@@ -112,7 +116,7 @@ export function serveMedia(options: ServeMediaOptions): MediaHandler {
     }
     const isRead = req.method === 'GET' || req.method === 'HEAD'
     const url = req.url ?? '/'
-    const requested = nameFrom(url, prefix.startsWith('/') ? prefix : `/${prefix}`)
+    const requested = nameFrom(url, prefix)
     // The stored name the request means (`./private/x` and `%2e/private/x` are
     // `private/x`), so the `private` predicate judges what would be served,
     // not one of its spellings. A name the storage would refuse is a 404 anyway.
