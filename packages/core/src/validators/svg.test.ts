@@ -213,15 +213,13 @@ describe('inspectSvg on CSS', () => {
     expect(kinds(doc)).toContain(kind)
   })
 
-  // Each url() was checked against the rest of the sheet: 1000 KB of them took about 15 s.
-  it('checks 1000 KB of url() references, plain and escaped, in linear time', () => {
-    for (const rule of ['a{fill:url(#a)}', 'a{fill:\\75 rl(#a)}']) {
-      const doc = style(rule.repeat(Math.floor((1000 * 1024) / rule.length)))
-      const started = performance.now()
-      expect(inspectSvg(Buffer.from(doc))).toEqual([])
-      expect(performance.now() - started).toBeLessThan(5000)
-    }
-  }, 30_000)
+  // Each url() was checked against the rest of the sheet: 1000 KB of them took about 15 s, past
+  // the test's default timeout; checked once each now, about a second. (No timed assertion here:
+  // speed is measured in bench/, and the timeout only catches a check that never ends in practice.)
+  it.each(['a{fill:url(#a)}', 'a{fill:\\75 rl(#a)}'])('accepts a sheet of 1000 KB of %s', (rule) => {
+    const doc = style(rule.repeat(Math.floor((1000 * 1024) / rule.length)))
+    expect(inspectSvg(Buffer.from(doc))).toEqual([])
+  })
 
   it.each([
     // Chromium: ur/**/l( is the ident "ur" then the function l(; it loads nothing.
