@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { S3ServiceException } from '@aws-sdk/client-s3'
+import { PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3'
 import { ConfigurationError, PermissionDeniedError, readAll, StorageError } from '@stowage/core'
 import { randomPrefix, rejection, runStorageConformance } from '@stowage/core/testing'
 import { describe, expect, it } from 'vitest'
@@ -270,5 +270,35 @@ describe('S3Storage: checksums', () => {
     const { Readable } = await import('node:stream')
     const name = await storage.save('stream.txt', Readable.from([Buffer.from('a'), Buffer.from('b')]))
     expect(Buffer.from(await storage.read(name)).toString()).toBe('ab')
+  })
+})
+
+describe('S3Storage: cleanupPlaceholders', () => {
+  // A large save or a confirmation killed between claiming its name and
+  // writing it left the empty placeholder there for good.
+  it('deletes only old, empty placeholders: not a file saved empty, not a finished save, not a fresh claim', async () => {
+    let clock = Date.now()
+    const storage = storageWith({ now: () => new Date(clock) })
+    const put = (name: string, body: string) =>
+      storage.client.send(
+        new PutObjectCommand({
+          Bucket: storage.options.bucket,
+          Key: storage.key(name),
+          Body: Buffer.from(body),
+          ContentLength: Buffer.byteLength(body),
+          Metadata: { 'stowage-upload': 'pending' },
+        }),
+      )
+    await put('big/killed.bin', '') // what a killed save leaves
+    await put('big/finished.bin', 'a body over its placeholder')
+    await storage.save('empty.txt', '')
+    await storage.save('doc.txt', 'kept')
+    expect(await storage.cleanupPlaceholders()).toEqual([]) // a claim a day old at most may still be filled
+    clock += 2 * 86_400_000
+    expect(await storage.cleanupPlaceholders()).toEqual(['big/killed.bin'])
+    expect(await storage.exists('big/killed.bin')).toBe(false)
+    for (const name of ['big/finished.bin', 'empty.txt', 'doc.txt']) expect(await storage.exists(name)).toBe(true)
+    expect(await storage.cleanupPlaceholders({ olderThan: 0 })).toEqual([])
+    await expect(storage.cleanupPlaceholders({ olderThan: -1 })).rejects.toMatchObject({ code: 'EINVAL' })
   })
 })

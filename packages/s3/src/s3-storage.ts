@@ -712,6 +712,45 @@ export class S3Storage extends BaseStorage {
   }
 
   /**
+   * Deletes the empty placeholders that large saves and direct-upload
+   * confirmations left behind when their process died between claiming a
+   * name and writing it (a 0-byte object marked `stowage-upload: pending`,
+   * see `save()`), last modified more than `olderThan` seconds ago (default
+   * a day: longer than any save runs). Without it such a name keeps an empty
+   * file for good. It lists the storage (one request per 1,000 keys) and asks
+   * only about empty objects (one HEAD each). Run it with the pending-upload
+   * clean-up.
+   * @returns the names of the placeholders deleted, sorted.
+   * @throws InvalidArgumentError for a negative or non-finite `olderThan`; StorageError for backend failures.
+   */
+  async cleanupPlaceholders(options: { olderThan?: number } = {}): Promise<string[]> {
+    const olderThan = options.olderThan ?? 86_400
+    if (typeof olderThan !== 'number' || !(Number.isFinite(olderThan) && olderThan >= 0)) {
+      throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${String(olderThan)}`, { argument: 'olderThan' })
+    }
+    return this.guard('cleanupPlaceholders', '', async () => {
+      const cutoff = this.options.now().getTime() - olderThan * 1000
+      const prefix = this.key('')
+      const deleted: string[] = []
+      let token: string | undefined
+      do {
+        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }))
+        const empty = (res.Contents ?? []).filter((o) => o.Key && o.Size === 0 && o.LastModified && o.LastModified.getTime() <= cutoff)
+        for (const o of empty) {
+          const head = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: o.Key! })).catch(() => undefined)
+          // Only Stowage's own claim, still empty: a file a user saved empty has no such mark,
+          // and a placeholder replaced since (the save finished) has a body.
+          if (head?.Metadata?.['stowage-upload'] !== 'pending' || head.ContentLength !== 0) continue
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: o.Key! }))
+          deleted.push(o.Key!.slice(prefix.length))
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined
+      } while (token)
+      return deleted.sort()
+    })
+  }
+
+  /**
    * Starts a resumable upload of a big file into a pending key of its own:
    * a multipart upload with a presigned URL per part. Complete it with
    * `completeMultipartUpload`, then `confirmUpload` it like any other.
