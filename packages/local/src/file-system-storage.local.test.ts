@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, stat, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { verifySignedUrl } from '@stowage/core'
@@ -142,5 +142,20 @@ describe('FileSystemStorage specifics', () => {
     const storage = new FileSystemStorage({ location: await root() })
     await expect(storage.url('a.txt', { expiresIn: 10 })).rejects.toMatchObject({ code: 'EUNSUPPORTED' })
     expect(await storage.url('a b.txt')).toBe('/media/a%20b.txt')
+  })
+})
+
+describe('a symbolic link loop inside the location', () => {
+  // ELOOP surfaced as a bare StorageError: serveMedia answered 500 where a name that resolves to nothing is a 404.
+  it('is a missing file (FileNotFoundError, ENOENT) to read, stat and open; its name stays taken', async () => {
+    const location = await root()
+    await symlink('loop', path.join(location, 'loop'))
+    const storage = new FileSystemStorage({ location })
+    for (const op of [() => storage.read('loop'), () => storage.stat('loop'), () => storage.open('loop'), () => storage.read('loop/x.txt')]) {
+      await expect(op()).rejects.toMatchObject({ name: 'FileNotFoundError', code: 'ENOENT' })
+    }
+    // As Django's exists() (lexists): the link holds the name, so a save never writes through it.
+    expect(await storage.exists('loop')).toBe(true)
+    expect(await storage.save('loop', 'x')).not.toBe('loop')
   })
 })

@@ -194,7 +194,8 @@ export class FileSystemStorage extends BaseStorage {
     if (err instanceof StorageError) return err
     const c = code(err)
     const context = { operation, name, path: this.path(name || '.') }
-    if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR') return new FileNotFoundError(name, { cause: err, context })
+    // ELOOP: a symbolic link loop on the way resolves to no file, as a missing one does (a 404 when served, not a 500).
+    if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR' || c === 'ELOOP') return new FileNotFoundError(name, { cause: err, context })
     if (c === 'EACCES' || c === 'EPERM' || c === 'EROFS') {
       return new PermissionDeniedError(`Permission denied: ${operation} '${name}'`, { cause: err, context })
     }
