@@ -96,33 +96,27 @@ function timeOfDay(r: Reader): Pick<Parts, 'hour' | 'minute' | 'second'> | undef
 
 const month = (text: string | undefined) => (text === undefined ? -1 : MONTHS.indexOf(text))
 
-/** `Sun, 06 Nov 1994 08:49:37 GMT` */
-function imfFixdate(r: Reader): Parts | undefined {
-  if (!DAYS.includes(r.take('word') ?? '') || !r.sep(',') || !r.sep(' ')) return undefined
+/**
+ * The two forms that name the day, then day, month and year, then the time in
+ * GMT: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`: short day names, spaces,
+ * a four-digit year) and RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`: long day
+ * names, dashes, a two-digit year, whose century the caller settles).
+ */
+function dayMonthYear(r: Reader, days: readonly string[], between: ' ' | '-', yearDigits: 2 | 4): Parts | undefined {
+  if (!days.includes(r.take('word') ?? '') || !r.sep(',') || !r.sep(' ')) return undefined
   const day = r.take('number', 2)
-  if (day === undefined || !r.sep(' ')) return undefined
+  if (day === undefined || !r.sep(between)) return undefined
   const mon = month(r.take('word'))
-  if (mon < 0 || !r.sep(' ')) return undefined
-  const year = r.take('number', 4)
+  if (mon < 0 || !r.sep(between)) return undefined
+  const year = r.take('number', yearDigits)
   if (year === undefined || !r.sep(' ')) return undefined
   const time = timeOfDay(r)
   if (!time || !r.sep(' ') || r.take('word') !== 'GMT') return undefined
   return { year: Number(year), month: mon, day: Number(day), ...time }
 }
 
-/** `Sunday, 06-Nov-94 08:49:37 GMT`; the century is settled by the caller. */
-function rfc850(r: Reader): Parts | undefined {
-  if (!LONG_DAYS.includes(r.take('word') ?? '') || !r.sep(',') || !r.sep(' ')) return undefined
-  const day = r.take('number', 2)
-  if (day === undefined || !r.sep('-')) return undefined
-  const mon = month(r.take('word'))
-  if (mon < 0 || !r.sep('-')) return undefined
-  const year = r.take('number', 2)
-  if (year === undefined || !r.sep(' ')) return undefined
-  const time = timeOfDay(r)
-  if (!time || !r.sep(' ') || r.take('word') !== 'GMT') return undefined
-  return { year: Number(year), month: mon, day: Number(day), ...time }
-}
+const imfFixdate = (r: Reader) => dayMonthYear(r, DAYS, ' ', 4)
+const rfc850 = (r: Reader) => dayMonthYear(r, LONG_DAYS, '-', 2)
 
 /** `Sun Nov  6 08:49:37 1994` (a one-digit day after two spaces) or `Sun Nov 16 08:49:37 1994`. */
 function asctime(r: Reader): Parts | undefined {
