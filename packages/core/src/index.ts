@@ -34,7 +34,7 @@ export {
 } from './paths.js'
 export { getValidFilename, candidateNames, overwriteName, alternativeName, randomSuffix, SUFFIX_LENGTH, type RandomSuffix } from './naming.js'
 export { MemoryStorage, withTrailingSlash, type MemoryStorageOptions } from './memory-storage.js'
-export { signUrl, verifySignedUrl, MIN_SECRET_LENGTH, type UrlSigningOptions, type SignedUrlCheck, type SignedUrlFailure } from './signing.js'
+export { expiryAt, signUrl, verifySignedUrl, MIN_SECRET_LENGTH, type UrlSigningOptions, type SignedUrlCheck, type SignedUrlFailure } from './signing.js'
 export { checkSigningSettings, signedStorageUrl, type SignedUrlSettings } from './signed-urls.js'
 export {
   defineConfig,

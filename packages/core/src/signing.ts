@@ -28,6 +28,22 @@ function mac(secret: string, path: string, expires: string, download: string): s
 }
 
 /**
+ * The unix second `expiresIn` seconds after `nowMs`: the `expires` of a signed URL (here, and in lazy image variant URLs).
+ * @returns it.
+ * @throws InvalidArgumentError (`expiresIn`) when `expiresIn` is not a positive number of seconds or puts the
+ *   expiry past safe integers: `expires=NaN`, a past one or `1e+21` (read as expired) would sign a URL that can never be used.
+ */
+export function expiryAt(expiresIn: number, nowMs: number): number {
+  const at = Math.floor(nowMs / 1000) + Math.ceil(expiresIn)
+  if (typeof expiresIn !== 'number' || !(expiresIn > 0) || !Number.isSafeInteger(at)) {
+    throw new InvalidArgumentError(`expiresIn must be a positive number of seconds with an expiry below 2^53, got ${String(expiresIn)}`, {
+      argument: 'expiresIn',
+    })
+  }
+  return at
+}
+
+/**
  * Signs `url` (a path such as `/media/a%20b.pdf`, or an absolute URL).
  * @returns the URL with `expires`, optional `download` and `signature` query parameters
  *   (any query `url` had is dropped).
@@ -40,16 +56,7 @@ function mac(secret: string, path: string, expires: string, download: string): s
  */
 export function signUrl(url: string, options: UrlSigningOptions & { expiresIn: number; download?: string }): string {
   checkSecret(options.secret)
-  const now = options.now ?? Date.now
-  const at = Math.floor(now() / 1000) + Math.ceil(options.expiresIn)
-  // `expires=NaN`, a past expiry or one past safe integers (`1e+21`, which verifySignedUrl reads
-  // as expired) would sign a URL that can never be used.
-  if (typeof options.expiresIn !== 'number' || !(options.expiresIn > 0) || !Number.isSafeInteger(at)) {
-    throw new InvalidArgumentError(`expiresIn must be a positive number of seconds with an expiry below 2^53, got ${String(options.expiresIn)}`, {
-      argument: 'expiresIn',
-    })
-  }
-  const expires = String(at)
+  const expires = String(expiryAt(options.expiresIn, (options.now ?? Date.now)()))
   // A '#' starts the fragment, which the signature cannot cover: `/media/a#b.pdf`
   // would sign the file `a`, and put the query where no server sees it. A name
   // holding one is `a%23b.pdf` in its URL (`encodeUrlPath`).

@@ -13,6 +13,7 @@ import {
   FileNotFoundError,
   InvalidArgumentError,
   encodeUrlPath,
+  expiryAt,
   type ImageProcessor,
   type ImageStoreRequest,
   type ImageStoreResult,
@@ -330,22 +331,8 @@ export class Images implements ImageProcessor, VariantResolver {
     }
     let query = variantQuery(v)
     // A permanent URL keeps its canonical query, so its signature (and every URL already handed out) stays as it was.
-    if (options?.expiresIn !== undefined) query = withExpiry(query, this.expiryFor(options.expiresIn))
+    if (options?.expiresIn !== undefined) query = withExpiry(query, expiryAt(options.expiresIn, this.now()))
     return `${lazy.baseUrl}${encodeUrlPath(name)}?${query}&sig=${signVariant(lazy.secret, name, query)}`
-  }
-
-  /**
-   * @returns the unix second `expiresIn` seconds from now, as `signUrl` computes it.
-   * @throws InvalidArgumentError (`expiresIn`) when it is not a positive number of seconds, or puts the expiry past 2^53.
-   */
-  private expiryFor(expiresIn: unknown): number {
-    const at = Math.floor(this.now() / 1000) + Math.ceil(expiresIn as number)
-    if (typeof expiresIn !== 'number' || !(expiresIn > 0) || !Number.isSafeInteger(at)) {
-      throw new InvalidArgumentError(`expiresIn must be a positive number of seconds with an expiry below 2^53, got ${String(expiresIn)}`, {
-        argument: 'expiresIn',
-      })
-    }
-    return at
   }
 
   /**
