@@ -639,6 +639,18 @@ function isMarker(rest: string): boolean {
 }
 
 /**
+ * The instant before which a clean-up deletes: `olderThan` seconds (default a day) before `now` (ms).
+ * @returns it in milliseconds.
+ * @throws InvalidArgumentError (`olderThan`) for a negative, non-finite or non-number `olderThan`.
+ */
+export function cutoffFor(olderThan: number = 86_400, now: number): number {
+  if (typeof olderThan !== 'number' || !(Number.isFinite(olderThan) && olderThan >= 0)) {
+    throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${String(olderThan)}`, { argument: 'olderThan' })
+  }
+  return now - olderThan * 1000
+}
+
+/**
  * Deletes pending uploads and confirmation markers older than `olderThan`
  * (markers not before the storage's `uploadExpiresIn` has passed too),
  * and aborts multipart uploads under the pending prefix started before then:
@@ -647,12 +659,8 @@ function isMarker(rest: string): boolean {
  * @throws InvalidArgumentError for a negative `olderThan`; StorageError for backend failures.
  */
 export async function cleanupPendingUploads(target: DirectUploadTarget, options: CleanupPendingOptions = {}): Promise<number> {
-  const olderThan = options.olderThan ?? 86_400
-  if (!(Number.isFinite(olderThan) && olderThan >= 0)) {
-    throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${olderThan}`, { argument: 'olderThan' })
-  }
   const now = target.now().getTime()
-  const cutoff = now - olderThan * 1000
+  const cutoff = cutoffFor(options.olderThan, now)
   // A marker is what refuses a replayed form or URL a second confirmation, so it outlives the
   // storage's forms and URLs (`uploadExpiresIn`), however short `olderThan` is: deleted sooner,
   // a form still valid could fill the pending key again and be confirmed again.

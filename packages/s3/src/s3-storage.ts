@@ -54,6 +54,7 @@ import { readUpTo } from './read-up-to.js'
 import {
   cleanupPendingUploads,
   confirmUpload,
+  cutoffFor,
   presignPost,
   presignPut,
   type CleanupPendingOptions,
@@ -724,12 +725,8 @@ export class S3Storage extends BaseStorage {
    * @throws InvalidArgumentError for a negative or non-finite `olderThan`; StorageError for backend failures.
    */
   async cleanupPlaceholders(options: { olderThan?: number } = {}): Promise<string[]> {
-    const olderThan = options.olderThan ?? 86_400
-    if (typeof olderThan !== 'number' || !(Number.isFinite(olderThan) && olderThan >= 0)) {
-      throw new InvalidArgumentError(`olderThan must be a non-negative number of seconds, got ${String(olderThan)}`, { argument: 'olderThan' })
-    }
+    const cutoff = cutoffFor(options.olderThan, this.options.now().getTime())
     return this.guard('cleanupPlaceholders', '', async () => {
-      const cutoff = this.options.now().getTime() - olderThan * 1000
       const prefix = this.key('')
       const deleted: string[] = []
       let token: string | undefined
